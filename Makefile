@@ -1,0 +1,98 @@
+# mutau build. `make` builds the library, the `mutau` tool and the test programs
+# with warnings as errors; `make test` runs the Check suites; `make asan` and
+# `make tsan` run them under sanitizers; `make bench` runs the benchmarks;
+# `make deps` installs the Debian packages the build needs (idempotent).
+#
+# Sources are found by wildcard: a new file in a module folder is built and
+# linked without touching this file. Each tests/test_*.c is its own Check
+# program, so suites are independent and run in parallel.
+
+CC      ?= cc
+BUILD   ?= build
+# Our own kernels are compiled for this machine; oneDNN and OpenBLAS choose
+# their kernels at run time. Override with ARCH= for a portable build.
+ARCH    ?= -march=native
+OPT     ?= -O2
+SAN     ?=
+
+# Pinning the OpenMP build of OpenBLAS: oneDNN runs on GNU OpenMP, and the
+# pthreads build of OpenBLAS fights it for the cores (see docs/threading.md).
+OPENBLAS_LIBDIR := $(shell pkg-config --variable=libdir openblas 2>/dev/null)
+
+PKGS    := openblas libpng zlib jansson plplot stb
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=gnu11 $(ARCH) -fopenmp -Wall -Wextra -Werror -Wno-unused-parameter \
+           -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(SAN) -I. $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += -fopenmp $(SAN) $(if $(OPENBLAS_LIBDIR),-Wl$(comma)-rpath$(comma)$(OPENBLAS_LIBDIR))
+LDLIBS  += -ldnnl $(PKG_LIBS) -lpthread -lm
+comma := ,
+
+MODULES  := core nn optim ps datasets models
+LIB_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+TOOL_SRCS := $(wildcard tools/*.c)
+TEST_SUPPORT_SRCS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
+TEST_SRCS := $(wildcard tests/test_*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
+BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
+
+LIB := $(BUILD)/libmutau.a
+MUTAU := $(BUILD)/mutau
+
+.PHONY: all deps test asan tsan bench clean check-tests
+all: $(MUTAU) $(TEST_BINS) $(BENCH_BINS)
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(MUTAU): $(TOOL_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_SUPPORT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) $< $(TEST_SUPPORT_OBJS) $(LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# The test programs get the path of the built tool, so end-to-end tests can run it.
+test: all
+	@MUTAU=$(abspath $(MUTAU)) sh tests/run.sh $(TEST_BINS)
+
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+# ThreadSanitizer cannot see inside GNU OpenMP's barriers, so the tsan build
+# runs the suites with one OpenMP thread per worker (see tests/run.sh); races
+# between mutau's own threads are what it checks.
+tsan:
+	MUTAU_TSAN=1 $(MAKE) BUILD=build/tsan OPT=-O1 SAN="-fsanitize=thread" test
+
+bench: all
+	@sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_BINS:=.d) $(TEST_SUPPORT_OBJS:.o=.d)

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Runs each Check test program given on the command line, then prints one
+# closing line "N passed, N failed" over all of them. Exits non-zero when any
+# check failed or any program did not finish.
+#
+# Check's per-test timeouts are scaled up under the sanitizers, which slow
+# code 2-20x. Under ThreadSanitizer, OpenMP runs one thread per calling thread:
+# GNU OpenMP's barriers are invisible to it and would be reported as races.
+set -u
+
+if [ -n "${MUTAU_TSAN:-}" ]; then
+    export OMP_NUM_THREADS=1
+    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+    export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
+fi
+case "${MUTAU:-}" in
+    */asan/*)
+        export ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}"
+        export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp print_suppressions=0 ${LSAN_OPTIONS:-}"
+        export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1 ${UBSAN_OPTIONS:-}"
+        export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10} ;;
+esac
+
+passed=0
+failed=0
+broken=""
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for t in "$@"; do
+    "$t" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        broken="$broken $(basename "$t")(exit $rc)"
+        failed=$((failed + 1))
+        continue
+    fi
+    n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+    f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+    e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+    passed=$((passed + n - f - e))
+    failed=$((failed + f + e))
+    [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ] && broken="$broken $(basename "$t")(exit $rc)" && failed=$((failed + 1))
+done
+[ -n "$broken" ] && echo "test programs that did not finish cleanly:$broken"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
