@@ -32,7 +32,7 @@ LDFLAGS += -fopenmp $(SAN) $(if $(OPENBLAS_LIBDIR),-Wl$(comma)-rpath$(comma)$(OP
 LDLIBS  += -ldnnl $(PKG_LIBS) -lpthread -lm
 comma := ,
 
-MODULES  := core nn optim ps datasets models
+MODULES  := core nn optim ps datasets models pca plot
 LIB_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 TOOL_SRCS := $(wildcard tools/*.c)
 TEST_SUPPORT_SRCS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
@@ -48,11 +48,14 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 LIB := $(BUILD)/libmutau.a
 MUTAU := $(BUILD)/mutau
 
-.PHONY: all deps test asan tsan bench clean check-tests
+.PHONY: all deps deps-bench test asan tsan bench clean check-tests
 all: $(MUTAU) $(TEST_BINS) $(BENCH_BINS)
 
 deps:
 	@sh scripts/install-deps.sh
+
+deps-bench:
+	@sh scripts/install-deps.sh --bench
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -75,6 +78,10 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_SUPPORT_OBJS) $(LIB)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# The source revision, recorded in run directories' config.json.
+REVISION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/core/version.o: CFLAGS += -DMUTAU_REVISION='"$(REVISION)"'
 
 # The test programs get the path of the built tool, so end-to-end tests can run it.
 test: all
