@@ -9,7 +9,7 @@
  *   CIFAR-10 binary    DIR/data_batch_1..5.bin, DIR/test_batch.bin (+ batches.meta.txt)
  *   IDX (MNIST, Fashion-MNIST)
  *                      DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
- *   image folder       DIR/train/<class>/*, DIR/test/<class>/* (PNG via libpng;
+ *   image folder       DIR/train/<class>/<images>, DIR/test/<class>/<images> (PNG via libpng;
  *                      JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM via stb_image), all one size
  *
  * DIR may also be the folder that holds the official archive's top folder
