@@ -1,0 +1,222 @@
+/* net.h: mutau's networks: a builder, one flat parameter buffer, and the
+ * training step (set input -> forward -> loss -> backward -> gradients).
+ *
+ * A network is a directed acyclic graph of layers over activation tensors,
+ * built in order by the calls below. Each builder call takes tensor ids and
+ * returns the id of the tensor it creates (>= 0), or a negative MT_ERR_* status
+ * with a message (core/status.h). A negative id passed in is returned
+ * unchanged, so a model can chain calls and check only the last one:
+ *
+ *     mt_net *net;  mt_net_create(&net, 128, 3, 32, 32);   // batch, C, H, W
+ *     int x = mt_net_input(net);
+ *     x = mt_conv(net, x, 16, 3, 1, 1, 0);                  // 16 ch, 3x3, stride 1, pad 1, no bias
+ *     x = mt_batchnorm(net, x, 1);                          // BN + fused ReLU
+ *     x = mt_global_avgpool(net, x);
+ *     x = mt_linear(net, x, 100, 1);
+ *     x = mt_softmax_xent(net, x, 0.0f);
+ *     if (x < 0 || mt_net_finalize(net, NULL, NULL, NULL) < 0) { ...mt_errmsg()... }
+ *
+ * Parameters. All trainable parameters of a net live in ONE float buffer and
+ * their gradients in another of the same size; non-trainable state (batch-norm
+ * running mean and variance) in a third. Their layout is canonical and the same
+ * on every machine: segments in layer order, conv weights OIHW, linear weights
+ * (out, in) as PyTorch stores them, then biases; batch norm scale then shift
+ * (and running mean then running variance in the state buffer). Layers reorder
+ * to oneDNN's blocked layouts internally. mt_net_segments() lists every
+ * segment with its name, kind, offset, count and shape.
+ *
+ * Sharing. mt_net_finalize() may be given externally owned buffers: several
+ * nets (one per worker thread, one for evaluation, one with a smaller batch)
+ * can then read the same parameters. mt_net_clone() rebuilds a finalized net
+ * for another batch size on buffers of the caller's choice.
+ *
+ * Step. mt_net_set_input() copies a caller's NCHW (or NHWC) float batch and its
+ * int labels; mt_net_forward() runs the layers (training mode: batch statistics
+ * and running-statistics update; inference mode: running statistics);
+ * mt_net_loss()/mt_net_probs() give the mean loss and per-sample
+ * probabilities; mt_net_backward() OVERWRITES the gradient buffer with the
+ * gradient of the mean loss (so no zero_grad is needed between steps;
+ * mt_net_zero_grad() exists for callers that sum several backward passes
+ * themselves). Forward and backward allocate nothing.
+ *
+ * Threads. A net may be used by one thread at a time; different nets may step
+ * in different threads at once. oneDNN and mutau's own loops use as many
+ * OpenMP threads as the CALLING thread's OpenMP setting says: call
+ * mt_set_threads(T) in each worker thread before it steps its net.
+ *
+ * Not here: optimizers (optim/), data loading (datasets/), the ResNet
+ * definitions (models/), new layer kinds (nn/layer.h explains how to add one).
+ */
+#ifndef MT_NET_H
+#define MT_NET_H
+
+#include "core/rng.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct mt_net mt_net;
+
+/* ---- building ---------------------------------------------------------- */
+
+/* A new, empty net for batches of `batch` images of shape (c, h, w); its input
+ * is tensor mt_net_input(net). */
+int mt_net_create(mt_net **out, int batch, int c, int h, int w);
+int mt_net_input(const mt_net *net);
+
+/* 2-D convolution: `out_c` channels, square kernel k, stride, zero padding pad
+ * on each side, optional bias. Output (out_c, (h + 2 pad - k)/stride + 1, ...). */
+int mt_conv(mt_net *net, int x, int out_c, int k, int stride, int pad, int bias);
+
+/* Batch normalization over (N, H, W) per channel, with learnable scale and
+ * shift, eps 1e-5 and running-statistics momentum 0.1 (PyTorch's defaults:
+ * running = (1 - m) running + m batch, unbiased variance); relu != 0 fuses a
+ * ReLU on the output. mt_batchnorm_ex() sets momentum and eps. */
+int mt_batchnorm(mt_net *net, int x, int relu);
+int mt_batchnorm_ex(mt_net *net, int x, int relu, float momentum, float eps);
+
+int mt_relu(mt_net *net, int x);
+
+/* a + b (same shape), with an optional fused ReLU: the residual block's tail. */
+int mt_add(mt_net *net, int a, int b, int relu);
+
+/* The option-A residual shortcut: x[:, :, ::stride, ::stride] with its
+ * channels zero-padded to out_c (out_c - c)/2 on each side, no parameters. */
+int mt_shortcut_pad(mt_net *net, int x, int out_c, int stride);
+
+/* Pooling windows of k x k with stride and zero padding (padding is excluded
+ * from averages). Global average pooling gives (c, 1, 1). */
+int mt_maxpool(mt_net *net, int x, int k, int stride, int pad);
+int mt_avgpool(mt_net *net, int x, int k, int stride, int pad);
+int mt_global_avgpool(mt_net *net, int x);
+
+/* Fully connected layer on the flattened (c*h*w) input: out = x W^T + b, with
+ * W stored (out, in). Output shape (out, 1, 1). */
+int mt_linear(mt_net *net, int x, int out, int bias);
+
+/* Softmax cross-entropy against the labels given to mt_net_set_input(); the
+ * last layer of a trainable net, exactly one per net. label_smoothing in
+ * [0, 1): the target is (1 - s) one-hot + s / classes. Its output tensor holds
+ * the probabilities (classes, 1, 1). */
+int mt_softmax_xent(mt_net *net, int logits, float label_smoothing);
+
+/* Allocates activations and creates every oneDNN primitive. params, grads and
+ * state may each be NULL (the net allocates and owns it) or a caller's buffer
+ * of mt_net_param_count()/mt_net_state_count() floats that must outlive the net.
+ * Call mt_net_init() to initialise parameters (shared buffers: once). */
+int mt_net_finalize(mt_net *net, float *params, float *grads, float *state);
+
+/* A finalized copy of `src`'s layers for another batch size, on the given
+ * buffers (NULL: own ones, uninitialised). Giving src's own buffers shares
+ * its parameters; then the two nets must not step at the same time if they
+ * also share grads. */
+int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, float *grads,
+                 float *state);
+
+void mt_net_free(mt_net *net);
+
+/* ---- parameters --------------------------------------------------------- */
+
+enum mt_seg_kind {
+    MT_SEG_CONV_WEIGHT,   /* (out, in, kh, kw) */
+    MT_SEG_LINEAR_WEIGHT, /* (out, in) */
+    MT_SEG_BIAS,          /* (out) */
+    MT_SEG_BN_SCALE,      /* (c) */
+    MT_SEG_BN_SHIFT,      /* (c) */
+    MT_SEG_BN_MEAN,       /* (c), state buffer */
+    MT_SEG_BN_VAR,        /* (c), state buffer */
+    MT_SEG_OTHER
+};
+
+/* One named piece of the parameter (or state) buffer. Names are
+ * "<layer>.<param>", e.g. "conv3.weight", "bn3.scale", "fc.bias". */
+typedef struct mt_param_seg {
+    char name[48];
+    int kind;       /* enum mt_seg_kind */
+    int in_state;   /* 1: lives in the state buffer, not the parameter buffer */
+    size_t offset;  /* in floats, from the start of its buffer */
+    size_t count;
+    int ndim;
+    int shape[4];
+    int layer;      /* index of the owning layer */
+} mt_param_seg;
+
+size_t mt_net_param_count(const mt_net *net);
+size_t mt_net_state_count(const mt_net *net);
+float *mt_net_params(mt_net *net);
+float *mt_net_grads(mt_net *net);
+float *mt_net_state(mt_net *net);
+
+/* The segments of the parameter buffer then of the state buffer, in order. */
+int mt_net_segments(const mt_net *net, const mt_param_seg **segs);
+
+/* Conv weights: He/Kaiming normal, std sqrt(2 / (in k k)); linear weight and
+ * bias: U(-1/sqrt(in), 1/sqrt(in)) (PyTorch's defaults); batch norm scale 1,
+ * shift 0, running mean 0, running variance 1; other biases 0. Draws in
+ * segment order, so a seed gives the same parameters on every machine. */
+int mt_net_init(mt_net *net, mt_rng *rng);
+
+void mt_net_zero_grad(mt_net *net);
+
+/* ---- the step ----------------------------------------------------------- */
+
+/* Copies n <= batch images (NCHW or NHWC floats) and n labels in [0, classes)
+ * (labels may be NULL for inference without a loss). n < batch is for
+ * inference only: the remaining slots are zero and loss, probabilities and
+ * accuracy cover the first n; a training forward needs n == batch. */
+int mt_net_set_input(mt_net *net, const float *x, int n, const int *labels);
+int mt_net_set_input_nhwc(mt_net *net, const float *x, int n, const int *labels);
+
+/* train != 0: batch statistics, running statistics updated, caches kept for
+ * backward. A NaN/Inf loss returns MT_ERR_DIVERGED. */
+int mt_net_forward(mt_net *net, int train);
+/* Gradient of the mean loss of the last training forward into mt_net_grads(). */
+int mt_net_backward(mt_net *net);
+
+/* Backward from tensor `id` with the given gradient of some scalar w.r.t.
+ * that tensor (NCHW floats), through the layers that produced it: gradient
+ * checks of single layers, and losses computed outside the net. */
+int mt_net_backward_from(mt_net *net, int id, const float *diff_nchw);
+
+/* Before finalize: also compute the gradient w.r.t. the net's input (read it
+ * with mt_net_read_diff(net, mt_net_input(net), ...)). Off by default. */
+int mt_net_want_input_grad(mt_net *net, int on);
+
+float mt_net_loss(const mt_net *net);          /* mean over the valid samples */
+const float *mt_net_probs(const mt_net *net);  /* (n, classes), row-major */
+int mt_net_classes(const mt_net *net);
+int mt_net_batch(const mt_net *net);
+/* How many of the valid samples have their label among the k most probable. */
+int mt_net_correct(const mt_net *net, int k);
+
+/* Copies tensor `id` of the last forward (or its gradient after backward) in
+ * NCHW order into out (n*c*h*w floats); for tests and inspection. */
+int mt_net_read(mt_net *net, int id, float *out);
+int mt_net_read_diff(mt_net *net, int id, float *out);
+int mt_net_shape(const mt_net *net, int id, int shape[4]);
+
+/* ---- facts -------------------------------------------------------------- */
+
+/* Forward multiply-adds per image (convolutions and linear layers). */
+double mt_net_macs(const mt_net *net);
+
+/* A 64-bit hash of the layer kinds, their configurations and shapes
+ * (batch excluded) and the parameter/state counts: a checkpoint made for one
+ * net loads only into a net of the same signature. */
+uint64_t mt_net_signature(const mt_net *net);
+
+/* Sets the calling thread's number of OpenMP (and so oneDNN) threads. */
+void mt_set_threads(int n);
+int mt_threads(void);
+
+/* Per-layer timing: when on, forward/backward time each layer (adds a clock
+ * read per layer). mt_net_profile_print() writes a table, slowest first. */
+void mt_net_profile(mt_net *net, int on);
+void mt_net_profile_reset(mt_net *net);
+void mt_net_profile_print(const mt_net *net, FILE *out, int steps);
+
+/* Printable summary: one line per layer with shapes and parameter counts. */
+void mt_net_print(const mt_net *net, FILE *out);
+
+#endif
