@@ -32,7 +32,7 @@ LDFLAGS += -fopenmp $(SAN) $(if $(OPENBLAS_LIBDIR),-Wl$(comma)-rpath$(comma)$(OP
 LDLIBS  += -ldnnl $(PKG_LIBS) -lpthread -lm
 comma := ,
 
-MODULES  := core nn optim ps datasets models pca plot
+MODULES  := core nn optim ps datasets models pca plot trainer
 LIB_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 TOOL_SRCS := $(wildcard tools/*.c)
 TEST_SUPPORT_SRCS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
@@ -82,6 +82,13 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 # The source revision, recorded in run directories' config.json.
 REVISION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 $(BUILD)/core/version.o: CFLAGS += -DMUTAU_REVISION='"$(REVISION)"'
+# A stamp rewritten only when the revision changes, so version.o follows it.
+$(BUILD)/core/version.o: $(BUILD)/core/revision.stamp
+$(BUILD)/core/revision.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(REVISION)' | cmp -s - $@ || echo '$(REVISION)' > $@
+.PHONY: FORCE
+FORCE:
 
 # The test programs get the path of the built tool, so end-to-end tests can run it.
 test: all

@@ -1,0 +1,55 @@
+/* signals.c: SIGINT/SIGTERM set a flag that training loops poll. */
+#include "core/signals.h"
+
+#include "core/status.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t pending;
+static struct sigaction old_int, old_term;
+static int installed;
+
+static void on_signal(int sig) { pending = sig; }
+
+int mt_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART is needed (loops poll); SA_RESETHAND so a second signal
+     * takes the default action and ends a process stuck while saving. */
+    sa.sa_flags = SA_RESETHAND;
+    pending = 0;
+    struct sigaction *save_int = installed ? NULL : &old_int;
+    struct sigaction *save_term = installed ? NULL : &old_term;
+    if (sigaction(SIGINT, &sa, save_int) != 0 || sigaction(SIGTERM, &sa, save_term) != 0)
+        return mt_error(MT_ERR_LIB, "sigaction: %s", strerror(errno));
+    installed = 1;
+    return MT_OK;
+}
+
+void mt_signals_restore(void)
+{
+    if (!installed)
+        return;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    installed = 0;
+}
+
+int mt_signals_pending(void) { return pending; }
+
+void mt_signals_clear(void) { pending = 0; }
+
+const char *mt_signal_name(int sig)
+{
+    switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case 0: return "none";
+    default: return "a signal";
+    }
+}

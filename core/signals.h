@@ -1,0 +1,29 @@
+/* signals.h: Ctrl-C and SIGTERM as a request to stop cleanly.
+ *
+ * mt_signals_install() makes SIGINT and SIGTERM set a flag (async-signal-safe:
+ * the handler only stores a sig_atomic_t). Long loops poll mt_signals_pending()
+ * between steps, finish the step, save their state and return
+ * MT_ERR_INTERRUPTED. The handler is installed with SA_RESETHAND, so a second
+ * Ctrl-C while the state is being saved kills the process the usual way.
+ *
+ * Not here: SIGHUP/SIGUSR handling, threads waiting on signals.
+ */
+#ifndef MT_SIGNALS_H
+#define MT_SIGNALS_H
+
+/* Installs the handlers (again re-arms them) and clears the flag. */
+int mt_signals_install(void);
+
+/* Restores the handlers that were there before mt_signals_install(). */
+void mt_signals_restore(void);
+
+/* The signal number received since install (SIGINT or SIGTERM), or 0. */
+int mt_signals_pending(void);
+
+/* Clears the flag. */
+void mt_signals_clear(void);
+
+/* "SIGINT", "SIGTERM", ... */
+const char *mt_signal_name(int sig);
+
+#endif
