@@ -1,0 +1,188 @@
+/* rundir.c: run directory files (see rundir.h). */
+#include "trainer/rundir.h"
+
+#include "core/status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int mt_rundir_path(char *buf, size_t cap, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, cap, "%s/%s", dir, name) >= cap)
+        return mt_error(MT_ERR_ARG, "%s/%s: path too long", dir, name);
+    return MT_OK;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[2048];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s", dir) >= sizeof tmp)
+        return mt_error(MT_ERR_ARG, "%s: path too long", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return mt_error(MT_ERR_IO, "%s: cannot create directory: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return mt_error(MT_ERR_IO, "%s: cannot create directory: %s", tmp, strerror(errno));
+    struct stat st;
+    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
+        return mt_error(MT_ERR_IO, "%s: not a directory", tmp);
+    return MT_OK;
+}
+
+int mt_rundir_create(const char *dir, int force)
+{
+    char path[2048];
+    int rc = mt_rundir_path(path, sizeof path, dir, "config.json");
+    if (rc != MT_OK)
+        return rc;
+    if (!force && access(path, F_OK) == 0)
+        return mt_error(MT_ERR_ARG,
+                        "%s already holds a run (config.json): continue it with --resume %s, "
+                        "or start over with --force",
+                        dir, dir);
+    rc = mkdir_p(dir);
+    if (rc != MT_OK)
+        return rc;
+    if (force) {
+        /* A fresh start must not resume from, or report, the old run. */
+        const char *old[] = {"checkpoint.bin", "final.json", "log.csv"};
+        for (int i = 0; i < 3; i++)
+            if (mt_rundir_path(path, sizeof path, dir, old[i]) == MT_OK)
+                unlink(path);
+    }
+    return MT_OK;
+}
+
+int mt_rundir_write_json(const char *dir, const char *name, const json_t *j)
+{
+    char path[2048], tmp[2100];
+    int rc = mt_rundir_path(path, sizeof path, dir, name);
+    if (rc != MT_OK)
+        return rc;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) != 0)
+        return mt_error(MT_ERR_IO, "%s: cannot write", tmp);
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return mt_error(MT_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    }
+    return MT_OK;
+}
+
+int mt_rundir_read_json(const char *dir, const char *name, json_t **out)
+{
+    char path[2048];
+    int rc = mt_rundir_path(path, sizeof path, dir, name);
+    if (rc != MT_OK)
+        return rc;
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    if (!j) {
+        if (access(path, F_OK) != 0)
+            return mt_error(MT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return mt_error(MT_ERR_FORMAT, "%s:%d: %s", path, e.line, e.text);
+    }
+    *out = j;
+    return MT_OK;
+}
+
+static int open_log(const char *dir, const char *mode, FILE **f)
+{
+    char path[2048];
+    int rc = mt_rundir_path(path, sizeof path, dir, "log.csv");
+    if (rc != MT_OK)
+        return rc;
+    *f = fopen(path, mode);
+    if (!*f)
+        return mt_error(MT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    return MT_OK;
+}
+
+static int close_log(FILE *f, const char *dir)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad)
+        return mt_error(MT_ERR_IO, "%s/log.csv: write failed", dir);
+    return MT_OK;
+}
+
+int mt_log_start(const char *dir)
+{
+    FILE *f;
+    int rc = open_log(dir, "w", &f);
+    if (rc != MT_OK)
+        return rc;
+    fprintf(f, "%s\n", MT_LOG_HEADER);
+    return close_log(f, dir);
+}
+
+int mt_log_append(const char *dir, const mt_log_row *r)
+{
+    FILE *f;
+    int rc = open_log(dir, "a", &f);
+    if (rc != MT_OK)
+        return rc;
+    /* %.9g round-trips a float; losses are means in double, printed to 10
+     * digits so a resumed run's rows compare equal as text. */
+    fprintf(f, "%d,%lld,%.9g,%.10g,%.6f,", r->epoch, (long long)r->step, r->lr, r->train_loss,
+            r->train_acc);
+    if (r->evaluated)
+        fprintf(f, "%.10g,%.6f,%.6f,", r->val_loss, r->val_top1, r->val_top5);
+    else
+        fputs(",,,", f);
+    fprintf(f, "%.1f,%.3f\n", r->images_per_s, r->seconds);
+    return close_log(f, dir);
+}
+
+int mt_log_truncate(const char *dir, int epochs)
+{
+    FILE *f;
+    int rc = open_log(dir, "r", &f);
+    if (rc != MT_OK)
+        return rc;
+    size_t cap = 1 << 16, len = 0;
+    char *keep = malloc(cap);
+    char line[4096];
+    int first = 1;
+    while (keep && fgets(line, sizeof line, f)) {
+        int ep = 0;
+        if (!first && (sscanf(line, "%d,", &ep) != 1 || ep > epochs))
+            continue;
+        first = 0;
+        size_t n = strlen(line);
+        if (len + n + 1 > cap) {
+            char *k = realloc(keep, cap *= 2);
+            if (!k) {
+                free(keep);
+                keep = NULL;
+                break;
+            }
+            keep = k;
+        }
+        memcpy(keep + len, line, n);
+        len += n;
+    }
+    fclose(f);
+    if (!keep)
+        return mt_error(MT_ERR_NOMEM, "%s/log.csv: out of memory", dir);
+    if (first) { /* empty file: write the header */
+        free(keep);
+        return mt_log_start(dir);
+    }
+    rc = open_log(dir, "w", &f);
+    if (rc == MT_OK) {
+        fwrite(keep, 1, len, f);
+        rc = close_log(f, dir);
+    }
+    free(keep);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* rundir.h: the files of a run directory.
+ *
+ *   config.json     every setting, the seed, versions, source revision, model facts
+ *   log.csv         one row per epoch (columns below); timings are the only
+ *                   columns that differ between a resumed and an uninterrupted run
+ *   final.json      status (running, completed, diverged, interrupted), final and
+ *                   best accuracy, per-class accuracy
+ *   checkpoint.bin  the state to resume from (core/checkpoint.h)
+ *
+ * JSON files are written to a temporary file and renamed, like checkpoints.
+ * Not here: what goes into config.json and final.json (trainer.c).
+ */
+#ifndef MT_TRAINER_RUNDIR_H
+#define MT_TRAINER_RUNDIR_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define MT_LOG_HEADER                                                                        \
+    "epoch,step,lr,train_loss,train_acc,val_loss,val_top1,val_top5,images_per_s,seconds"
+
+typedef struct {
+    int epoch;       /* 1-based: epochs completed */
+    int64_t step;    /* optimizer steps completed */
+    double lr;       /* of the epoch's last step */
+    double train_loss, train_acc;
+    int evaluated;   /* 0: the val_* columns are empty */
+    double val_loss, val_top1, val_top5;
+    double images_per_s; /* training images per second of this epoch */
+    double seconds;      /* wall time of this epoch: training and evaluation */
+} mt_log_row;
+
+/* Creates `dir` (and its parents). A directory that already holds a run
+ * (config.json) is refused unless `force`, naming --resume and --force. */
+int mt_rundir_create(const char *dir, int force);
+
+/* Joins dir and name into buf. */
+int mt_rundir_path(char *buf, size_t cap, const char *dir, const char *name);
+
+/* Writes j (indented, keys in insertion order) to dir/name atomically. */
+int mt_rundir_write_json(const char *dir, const char *name, const json_t *j);
+
+/* Reads dir/name; the error names the file and the line of a syntax error. */
+int mt_rundir_read_json(const char *dir, const char *name, json_t **out);
+
+/* log.csv: starts it with the header (truncating). */
+int mt_log_start(const char *dir);
+int mt_log_append(const char *dir, const mt_log_row *row);
+/* Keeps the header and the rows of epochs <= `epochs` (resuming from a
+ * checkpoint taken after epoch `epochs`). */
+int mt_log_truncate(const char *dir, int epochs);
+
+#endif
