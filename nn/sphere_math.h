@@ -72,6 +72,24 @@ static inline int mt_sphere_op_uses_theta(mt_sphere_op op)
 
 /* ---- vectorisable elementary functions ---------------------------------- */
 
+/* 1/sqrt(x) for x >= 0 (x = 0 gives a large finite value, so x * rsqrt(x)
+ * is 0): the classic bit-level first guess and three Newton steps, relative
+ * error about 1e-7. Plain arithmetic, because sqrtf may set errno and so
+ * keeps GCC from vectorising a loop unless -fno-math-errno is given. */
+static inline float mt_sphere_rsqrtf(float x)
+{
+    int32_t i;
+    memcpy(&i, &x, sizeof i);
+    i = 0x5f375a86 - (i >> 1);
+    float y;
+    memcpy(&y, &i, sizeof y);
+    float hx = 0.5f * x;
+    y = y * (1.5f - hx * y * y);
+    y = y * (1.5f - hx * y * y);
+    y = y * (1.5f - hx * y * y);
+    return y;
+}
+
 /* arccos on [-1, 1] (Abramowitz & Stegun 4.4.46: sqrt(1-|x|) times a degree-7
  * polynomial, absolute error below 2e-8 before float rounding). Branch-free so
  * a loop of it vectorises. */
@@ -86,7 +104,8 @@ static inline float mt_sphere_acosf(float x)
     p = p * ax + 0.0889789874f;
     p = p * ax - 0.2145988016f;
     p = p * ax + 1.5707963050f;
-    float r = sqrtf(1.0f - ax) * p;
+    float d = 1.0f - ax;
+    float r = d * mt_sphere_rsqrtf(d) * p;
     return x < 0.0f ? MT_SPHERE_PI - r : r;
 }
 
@@ -94,7 +113,8 @@ static inline float mt_sphere_acosf(float x)
  * polynomial on |r| <= ln2/2, relative error about 2e-7. */
 static inline float mt_sphere_expf(float x)
 {
-    x = fminf(fmaxf(x, -87.0f), 88.0f);
+    x = x > -87.0f ? x : -87.0f; /* ternaries, not fminf: they vectorise */
+    x = x < 88.0f ? x : 88.0f;
     float n = rintf(x * 1.44269504089f);
     float r = x - n * 0.693145752f; /* ln2 split in two for exact reduction */
     r = r - n * 1.42860677e-6f;
@@ -116,7 +136,8 @@ static inline float mt_sphere_expf(float x)
 /* c clamped into [-1 + MT_SPHERE_CLAMP, 1 - MT_SPHERE_CLAMP]. */
 static inline float mt_sphere_clamp(float c)
 {
-    return fminf(fmaxf(c, -1.0f + MT_SPHERE_CLAMP), 1.0f - MT_SPHERE_CLAMP);
+    c = c > -1.0f + MT_SPHERE_CLAMP ? c : -1.0f + MT_SPHERE_CLAMP;
+    return c < 1.0f - MT_SPHERE_CLAMP ? c : 1.0f - MT_SPHERE_CLAMP;
 }
 
 /* d theta / d c of theta = arccos(clamp(c)): -1/sqrt(1 - c^2) inside the clamp
@@ -125,7 +146,7 @@ static inline float mt_sphere_dtheta_dc(float c)
 {
     float inside = fabsf(c) <= 1.0f - MT_SPHERE_CLAMP ? 1.0f : 0.0f;
     float cc = mt_sphere_clamp(c);
-    return -inside / sqrtf(1.0f - cc * cc);
+    return -inside * mt_sphere_rsqrtf(1.0f - cc * cc);
 }
 
 /* ---- the operators g(theta) ------------------------------------------------ */
