@@ -1,0 +1,229 @@
+/* imageio.c: PNG through libpng, everything else through stb_image. */
+#include "datasets/imageio.h"
+
+#include "core/status.h"
+
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Debian's libstb ships the implementations compiled; only declare here. */
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+static int is_png(const char *path, int *is)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mt_error(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    uint8_t sig[8];
+    size_t got = fread(sig, 1, 8, f);
+    fclose(f);
+    *is = got == 8 && png_sig_cmp(sig, 0, 8) == 0;
+    return MT_OK;
+}
+
+/* libpng reports errors by longjmp; the message is kept for ours. */
+struct png_err {
+    jmp_buf jmp;
+    char msg[200];
+};
+
+static void png_on_error(png_structp png, png_const_charp msg)
+{
+    struct png_err *e = png_get_error_ptr(png);
+    snprintf(e->msg, sizeof e->msg, "%s", msg);
+    longjmp(e->jmp, 1);
+}
+
+static void png_on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+/* Decodes a PNG; with dst NULL only reads the header. */
+static int png_decode(const char *path, int *w, int *h, int *c, int want_c, uint8_t *dst)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mt_error(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    struct png_err err = {.msg = ""};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error,
+                                             png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    uint8_t *volatile rows = NULL;
+    png_bytep *volatile ptrs = NULL;
+    if (!png || !info) {
+        png_destroy_read_struct(png ? &png : NULL, NULL, NULL);
+        fclose(f);
+        return mt_error(MT_ERR_LIB, "%s: cannot initialise libpng", path);
+    }
+    if (setjmp(err.jmp)) {
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(f);
+        free(rows);
+        free(ptrs);
+        return mt_error(MT_ERR_FORMAT, "%s: PNG fails to decode: %s", path, err.msg);
+    }
+    png_init_io(png, f);
+    png_read_info(png, info);
+    int color = png_get_color_type(png, info);
+    int native_c = (color & PNG_COLOR_MASK_COLOR) ? 3 : 1;
+    *w = (int)png_get_image_width(png, info);
+    *h = (int)png_get_image_height(png, info);
+    *c = native_c;
+    if (dst) {
+        if (want_c == 1 && native_c == 3)
+            png_error(png, "colour image in a grey dataset");
+        /* To 8-bit grey or RGB, whatever the stored depth, palette or alpha. */
+        png_set_expand(png);
+        png_set_strip_16(png);
+        png_set_strip_alpha(png);
+        if (want_c == 3 && native_c == 1)
+            png_set_gray_to_rgb(png);
+        png_set_interlace_handling(png);
+        png_read_update_info(png, info);
+        size_t stride = png_get_rowbytes(png, info);
+        if (stride != (size_t)*w * (size_t)want_c)
+            png_error(png, "unexpected row size after conversion");
+        rows = malloc(stride * (size_t)*h);
+        ptrs = malloc(sizeof(png_bytep) * (size_t)*h);
+        if (!rows || !ptrs)
+            png_error(png, "out of memory");
+        for (int y = 0; y < *h; y++)
+            ptrs[y] = rows + (size_t)y * stride;
+        png_read_image(png, ptrs);
+        png_read_end(png, NULL);
+        size_t plane = (size_t)*w * (size_t)*h;
+        for (size_t p = 0; p < plane; p++)
+            for (int ch = 0; ch < want_c; ch++)
+                dst[(size_t)ch * plane + p] = rows[p * (size_t)want_c + (size_t)ch];
+    }
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    free(rows);
+    free(ptrs);
+    return MT_OK;
+}
+
+int mt_image_info(const char *path, int *w, int *h, int *c)
+{
+    int png;
+    int rc = is_png(path, &png);
+    if (rc)
+        return rc;
+    if (png)
+        return png_decode(path, w, h, c, 0, NULL);
+    int comp;
+    if (!stbi_info(path, w, h, &comp))
+        return mt_error(MT_ERR_FORMAT, "%s: not a readable image: %s", path,
+                        stbi_failure_reason());
+    *c = comp >= 3 ? 3 : 1;
+    return MT_OK;
+}
+
+int mt_image_read(const char *path, int c, int h, int w, uint8_t *dst)
+{
+    int png;
+    int rc = is_png(path, &png);
+    if (rc)
+        return rc;
+    int fw, fh, fc;
+    if (png) {
+        /* The size is checked before any pixel lands in dst. */
+        if ((rc = png_decode(path, &fw, &fh, &fc, 0, NULL)))
+            return rc;
+        if (fw != w || fh != h)
+            return mt_error(MT_ERR_FORMAT, "%s: image is %dx%d, the others are %dx%d", path, fw,
+                            fh, w, h);
+        return png_decode(path, &fw, &fh, &fc, c, dst);
+    }
+    int comp;
+    uint8_t *pix = stbi_load(path, &fw, &fh, &comp, c);
+    if (!pix)
+        return mt_error(MT_ERR_FORMAT, "%s: image fails to decode: %s", path,
+                        stbi_failure_reason());
+    if (fw != w || fh != h) {
+        stbi_image_free(pix);
+        return mt_error(MT_ERR_FORMAT, "%s: image is %dx%d, the others are %dx%d", path, fw, fh,
+                        w, h);
+    }
+    if (c == 1 && comp >= 3) {
+        stbi_image_free(pix);
+        return mt_error(MT_ERR_FORMAT, "%s: colour image in a grey dataset", path);
+    }
+    size_t plane = (size_t)w * (size_t)h;
+    for (size_t p = 0; p < plane; p++)
+        for (int ch = 0; ch < c; ch++)
+            dst[(size_t)ch * plane + p] = pix[p * (size_t)c + (size_t)ch];
+    stbi_image_free(pix);
+    return MT_OK;
+}
+
+/* CHW -> interleaved HWC, as both encoders want. */
+static uint8_t *interleave(const uint8_t *src, int c, int h, int w)
+{
+    size_t plane = (size_t)w * (size_t)h;
+    uint8_t *out = malloc(plane * (size_t)c);
+    if (!out)
+        return NULL;
+    for (size_t p = 0; p < plane; p++)
+        for (int ch = 0; ch < c; ch++)
+            out[p * (size_t)c + (size_t)ch] = src[(size_t)ch * plane + p];
+    return out;
+}
+
+int mt_png_write(const char *path, const uint8_t *src, int c, int h, int w)
+{
+    if (c != 1 && c != 3)
+        return mt_error(MT_ERR_ARG, "%s: PNG writer takes 1 or 3 channels, not %d", path, c);
+    uint8_t *volatile pix = interleave(src, c, h, w);
+    if (!pix)
+        return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
+    FILE *volatile f = fopen(path, "wb");
+    if (!f) {
+        free(pix);
+        return mt_error(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    struct png_err err = {.msg = ""};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error,
+                                              png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info) {
+        png_destroy_write_struct(png ? &png : NULL, NULL);
+        fclose(f);
+        free(pix);
+        return mt_error(MT_ERR_LIB, "%s: cannot initialise libpng", path);
+    }
+    if (setjmp(err.jmp)) {
+        png_destroy_write_struct(&png, &info);
+        fclose(f);
+        free(pix);
+        return mt_error(MT_ERR_IO, "%s: PNG write failed: %s", path, err.msg);
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
+                 c == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++)
+        png_write_row(png, pix + (size_t)y * (size_t)w * (size_t)c);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(pix);
+    if (fclose(f) != 0)
+        return mt_error(MT_ERR_IO, "%s: write error", path);
+    return MT_OK;
+}
+
+int mt_bmp_write(const char *path, const uint8_t *src, int c, int h, int w)
+{
+    if (c != 1 && c != 3)
+        return mt_error(MT_ERR_ARG, "%s: BMP writer takes 1 or 3 channels, not %d", path, c);
+    uint8_t *pix = interleave(src, c, h, w);
+    if (!pix)
+        return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
+    int ok = stbi_write_bmp(path, w, h, c, pix);
+    free(pix);
+    return ok ? MT_OK : mt_error(MT_ERR_IO, "%s: BMP write failed", path);
+}
