@@ -17,7 +17,8 @@
  *      reorders, workspaces) with mt_layer_buffer(), which the net allocates.
  *      Create primitives with mt_prim_create() so the net's shared user
  *      scratchpad is sized for them.
- *   4. kind.forward(l, train) and kind.backward(l): pointers are final by now:
+ *   4. kind.bind(l) (optional) runs once when all pointers exist.
+ *      kind.forward(l, train) and kind.backward(l): pointers are final by now:
  *      l->in[i]->data, l->out->data, l->out->diff, l->param, l->grad,
  *      l->state and the buffers. Forward reads inputs and writes its output;
  *      in training it keeps what backward needs. Backward reads l->out->diff
@@ -73,6 +74,9 @@ typedef struct mt_layer_kind {
     int (*init)(mt_layer *l, mt_rng *rng); /* NULL: parameters 0, state 0 */
     void (*destroy)(mt_layer *l);          /* NULL: nothing to free */
     double (*macs)(const mt_layer *l);     /* per image; NULL: 0 */
+    /* Called once after finalize allocated every buffer: create oneDNN memory
+     * objects on the final pointers here. NULL: nothing to bind. */
+    int (*bind)(mt_layer *l);
 } mt_layer_kind;
 
 struct mt_layer {

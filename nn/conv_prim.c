@@ -1,0 +1,268 @@
+/* conv_prim.c: a 2-D convolution's oneDNN primitives (forward, backward data,
+ * backward weights), created once, with the reorders between the canonical
+ * OIHW weights and oneDNN's blocked weights, and between the input tensor's
+ * layout and the one the convolution prefers (normally none: the activations
+ * are already blocked).
+ *
+ * Not here: parameters, initialisation, the net's bookkeeping (nn/conv.c).
+ */
+#include "nn/conv_prim.h"
+
+#include "core/status.h"
+#include "nn/net_internal.h"
+
+#include <string.h>
+
+/* A reorder primitive between two layouts, or NULL when they are equal. */
+static int make_reorder(mt_net *net, dnnl_primitive_t *out, const dnnl_memory_desc_t *from,
+                        const dnnl_memory_desc_t *to, const char *what)
+{
+    *out = NULL;
+    if (dnnl_memory_desc_equal(from, to))
+        return MT_OK;
+    dnnl_primitive_attr_t attr;
+    int rc = mt_attr_create(&attr);
+    if (rc < 0)
+        return rc;
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, from, net->eng, to, net->eng, attr);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success) {
+        mt_dnnl_error("dnnl_reorder_primitive_desc_create", s);
+        return mt_error_context(MT_ERR_LIB, "%s", what);
+    }
+    rc = mt_prim_create(net, out, pd, what);
+    dnnl_primitive_desc_destroy(pd);
+    return rc;
+}
+
+static int make_pd(mt_net *net, dnnl_primitive_desc_t *pd, const void *desc,
+                   const_dnnl_primitive_desc_t hint, const char *what)
+{
+    dnnl_primitive_attr_t attr;
+    int rc = mt_attr_create(&attr);
+    if (rc < 0)
+        return rc;
+    dnnl_status_t s = dnnl_primitive_desc_create(pd, desc, attr, net->eng, hint);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success) {
+        mt_dnnl_error("dnnl_primitive_desc_create", s);
+        return mt_error_context(MT_ERR_LIB, "%s", what);
+    }
+    return MT_OK;
+}
+
+int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *src_md, int n,
+                        int ic, int ih, int iw, int oc, int k, int stride, int pad, int has_bias,
+                        int bwd_data, int bwd_weights)
+{
+    memset(p, 0, sizeof *p);
+    if (!net || !src_md)
+        return mt_error(MT_ERR_ARG, "conv: %s is NULL", net ? "src_md" : "net");
+    if (n < 1 || ic < 1 || ih < 1 || iw < 1 || oc < 1 || k < 1 || stride < 1 || pad < 0)
+        return mt_error(MT_ERR_ARG, "conv: impossible shape n %d ic %d %dx%d oc %d k %d stride %d pad %d",
+                        n, ic, ih, iw, oc, k, stride, pad);
+    if (ih + 2 * pad < k || iw + 2 * pad < k)
+        return mt_error(MT_ERR_ARG, "conv: kernel %d larger than the padded input %dx%d", k,
+                        ih + 2 * pad, iw + 2 * pad);
+    p->net = net;
+    p->n = n, p->ic = ic, p->ih = ih, p->iw = iw, p->oc = oc, p->k = k;
+    p->stride = stride, p->pad = pad, p->has_bias = has_bias != 0;
+    p->oh = (ih + 2 * pad - k) / stride + 1;
+    p->ow = (iw + 2 * pad - k) / stride + 1;
+    p->bwd_data = bwd_data != 0;
+    p->bwd_weights = bwd_weights != 0;
+    p->src_md = *src_md;
+
+    dnnl_memory_desc_t src_any, wei_any, dst_any;
+    dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, k, k}, dd = {n, oc, p->oh, p->ow},
+                bd = {oc};
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&src_any, 4, sd, dnnl_f32, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&wei_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&dst_any, 4, dd, dnnl_f32, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&p->wei_oihw_md, 4, wd, dnnl_f32, dnnl_oihw));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, bd, dnnl_f32, dnnl_a));
+    dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
+
+    dnnl_convolution_desc_t cd;
+    int train = p->bwd_data || p->bwd_weights;
+    MT_DNNL(dnnl_convolution_forward_desc_init(
+        &cd, train ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct,
+        &src_any, &wei_any, p->has_bias ? &p->bias_md : NULL, &dst_any, strides, padding,
+        padding));
+    dnnl_primitive_desc_t fpd;
+    int rc = make_pd(net, &fpd, &cd, NULL, "conv forward");
+    if (rc < 0)
+        return rc;
+    p->csrc_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+    p->wei_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    p->dst_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+    rc = mt_prim_create(net, &p->fwd, fpd, "conv forward");
+    if (rc >= 0)
+        rc = make_reorder(net, &p->src_reorder, &p->src_md, &p->csrc_md, "conv input reorder");
+    if (rc >= 0)
+        rc = make_reorder(net, &p->wei_reorder, &p->wei_oihw_md, &p->wei_md,
+                          "conv weight reorder");
+    if (rc >= 0 && p->bwd_data) {
+        dnnl_convolution_desc_t bdd;
+        dnnl_primitive_desc_t bpd;
+        dnnl_status_t s = dnnl_convolution_backward_data_desc_init(
+            &bdd, dnnl_convolution_direct, &p->csrc_md, &p->wei_md, &p->dst_md, strides,
+            padding, padding);
+        rc = s == dnnl_success ? make_pd(net, &bpd, &bdd, fpd, "conv backward data")
+                               : mt_dnnl_error("dnnl_convolution_backward_data_desc_init", s);
+        if (rc >= 0) {
+            rc = mt_prim_create(net, &p->bwd_d, bpd, "conv backward data");
+            dnnl_primitive_desc_destroy(bpd);
+        }
+        if (rc >= 0)
+            rc = make_reorder(net, &p->dsrc_reorder, &p->csrc_md, &p->src_md,
+                              "conv input-gradient reorder");
+    }
+    if (rc >= 0 && p->bwd_weights) {
+        dnnl_convolution_desc_t wdd;
+        dnnl_primitive_desc_t wpd;
+        dnnl_status_t s = dnnl_convolution_backward_weights_desc_init(
+            &wdd, dnnl_convolution_direct, &p->csrc_md, &wei_any,
+            p->has_bias ? &p->bias_md : NULL, &p->dst_md, strides, padding, padding);
+        rc = s == dnnl_success ? make_pd(net, &wpd, &wdd, fpd, "conv backward weights")
+                               : mt_dnnl_error("dnnl_convolution_backward_weights_desc_init", s);
+        if (rc >= 0) {
+            p->diff_wei_md = *dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
+            rc = mt_prim_create(net, &p->bwd_w, wpd, "conv backward weights");
+            dnnl_primitive_desc_destroy(wpd);
+        }
+        if (rc >= 0)
+            rc = make_reorder(net, &p->dwei_reorder, &p->diff_wei_md, &p->wei_oihw_md,
+                              "conv weight-gradient reorder");
+    }
+    dnnl_primitive_desc_destroy(fpd);
+    return rc;
+}
+
+void mt_conv_prim_sizes(const mt_conv_prim *p, size_t bytes[4])
+{
+    bytes[0] = p->src_reorder ? dnnl_memory_desc_get_size(&p->csrc_md) : 0;
+    bytes[1] = p->wei_reorder ? dnnl_memory_desc_get_size(&p->wei_md) : 0;
+    bytes[2] = p->dsrc_reorder ? dnnl_memory_desc_get_size(&p->csrc_md) : 0;
+    bytes[3] = p->dwei_reorder ? dnnl_memory_desc_get_size(&p->diff_wei_md) : 0;
+}
+
+int mt_conv_prim_bind(mt_conv_prim *p, float *src, float *dst, float *wei_oihw, float *bias,
+                      float *diff_src, float *diff_dst, float *diff_wei_oihw, float *diff_bias,
+                      void *const bufs[4])
+{
+    mt_net *net = p->net;
+    int rc = MT_OK;
+    p->csrc = p->src_reorder ? bufs[0] : src;
+    p->wei = p->wei_reorder ? bufs[1] : wei_oihw;
+    p->dcsrc = p->dsrc_reorder ? bufs[2] : diff_src;
+    p->dwei = p->dwei_reorder ? bufs[3] : diff_wei_oihw;
+#define MEM(m, md, ptr)                                                                        \
+    if (rc >= 0)                                                                               \
+    rc = mt_mem_create(net, &p->m, md, ptr)
+    MEM(m_src, &p->src_md, src);
+    MEM(m_csrc, &p->csrc_md, p->csrc);
+    MEM(m_wei_oihw, &p->wei_oihw_md, wei_oihw);
+    MEM(m_wei, &p->wei_md, p->wei);
+    MEM(m_dst, &p->dst_md, dst);
+    if (p->has_bias) {
+        MEM(m_bias, &p->bias_md, bias);
+    }
+    if (p->bwd_data || p->bwd_weights) {
+        MEM(m_ddst, &p->dst_md, diff_dst);
+    }
+    if (p->bwd_data) {
+        MEM(m_dsrc, &p->src_md, diff_src);
+        MEM(m_dcsrc, &p->csrc_md, p->dcsrc);
+    }
+    if (p->bwd_weights) {
+        MEM(m_dwei_oihw, &p->wei_oihw_md, diff_wei_oihw);
+        MEM(m_dwei, &p->diff_wei_md, p->dwei);
+        if (p->has_bias) {
+            MEM(m_dbias, &p->bias_md, diff_bias);
+        }
+    }
+#undef MEM
+    return rc;
+}
+
+int mt_conv_prim_set_diff_src(mt_conv_prim *p, float *diff_src)
+{
+    if (!p->bwd_data)
+        return MT_OK;
+    if (p->dsrc_reorder)
+        MT_DNNL(dnnl_memory_set_data_handle(p->m_dsrc, diff_src));
+    else if (p->dcsrc != diff_src) {
+        MT_DNNL(dnnl_memory_set_data_handle(p->m_dcsrc, diff_src));
+        p->dcsrc = diff_src;
+    }
+    return MT_OK;
+}
+
+int mt_conv_prim_forward(mt_conv_prim *p)
+{
+    int rc = MT_OK;
+    if (p->wei_reorder) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->m_wei_oihw}, {DNNL_ARG_TO, p->m_wei}};
+        rc = mt_prim_exec(p->net, p->wei_reorder, 2, a, "conv weight reorder");
+    }
+    if (rc >= 0 && p->src_reorder) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->m_src}, {DNNL_ARG_TO, p->m_csrc}};
+        rc = mt_prim_exec(p->net, p->src_reorder, 2, a, "conv input reorder");
+    }
+    if (rc < 0)
+        return rc;
+    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, p->m_csrc},
+                            {DNNL_ARG_WEIGHTS, p->m_wei},
+                            {DNNL_ARG_DST, p->m_dst},
+                            {DNNL_ARG_BIAS, p->m_bias}};
+    return mt_prim_exec(p->net, p->fwd, p->has_bias ? 4 : 3, a, "conv forward");
+}
+
+int mt_conv_prim_backward_data(mt_conv_prim *p)
+{
+    if (!p->bwd_d)
+        return mt_error(MT_ERR_ARG, "conv: created without backward data");
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, p->m_ddst},
+                            {DNNL_ARG_WEIGHTS, p->m_wei},
+                            {DNNL_ARG_DIFF_SRC, p->m_dcsrc}};
+    int rc = mt_prim_exec(p->net, p->bwd_d, 3, a, "conv backward data");
+    if (rc >= 0 && p->dsrc_reorder) {
+        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_dcsrc}, {DNNL_ARG_TO, p->m_dsrc}};
+        rc = mt_prim_exec(p->net, p->dsrc_reorder, 2, r, "conv input-gradient reorder");
+    }
+    return rc;
+}
+
+int mt_conv_prim_backward_weights(mt_conv_prim *p)
+{
+    if (!p->bwd_w)
+        return mt_error(MT_ERR_ARG, "conv: created without backward weights");
+    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, p->m_csrc},
+                            {DNNL_ARG_DIFF_DST, p->m_ddst},
+                            {DNNL_ARG_DIFF_WEIGHTS, p->m_dwei},
+                            {DNNL_ARG_DIFF_BIAS, p->m_dbias}};
+    int rc = mt_prim_exec(p->net, p->bwd_w, p->has_bias ? 4 : 3, a, "conv backward weights");
+    if (rc >= 0 && p->dwei_reorder) {
+        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_dwei}, {DNNL_ARG_TO, p->m_dwei_oihw}};
+        rc = mt_prim_exec(p->net, p->dwei_reorder, 2, r, "conv weight-gradient reorder");
+    }
+    return rc;
+}
+
+void mt_conv_prim_destroy(mt_conv_prim *p)
+{
+    dnnl_primitive_t prims[] = {p->fwd, p->bwd_d, p->bwd_w, p->src_reorder, p->dsrc_reorder,
+                                p->wei_reorder, p->dwei_reorder};
+    for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
+        if (prims[i])
+            dnnl_primitive_destroy(prims[i]);
+    dnnl_memory_t mems[] = {p->m_src, p->m_csrc, p->m_wei_oihw, p->m_wei, p->m_bias, p->m_dst,
+                            p->m_ddst, p->m_dcsrc, p->m_dsrc, p->m_dwei, p->m_dwei_oihw,
+                            p->m_dbias};
+    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
+        if (mems[i])
+            dnnl_memory_destroy(mems[i]);
+    memset(p, 0, sizeof *p);
+}
