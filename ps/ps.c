@@ -1,0 +1,267 @@
+/* ps.c: creating a multi-worker run over the server, what the three modes
+ * share (failures, epoch ends, staleness collection), and mt_ps_run. The
+ * modes themselves are run_async.c, run_sync.c and run_delay.c. */
+#include "ps/ps_impl.h"
+
+#include "core/status.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const mode_names[] = {"async", "sync", "delay"};
+
+const char *mt_ps_mode_name(int mode)
+{
+    return mode >= 0 && mode <= MT_PS_DELAY ? mode_names[mode] : "?";
+}
+
+int mt_ps_mode_parse(const char *s)
+{
+    for (int i = 0; i <= MT_PS_DELAY; i++)
+        if (strcmp(s, mode_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void mt_ps_config_default(mt_ps_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = MT_PS_ASYNC;
+    cfg->workers = 1;
+    cfg->delay_kind = MT_DELAY_FIXED;
+    cfg->tau_max = -1;
+    cfg->steps_per_epoch = 1;
+}
+
+int mt_ps_cores(void) { return omp_get_num_procs(); }
+
+/* Threads per worker after the default; compute threads run at once. */
+static int resolve_threads(const mt_ps_config *cfg, int *concurrent)
+{
+    int cores = mt_ps_cores();
+    int conc = cfg->mode == MT_PS_DELAY ? 1 : cfg->workers;
+    if (concurrent)
+        *concurrent = conc;
+    if (cfg->threads > 0)
+        return cfg->threads;
+    return cores / conc > 1 ? cores / conc : 1;
+}
+
+int mt_ps_config_check(const mt_ps_config *cfg)
+{
+    if (cfg->mode < MT_PS_ASYNC || cfg->mode > MT_PS_DELAY)
+        return mt_error(MT_ERR_ARG, "ps: mode %d is not async, sync or delay", cfg->mode);
+    if (cfg->workers < 1 || cfg->workers > 4096)
+        return mt_error(MT_ERR_ARG, "ps: workers: %d is not in [1, 4096]", cfg->workers);
+    if (cfg->threads < 0)
+        return mt_error(MT_ERR_ARG, "ps: threads per worker: %d < 0", cfg->threads);
+    if (cfg->steps_per_epoch < 1)
+        return mt_error(MT_ERR_ARG, "ps: steps per epoch: %lld < 1",
+                        (long long)cfg->steps_per_epoch);
+    if (!cfg->grad)
+        return mt_error(MT_ERR_ARG, "ps: no gradient callback");
+    if (!cfg->worker_ctx)
+        return mt_error(MT_ERR_ARG, "ps: no worker contexts");
+    if (cfg->mode == MT_PS_DELAY) {
+        if (cfg->delay_kind < MT_DELAY_FIXED || cfg->delay_kind > MT_DELAY_GEOMETRIC)
+            return mt_error(MT_ERR_ARG, "ps: delay distribution %d is not fixed, uniform or "
+                            "geometric", cfg->delay_kind);
+        if (cfg->delay < 0)
+            return mt_error(MT_ERR_ARG, "ps: delay: %lld < 0", (long long)cfg->delay);
+    }
+    int conc;
+    int t = resolve_threads(cfg, &conc);
+    int cores = mt_ps_cores();
+    if (!cfg->oversubscribe && (long)conc * t > cores)
+        return mt_error(MT_ERR_ARG,
+                        "ps: %d workers x %d threads exceed the %d cores (allow it with "
+                        "oversubscribe)", conc, t, cores);
+    return MT_OK;
+}
+
+void mt_ps_free(mt_ps *ps)
+{
+    if (!ps)
+        return;
+    for (int i = 0; ps->w && i < ps->n_workers; i++) {
+        free(ps->w[i].theta);
+        free(ps->w[i].grad);
+        free(ps->w[i].state);
+        free(ps->w[i].state_read);
+    }
+    free(ps->w);
+    free(ps->avg_grad);
+    free(ps->avg_state);
+    if (ps->has_delay)
+        mt_delay_free(&ps->delay);
+    mt_ps_server_free(ps->server);
+    pthread_mutex_destroy(&ps->m);
+    pthread_cond_destroy(&ps->cv);
+    free(ps);
+}
+
+static float *floats_or_null(size_t n, int *failed)
+{
+    if (n == 0)
+        return NULL;
+    float *p = calloc(n, sizeof(float));
+    if (!p)
+        *failed = 1;
+    return p;
+}
+
+int mt_ps_create(mt_ps **out, const mt_ps_server_config *server, const mt_ps_config *cfg,
+                 const float *theta0, const float *state0)
+{
+    *out = NULL;
+    int rc = mt_ps_config_check(cfg);
+    if (rc < 0)
+        return rc;
+    mt_ps *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return mt_error(MT_ERR_NOMEM, "ps: out of memory");
+    ps->cfg = *cfg;
+    ps->threads = resolve_threads(cfg, NULL);
+    pthread_mutex_init(&ps->m, NULL);
+    pthread_cond_init(&ps->cv, NULL);
+    atomic_init(&ps->stop_requested, 0);
+    rc = mt_ps_server_create(&ps->server, server, theta0, state0);
+    if (rc < 0) {
+        mt_ps_free(ps);
+        return rc;
+    }
+    ps->n = server->n;
+    ps->n_state = server->n_state;
+    if (cfg->mode == MT_PS_DELAY) {
+        rc = mt_delay_init(&ps->delay, cfg->delay_kind, cfg->delay, cfg->tau_max, cfg->seed,
+                           server->n);
+        ps->has_delay = 1;
+        if (rc < 0) {
+            mt_ps_free(ps);
+            return mt_error_context(rc, "ps");
+        }
+    }
+    ps->n_workers = cfg->mode == MT_PS_DELAY ? 1 : cfg->workers;
+    ps->w = calloc((size_t)ps->n_workers, sizeof *ps->w);
+    int failed = !ps->w;
+    for (int i = 0; !failed && i < ps->n_workers; i++) {
+        struct ps_worker *w = &ps->w[i];
+        w->ps = ps;
+        w->id = i;
+        w->ctx = cfg->worker_ctx[i];
+        /* Sync workers read the server's theta in place. */
+        w->theta = cfg->mode == MT_PS_ASYNC ? floats_or_null(ps->n, &failed) : NULL;
+        w->grad = floats_or_null(ps->n, &failed);
+        w->state = floats_or_null(ps->n_state, &failed);
+        w->state_read =
+            cfg->mode == MT_PS_ASYNC ? floats_or_null(ps->n_state, &failed) : NULL;
+    }
+    if (!failed && cfg->mode == MT_PS_SYNC && cfg->workers > 1) {
+        ps->avg_grad = floats_or_null(ps->n, &failed);
+        ps->avg_state = floats_or_null(ps->n_state, &failed);
+    }
+    if (failed) {
+        mt_ps_free(ps);
+        return mt_error(MT_ERR_NOMEM, "ps: out of memory for %d workers' buffers", cfg->workers);
+    }
+    *out = ps;
+    return MT_OK;
+}
+
+void ps_fail_locked(mt_ps *ps, int status)
+{
+    if (ps->status == 0) {
+        ps->status = status;
+        snprintf(ps->errmsg, sizeof ps->errmsg, "%s", mt_errmsg());
+    }
+    pthread_cond_broadcast(&ps->cv);
+}
+
+void ps_fail(mt_ps *ps, int status)
+{
+    pthread_mutex_lock(&ps->m);
+    ps_fail_locked(ps, status);
+    pthread_mutex_unlock(&ps->m);
+}
+
+int ps_should_stop(mt_ps *ps)
+{
+    return ps->status != 0 || ps->stop_by_epoch ||
+           atomic_load_explicit(&ps->stop_requested, memory_order_relaxed);
+}
+
+void ps_collect_tau(mt_ps *ps)
+{
+    for (int i = 0; i < ps->n_workers; i++) {
+        mt_tau_hist_merge(&ps->tau_epoch, &ps->w[i].hist);
+        mt_tau_hist_merge(&ps->tau_total, &ps->w[i].hist);
+        mt_tau_hist_clear(&ps->w[i].hist);
+    }
+}
+
+void ps_epoch_close(mt_ps *ps, int64_t version)
+{
+    ps_collect_tau(ps);
+    if (ps->cfg.epoch_end) {
+        int64_t epoch = version / ps->cfg.steps_per_epoch - 1;
+        int rc = ps->cfg.epoch_end(ps->cfg.epoch_ctx, ps, epoch, &ps->tau_epoch);
+        if (rc < 0) {
+            if (ps->status == 0) {
+                ps->status = rc;
+                snprintf(ps->errmsg, sizeof ps->errmsg, "%s", mt_errmsg());
+            }
+        } else if (rc > 0) {
+            ps->stop_by_epoch = 1;
+        }
+    }
+    mt_tau_hist_clear(&ps->tau_epoch);
+}
+
+void ps_set_threads(const mt_ps *ps) { omp_set_num_threads(ps->threads); }
+
+int mt_ps_run(mt_ps *ps, int64_t steps)
+{
+    if (steps < 0)
+        return mt_error(MT_ERR_ARG, "ps: run to %lld steps", (long long)steps);
+    ps->end = steps;
+    ps->status = 0;
+    ps->errmsg[0] = '\0';
+    ps->stop_by_epoch = 0;
+    if (mt_ps_server_version(ps->server) >= steps)
+        return MT_OK;
+    int rc;
+    switch (ps->cfg.mode) {
+    case MT_PS_SYNC:
+        rc = ps_run_sync(ps);
+        break;
+    case MT_PS_DELAY:
+        rc = ps_run_delay(ps);
+        break;
+    default:
+        rc = ps_run_async(ps);
+    }
+    ps_collect_tau(ps);
+    if (rc < 0)
+        return rc;
+    if (ps->status < 0)
+        return mt_error(ps->status, "%s", ps->errmsg);
+    int64_t v = mt_ps_server_version(ps->server);
+    if (v < steps && !ps->stop_by_epoch &&
+        atomic_load_explicit(&ps->stop_requested, memory_order_relaxed)) {
+        atomic_store(&ps->stop_requested, 0);
+        return mt_error(MT_ERR_INTERRUPTED, "ps: stopped at step %lld of %lld", (long long)v,
+                        (long long)steps);
+    }
+    return MT_OK;
+}
+
+void mt_ps_request_stop(mt_ps *ps) { atomic_store(&ps->stop_requested, 1); }
+
+mt_ps_server *mt_ps_server_of(mt_ps *ps) { return ps->server; }
+const mt_ps_config *mt_ps_config_of(const mt_ps *ps) { return &ps->cfg; }
+int mt_ps_threads(const mt_ps *ps) { return ps->threads; }
+mt_delay *mt_ps_delay(mt_ps *ps) { return ps->has_delay ? &ps->delay : NULL; }
+mt_tau_hist *mt_ps_tau_epoch(mt_ps *ps) { return &ps->tau_epoch; }
+mt_tau_hist *mt_ps_tau_total(mt_ps *ps) { return &ps->tau_total; }

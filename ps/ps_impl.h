@@ -1,0 +1,72 @@
+/* ps_impl.h: what the mode runners (run_async.c, run_sync.c, run_delay.c)
+ * share with ps.c. Private to ps/. */
+#ifndef MT_PS_IMPL_H
+#define MT_PS_IMPL_H
+
+#include "ps/ps.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct ps_worker {
+    mt_ps *ps;
+    int id;
+    void *ctx;
+    float *theta;      /* n: the pulled parameters (async) */
+    float *grad;       /* n */
+    float *state;      /* n_state: handed to the callback, updated by it */
+    float *state_read; /* n_state: as pulled (async: the merge needs it) */
+    mt_tau_hist hist;  /* this worker's pushes since the last merge */
+    pthread_t thread;
+};
+
+struct mt_ps {
+    mt_ps_config cfg;
+    int threads;
+    mt_ps_server *server;
+    size_t n, n_state;
+    struct ps_worker *w;
+    int n_workers; /* allocated workers (1 in delay mode) */
+    mt_delay delay;
+    int has_delay;
+    float *avg_grad;  /* sync: the averaged gradient */
+    float *avg_state; /* sync: the averaged state */
+    mt_tau_hist tau_epoch, tau_total;
+    atomic_int stop_requested;
+
+    /* Run control: guarded by m except where a runner says otherwise. */
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int64_t end;         /* target version of this mt_ps_run */
+    int status;          /* first failure (< 0), else 0 */
+    char errmsg[512];    /* its message, copied from the failing thread */
+    int stop_by_epoch;   /* epoch_end returned > 0 */
+    void *run_ctx;       /* the running mode's own control block */
+};
+
+/* Records a failure from any thread (under m): the first one wins. */
+void ps_fail(mt_ps *ps, int status);
+/* Same, for a caller that already holds m. */
+void ps_fail_locked(mt_ps *ps, int status);
+
+/* Whether the run should stop handing out work (stop asked, failure, or the
+ * epoch callback's request); caller holds m or is the only thread. */
+int ps_should_stop(mt_ps *ps);
+
+/* Moves every worker's histogram into the epoch's and the run's. Only on a
+ * quiescent run (no push in flight). */
+void ps_collect_tau(mt_ps *ps);
+
+/* At version `version`, a multiple of steps_per_epoch: collects the
+ * histograms, runs epoch_end, resets the epoch histogram. Quiescent only.
+ * Failures and stop requests are recorded in ps. */
+void ps_epoch_close(mt_ps *ps, int64_t version);
+
+/* Sets the calling thread's OpenMP thread count to the run's T. */
+void ps_set_threads(const mt_ps *ps);
+
+int ps_run_async(mt_ps *ps);
+int ps_run_sync(mt_ps *ps);
+int ps_run_delay(mt_ps *ps);
+
+#endif

@@ -1,0 +1,272 @@
+/* server.c: sharded parameter server state, pull and push (see server.h for
+ * the update, the consistency it guarantees and the BN state policy). */
+#include "ps/server.h"
+
+#include "core/status.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Shard boundaries fall on 16-float (64-byte) multiples so that two shards
+ * never share a cache line. */
+enum { SHARD_ALIGN = 16 };
+
+struct shard {
+    _Alignas(64) pthread_mutex_t lock;
+    size_t begin, end;
+    int64_t version; /* pushes applied to this shard; guarded by lock */
+};
+
+struct mt_ps_server {
+    mt_ps_server_config cfg;
+    mt_msgd_ranges decay; /* own copy */
+    float *theta, *velocity, *state;
+    struct shard *shard;
+    pthread_mutex_t state_lock; /* the stage after the last shard */
+    _Atomic int64_t completed;  /* pushes that have passed every stage */
+};
+
+int mt_ps_server_config_check(const mt_ps_server_config *cfg)
+{
+    if (cfg->n == 0)
+        return mt_error(MT_ERR_ARG, "ps: parameter count is 0");
+    if (cfg->shards < 1 || cfg->shards > MT_PS_MAX_SHARDS)
+        return mt_error(MT_ERR_ARG, "ps: shards: %d is not in [1, %d]", cfg->shards,
+                        MT_PS_MAX_SHARDS);
+    int rc = mt_msgd_config_check(&cfg->opt);
+    if (rc < 0)
+        return mt_error_context(rc, "ps");
+    rc = mt_schedule_check(&cfg->schedule);
+    if (rc < 0)
+        return mt_error_context(rc, "ps");
+    if (cfg->decay && cfg->decay->n != cfg->n)
+        return mt_error(MT_ERR_ARG, "ps: weight-decay ranges cover %zu floats, parameters are %zu",
+                        cfg->decay->n, cfg->n);
+    return MT_OK;
+}
+
+static float *alloc_floats(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+void mt_ps_server_free(mt_ps_server *s)
+{
+    if (!s)
+        return;
+    if (s->shard) {
+        for (int i = 0; i < s->cfg.shards; i++)
+            pthread_mutex_destroy(&s->shard[i].lock);
+        free(s->shard);
+    }
+    pthread_mutex_destroy(&s->state_lock);
+    mt_msgd_ranges_free(&s->decay);
+    free(s->theta);
+    free(s->velocity);
+    free(s->state);
+    free(s);
+}
+
+int mt_ps_server_create(mt_ps_server **out, const mt_ps_server_config *cfg, const float *theta0,
+                        const float *state0)
+{
+    *out = NULL;
+    int rc = mt_ps_server_config_check(cfg);
+    if (rc < 0)
+        return rc;
+    if (!theta0)
+        return mt_error(MT_ERR_ARG, "ps: theta0 is NULL");
+    mt_ps_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return mt_error(MT_ERR_NOMEM, "ps: out of memory");
+    s->cfg = *cfg;
+    s->cfg.decay = NULL;
+    pthread_mutex_init(&s->state_lock, NULL);
+    mt_msgd_ranges_init(&s->decay, cfg->n);
+    if (cfg->decay) {
+        for (int i = 0; i < cfg->decay->n_ranges && rc == MT_OK; i++)
+            rc = mt_msgd_ranges_add(&s->decay, cfg->decay->ranges[i].offset,
+                                    cfg->decay->ranges[i].count, cfg->decay->ranges[i].decay);
+    } else {
+        rc = mt_msgd_ranges_add(&s->decay, 0, cfg->n, 1);
+    }
+    if (rc < 0) {
+        mt_ps_server_free(s);
+        return mt_error_context(rc, "ps");
+    }
+    s->theta = alloc_floats(cfg->n);
+    s->velocity = alloc_floats(cfg->n);
+    s->state = cfg->n_state ? alloc_floats(cfg->n_state) : NULL;
+    s->shard = aligned_alloc(64, (size_t)cfg->shards * sizeof *s->shard);
+    if (!s->theta || !s->velocity || (cfg->n_state && !s->state) || !s->shard) {
+        free(s->shard);
+        s->shard = NULL;
+        mt_ps_server_free(s);
+        return mt_error(MT_ERR_NOMEM, "ps: out of memory for %zu parameters", cfg->n);
+    }
+    memcpy(s->theta, theta0, cfg->n * sizeof(float));
+    memset(s->velocity, 0, cfg->n * sizeof(float));
+    if (cfg->n_state) {
+        if (state0)
+            memcpy(s->state, state0, cfg->n_state * sizeof(float));
+        else
+            memset(s->state, 0, cfg->n_state * sizeof(float));
+    }
+    /* Even split in units of SHARD_ALIGN floats; trailing shards may be empty
+     * when the buffer is small. */
+    size_t units = (cfg->n + SHARD_ALIGN - 1) / SHARD_ALIGN;
+    for (int i = 0; i < cfg->shards; i++) {
+        struct shard *sh = &s->shard[i];
+        memset(sh, 0, sizeof *sh);
+        pthread_mutex_init(&sh->lock, NULL);
+        size_t b = units * (size_t)i / (size_t)cfg->shards * SHARD_ALIGN;
+        size_t e = units * (size_t)(i + 1) / (size_t)cfg->shards * SHARD_ALIGN;
+        sh->begin = b < cfg->n ? b : cfg->n;
+        sh->end = e < cfg->n ? e : cfg->n;
+    }
+    atomic_init(&s->completed, 0);
+    *out = s;
+    return MT_OK;
+}
+
+/* The one place the server calls the optimizer. */
+static void apply_step(mt_ps_server *s, const float *grad, size_t begin, size_t end, double lr)
+{
+    if (begin < end)
+        mt_msgd_apply(&s->cfg.opt, &s->decay, s->theta, s->velocity, grad, begin, end, lr);
+}
+
+double mt_ps_server_lr(const mt_ps_server *s, int64_t k)
+{
+    return mt_schedule_lr(&s->cfg.schedule, k);
+}
+
+int64_t mt_ps_pull(mt_ps_server *s, float *theta, float *state)
+{
+    struct shard *sh = s->shard;
+    int last = s->cfg.shards - 1;
+    pthread_mutex_lock(&sh[0].lock);
+    int64_t v = sh[0].version;
+    for (int i = 0;; i++) {
+        memcpy(theta + sh[i].begin, s->theta + sh[i].begin,
+               (sh[i].end - sh[i].begin) * sizeof(float));
+        if (i == last)
+            break;
+        pthread_mutex_lock(&sh[i + 1].lock);
+        pthread_mutex_unlock(&sh[i].lock);
+    }
+    if (s->cfg.n_state) {
+        pthread_mutex_lock(&s->state_lock);
+        pthread_mutex_unlock(&sh[last].lock);
+        if (state)
+            memcpy(state, s->state, s->cfg.n_state * sizeof(float));
+        pthread_mutex_unlock(&s->state_lock);
+    } else {
+        pthread_mutex_unlock(&sh[last].lock);
+    }
+    return v;
+}
+
+static void merge_state(mt_ps_server *s, const float *state_new, const float *state_read,
+                        int64_t tau)
+{
+    if (!state_new)
+        return;
+    float *st = s->state;
+    size_t m = s->cfg.n_state;
+    if (tau == 0 || !state_read) {
+        memcpy(st, state_new, m * sizeof(float));
+    } else {
+        for (size_t i = 0; i < m; i++)
+            st[i] += state_new[i] - state_read[i];
+    }
+}
+
+int64_t mt_ps_push(mt_ps_server *s, const float *grad, int64_t version_read,
+                   const float *state_new, const float *state_read, int64_t *k_out)
+{
+    struct shard *sh = s->shard;
+    int last = s->cfg.shards - 1;
+    pthread_mutex_lock(&sh[0].lock);
+    int64_t k = sh[0].version;
+    if (version_read < 0 || version_read > k) {
+        pthread_mutex_unlock(&sh[0].lock);
+        return mt_error(MT_ERR_ARG, "ps: push of a gradient from version %lld, server is at %lld",
+                        (long long)version_read, (long long)k);
+    }
+    int64_t tau = k - version_read;
+    double lr = mt_schedule_lr(&s->cfg.schedule, k);
+    for (int i = 0;; i++) {
+        apply_step(s, grad, sh[i].begin, sh[i].end, lr);
+        sh[i].version = k + 1;
+        if (i == last)
+            break;
+        pthread_mutex_lock(&sh[i + 1].lock);
+        pthread_mutex_unlock(&sh[i].lock);
+    }
+    if (s->cfg.n_state) {
+        pthread_mutex_lock(&s->state_lock);
+        pthread_mutex_unlock(&sh[last].lock);
+        merge_state(s, state_new, state_read, tau);
+        atomic_store_explicit(&s->completed, k + 1, memory_order_release);
+        pthread_mutex_unlock(&s->state_lock);
+    } else {
+        atomic_store_explicit(&s->completed, k + 1, memory_order_release);
+        pthread_mutex_unlock(&sh[last].lock);
+    }
+    if (k_out)
+        *k_out = k;
+    return tau;
+}
+
+void mt_ps_server_apply_range(mt_ps_server *s, const float *grad, int64_t k, size_t begin,
+                              size_t end)
+{
+    apply_step(s, grad, begin, end, mt_schedule_lr(&s->cfg.schedule, k));
+}
+
+void mt_ps_server_advance(mt_ps_server *s)
+{
+    int64_t k = atomic_load_explicit(&s->completed, memory_order_acquire);
+    mt_ps_server_set_version(s, k + 1);
+}
+
+int64_t mt_ps_server_version(const mt_ps_server *s)
+{
+    return atomic_load_explicit(&((mt_ps_server *)s)->completed, memory_order_acquire);
+}
+
+float *mt_ps_server_theta(mt_ps_server *s) { return s->theta; }
+float *mt_ps_server_velocity(mt_ps_server *s) { return s->velocity; }
+float *mt_ps_server_state(mt_ps_server *s) { return s->state; }
+size_t mt_ps_server_n(const mt_ps_server *s) { return s->cfg.n; }
+size_t mt_ps_server_n_state(const mt_ps_server *s) { return s->cfg.n_state; }
+int mt_ps_server_shards(const mt_ps_server *s) { return s->cfg.shards; }
+
+void mt_ps_server_shard(const mt_ps_server *s, int i, size_t *begin, size_t *end,
+                        int64_t *version)
+{
+    const struct shard *sh = &s->shard[i];
+    if (begin)
+        *begin = sh->begin;
+    if (end)
+        *end = sh->end;
+    if (version)
+        *version = sh->version;
+}
+
+int mt_ps_server_set_version(mt_ps_server *s, int64_t k)
+{
+    if (k < 0)
+        return mt_error(MT_ERR_ARG, "ps: version %lld < 0", (long long)k);
+    for (int i = 0; i < s->cfg.shards; i++) {
+        pthread_mutex_lock(&s->shard[i].lock);
+        s->shard[i].version = k;
+        pthread_mutex_unlock(&s->shard[i].lock);
+    }
+    atomic_store_explicit(&s->completed, k, memory_order_release);
+    return MT_OK;
+}
