@@ -1,0 +1,609 @@
+/* sphere_conv.c: the SphereConv layer kind (see sphere_conv.h for the math).
+ *
+ * The heavy parts run on oneDNN through nn/conv_prim.h: s = <w, x> is the
+ * ordinary convolution; backward-data and backward-weights of that same
+ * convolution, fed with S = dL/ds, give most of the input and weight
+ * gradients. Everything else is linear in the activations and runs as fused
+ * passes in the convolution's own output layout (oneDNN's nChw16c on AVX-512):
+ *   forward:  one pass over the output: c = s/|w||x|, y = g(theta), caching c
+ *             and F = dy/dc (and dy/dk) for backward;
+ *   backward: one pass over the output: G = dL/dy F, S = G/(|w||x|), and the
+ *             sums R_o = sum_{n,p} G c (filter-norm term) and
+ *             T_np = sum_o G c (patch-norm term);
+ *   plus the patch norms: sum_c x^2 per position, boxed over the window
+ *   (zero padding counts as zeros), and in backward its transpose, added as
+ *   x * U to the input gradient.
+ * With L the loss: dL/dx = conv_bwd_data(S) - x * box^T(T / |x_p|^2),
+ *                  dL/dw_o = conv_bwd_weights(S)_o - R_o w_o / |w_o|^2.
+ *
+ * Not here: the scalar math (sphere_math.h), the orthogonality penalty's
+ * algebra (ortho_penalty.c).
+ */
+#include "nn/sphere_conv.h"
+
+#include "core/status.h"
+#include "nn/conv_prim.h"
+#include "nn/layer.h"
+#include "nn/ortho_penalty.h"
+#include "nn/sphere_math.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Where element (n, c, h, w) of an activation lives: oneDNN's strides of the
+ * outer dimensions and at most one inner block of B channels (nChw16c: B = 16;
+ * plain nchw and nhwc: B = 1). */
+typedef struct {
+    int B;
+    long sn, sc, sh, sw, off0;
+} sc_layout;
+
+static int layout_from_md(const dnnl_memory_desc_t *md, sc_layout *lo, const char *what)
+{
+    if (md->ndims != 4 || md->format_kind != dnnl_blocked)
+        return mt_error(MT_ERR_ARG, "sphere_conv: %s: expected a 4-D blocked oneDNN layout",
+                        what);
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    lo->B = 1;
+    if (b->inner_nblks == 1 && b->inner_idxs[0] == 1)
+        lo->B = (int)b->inner_blks[0];
+    else if (b->inner_nblks != 0)
+        return mt_error(MT_ERR_ARG,
+                        "sphere_conv: %s: layouts with %d inner blocks are not supported", what,
+                        b->inner_nblks);
+    lo->sn = (long)b->strides[0];
+    lo->sc = (long)b->strides[1];
+    lo->sh = (long)b->strides[2];
+    lo->sw = (long)b->strides[3];
+    lo->off0 = (long)md->offset0;
+    return MT_OK;
+}
+
+/* Offset of the first channel of block cb (channel cb when B = 1). */
+static inline long lo_block(const sc_layout *lo, int n, int cb, int h, int w)
+{
+    return lo->off0 + n * lo->sn + cb * lo->sc + h * lo->sh + w * lo->sw;
+}
+
+static inline long lo_at(const sc_layout *lo, int n, int c, int h, int w)
+{
+    return lo_block(lo, n, c / lo->B, h, w) + c % lo->B;
+}
+
+typedef struct {
+    mt_conv_prim conv;
+    int bound;
+    sc_layout src, dst;
+    int n, ic, ih, iw, oc, oh, ow, k, stride, pad, op;
+    int cb;  /* output channel blocks */
+    int ocp; /* oc rounded up to the output block */
+    int fan; /* ic k k */
+    float sig_k;
+    /* per output channel, ocp long (0 on the padding channels) */
+    float *ia;     /* 1/|w_o| */
+    float *mask;   /* 1 on real channels */
+    float *kk;     /* the sigmoid's k */
+    float *coeff;  /* C(k) */
+    float *ksign;  /* d k / d k_raw */
+    double *r, *dk;
+    /* per image and position */
+    float *ib; /* (n, oh, ow) 1/|x_p| */
+    float *t;  /* (n, oh, ow) sum_o G c */
+    float *sq; /* (n, ih, iw) sum_c x^2; backward: U */
+    float *gram;
+    /* activation-sized, in the output layout (private buffers 4..7) */
+    float *cache_c, *cache_f, *s, *cache_dk;
+} sc_priv;
+
+enum { BUF_C = 4, BUF_F = 5, BUF_S = 6, BUF_DK = 7 };
+
+static const mt_sphere_conv_cfg *cfg_of(const mt_layer *l)
+{
+    return (const mt_sphere_conv_cfg *)l->cfg;
+}
+
+/* ---- build ------------------------------------------------------------------ */
+
+static int sc_infer(mt_layer *l)
+{
+    const mt_sphere_conv_cfg *c = cfg_of(l);
+    const mt_tensor *x = l->in[0];
+    if (c->out_c < 1 || c->k < 1 || c->stride < 1 || c->pad < 0)
+        return mt_error(MT_ERR_ARG,
+                        "%s: out_c %d, k %d, stride %d, pad %d: need out_c, k, stride >= 1, "
+                        "pad >= 0",
+                        l->name, c->out_c, c->k, c->stride, c->pad);
+    if (!mt_sphere_op_name((mt_sphere_op)c->op))
+        return mt_error(MT_ERR_ARG, "%s: unknown operator %d", l->name, c->op);
+    if (!(c->sigmoid_k >= 0.0f) || !isfinite(c->sigmoid_k))
+        return mt_error(MT_ERR_ARG, "%s: sigmoid k %g must be > 0", l->name, c->sigmoid_k);
+    if (!(c->ortho >= 0.0f) || !isfinite(c->ortho))
+        return mt_error(MT_ERR_ARG, "%s: orthogonality coefficient %g must be >= 0", l->name,
+                        c->ortho);
+    int oh = (x->h + 2 * c->pad - c->k) / c->stride + 1;
+    int ow = (x->w + 2 * c->pad - c->k) / c->stride + 1;
+    if (x->h + 2 * c->pad < c->k || x->w + 2 * c->pad < c->k || oh < 1 || ow < 1)
+        return mt_error(MT_ERR_ARG, "%s: kernel %d with pad %d does not fit input %dx%d", l->name,
+                        c->k, c->pad, x->h, x->w);
+    l->out->c = c->out_c;
+    l->out->h = oh;
+    l->out->w = ow;
+    int wshape[4] = {c->out_c, x->c, c->k, c->k};
+    int rc = mt_layer_param(l, "weight", MT_SEG_CONV_WEIGHT, 4, wshape);
+    if (rc < 0)
+        return rc;
+    if (c->op == MT_SPHERE_LR_SIGMOID) {
+        int kshape[1] = {c->out_c};
+        rc = mt_layer_param(l, "k", MT_SEG_OTHER, 1, kshape);
+        if (rc < 0)
+            return rc;
+    }
+    return MT_OK;
+}
+
+static void sc_destroy(mt_layer *l)
+{
+    sc_priv *p = l->priv;
+    if (!p)
+        return;
+    mt_conv_prim_destroy(&p->conv);
+    free(p->ia);
+    free(p->mask);
+    free(p->kk);
+    free(p->coeff);
+    free(p->ksign);
+    free(p->r);
+    free(p->dk);
+    free(p->ib);
+    free(p->t);
+    free(p->sq);
+    free(p->gram);
+    free(p);
+    l->priv = NULL;
+}
+
+static int sc_compile(mt_layer *l)
+{
+    const mt_sphere_conv_cfg *c = cfg_of(l);
+    const mt_tensor *x = l->in[0];
+    sc_priv *p = calloc(1, sizeof *p);
+    if (!p)
+        return mt_error(MT_ERR_NOMEM, "%s: out of memory", l->name);
+    l->priv = p;
+    p->n = x->n;
+    p->ic = x->c;
+    p->ih = x->h;
+    p->iw = x->w;
+    p->oc = c->out_c;
+    p->oh = l->out->h;
+    p->ow = l->out->w;
+    p->k = c->k;
+    p->stride = c->stride;
+    p->pad = c->pad;
+    p->op = c->op;
+    p->fan = p->ic * p->k * p->k;
+    p->sig_k = c->sigmoid_k > 0.0f ? c->sigmoid_k : MT_SPHERE_SIGMOID_K;
+    int rc = mt_conv_prim_create(&p->conv, l->net, &x->md, p->n, p->ic, p->ih, p->iw, p->oc, p->k,
+                                 p->stride, p->pad, 0, x->needs_diff, 1);
+    if (rc < 0)
+        return rc;
+    l->out->md = p->conv.dst_md;
+    if ((rc = layout_from_md(&x->md, &p->src, "input")) < 0 ||
+        (rc = layout_from_md(&p->conv.dst_md, &p->dst, "output")) < 0)
+        return rc;
+    size_t bytes[4];
+    mt_conv_prim_sizes(&p->conv, bytes);
+    for (int i = 0; i < 4; i++)
+        if ((rc = mt_layer_buffer(l, i, bytes[i])) < 0)
+            return rc;
+    p->cb = (p->oc + p->dst.B - 1) / p->dst.B;
+    p->ocp = p->cb * p->dst.B;
+    if (p->op != MT_SPHERE_NONE) {
+        size_t act = dnnl_memory_desc_get_size(&p->conv.dst_md);
+        if ((rc = mt_layer_buffer(l, BUF_C, act)) < 0 || (rc = mt_layer_buffer(l, BUF_F, act)) < 0 ||
+            (rc = mt_layer_buffer(l, BUF_S, act)) < 0)
+            return rc;
+        if (p->op == MT_SPHERE_LR_SIGMOID && (rc = mt_layer_buffer(l, BUF_DK, act)) < 0)
+            return rc;
+    }
+    size_t npos = (size_t)p->n * p->oh * p->ow, nin = (size_t)p->n * p->ih * p->iw;
+    p->ia = calloc(p->ocp, sizeof *p->ia);
+    p->mask = calloc(p->ocp, sizeof *p->mask);
+    p->kk = calloc(p->ocp, sizeof *p->kk);
+    p->coeff = calloc(p->ocp, sizeof *p->coeff);
+    p->ksign = calloc(p->ocp, sizeof *p->ksign);
+    p->r = calloc(p->ocp, sizeof *p->r);
+    p->dk = calloc(p->ocp, sizeof *p->dk);
+    p->ib = calloc(npos, sizeof *p->ib);
+    p->t = calloc(npos, sizeof *p->t);
+    p->sq = calloc(nin, sizeof *p->sq);
+    if (c->ortho > 0.0f)
+        p->gram = calloc((size_t)p->oc * p->oc, sizeof *p->gram);
+    if (!p->ia || !p->mask || !p->kk || !p->coeff || !p->ksign || !p->r || !p->dk || !p->ib ||
+        !p->t || !p->sq || (c->ortho > 0.0f && !p->gram))
+        return mt_error(MT_ERR_NOMEM, "%s: out of memory", l->name);
+    for (int o = 0; o < p->oc; o++) {
+        p->mask[o] = 1.0f;
+        p->kk[o] = p->sig_k;
+        p->coeff[o] = mt_sphere_sigmoid_coeff(p->sig_k);
+        p->ksign[o] = 1.0f;
+    }
+    /* The padding channels compute with k = 1, c = 0: finite, masked to 0. */
+    for (int o = p->oc; o < p->ocp; o++) {
+        p->kk[o] = 1.0f;
+        p->coeff[o] = 1.0f;
+    }
+    return MT_OK;
+}
+
+static int sc_bind(mt_layer *l)
+{
+    sc_priv *p = l->priv;
+    if (p->op != MT_SPHERE_NONE) {
+        p->cache_c = l->buf[BUF_C];
+        p->cache_f = l->buf[BUF_F];
+        p->s = l->buf[BUF_S];
+        p->cache_dk = p->op == MT_SPHERE_LR_SIGMOID ? l->buf[BUF_DK] : NULL;
+    }
+    float *ddst = p->op == MT_SPHERE_NONE ? l->out->diff : p->s;
+    int rc = mt_conv_prim_bind(&p->conv, l->in[0]->data, l->out->data, l->param, NULL, NULL, ddst,
+                               l->grad, NULL, l->buf);
+    if (rc < 0)
+        return rc;
+    p->bound = 1;
+    return MT_OK;
+}
+
+static int sc_init(mt_layer *l, mt_rng *rng)
+{
+    const mt_sphere_conv_cfg *c = cfg_of(l);
+    int fan = l->in[0]->c * c->k * c->k;
+    size_t nw = (size_t)c->out_c * fan;
+    double std = sqrt(2.0 / fan);
+    for (size_t i = 0; i < nw; i++)
+        l->param[i] = (float)(std * mt_rng_normal(rng));
+    if (c->op == MT_SPHERE_LR_SIGMOID)
+        for (int o = 0; o < c->out_c; o++)
+            l->param[nw + o] = MT_SPHERE_LR_K_INIT;
+    return MT_OK;
+}
+
+static double sc_macs(const mt_layer *l)
+{
+    const mt_sphere_conv_cfg *c = cfg_of(l);
+    return (double)c->out_c * l->out->h * l->out->w * l->in[0]->c * c->k * c->k;
+}
+
+/* ---- the norms ---------------------------------------------------------------- */
+
+/* 1/|w_o| and, for the sigmoids, k and C(k) per filter. */
+static void filter_norms(sc_priv *p, const float *w)
+{
+    const float *kraw = w + (size_t)p->oc * p->fan;
+    for (int o = 0; o < p->oc; o++) {
+        const float *wo = w + (size_t)o * p->fan;
+        float ss = 0.0f;
+        for (int i = 0; i < p->fan; i++)
+            ss += wo[i] * wo[i];
+        p->ia[o] = 1.0f / sqrtf(ss + MT_SPHERE_NORM_EPS);
+        if (p->op == MT_SPHERE_LR_SIGMOID) {
+            p->kk[o] = mt_sphere_lr_k(kraw[o], &p->ksign[o]);
+            p->coeff[o] = mt_sphere_sigmoid_coeff(p->kk[o]);
+        }
+    }
+}
+
+/* sq[n, h, w] = sum_c x[n, c, h, w]^2 over the input's layout. */
+static void channel_sumsq(sc_priv *p, const float *x)
+{
+    const sc_layout *lo = &p->src;
+    int ih = p->ih, iw = p->iw, ic = p->ic, B = lo->B;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int h = 0; h < ih; h++)
+            for (int w = 0; w < iw; w++) {
+                float acc = 0.0f;
+                for (int cb = 0; cb * B < ic; cb++) {
+                    const float *xb = x + lo_block(lo, n, cb, h, w);
+                    int m = ic - cb * B < B ? ic - cb * B : B;
+                    for (int i = 0; i < m; i++)
+                        acc += xb[i] * xb[i];
+                }
+                p->sq[((size_t)n * ih + h) * iw + w] = acc;
+            }
+}
+
+/* ib[n, p] = 1/sqrt(box sum of sq over p's window + eps). */
+static void patch_norms(sc_priv *p)
+{
+    int ih = p->ih, iw = p->iw, oh = p->oh, ow = p->ow, k = p->k, st = p->stride, pad = p->pad;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int y = 0; y < oh; y++) {
+            const float *sq = p->sq + (size_t)n * ih * iw;
+            for (int x = 0; x < ow; x++) {
+                float acc = 0.0f;
+                for (int dy = 0; dy < k; dy++) {
+                    int h = y * st - pad + dy;
+                    if (h < 0 || h >= ih)
+                        continue;
+                    for (int dx = 0; dx < k; dx++) {
+                        int w = x * st - pad + dx;
+                        if (w >= 0 && w < iw)
+                            acc += sq[h * iw + w];
+                    }
+                }
+                p->ib[((size_t)n * oh + y) * ow + x] = 1.0f / sqrtf(acc + MT_SPHERE_NORM_EPS);
+            }
+        }
+}
+
+/* U = box^T(v), v[n, p] = -t[n, p] ib[n, p]^2, into sq (n, ih, iw). */
+static void patch_norms_backward(sc_priv *p)
+{
+    int ih = p->ih, iw = p->iw, oh = p->oh, ow = p->ow, k = p->k, st = p->stride, pad = p->pad;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < p->n; n++) {
+        float *u = p->sq + (size_t)n * ih * iw;
+        memset(u, 0, sizeof *u * ih * iw);
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                size_t q = ((size_t)n * oh + y) * ow + x;
+                float v = -p->t[q] * p->ib[q] * p->ib[q];
+                for (int dy = 0; dy < k; dy++) {
+                    int h = y * st - pad + dy;
+                    if (h < 0 || h >= ih)
+                        continue;
+                    for (int dx = 0; dx < k; dx++) {
+                        int w = x * st - pad + dx;
+                        if (w >= 0 && w < iw)
+                            u[h * iw + w] += v;
+                    }
+                }
+            }
+    }
+}
+
+/* dx[n, c, h, w] += x[n, c, h, w] U[n, h, w] over the input's layout. */
+static void add_patch_term(sc_priv *p, const float *x, float *dx)
+{
+    const sc_layout *lo = &p->src;
+    int ih = p->ih, iw = p->iw, ic = p->ic, B = lo->B;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int h = 0; h < ih; h++)
+            for (int w = 0; w < iw; w++) {
+                float u = p->sq[((size_t)n * ih + h) * iw + w];
+                for (int cb = 0; cb * B < ic; cb++) {
+                    long o = lo_block(lo, n, cb, h, w);
+                    int m = ic - cb * B < B ? ic - cb * B : B;
+                    for (int i = 0; i < m; i++)
+                        dx[o + i] += x[o + i] * u;
+                }
+            }
+}
+
+/* ---- the fused element-wise passes --------------------------------------------- */
+
+/* One block of B output channels at one position; y holds s on entry.
+ * Always inlined with constant op and train, so each loop is branch-free. */
+static inline __attribute__((always_inline)) void fwd_block(int op, int B, float *restrict y, float *restrict cc,
+                             float *restrict ff, float *restrict dd, const float *restrict ia,
+                             const float *restrict mask, const float *restrict kk,
+                             const float *restrict coeff, float ib, int train)
+{
+    if (op == MT_SPHERE_COSINE) {
+#pragma omp simd
+        for (int i = 0; i < B; i++) {
+            float c = y[i] * ia[i] * ib;
+            y[i] = c;
+            if (train) {
+                cc[i] = c;
+                ff[i] = mask[i];
+            }
+        }
+    } else if (op == MT_SPHERE_LINEAR) {
+#pragma omp simd
+        for (int i = 0; i < B; i++) {
+            float c = y[i] * ia[i] * ib;
+            float th = mt_sphere_acosf(mt_sphere_clamp(c));
+            y[i] = (1.0f - th * (2.0f / MT_SPHERE_PI)) * mask[i];
+            if (train) {
+                cc[i] = c;
+                ff[i] = (-2.0f / MT_SPHERE_PI) * mt_sphere_dtheta_dc(c) * mask[i];
+            }
+        }
+    } else if (op == MT_SPHERE_SIGMOID || !train) {
+#pragma omp simd
+        for (int i = 0; i < B; i++) {
+            float c = y[i] * ia[i] * ib;
+            float th = mt_sphere_acosf(mt_sphere_clamp(c));
+            float dth;
+            y[i] = mt_sphere_sigmoid(th, kk[i], coeff[i], &dth, NULL) * mask[i];
+            if (train) {
+                cc[i] = c;
+                ff[i] = dth * mt_sphere_dtheta_dc(c) * mask[i];
+            }
+        }
+    } else { /* learnable sigmoid in training: also dy/dk */
+#pragma omp simd
+        for (int i = 0; i < B; i++) {
+            float c = y[i] * ia[i] * ib;
+            float th = mt_sphere_acosf(mt_sphere_clamp(c));
+            float dth, dk;
+            y[i] = mt_sphere_sigmoid(th, kk[i], coeff[i], &dth, &dk) * mask[i];
+            cc[i] = c;
+            ff[i] = dth * mt_sphere_dtheta_dc(c) * mask[i];
+            dd[i] = dk * mask[i];
+        }
+    }
+}
+
+static void elementwise_forward(sc_priv *p, float *y, int train)
+{
+    const sc_layout *lo = &p->dst;
+    int B = lo->B, oh = p->oh, ow = p->ow, op = p->op;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int cb = 0; cb < p->cb; cb++) {
+            const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
+            const float *kk = p->kk + cb * B, *coeff = p->coeff + cb * B;
+            for (int h = 0; h < oh; h++)
+                for (int w = 0; w < ow; w++) {
+                    long o = lo_block(lo, n, cb, h, w);
+                    float ib = p->ib[((size_t)n * oh + h) * ow + w];
+                    if (!train)
+                        fwd_block(op, B, y + o, NULL, NULL, NULL, ia, mask, kk, coeff, ib, 0);
+                    else if (op == MT_SPHERE_LINEAR)
+                        fwd_block(MT_SPHERE_LINEAR, B, y + o, p->cache_c + o, p->cache_f + o,
+                                  NULL, ia, mask, kk, coeff, ib, 1);
+                    else
+                        fwd_block(op, B, y + o, p->cache_c + o, p->cache_f + o,
+                                  p->cache_dk ? p->cache_dk + o : NULL, ia, mask, kk, coeff, ib,
+                                  1);
+                }
+        }
+}
+
+/* G = dy F, S = G ia ib; r[o] += G c, t[n, p] += sum_o G c, dk[o] += dy dy/dk. */
+static void elementwise_backward(sc_priv *p, const float *dy)
+{
+    const sc_layout *lo = &p->dst;
+    int B = lo->B, oh = p->oh, ow = p->ow, ocp = p->ocp;
+    double *r = p->r, *dkacc = p->dk;
+    memset(r, 0, sizeof *r * ocp);
+    memset(dkacc, 0, sizeof *dkacc * ocp);
+    memset(p->t, 0, sizeof *p->t * (size_t)p->n * oh * ow);
+#pragma omp parallel
+    {
+        float rl[ocp], dl[ocp];
+        memset(rl, 0, sizeof rl);
+        memset(dl, 0, sizeof dl);
+#pragma omp for schedule(static)
+        for (int n = 0; n < p->n; n++)
+            for (int cb = 0; cb < p->cb; cb++) {
+                const float *ia = p->ia + cb * B;
+                float *rb = rl + cb * B, *db = dl + cb * B;
+                for (int h = 0; h < oh; h++)
+                    for (int w = 0; w < ow; w++) {
+                        long o = lo_block(lo, n, cb, h, w);
+                        size_t q = ((size_t)n * oh + h) * ow + w;
+                        float ib = p->ib[q], tsum = 0.0f;
+                        const float *restrict d = dy + o, *restrict cc = p->cache_c + o;
+                        const float *restrict ff = p->cache_f + o;
+                        float *restrict s = p->s + o;
+#pragma omp simd reduction(+ : tsum)
+                        for (int i = 0; i < B; i++) {
+                            float g = d[i] * ff[i];
+                            s[i] = g * ia[i] * ib;
+                            float gc = g * cc[i];
+                            rb[i] += gc;
+                            tsum += gc;
+                        }
+                        p->t[q] += tsum;
+                        if (p->cache_dk) {
+                            const float *restrict dd = p->cache_dk + o;
+#pragma omp simd
+                            for (int i = 0; i < B; i++)
+                                db[i] += d[i] * dd[i];
+                        }
+                    }
+            }
+#pragma omp critical
+        for (int o = 0; o < ocp; o++) {
+            r[o] += rl[o];
+            dkacc[o] += dl[o];
+        }
+    }
+}
+
+/* ---- forward and backward ------------------------------------------------------ */
+
+static int sc_forward(mt_layer *l, int train)
+{
+    sc_priv *p = l->priv;
+    if (!p->bound) {
+        int rc = sc_bind(l);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = mt_conv_prim_forward(&p->conv);
+    if (rc < 0 || p->op == MT_SPHERE_NONE)
+        return rc;
+    filter_norms(p, l->param);
+    channel_sumsq(p, l->in[0]->data);
+    patch_norms(p);
+    elementwise_forward(p, l->out->data, train);
+    return MT_OK;
+}
+
+static int sc_backward(mt_layer *l)
+{
+    sc_priv *p = l->priv;
+    const mt_sphere_conv_cfg *c = cfg_of(l);
+    float *dx = mt_layer_diff_begin(l, 0);
+    int rc;
+    if (p->op != MT_SPHERE_NONE) {
+        elementwise_backward(p, l->out->diff);
+        if (dx)
+            patch_norms_backward(p);
+    }
+    if ((rc = mt_conv_prim_backward_weights(&p->conv)) < 0)
+        return rc;
+    if (p->op != MT_SPHERE_NONE) {
+        /* the |w| term: dL/dw_o -= R_o w_o / |w_o|^2 */
+        for (int o = 0; o < p->oc; o++) {
+            float f = (float)(-p->r[o]) * p->ia[o] * p->ia[o];
+            const float *wo = l->param + (size_t)o * p->fan;
+            float *go = l->grad + (size_t)o * p->fan;
+            for (int i = 0; i < p->fan; i++)
+                go[i] += f * wo[i];
+        }
+        if (p->op == MT_SPHERE_LR_SIGMOID) {
+            float *gk = l->grad + (size_t)p->oc * p->fan;
+            for (int o = 0; o < p->oc; o++)
+                gk[o] = (float)p->dk[o] * p->ksign[o];
+        }
+    }
+    if (c->ortho > 0.0f)
+        mt_ortho_penalty(l->param, p->oc, p->fan, c->ortho, l->grad, p->gram);
+    if (dx) {
+        if ((rc = mt_conv_prim_set_diff_src(&p->conv, dx)) < 0 ||
+            (rc = mt_conv_prim_backward_data(&p->conv)) < 0)
+            return rc;
+        if (p->op != MT_SPHERE_NONE)
+            add_patch_term(p, l->in[0]->data, dx);
+        return mt_layer_diff_end(l, 0);
+    }
+    return MT_OK;
+}
+
+static const mt_layer_kind sphere_conv_kind = {
+    .name = "sphereconv",
+    .infer = sc_infer,
+    .compile = sc_compile,
+    .forward = sc_forward,
+    .backward = sc_backward,
+    .init = sc_init,
+    .destroy = sc_destroy,
+    .macs = sc_macs,
+    .bind = sc_bind,
+};
+
+int mt_sphere_conv_ex(mt_net *net, int x, const mt_sphere_conv_cfg *cfg)
+{
+    if (x < 0)
+        return x;
+    if (!net || !cfg)
+        return mt_error(MT_ERR_ARG, "sphere_conv: null argument");
+    return mt_net_add_layer(net, &sphere_conv_kind, &x, 1, cfg, sizeof *cfg);
+}
+
+int mt_sphere_conv(mt_net *net, int x, int out_c, int k, int stride, int pad, mt_sphere_op op)
+{
+    mt_sphere_conv_cfg cfg = {
+        .out_c = out_c, .k = k, .stride = stride, .pad = pad, .op = op,
+        .sigmoid_k = MT_SPHERE_SIGMOID_K, .ortho = 0.0f};
+    return mt_sphere_conv_ex(net, x, &cfg);
+}
