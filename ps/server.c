@@ -144,15 +144,17 @@ double mt_ps_server_lr(const mt_ps_server *s, int64_t k)
     return mt_schedule_lr(&s->cfg.schedule, k);
 }
 
-int64_t mt_ps_pull(mt_ps_server *s, float *theta, float *state)
+/* The hand-over-hand walk: with shard 0 already locked by the caller, runs
+ * shard_fn on shards 0..S-1 and then state_fn (under the state lock when there
+ * is state), taking each lock before releasing the previous one. */
+typedef void (*stage_fn)(mt_ps_server *s, int shard, void *arg);
+
+static void walk(mt_ps_server *s, stage_fn shard_fn, stage_fn state_fn, void *arg)
 {
     struct shard *sh = s->shard;
     int last = s->cfg.shards - 1;
-    pthread_mutex_lock(&sh[0].lock);
-    int64_t v = sh[0].version;
     for (int i = 0;; i++) {
-        memcpy(theta + sh[i].begin, s->theta + sh[i].begin,
-               (sh[i].end - sh[i].begin) * sizeof(float));
+        shard_fn(s, i, arg);
         if (i == last)
             break;
         pthread_mutex_lock(&sh[i + 1].lock);
@@ -161,65 +163,88 @@ int64_t mt_ps_pull(mt_ps_server *s, float *theta, float *state)
     if (s->cfg.n_state) {
         pthread_mutex_lock(&s->state_lock);
         pthread_mutex_unlock(&sh[last].lock);
-        if (state)
-            memcpy(state, s->state, s->cfg.n_state * sizeof(float));
+        state_fn(s, -1, arg);
         pthread_mutex_unlock(&s->state_lock);
     } else {
+        state_fn(s, -1, arg);
         pthread_mutex_unlock(&sh[last].lock);
     }
+}
+
+struct pull_arg {
+    float *theta, *state;
+};
+
+static void pull_shard(mt_ps_server *s, int i, void *arg)
+{
+    struct pull_arg *a = arg;
+    const struct shard *sh = &s->shard[i];
+    memcpy(a->theta + sh->begin, s->theta + sh->begin, (sh->end - sh->begin) * sizeof(float));
+}
+
+static void pull_state(mt_ps_server *s, int i, void *arg)
+{
+    struct pull_arg *a = arg;
+    if (a->state && s->cfg.n_state)
+        memcpy(a->state, s->state, s->cfg.n_state * sizeof(float));
+}
+
+int64_t mt_ps_pull(mt_ps_server *s, float *theta, float *state)
+{
+    struct pull_arg a = {theta, state};
+    pthread_mutex_lock(&s->shard[0].lock);
+    int64_t v = s->shard[0].version;
+    walk(s, pull_shard, pull_state, &a);
     return v;
 }
 
-static void merge_state(mt_ps_server *s, const float *state_new, const float *state_read,
-                        int64_t tau)
+struct push_arg {
+    const float *grad, *state_new, *state_read;
+    int64_t k, tau;
+    double lr;
+};
+
+static void push_shard(mt_ps_server *s, int i, void *arg)
 {
-    if (!state_new)
-        return;
-    float *st = s->state;
-    size_t m = s->cfg.n_state;
-    if (tau == 0 || !state_read) {
-        memcpy(st, state_new, m * sizeof(float));
-    } else {
-        for (size_t i = 0; i < m; i++)
-            st[i] += state_new[i] - state_read[i];
+    struct push_arg *a = arg;
+    struct shard *sh = &s->shard[i];
+    apply_step(s, a->grad, sh->begin, sh->end, a->lr);
+    sh->version = a->k + 1;
+}
+
+/* The BN state merge (server.h), then the push counts as complete. */
+static void push_state(mt_ps_server *s, int i, void *arg)
+{
+    struct push_arg *a = arg;
+    if (a->state_new && s->cfg.n_state) {
+        float *st = s->state;
+        size_t m = s->cfg.n_state;
+        if (a->tau == 0 || !a->state_read) {
+            memcpy(st, a->state_new, m * sizeof(float));
+        } else {
+            for (size_t j = 0; j < m; j++)
+                st[j] += a->state_new[j] - a->state_read[j];
+        }
     }
+    atomic_store_explicit(&s->completed, a->k + 1, memory_order_release);
 }
 
 int64_t mt_ps_push(mt_ps_server *s, const float *grad, int64_t version_read,
                    const float *state_new, const float *state_read, int64_t *k_out)
 {
-    struct shard *sh = s->shard;
-    int last = s->cfg.shards - 1;
-    pthread_mutex_lock(&sh[0].lock);
-    int64_t k = sh[0].version;
+    pthread_mutex_lock(&s->shard[0].lock);
+    int64_t k = s->shard[0].version;
     if (version_read < 0 || version_read > k) {
-        pthread_mutex_unlock(&sh[0].lock);
+        pthread_mutex_unlock(&s->shard[0].lock);
         return mt_error(MT_ERR_ARG, "ps: push of a gradient from version %lld, server is at %lld",
                         (long long)version_read, (long long)k);
     }
-    int64_t tau = k - version_read;
-    double lr = mt_schedule_lr(&s->cfg.schedule, k);
-    for (int i = 0;; i++) {
-        apply_step(s, grad, sh[i].begin, sh[i].end, lr);
-        sh[i].version = k + 1;
-        if (i == last)
-            break;
-        pthread_mutex_lock(&sh[i + 1].lock);
-        pthread_mutex_unlock(&sh[i].lock);
-    }
-    if (s->cfg.n_state) {
-        pthread_mutex_lock(&s->state_lock);
-        pthread_mutex_unlock(&sh[last].lock);
-        merge_state(s, state_new, state_read, tau);
-        atomic_store_explicit(&s->completed, k + 1, memory_order_release);
-        pthread_mutex_unlock(&s->state_lock);
-    } else {
-        atomic_store_explicit(&s->completed, k + 1, memory_order_release);
-        pthread_mutex_unlock(&sh[last].lock);
-    }
+    struct push_arg a = {grad, state_new, state_read, k, k - version_read,
+                         mt_schedule_lr(&s->cfg.schedule, k)};
+    walk(s, push_shard, push_state, &a);
     if (k_out)
         *k_out = k;
-    return tau;
+    return a.tau;
 }
 
 void mt_ps_server_apply_range(mt_ps_server *s, const float *grad, int64_t k, size_t begin,
