@@ -35,6 +35,16 @@ static void put_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* zlib's message without the "path: " it puts in front. */
+static const char *zmsg(gzFile g, const char *path, int *zerr)
+{
+    const char *msg = gzerror(g, zerr);
+    size_t n = strlen(path);
+    if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        msg += n + 2;
+    return msg;
+}
+
 /* Reads exactly `len` bytes; tells a truncated gzip stream from a short file. */
 static int read_exact(gzFile g, const char *path, void *buf, size_t len, const char *what)
 {
@@ -44,10 +54,10 @@ static int read_exact(gzFile g, const char *path, void *buf, size_t len, const c
         int got = gzread(g, p, chunk);
         if (got < (int)chunk) {
             int zerr;
-            const char *msg = gzerror(g, &zerr);
+            const char *msg = zmsg(g, path, &zerr);
             if (zerr == Z_BUF_ERROR)
-                return mt_error(MT_ERR_FORMAT, "%s: truncated gzip stream (%s) reading %s", path,
-                                msg, what);
+                return mt_error(MT_ERR_FORMAT, "%s: truncated gzip stream reading %s (%s)", path,
+                                what, msg);
             if (got < 0 || zerr != Z_OK)
                 return mt_error(MT_ERR_FORMAT, "%s: corrupt gzip stream reading %s: %s", path,
                                 what, msg);
@@ -68,7 +78,7 @@ static int expect_end(gzFile g, const char *path)
     if (got == 1)
         return mt_error(MT_ERR_FORMAT, "%s: more data than the header's dimensions say", path);
     int zerr;
-    const char *msg = gzerror(g, &zerr);
+    const char *msg = zmsg(g, path, &zerr);
     if (got < 0 || zerr == Z_BUF_ERROR || (zerr != Z_OK && zerr != Z_STREAM_END))
         return mt_error(MT_ERR_FORMAT, "%s: truncated or corrupt gzip stream: %s", path, msg);
     return MT_OK;
