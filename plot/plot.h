@@ -33,6 +33,16 @@ typedef struct {
 
 typedef enum { MT_PLOT_SPREAD_BAND, MT_PLOT_SPREAD_BARS } mt_plot_spread;
 
+/* Where the legend goes: outside on the right (the plot narrows to make room
+ * for the longest name), or inside a corner of the plot. */
+typedef enum {
+    MT_PLOT_LEGEND_RIGHT,
+    MT_PLOT_LEGEND_TOP_RIGHT,
+    MT_PLOT_LEGEND_TOP_LEFT,
+    MT_PLOT_LEGEND_BOTTOM_LEFT,
+    MT_PLOT_LEGEND_BOTTOM_RIGHT
+} mt_plot_legend;
+
 typedef struct {
     const char *title;
     const char *xlabel;
@@ -42,6 +52,7 @@ typedef struct {
     mt_plot_spread spread; /* how lo/hi are drawn */
     double ymin, ymax;     /* fixed y range; NaN (or ymin >= ymax) = from the data */
     const char *legend_title; /* e.g. "momentum"; may be NULL */
+    mt_plot_legend legend;
 } mt_plot_lines_opts;
 
 /* Writes a line chart of `ns` series to the PNG file `path`. */

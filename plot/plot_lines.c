@@ -16,6 +16,15 @@
 /* A filled dot, in the UTF-8 that the cairo driver renders. */
 #define MARKER "\xe2\x80\xa2"
 
+/* Characters, not bytes, of a UTF-8 string: for estimating text widths. */
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 /* A value's position on an axis, or NaN when it cannot be drawn there. */
 static double axis_pos(double v, int log_axis)
 {
@@ -129,9 +138,19 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
     int has_legend = 0;
     for (int k = 0; k < ns; k++)
         has_legend |= s[k].name && s[k].name[0];
+    /* Room for an outside legend: its longest text (in UTF-8 characters of
+     * about 9 pixels at the legend's size) and the line sample. */
+    double right = 0.96;
+    if (has_legend && o->legend == MT_PLOT_LEGEND_RIGHT) {
+        size_t longest = o->legend_title ? utf8_len(o->legend_title) : 0;
+        for (int k = 0; k < ns; k++)
+            if (s[k].name && utf8_len(s[k].name) > longest)
+                longest = utf8_len(s[k].name);
+        right = fmax(0.5, 0.96 - (9.0 * (double)longest + 100.0) / width);
+    }
     pladv(0);
     plschr(0, 1.0);
-    plvpor(0.10, has_legend ? 0.78 : 0.96, 0.12, 0.91);
+    plvpor(0.10, right, 0.12, 0.91);
     plwind(rx.lo, rx.hi, ry.lo, ry.hi);
     char xopt[16] = "g", yopt[16] = "g";
     if (o->log_x)
@@ -258,8 +277,16 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
                 symbols[e] = MARKER;
             }
             PLFLT lw, lh;
-            pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-                     PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.02, 0.0, 0.06,
+            static const PLINT where[] = {
+                PL_POSITION_RIGHT | PL_POSITION_OUTSIDE,
+                PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE,
+                PL_POSITION_TOP | PL_POSITION_LEFT | PL_POSITION_INSIDE,
+                PL_POSITION_BOTTOM | PL_POSITION_LEFT | PL_POSITION_INSIDE,
+                PL_POSITION_BOTTOM | PL_POSITION_RIGHT | PL_POSITION_INSIDE,
+            };
+            int at = o->legend >= 0 && o->legend <= MT_PLOT_LEGEND_BOTTOM_RIGHT ? (int)o->legend : 0;
+            pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, where[at],
+                     at == 0 ? 0.02 : 0.03, at == 0 ? 0.0 : 0.03, 0.06,
                      PLOT_WHITE, PLOT_BLACK, 1, 0, 1, nleg, opt_array, 0.8, 0.85, 2.0, 0.0,
                      text_colors, (const char *const *)text, NULL, NULL, NULL, NULL, line_colors,
                      line_styles, line_widths, line_colors, symbol_scales, symbol_numbers,
@@ -270,9 +297,14 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
     }
 
     plcol0(PLOT_BLACK);
-    plschr(0, 1.1);
-    if (o->title)
+    if (o->title) {
+        /* Centred over the page; smaller when long (about 12 pixels a character). */
+        size_t len = utf8_len(o->title);
+        plschr(0, fmin(1.1, 0.96 * width / (12.0 * (double)(len ? len : 1))));
+        plvpor(0.02, 0.98, 0.12, 0.91);
         plmtex("t", 1.6, 0.5, 0.5, o->title);
+        plvpor(0.10, right, 0.12, 0.91);
+    }
     plschr(0, 1.0);
     if (o->xlabel)
         plmtex("b", 3.0, 0.5, 0.5, o->xlabel);

@@ -1,0 +1,42 @@
+/* pca_report.h: the files a streaming-PCA grid leaves in its output
+ * directory, and the table of optimal delays printed at the end.
+ *
+ *   results.csv      one row per (momentum, delay): the spread of the error over runs
+ *   runs.csv         one row per run (optional)
+ *   trace.csv        the mean error over runs at each checkpoint, per cell
+ *   summary.json     every setting, the optimal delays, the scaling fits, the timing
+ *   figure1.png      error vs delay, one curve per momentum, the interquartile
+ *                    range shaded, log10 error axis (the paper's Figure 1)
+ *   convergence.png  error vs iteration at the smallest delay, one curve per
+ *                    momentum: evidence that the iteration budget suffices
+ *   optimal_delay.png  the optimal delay vs momentum: measured, the paper's,
+ *                    and the fitted theory c (1 - mu)^2
+ *
+ * Not the simulation (pca.h) nor its statistics (pca_stats.h).
+ */
+#ifndef MT_PCA_REPORT_H
+#define MT_PCA_REPORT_H
+
+#include "pca/pca.h"
+
+#include <stdio.h>
+
+typedef struct {
+    const mt_pca_grid_cfg *grid;
+    const mt_pca_grid_result *result;
+    const char *out_dir;     /* must exist */
+    double factor;           /* the optimal delay's tolerance: mean <= factor x the tau = 0 mean */
+    int write_runs;          /* write runs.csv */
+    const char *sigma_text;  /* how Sigma was given, e.g. "diag(4,3,2,1)" or a file name */
+    const char *init_text;   /* how v0 was chosen, e.g. "saddle (0,1,0,0)" */
+} mt_pca_report;
+
+/* Writes every file above into out_dir and prints the optimal-delay table to
+ * `table` (may be NULL). Errors name the file that could not be written. */
+int mt_pca_report_write(const mt_pca_report *r, FILE *table);
+
+/* The names used for the enums in files and flags. */
+const char *mt_pca_delay_name(mt_pca_delay_dist d);
+const char *mt_pca_data_name(mt_pca_data_dist d);
+
+#endif
