@@ -1,0 +1,182 @@
+/* fetch.c: download, verify, unpack, validate, rename (see fetch.h). */
+#define _GNU_SOURCE /* mkdtemp, nftw */
+#include "datasets/fetch.h"
+
+#include "core/status.h"
+#include "datasets/data_io.h"
+#include "datasets/dataset.h"
+#include "datasets/md5.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Runs argv[0] from PATH, waits; MT_ERR_IO naming the tool when it fails. */
+static int run(char *const argv[], const char *what)
+{
+    pid_t pid;
+    int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (err)
+        return mt_error(MT_ERR_IO, "%s: cannot run %s: %s", what, argv[0], strerror(err));
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return mt_error(MT_ERR_IO, "%s: waiting for %s: %s", what, argv[0], strerror(errno));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return MT_OK;
+    if (WIFEXITED(status))
+        return mt_error(MT_ERR_IO, "%s: %s failed with exit code %d", what, argv[0],
+                        WEXITSTATUS(status));
+    return mt_error(MT_ERR_IO, "%s: %s killed by signal %d", what, argv[0], WTERMSIG(status));
+}
+
+static int valid_md5(const char *s)
+{
+    if (strlen(s) != 32)
+        return 0;
+    for (int i = 0; i < 32; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static const char *pick(const char *given, const char *env_name, const char *official)
+{
+    if (given && *given)
+        return given;
+    const char *env = getenv(env_name);
+    return env && *env ? env : official;
+}
+
+/* Everything below works on these, so every exit path can clean up. */
+struct job {
+    char archive[MT_PATH_CAP]; /* hidden temporary download */
+    char unpack[MT_PATH_CAP];  /* hidden temporary folder */
+    char final[MT_PATH_CAP];
+    int have_archive, have_unpack;
+};
+
+static void job_cleanup(struct job *j)
+{
+    if (j->have_archive)
+        unlink(j->archive);
+    if (j->have_unpack)
+        remove_tree(j->unpack);
+}
+
+static int download(struct job *j, const char *dir, const char *url, const char *md5, int quiet)
+{
+    if (mt_path_join(j->archive, sizeof j->archive, dir, ".fetch-archive-XXXXXX"))
+        return MT_ERR_ARG;
+    int fd = mkstemp(j->archive);
+    if (fd < 0)
+        return mt_error(MT_ERR_IO, "%s: cannot create a temporary file: %s", dir, strerror(errno));
+    close(fd);
+    j->have_archive = 1;
+    char *curl[] = {"curl", "--fail", "--location", "--retry", "2", quiet ? "--silent" : "--progress-bar",
+                    "--show-error", "--output", j->archive, (char *)url, NULL};
+    int rc = run(curl, url);
+    if (rc)
+        return rc;
+    char got[33];
+    if ((rc = mt_md5_file(j->archive, got)))
+        return rc;
+    if (strcasecmp(got, md5) != 0)
+        return mt_error(MT_ERR_FORMAT,
+                        "%s: MD5 %s, expected %s: the download is corrupt or incomplete", url, got,
+                        md5);
+    return MT_OK;
+}
+
+static int unpack(struct job *j, const char *dir, const char *inner, const char *url)
+{
+    if (mt_path_join(j->unpack, sizeof j->unpack, dir, ".fetch-unpack-XXXXXX"))
+        return MT_ERR_ARG;
+    if (!mkdtemp(j->unpack))
+        return mt_error(MT_ERR_IO, "%s: cannot create a temporary folder: %s", dir, strerror(errno));
+    j->have_unpack = 1;
+    char *tar[] = {"tar", "-xzf", j->archive, "-C", j->unpack, NULL};
+    int rc = run(tar, url);
+    if (rc)
+        return rc;
+    char path[MT_PATH_CAP];
+    if ((rc = mt_path_join(path, sizeof path, j->unpack, inner)))
+        return rc;
+    if (!mt_is_dir(path))
+        return mt_error(MT_ERR_FORMAT, "%s: the archive does not hold %s/", url, inner);
+    mt_dataset ds;
+    if ((rc = mt_dataset_open(&ds, path, NULL)))
+        return mt_error_context(rc, "%s: the archive's data does not load", url);
+    mt_dataset_free(&ds);
+    return MT_OK;
+}
+
+int mt_fetch(const char *name, const char *dir, const mt_fetch_options *opt, char *out,
+             size_t cap, int *already)
+{
+    static const mt_fetch_options none = {0};
+    if (!opt)
+        opt = &none;
+    *already = 0;
+    int c100 = strcmp(name, "cifar100") == 0;
+    if (!c100 && strcmp(name, "cifar10") != 0)
+        return mt_error(MT_ERR_ARG, "fetch: unknown dataset '%s' (cifar100 or cifar10)", name);
+    const char *inner = c100 ? "cifar-100-binary" : "cifar-10-batches-bin";
+    const char *url = pick(opt->url, c100 ? "MUTAU_CIFAR100_URL" : "MUTAU_CIFAR10_URL",
+                           c100 ? MT_CIFAR100_URL : MT_CIFAR10_URL);
+    const char *md5 = pick(opt->md5, c100 ? "MUTAU_CIFAR100_MD5" : "MUTAU_CIFAR10_MD5",
+                           c100 ? MT_CIFAR100_MD5 : MT_CIFAR10_MD5);
+    if (!valid_md5(md5))
+        return mt_error(MT_ERR_ARG, "fetch: MD5 '%s' is not 32 hex digits", md5);
+    struct job j = {.have_archive = 0};
+    int rc = mt_mkdirs(dir);
+    if (!rc)
+        rc = mt_path_join(j.final, sizeof j.final, dir, inner);
+    if (rc)
+        return rc;
+    if (mt_is_dir(j.final) && !opt->force) {
+        mt_dataset ds;
+        rc = mt_dataset_open(&ds, j.final, NULL);
+        if (rc)
+            return mt_error_context(rc, "%s exists but does not load (--force replaces it)",
+                                    j.final);
+        mt_dataset_free(&ds);
+        *already = 1;
+        snprintf(out, cap, "%s", j.final);
+        return MT_OK;
+    }
+    if (!(rc = download(&j, dir, url, md5, opt->quiet)) && !(rc = unpack(&j, dir, inner, url))) {
+        char from[MT_PATH_CAP];
+        if (!(rc = mt_path_join(from, sizeof from, j.unpack, inner))) {
+            if (mt_is_dir(j.final))
+                remove_tree(j.final); /* --force: the new copy is complete, replace */
+            if (rename(from, j.final) != 0)
+                rc = mt_error(MT_ERR_IO, "%s: cannot move into place: %s", j.final,
+                              strerror(errno));
+        }
+    }
+    job_cleanup(&j);
+    if (!rc)
+        snprintf(out, cap, "%s", j.final);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* fetch.h: downloading the official CIFAR archives.
+ *
+ * curl (run as a child process) downloads the archive into a hidden
+ * temporary file next to the target, its MD5 is checked against the
+ * published one, tar unpacks it into a hidden temporary folder, the result
+ * must load as a dataset, and only then is it renamed into place as
+ * DIR/cifar-100-binary or DIR/cifar-10-batches-bin. A failed, corrupt or
+ * interrupted download therefore never leaves a half-written dataset under
+ * the final name (an interrupted one may leave hidden .fetch-* temporaries,
+ * which nothing reads and a later fetch does not need).
+ *
+ * Where the archive comes from can be overridden for mirrors and tests:
+ * opt->url, else $MUTAU_CIFAR100_URL / $MUTAU_CIFAR10_URL, else the official
+ * address; likewise the checksum: opt->md5, else $MUTAU_CIFAR100_MD5 /
+ * $MUTAU_CIFAR10_MD5, else the published one.
+ *
+ * Not here: reading the data (dataset.h).
+ */
+#ifndef MT_FETCH_H
+#define MT_FETCH_H
+
+#include <stddef.h>
+
+#define MT_CIFAR100_URL "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"
+#define MT_CIFAR100_MD5 "03b5dce01913d631647c71ecec9e9cb8"
+#define MT_CIFAR10_URL "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+#define MT_CIFAR10_MD5 "c32a1d4ab5d03f1284b67883e8d87530"
+
+typedef struct {
+    const char *url; /* NULL: environment, else official */
+    const char *md5; /* NULL: environment, else official (32 hex digits) */
+    int quiet;       /* no progress output from curl */
+    int force;       /* replace a dataset already in place */
+} mt_fetch_options;
+
+/* Fetches `name` ("cifar100" or "cifar10") into `dir` (created if needed).
+ * On success the dataset's folder is written to out (cap bytes) and
+ * *already is 1 when it was there before and nothing was downloaded. */
+int mt_fetch(const char *name, const char *dir, const mt_fetch_options *opt, char *out,
+             size_t cap, int *already);
+
+#endif
