@@ -73,7 +73,7 @@ int mt_pca_delay_draw(mt_pca_delay_dist dist, int tau, mt_rng *r);
 
 /* One sample X = Sigma^{1/2} z, z with i.i.d. components of mean 0 and
  * variance 1: standard normal (gaussian) or uniform on [-sqrt 3, sqrt 3]
- * (bounded: |X|^2 <= 3 tr Sigma, the paper's Assumption 2). `z` is (d)
+ * (bounded: |X|^2 <= 3 d lambda_max(Sigma), the paper's Assumption 2). `z` is (d)
  * scratch. The components are drawn in order, normals in Box-Muller pairs. */
 void mt_pca_sample(const mt_pca_cov *c, mt_pca_data_dist data, mt_rng *r, double *x, double *z);
 
