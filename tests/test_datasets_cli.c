@@ -1,0 +1,311 @@
+/* test_datasets_cli.c: `mutau data` end to end: synth, info, and fetch from a
+ * local archive in the exact official layout (file:// URL, MD5 override),
+ * including corrupt, mislaid and interrupted downloads, which must leave no
+ * dataset and no temporaries behind. Needs $MUTAU (set by `make test`).
+ */
+#define _GNU_SOURCE /* mkdtemp, nftw */
+#include "datasets/dataset.h"
+#include "datasets/md5.h"
+#include "tests/check_main.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmp[512];
+static char out[1 << 16];
+
+static const char *mutau(void)
+{
+    const char *m = getenv("MUTAU");
+    return m && *m && access(m, X_OK) == 0 ? m : NULL;
+}
+
+#define NEED_MUTAU()                                                                      \
+    do {                                                                                  \
+        if (!mutau()) {                                                                   \
+            printf("SKIPPED %s: $MUTAU does not name the built tool (run 'make test')\n", \
+                   __func__);                                                             \
+            return;                                                                       \
+        }                                                                                 \
+    } while (0)
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void setup(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/mutau-data-cli-XXXXXX", base && *base ? base : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+}
+
+static void teardown(void) { nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Runs a shell command line (stdout and stderr into `out`); returns its exit code. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+#define EXPECT_OUT(s) ck_assert_msg(strstr(out, s) != NULL, "output lacks '%s':\n%s", s, out)
+
+static int lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Nothing but `keep` (or nothing at all) in dir: no dataset, no temporaries. */
+static void expect_only(const char *dir, const char *keep)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && (!keep || strcmp(e->d_name, keep)))
+            ck_abort_msg("%s holds '%s' after a failed fetch", dir, e->d_name);
+    closedir(d);
+}
+
+/* A synthetic CIFAR archive in the official layout; its MD5 into md5. */
+static void make_archive(const char *which, const char *archive, char md5[33])
+{
+    const char *inner = strcmp(which, "cifar100") == 0 ? "cifar-100-binary" : "cifar-10-batches-bin";
+    ck_assert_int_eq(sh("'%s' data synth %s/src/%s --format %s --train 120 --test 30", mutau(), tmp,
+                        inner, which),
+                     0);
+    ck_assert_int_eq(sh("tar -czf %s/%s -C %s/src %s", tmp, archive, tmp, inner), 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", tmp, archive);
+    ck_assert_int_eq(mt_md5_file(path, md5), 0);
+}
+
+START_TEST(synth_then_info)
+{
+    NEED_MUTAU();
+    ck_assert_int_eq(sh("'%s' data synth %s/c10 --format cifar10 --train 50 --test 20", mutau(), tmp), 0);
+    ck_assert_int_eq(sh("'%s' data info %s/c10 --val 10 --seed 4", mutau(), tmp), 0);
+    EXPECT_OUT("format   cifar10");
+    EXPECT_OUT("images   3x32x32");
+    EXPECT_OUT("train    40 images");
+    EXPECT_OUT("val      10 images");
+    EXPECT_OUT("test     20 images");
+    EXPECT_OUT("mean R0.");
+    EXPECT_OUT("class_009");
+    ck_assert_int_eq(sh("'%s' data synth %s/f --format folder --classes 3 --size 12x10 --channels 1 "
+                        "--train 9 --test 3 --image bmp",
+                        mutau(), tmp),
+                     0);
+    ck_assert_int_eq(sh("'%s' data info %s/f", mutau(), tmp), 0);
+    EXPECT_OUT("format   folder");
+    EXPECT_OUT("images   3x12x10"); /* BMP is stored as colour */
+    ck_assert_int_eq(sh("'%s' data synth %s/i --format idx --size 9x9 --plain --train 20 --test 5",
+                        mutau(), tmp),
+                     0);
+    ck_assert_int_eq(sh("test -f %s/i/train-images-idx3-ubyte", tmp), 0);
+    ck_assert_int_eq(sh("'%s' data info %s/i", mutau(), tmp), 0);
+    EXPECT_OUT("images   1x9x9");
+}
+END_TEST
+
+START_TEST(bad_input_exits_2_with_one_line)
+{
+    NEED_MUTAU();
+    static const char *const cases[][2] = {
+        {"data info %s/missing", "no such directory"},
+        {"data synth %s/x", "--format is required"},
+        {"data synth %s/x --format jpeg", "--format: expected one of"},
+        {"data synth %s/x --format cifar10 --classes 4", "fixed by the CIFAR formats"},
+        {"data synth %s/x --format idx --train -3", "--train"},
+        {"data fetch cifar1000 --dir %s", "unknown dataset 'cifar1000'"},
+        {"data fetch cifar10 --dir %s --md5 123", "not 32 hex digits"},
+        {"data nonsense %s", "unknown action"},
+        {"data info %s --no-such-flag", "unrecognized option"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char fmt[256];
+        snprintf(fmt, sizeof fmt, "'%%s' %s", cases[i][0]);
+        int rc = sh(fmt, mutau(), tmp);
+        ck_assert_msg(rc == 2, "'%s' exited %d:\n%s", cases[i][0], rc, out);
+        EXPECT_OUT(cases[i][1]);
+    }
+    /* A malformed dataset: one line naming the file. */
+    ck_assert_int_eq(sh("'%s' data synth %s/c --format cifar100 --train 100 --test 10", mutau(), tmp), 0);
+    ck_assert_int_eq(sh("truncate -s 1000 %s/c/test.bin", tmp), 0);
+    ck_assert_int_eq(sh("'%s' data info %s/c", mutau(), tmp), 2);
+    EXPECT_OUT("test.bin: size 1000 bytes is not a whole number of 3074-byte records");
+    ck_assert_int_eq(lines(out), 1);
+    ck_assert_int_eq(sh("'%s' data --help", mutau()), 0);
+    EXPECT_OUT("fetch cifar100|cifar10");
+    ck_assert_int_eq(sh("'%s' data fetch --help", mutau()), 0);
+    EXPECT_OUT("--url");
+    EXPECT_OUT("--md5");
+    EXPECT_OUT("MUTAU_CIFAR10_MD5");
+}
+END_TEST
+
+/* The fetched data equals the archive's source, byte for byte. */
+static void expect_same_as_source(const char *fetched, const char *inner)
+{
+    ck_assert_int_eq(sh("diff -r %s/src/%s %s", tmp, inner, fetched), 0);
+}
+
+START_TEST(fetch_from_a_local_archive)
+{
+    NEED_MUTAU();
+    char md5[33], dir[1024];
+    make_archive("cifar100", "c100.tar.gz", md5);
+    snprintf(dir, sizeof dir, "%s/data", tmp);
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --quiet",
+                        mutau(), dir, tmp, md5),
+                     0);
+    EXPECT_OUT("fetched and verified");
+    expect_only(dir, "cifar-100-binary"); /* no temporaries left */
+    char fetched[1100];
+    snprintf(fetched, sizeof fetched, "%s/cifar-100-binary", dir);
+    expect_same_as_source(fetched, "cifar-100-binary");
+    mt_dataset ds;
+    ck_assert_int_eq(mt_dataset_open(&ds, dir, NULL), 0);
+    ck_assert_int_eq(ds.format, MT_FORMAT_CIFAR100);
+    ck_assert_int_eq(ds.train.n, 120);
+    mt_dataset_free(&ds);
+    /* A second fetch finds it in place and downloads nothing. */
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/nowhere.tar.gz --quiet",
+                        mutau(), dir, tmp),
+                     0);
+    EXPECT_OUT("already present");
+    /* --force downloads again and replaces it. */
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s "
+                        "--quiet --force",
+                        mutau(), dir, tmp, md5),
+                     0);
+    EXPECT_OUT("fetched and verified");
+    expect_only(dir, "cifar-100-binary");
+    /* CIFAR-10 through the environment overrides, into $MUTAU_DATA. */
+    make_archive("cifar10", "c10.tar.gz", md5);
+    ck_assert_int_eq(sh("MUTAU_DATA=%s/env MUTAU_CIFAR10_URL=file://%s/c10.tar.gz MUTAU_CIFAR10_MD5=%s "
+                        "'%s' data fetch cifar10 --quiet",
+                        tmp, tmp, md5, mutau()),
+                     0);
+    snprintf(fetched, sizeof fetched, "%s/env/cifar-10-batches-bin", tmp);
+    expect_same_as_source(fetched, "cifar-10-batches-bin");
+}
+END_TEST
+
+START_TEST(failed_fetches_leave_nothing_behind)
+{
+    NEED_MUTAU();
+    char md5[33], dir[1024];
+    make_archive("cifar100", "c100.tar.gz", md5);
+    snprintf(dir, sizeof dir, "%s/data", tmp);
+    /* The published checksum does not match a synthetic archive: corrupt. */
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --quiet",
+                        mutau(), dir, tmp),
+                     2);
+    EXPECT_OUT("expected 03b5dce01913d631647c71ecec9e9cb8");
+    EXPECT_OUT("corrupt or incomplete");
+    ck_assert_int_eq(lines(out), 1);
+    expect_only(dir, NULL);
+    /* A truncated archive whose (given) checksum matches: tar fails. */
+    ck_assert_int_eq(sh("head -c 20000 %s/c100.tar.gz > %s/cut.tar.gz", tmp, tmp), 0);
+    char path[1100], cut_md5[33];
+    snprintf(path, sizeof path, "%s/cut.tar.gz", tmp);
+    ck_assert_int_eq(mt_md5_file(path, cut_md5), 0);
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/cut.tar.gz --md5 %s --quiet",
+                        mutau(), dir, tmp, cut_md5),
+                     2);
+    EXPECT_OUT("tar failed");
+    expect_only(dir, NULL);
+    /* The right checksum for the wrong archive: CIFAR-10 fetched as CIFAR-100. */
+    make_archive("cifar10", "c10.tar.gz", md5);
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c10.tar.gz --md5 %s --quiet",
+                        mutau(), dir, tmp, md5),
+                     2);
+    EXPECT_OUT("does not hold cifar-100-binary/");
+    expect_only(dir, NULL);
+    /* An archive whose data is malformed: it must not be moved into place. */
+    ck_assert_int_eq(sh("mkdir -p %s/bad/cifar-100-binary && head -c 5000 %s/src/cifar-100-binary/train.bin "
+                        "> %s/bad/cifar-100-binary/train.bin && cp %s/src/cifar-100-binary/test.bin "
+                        "%s/bad/cifar-100-binary/ && tar -czf %s/bad.tar.gz -C %s/bad cifar-100-binary",
+                        tmp, tmp, tmp, tmp, tmp, tmp, tmp),
+                     0);
+    snprintf(path, sizeof path, "%s/bad.tar.gz", tmp);
+    ck_assert_int_eq(mt_md5_file(path, md5), 0);
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/bad.tar.gz --md5 %s --quiet",
+                        mutau(), dir, tmp, md5),
+                     2);
+    EXPECT_OUT("does not load");
+    EXPECT_OUT("train.bin");
+    expect_only(dir, NULL);
+    /* A missing file. */
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/none.tar.gz --quiet",
+                        mutau(), dir, tmp),
+                     2);
+    EXPECT_OUT("curl failed");
+    expect_only(dir, NULL);
+}
+END_TEST
+
+START_TEST(interrupted_download_leaves_nothing_behind)
+{
+    NEED_MUTAU();
+    char md5[33], dir[1024];
+    make_archive("cifar100", "c100.tar.gz", md5);
+    snprintf(dir, sizeof dir, "%s/data", tmp);
+    /* A curl that writes part of the archive and is then killed. */
+    ck_assert_int_eq(sh("mkdir -p %s/bin && printf '%%s\\n' '#!/bin/sh' "
+                        "'while [ \"$1\" != --output ]; do shift; done' "
+                        "'head -c 10000 %s/c100.tar.gz > \"$2\"' 'kill -9 $$' > %s/bin/curl && "
+                        "chmod +x %s/bin/curl",
+                        tmp, tmp, tmp, tmp),
+                     0);
+    ck_assert_int_eq(sh("PATH=%s/bin:$PATH '%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz "
+                        "--md5 %s --quiet",
+                        tmp, mutau(), dir, tmp, md5),
+                     2);
+    EXPECT_OUT("killed by signal 9");
+    expect_only(dir, NULL);
+}
+END_TEST
+
+static Suite *datasets_cli_suite(void)
+{
+    Suite *s = suite_create("datasets_cli");
+    TCase *tc = tcase_create("mutau data");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, synth_then_info);
+    tcase_add_test(tc, bad_input_exits_2_with_one_line);
+    tcase_add_test(tc, fetch_from_a_local_archive);
+    tcase_add_test(tc, failed_fetches_leave_nothing_behind);
+    tcase_add_test(tc, interrupted_download_leaves_nothing_behind);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MT_CHECK_MAIN(datasets_cli_suite)
