@@ -8,6 +8,7 @@
 #include "core/status.h"
 #include "datasets/dataset.h"
 #include "datasets/formats.h"
+#include "datasets/imageio.h"
 #include "datasets/synth.h"
 #include "tests/check_main.h"
 
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stb_image_write.h>
 #include <zlib.h>
 
 #define FIXTURE "../shared/fixtures/cifar100-train-record0.bin"
@@ -212,6 +214,59 @@ START_TEST(cifar100_coarse_labels_and_archive_folder)
     ck_assert_int_eq(mt_synth_write(tmp_path("c10"), &cfg, NULL), MT_OK);
     ck_assert_int_eq(mt_dataset_open(&got, tmp_path("c10"), &opt), MT_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(mt_errmsg(), "coarse"));
+    mt_dataset_free(&made);
+    remove_tmp();
+}
+END_TEST
+
+
+START_TEST(folder_mixes_grey_and_colour_and_reads_jpeg)
+{
+    make_tmp();
+    mt_synth_config cfg;
+    mt_synth_config_default(&cfg, MT_FORMAT_FOLDER);
+    cfg.c = 1;
+    cfg.classes = 3;
+    cfg.n_train = 9;
+    cfg.n_test = 3;
+    mt_dataset made, got;
+    ck_assert_int_eq(mt_synth_write(tmp_path("f"), &cfg, &made), MT_OK);
+    /* One colour image among grey ones: the dataset becomes RGB and the grey
+     * images are replicated into all three planes. */
+    uint8_t colour[3 * 32 * 32];
+    for (int k = 0; k < 3 * 32 * 32; k++)
+        colour[k] = (uint8_t)(k * 5);
+    ck_assert_int_eq(mt_png_write(tmp_path("f/train/class_002/zz.png"), colour, 3, 32, 32), MT_OK);
+    /* A JPEG (through stb_image): lossy, so compared within a tolerance. */
+    uint8_t rgb[32 * 32 * 3];
+    for (int p = 0; p < 32 * 32; p++)
+        for (int ch = 0; ch < 3; ch++)
+            rgb[p * 3 + ch] = (uint8_t)(40 + 60 * ch + (p % 32) * 2);
+    ck_assert_int_ne(stbi_write_jpg(tmp_path("f/train/class_001/zz.jpg"), 32, 32, 3, rgb, 100), 0);
+    ck_assert_int_eq(mt_dataset_open(&got, tmp_path("f"), NULL), MT_OK);
+    ck_assert_int_eq(got.train.c, 3);
+    ck_assert_int_eq(got.train.n, 11);
+    /* class 0: the three grey images, replicated */
+    const size_t plane = 32 * 32;
+    for (int j = 0; j < 3; j++) {
+        const uint8_t *img = mt_split_image(&got.train, j);
+        const uint8_t *grey = mt_split_image(&made.train, 3 * j);
+        for (int ch = 0; ch < 3; ch++)
+            ck_assert_int_eq(memcmp(img + ch * plane, grey, plane), 0);
+    }
+    /* class 1: 000001, 000004, 000007, then zz.jpg */
+    const uint8_t *jpg = mt_split_image(&got.train, 6);
+    ck_assert_int_eq(got.train.labels[6], 1);
+    int worst = 0;
+    for (size_t p = 0; p < plane; p++)
+        for (int ch = 0; ch < 3; ch++) {
+            int d = abs((int)jpg[ch * plane + p] - (int)rgb[p * 3 + ch]);
+            worst = d > worst ? d : worst;
+        }
+    ck_assert_msg(worst <= 8, "JPEG worst pixel difference %d > 8", worst);
+    /* class 2 ends with the colour PNG, exact */
+    ck_assert_int_eq(memcmp(mt_split_image(&got.train, 10), colour, sizeof colour), 0);
+    mt_dataset_free(&got);
     mt_dataset_free(&made);
     remove_tmp();
 }
@@ -650,6 +705,7 @@ static Suite *datasets_suite(void)
     tcase_add_test(tc, folder_png_roundtrip);
     tcase_add_test(tc, folder_bmp_roundtrip);
     tcase_add_test(tc, cifar100_coarse_labels_and_archive_folder);
+    tcase_add_test(tc, folder_mixes_grey_and_colour_and_reads_jpeg);
     tcase_add_test(tc, genuine_cifar100_record_decodes);
     tcase_add_test(tc, real_fashion_mnist_loads);
     tcase_add_test(tc, default_prefers_cifar100_then_fashion_mnist);
