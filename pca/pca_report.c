@@ -218,19 +218,41 @@ static int write_summary_json(const report_data *d, const char *path)
     return rc;
 }
 
+/* One series per momentum, each with `each` doubles of storage and the
+ * legend name "μ = ...". */
+typedef struct {
+    double *buf;        /* (n_mu, each) */
+    char (*names)[48];  /* (n_mu) */
+    mt_plot_series *s;  /* (n_mu) */
+} momentum_series;
+
+static int momentum_series_alloc(momentum_series *m, const mt_pca_grid_cfg *g, int each, const char *path)
+{
+    m->buf = malloc((size_t)g->n_mu * each * sizeof *m->buf);
+    m->names = malloc((size_t)g->n_mu * sizeof *m->names);
+    m->s = calloc((size_t)g->n_mu, sizeof *m->s);
+    if (!m->buf || !m->names || !m->s) {
+        free(m->buf), free(m->names), free(m->s);
+        return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
+    }
+    for (int i = 0; i < g->n_mu; i++) {
+        snprintf(m->names[i], sizeof m->names[i], "μ = %g", g->momenta[i]);
+        m->s[i].name = m->names[i];
+    }
+    return MT_OK;
+}
+
+static void momentum_series_free(momentum_series *m) { free(m->buf), free(m->names), free(m->s); }
+
 static int plot_figure1(const report_data *d, const char *path)
 {
     const mt_pca_grid_cfg *g = d->g;
     int n = g->n_tau;
-    double *buf = malloc((size_t)g->n_mu * n * 4 * sizeof *buf);
-    char (*names)[48] = malloc((size_t)g->n_mu * sizeof *names);
-    mt_plot_series *s = calloc((size_t)g->n_mu, sizeof *s);
-    if (!buf || !names || !s) {
-        free(buf), free(names), free(s);
-        return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
-    }
+    momentum_series m;
+    if (momentum_series_alloc(&m, g, 4 * n, path) < 0)
+        return MT_ERR_NOMEM;
     for (int i = 0; i < g->n_mu; i++) {
-        double *x = buf + (size_t)i * n * 4, *y = x + n, *lo = y + n, *hi = lo + n;
+        double *x = m.buf + (size_t)i * n * 4, *y = x + n, *lo = y + n, *hi = lo + n;
         for (int j = 0; j < n; j++) {
             const mt_pca_stats *c = &d->cells[(size_t)i * n + j];
             x[j] = g->delays[j];
@@ -238,8 +260,7 @@ static int plot_figure1(const report_data *d, const char *path)
             lo[j] = c->q25;
             hi[j] = c->q75;
         }
-        snprintf(names[i], sizeof names[i], "μ = %g", g->momenta[i]);
-        s[i] = (mt_plot_series){.name = names[i], .n = n, .x = x, .y = y, .lo = lo, .hi = hi, .markers = 1};
+        m.s[i].n = n, m.s[i].x = x, m.s[i].y = y, m.s[i].lo = lo, m.s[i].hi = hi, m.s[i].markers = 1;
     }
     char title[160];
     snprintf(title, sizeof title, "Async-MSGD, streaming PCA: error after %ld iterations (d = %d, η = %g, %d runs)",
@@ -257,8 +278,8 @@ static int plot_figure1(const report_data *d, const char *path)
                             .ymin = NAN,
                             .ymax = NAN,
                             .legend_title = "momentum"};
-    int rc = mt_plot_lines(path, &o, s, g->n_mu);
-    free(buf), free(names), free(s);
+    int rc = mt_plot_lines(path, &o, m.s, g->n_mu);
+    momentum_series_free(&m);
     return rc;
 }
 
@@ -266,20 +287,15 @@ static int plot_convergence(const report_data *d, const char *path)
 {
     const mt_pca_grid_cfg *g = d->g;
     int ck = d->res->checkpoints;
-    double *buf = malloc((size_t)g->n_mu * ck * 2 * sizeof *buf);
-    char (*names)[48] = malloc((size_t)g->n_mu * sizeof *names);
-    mt_plot_series *s = calloc((size_t)g->n_mu, sizeof *s);
-    if (!buf || !names || !s) {
-        free(buf), free(names), free(s);
-        return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
-    }
+    momentum_series m;
+    if (momentum_series_alloc(&m, g, 2 * ck, path) < 0)
+        return MT_ERR_NOMEM;
     for (int i = 0; i < g->n_mu; i++) {
-        double *x = buf + (size_t)i * ck * 2, *y = x + ck;
+        double *x = m.buf + (size_t)i * ck * 2, *y = x + ck;
         mt_pca_trace_mean(d->res, i, 0, y);
         for (int c = 0; c < ck; c++)
             x[c] = (double)checkpoint_iter(d->res, c);
-        snprintf(names[i], sizeof names[i], "μ = %g", g->momenta[i]);
-        s[i] = (mt_plot_series){.name = names[i], .n = ck, .x = x, .y = y};
+        m.s[i].n = ck, m.s[i].x = x, m.s[i].y = y;
     }
     char title[160];
     snprintf(title, sizeof title, "Mean error over %d runs vs iteration at delay τ = %d", g->runs, g->delays[0]);
@@ -292,8 +308,8 @@ static int plot_convergence(const report_data *d, const char *path)
                             .ymin = NAN,
                             .ymax = NAN,
                             .legend_title = "momentum"};
-    int rc = mt_plot_lines(path, &o, s, g->n_mu);
-    free(buf), free(names), free(s);
+    int rc = mt_plot_lines(path, &o, m.s, g->n_mu);
+    momentum_series_free(&m);
     return rc;
 }
 
