@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* mkdtemp, nftw */
 #include "datasets/fetch.h"
 
+#include "core/signals.h"
 #include "core/status.h"
 #include "datasets/data_io.h"
 #include "datasets/dataset.h"
@@ -10,12 +11,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -31,17 +34,52 @@ static void remove_tree(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Runs argv[0] from PATH, waits; MT_ERR_IO naming the tool when it fails. */
+static int interrupted(void)
+{
+    int sig = mt_signals_pending();
+    if (!sig)
+        return MT_OK;
+    return mt_error(MT_ERR_INTERRUPTED, "fetch: stopped by %s; nothing was left behind",
+                    mt_signal_name(sig));
+}
+
+/* Runs argv[0] from PATH and waits; MT_ERR_IO naming the tool when it fails.
+ * A stop request (core/signals.h: SIGINT, SIGTERM), which a signal sent to
+ * this process alone would not pass on, is forwarded to the child, so the
+ * caller can clean up at once. */
 static int run(char *const argv[], const char *what)
 {
+    posix_spawnattr_t attr;
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    int err = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
     if (err)
         return mt_error(MT_ERR_IO, "%s: cannot run %s: %s", what, argv[0], strerror(err));
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
+    int status, forwarded = 0;
+    for (;;) {
+        /* Polling (20 Hz) rather than blocking: a signal that lands between
+         * the spawn and a blocking wait would otherwise go unnoticed. */
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
             return mt_error(MT_ERR_IO, "%s: waiting for %s: %s", what, argv[0], strerror(errno));
+        if (mt_signals_pending() && !forwarded) {
+            kill(pid, SIGTERM);
+            forwarded = 1;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (forwarded || mt_signals_pending())
+        return interrupted();
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return MT_OK;
     if (WIFEXITED(status))
@@ -99,7 +137,7 @@ static int download(struct job *j, const char *dir, const char *url, const char 
     if (rc)
         return rc;
     char got[33];
-    if ((rc = mt_md5_file(j->archive, got)))
+    if ((rc = interrupted()) || (rc = mt_md5_file(j->archive, got)))
         return rc;
     if (strcasecmp(got, md5) != 0)
         return mt_error(MT_ERR_FORMAT,
@@ -128,7 +166,7 @@ static int unpack(struct job *j, const char *dir, const char *inner, const char 
     if ((rc = mt_dataset_open(&ds, path, NULL)))
         return mt_error_context(rc, "%s: the archive's data does not load", url);
     mt_dataset_free(&ds);
-    return MT_OK;
+    return interrupted();
 }
 
 int mt_fetch(const char *name, const char *dir, const mt_fetch_options *opt, char *out,

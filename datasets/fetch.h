@@ -9,6 +9,10 @@
  * the final name (an interrupted one may leave hidden .fetch-* temporaries,
  * which nothing reads and a later fetch does not need).
  *
+ * A stop request (SIGINT or SIGTERM while core/signals.h's handlers are
+ * installed, as `mutau data fetch` does) is passed on to curl or tar, the
+ * temporaries are removed and MT_ERR_INTERRUPTED is returned.
+ *
  * Where the archive comes from can be overridden for mirrors and tests:
  * opt->url, else $MUTAU_CIFAR100_URL / $MUTAU_CIFAR10_URL, else the official
  * address; likewise the checksum: opt->md5, else $MUTAU_CIFAR100_MD5 /

@@ -55,12 +55,13 @@ static void teardown(void) { nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
-    char cmd[8192];
+    char line[8192], cmd[8300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    /* Braces: the redirection covers every command of a compound line. */
+    snprintf(cmd, sizeof cmd, "{ %s\n} 2>&1", line);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t n = fread(out, 1, sizeof out - 1, p);
@@ -293,6 +294,29 @@ START_TEST(interrupted_download_leaves_nothing_behind)
 }
 END_TEST
 
+START_TEST(stopped_fetch_cleans_up_and_exits_4)
+{
+    NEED_MUTAU();
+    char md5[33], dir[1024];
+    make_archive("cifar100", "c100.tar.gz", md5);
+    snprintf(dir, sizeof dir, "%s/data", tmp);
+    /* A curl that writes part of the archive and then hangs, as a stalled
+     * download does; SIGTERM to mutau alone must stop it and clean up. */
+    ck_assert_int_eq(sh("mkdir -p %s/bin && printf '%%s\\n' '#!/bin/sh' "
+                        "'while [ \"$1\" != --output ]; do shift; done' "
+                        "'head -c 10000 %s/c100.tar.gz > \"$2\"' 'exec sleep 30' > %s/bin/curl && "
+                        "chmod +x %s/bin/curl",
+                        tmp, tmp, tmp, tmp),
+                     0);
+    ck_assert_int_eq(sh("PATH=%s/bin:$PATH '%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz "
+                        "--md5 %s --quiet & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid",
+                        tmp, mutau(), dir, tmp, md5),
+                     4);
+    EXPECT_OUT("stopped by SIGTERM");
+    expect_only(dir, NULL);
+}
+END_TEST
+
 static Suite *datasets_cli_suite(void)
 {
     Suite *s = suite_create("datasets_cli");
@@ -304,6 +328,7 @@ static Suite *datasets_cli_suite(void)
     tcase_add_test(tc, fetch_from_a_local_archive);
     tcase_add_test(tc, failed_fetches_leave_nothing_behind);
     tcase_add_test(tc, interrupted_download_leaves_nothing_behind);
+    tcase_add_test(tc, stopped_fetch_cleans_up_and_exits_4);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
  * This file parses flags and prints; the work is datasets/ (fetch.h,
  * dataset.h, synth.h).
  */
+#include "core/signals.h"
 #include "core/status.h"
 #include "datasets/dataset.h"
 #include "datasets/fetch.h"
@@ -50,7 +51,9 @@ static void usage_fetch(FILE *out)
             "                also $MUTAU_CIFAR100_MD5 / $MUTAU_CIFAR10_MD5\n"
             "  --force       download again and replace a dataset already in place\n"
             "  --quiet       no progress bar\n"
-            "  -h, --help    this help\n",
+            "  -h, --help    this help\n\n"
+            "exit status: 0 done, 2 bad input or a failed/corrupt download, 4 stopped by Ctrl-C or\n"
+            "SIGTERM (nothing is left behind)\n",
             MT_CIFAR100_MD5, MT_CIFAR10_MD5);
 }
 
@@ -126,7 +129,10 @@ static int data_fetch(int argc, char **argv)
     }
     char where[4096];
     int already;
+    /* Ctrl-C or SIGTERM: the fetch stops curl or tar and removes its temporaries. */
+    mt_signals_install();
     int rc = mt_fetch(argv[optind], dir, &fo, where, sizeof where, &already);
+    mt_signals_restore();
     if (rc)
         return cli_fail(CMD, rc);
     printf("%s %s in %s\n", argv[optind], already ? "already present" : "fetched and verified",
