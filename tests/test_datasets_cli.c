@@ -272,23 +272,36 @@ START_TEST(failed_fetches_leave_nothing_behind)
 }
 END_TEST
 
+/* A fake curl first on PATH: writes the first 10,000 bytes of the archive
+ * to its --output file, then runs `then` (kill itself, or hang). */
+static void fake_curl(const char *then)
+{
+    ck_assert_int_eq(sh("mkdir -p %s/bin && printf '%%s\\n' '#!/bin/sh' "
+                        "'while [ \"$1\" != --output ]; do shift; done' "
+                        "'head -c 10000 %s/c100.tar.gz > \"$2\"' '%s' > %s/bin/curl && "
+                        "chmod +x %s/bin/curl",
+                        tmp, tmp, then, tmp, tmp),
+                     0);
+}
+
+/* Runs `mutau data fetch cifar100` through the fake curl; `tail` ends the
+ * shell line (e.g. backgrounding and signalling it). Returns the exit code. */
+static int fetch_with_fake_curl(const char *dir, const char *md5, const char *tail)
+{
+    return sh("PATH=%s/bin:$PATH '%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz "
+              "--md5 %s --quiet%s",
+              tmp, mutau(), dir, tmp, md5, tail);
+}
+
 START_TEST(interrupted_download_leaves_nothing_behind)
 {
     NEED_MUTAU();
     char md5[33], dir[1024];
     make_archive("cifar100", "c100.tar.gz", md5);
     snprintf(dir, sizeof dir, "%s/data", tmp);
-    /* A curl that writes part of the archive and is then killed. */
-    ck_assert_int_eq(sh("mkdir -p %s/bin && printf '%%s\\n' '#!/bin/sh' "
-                        "'while [ \"$1\" != --output ]; do shift; done' "
-                        "'head -c 10000 %s/c100.tar.gz > \"$2\"' 'kill -9 $$' > %s/bin/curl && "
-                        "chmod +x %s/bin/curl",
-                        tmp, tmp, tmp, tmp),
-                     0);
-    ck_assert_int_eq(sh("PATH=%s/bin:$PATH '%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz "
-                        "--md5 %s --quiet",
-                        tmp, mutau(), dir, tmp, md5),
-                     2);
+    /* curl killed outright in the middle of the download */
+    fake_curl("kill -9 $$");
+    ck_assert_int_eq(fetch_with_fake_curl(dir, md5, ""), 2);
     EXPECT_OUT("killed by signal 9");
     expect_only(dir, NULL);
 }
@@ -300,18 +313,9 @@ START_TEST(stopped_fetch_cleans_up_and_exits_4)
     char md5[33], dir[1024];
     make_archive("cifar100", "c100.tar.gz", md5);
     snprintf(dir, sizeof dir, "%s/data", tmp);
-    /* A curl that writes part of the archive and then hangs, as a stalled
-     * download does; SIGTERM to mutau alone must stop it and clean up. */
-    ck_assert_int_eq(sh("mkdir -p %s/bin && printf '%%s\\n' '#!/bin/sh' "
-                        "'while [ \"$1\" != --output ]; do shift; done' "
-                        "'head -c 10000 %s/c100.tar.gz > \"$2\"' 'exec sleep 30' > %s/bin/curl && "
-                        "chmod +x %s/bin/curl",
-                        tmp, tmp, tmp, tmp),
-                     0);
-    ck_assert_int_eq(sh("PATH=%s/bin:$PATH '%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz "
-                        "--md5 %s --quiet & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid",
-                        tmp, mutau(), dir, tmp, md5),
-                     4);
+    /* A stalled download; SIGTERM to mutau alone must stop curl and clean up. */
+    fake_curl("exec sleep 30");
+    ck_assert_int_eq(fetch_with_fake_curl(dir, md5, " & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid"), 4);
     EXPECT_OUT("stopped by SIGTERM");
     expect_only(dir, NULL);
 }
