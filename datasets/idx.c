@@ -101,6 +101,23 @@ static int open_idx(const char *path, uint32_t magic, int ndims, uint32_t *dims,
             rc = mt_error(MT_ERR_FORMAT, "%s: dimension %d has implausible size %u", path, d,
                           dims[d]);
     }
+    /* Before anything is allocated: the payload must be plausible, and a
+     * plain (not gzip'd) file must have exactly the size the header says. */
+    uint64_t payload = 1;
+    for (int d = 0; d < ndims && !rc; d++)
+        payload *= dims[d];
+    if (!rc && payload > (1ull << 34))
+        rc = mt_error(MT_ERR_FORMAT, "%s: dimensions promise %llu bytes, implausibly many", path,
+                      (unsigned long long)payload);
+    if (!rc && gzdirect(g)) {
+        int64_t size = mt_file_size(path);
+        uint64_t want = 4 + 4 * (uint64_t)ndims + payload;
+        if (size >= 0 && (uint64_t)size != want)
+            rc = mt_error(MT_ERR_FORMAT,
+                          "%s: dimensions disagree with the file size: the header says %llu "
+                          "bytes, the file has %lld",
+                          path, (unsigned long long)want, (long long)size);
+    }
     if (rc) {
         gzclose(g);
         return rc;

@@ -74,6 +74,15 @@ static void poke(const char *path, long at, uint8_t value)
     fclose(f);
 }
 
+/* Writes data gzip'd. */
+static void write_gz(const char *path, const void *data, size_t len)
+{
+    gzFile g = gzopen(path, "wb");
+    ck_assert_msg(g != NULL, "cannot write %s", path);
+    ck_assert_int_eq(gzwrite(g, data, (unsigned)len), (int)len);
+    ck_assert_int_eq(gzclose(g), Z_OK);
+}
+
 static void truncate_to(const char *path, long len) { ck_assert_int_eq(truncate(path, len), 0); }
 
 /* The open fails with `code` and a message naming `file_part` and `what`. */
@@ -570,8 +579,9 @@ START_TEST(bad_idx_files)
 {
     make_tmp();
     write_synth(tmp_path("idx"), MT_FORMAT_IDX, 0, 20);
-    const char *img = tmp_path("idx/train-images-idx3-ubyte");
-    const char *lab = tmp_path("idx/train-labels-idx1-ubyte");
+    char img[1024], lab[1024];
+    snprintf(img, sizeof img, "%s", tmp_path("idx/train-images-idx3-ubyte"));
+    snprintf(lab, sizeof lab, "%s", tmp_path("idx/train-labels-idx1-ubyte"));
     uint8_t buf[16 + 20 * 28 * 28 + 1];
     memset(buf, 7, sizeof buf);
     idx_header(buf, 0x00000802, 20, 28, 28); /* wrong magic */
@@ -579,17 +589,32 @@ START_TEST(bad_idx_files)
     expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "train-images-idx3-ubyte", "bad magic number 0x00000802");
     idx_header(buf, 0x00000803, 21, 28, 28); /* one image more than there is */
     write_bytes(img, buf, 16 + 20 * 28 * 28);
-    expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "train-images-idx3-ubyte", "file ends before the images");
+    expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "train-images-idx3-ubyte", "dimensions disagree with the file size");
     idx_header(buf, 0x00000803, 20, 28, 28); /* one byte too many */
     write_bytes(img, buf, sizeof buf);
-    expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "train-images-idx3-ubyte", "more data than");
+    expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "train-images-idx3-ubyte", "header says 15696 bytes, the file has 15697");
     write_bytes(img, buf, 16 + 20 * 28 * 28);
+    /* The same inside a gzip stream, where only reading tells. */
+    char gz[1024];
+    snprintf(gz, sizeof gz, "%s", tmp_path("idx/t10k-images-idx3-ubyte.gz"));
+    unlink(tmp_path("idx/t10k-images-idx3-ubyte"));
+    idx_header(buf, 0x00000803, 21, 28, 28);
+    write_gz(gz, buf, 16 + 20 * 28 * 28);
+    expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "t10k-images-idx3-ubyte.gz", "file ends before the images");
+    idx_header(buf, 0x00000803, 20, 28, 28);
+    write_gz(gz, buf, sizeof buf);
+    expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "t10k-images-idx3-ubyte.gz", "more data than");
+    idx_header(buf, 0x00000803, 20, 28, 28);
+    write_gz(gz, buf, 16 + 20 * 28 * 28);
     /* labels: count differs from the images, then a label out of range */
     uint8_t lb[8 + 20];
     memset(lb, 3, sizeof lb);
     idx_header(lb, 0x00000801, 19, 0, 0);
     write_bytes(lab, lb, 8 + 19);
     expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "train-labels-idx1-ubyte", "19 labels for 20 images");
+    idx_header(lb, 0x00000801, 20, 0, 0); /* says 20, holds 19 */
+    write_bytes(lab, lb, 8 + 19);
+    expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "train-labels-idx1-ubyte", "dimensions disagree");
     idx_header(lb, 0x00000801, 20, 0, 0);
     lb[8 + 13] = 10;
     write_bytes(lab, lb, 8 + 20);
