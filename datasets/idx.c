@@ -199,8 +199,17 @@ static int idx_names(mt_dataset *ds, const char *dir)
     if (mt_is_file(path))
         return mt_names_read(path, 0, &ds->class_names, &ds->num_classes);
     ds->num_classes = 10;
-    /* MNIST and Fashion-MNIST share file names; the directory tells them apart. */
-    if (strcasestr(dir, "fashion"))
+    /* MNIST and Fashion-MNIST share file names; the directory's own name
+     * (not its parents') tells them apart. */
+    size_t end = strlen(dir);
+    while (end > 1 && dir[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    char base[256];
+    snprintf(base, sizeof base, "%.*s", (int)(end - start), dir + start);
+    if (strcasestr(base, "fashion"))
         return mt_names_copy((char **)fashion_names, 10, &ds->class_names);
     return mt_names_numbered(10, &ds->class_names);
 }
