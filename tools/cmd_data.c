@@ -31,7 +31,8 @@ static void usage(FILE *out)
             "                                     per-channel mean/std (DIR: the default dataset)\n"
             "  synth DIR --format F               write a small synthetic dataset in format F\n\n"
             "'mutau data ACTION --help' describes each action's flags.\n"
-            "exit status: 0 done, 2 bad input (a flag, a missing or malformed file), 1 failure\n");
+            "exit status: 0 done, 2 bad input (a flag, a missing or malformed file, a failed\n"
+            "download), 4 fetch stopped by Ctrl-C or SIGTERM, 1 other failure\n");
 }
 
 static void usage_fetch(FILE *out)
@@ -67,7 +68,8 @@ static void usage_info(FILE *out)
             "mean and standard deviation (pixels scaled to [0, 1]: the normalisation the trainer uses).\n\n"
             "  --coarse      CIFAR-100: the 20 coarse labels instead of the 100 fine ones\n"
             "  --val N       also show a hold-out of N training images as the validation split\n"
-            "  --seed S      seed of the hold-out (default 0)\n"
+            "  --seed S      seed of the hold-out (default 1); the same N and S as mutau train's\n"
+            "                --val and --seed show the split that training holds out\n"
             "  -h, --help    this help\n",
             MT_FASHION_MNIST_DIR);
 }
@@ -164,7 +166,7 @@ static int data_info(int argc, char **argv)
                                          {"seed", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    mt_dataset_options opt = {0};
+    mt_dataset_options opt = {.val_seed = 1};
     long v;
     int c;
     optind = 1;
