@@ -110,7 +110,7 @@ START_TEST(synth_then_info)
 {
     NEED_MUTAU();
     ck_assert_int_eq(sh("'%s' data synth %s/c10 --format cifar10 --train 50 --test 20", mutau(), tmp), 0);
-    ck_assert_int_eq(sh("'%s' data info %s/c10 --val 10 --seed 4", mutau(), tmp), 0);
+    ck_assert_int_eq(sh("'%s' data info %s/c10 --val-size 10 --seed 4", mutau(), tmp), 0);
     EXPECT_OUT("format   cifar10");
     EXPECT_OUT("images   3x32x32");
     EXPECT_OUT("train    40 images");

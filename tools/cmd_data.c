@@ -67,9 +67,9 @@ static void usage_info(FILE *out)
             "image shape, images per split and per class, and the training split's per-channel\n"
             "mean and standard deviation (pixels scaled to [0, 1]: the normalisation the trainer uses).\n\n"
             "  --coarse      CIFAR-100: the 20 coarse labels instead of the 100 fine ones\n"
-            "  --val N       also show a hold-out of N training images as the validation split\n"
+            "  --val-size N  also show a hold-out of N training images as the validation split\n"
             "  --seed S      seed of the hold-out (default 1); the same N and S as mutau train's\n"
-            "                --val and --seed show the split that training holds out\n"
+            "                --val-size and --seed show the split that training holds out\n"
             "  -h, --help    this help\n",
             MT_FASHION_MNIST_DIR);
 }
@@ -162,7 +162,7 @@ static void print_split_stats(const char *name, const mt_split *s)
 static int data_info(int argc, char **argv)
 {
     static const struct option opts[] = {{"coarse", no_argument, NULL, 'c'},
-                                         {"val", required_argument, NULL, 'v'},
+                                         {"val-size", required_argument, NULL, 'v'},
                                          {"seed", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -174,7 +174,7 @@ static int data_info(int argc, char **argv)
         switch (c) {
         case 'c': opt.coarse = 1; break;
         case 'v':
-            if (cli_int(CMD, "val", optarg, 0, 100000000, &v))
+            if (cli_int(CMD, "val-size", optarg, 0, 100000000, &v))
                 return EXIT_USAGE;
             opt.val_size = (int)v;
             break;
