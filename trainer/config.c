@@ -29,6 +29,7 @@ void mt_train_config_default(mt_train_config *c)
     c->schedule.final_lr = 0.0;
     c->momentum = 0.9;
     c->weight_decay = 5e-4;
+    c->wd_bn_bias = 1;
     c->seed = 1;
     c->eval_every = 1;
     c->eval_batch = 500;

@@ -1,0 +1,419 @@
+/* cmd_train.c: `mutau train`: flags -> a run directory -> the trainer.
+ *
+ * Parses and checks every flag (one line naming the flag on error, exit 2),
+ * creates or resumes the run directory, runs trainer/trainer.h's loop and maps
+ * its outcome to the exit code: 0 completed, 3 diverged, 4 interrupted (a
+ * checkpoint was written and the resume command printed), 1 a failure during
+ * the run. Not the training itself.
+ */
+#include "core/signals.h"
+#include "core/status.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "trainer/config.h"
+#include "trainer/rundir.h"
+#include "trainer/trainer.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const CMD = "train";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"usage: mutau train [FLAGS]\n"
+"       mutau train --resume DIR [--threads N] [--progress MODE] [--stop-after STEPS]\n"
+"\n"
+"Trains a network with momentum SGD in one process and writes a run directory:\n"
+"config.json (every setting, versions), log.csv (one row per epoch), final.json\n"
+"(status, final, best and per-class accuracy) and checkpoint.bin. The defaults\n"
+"are the paper's recipe: ResNet-20, batch 128, lr 0.2 x0.2 at epochs 60/120/160,\n"
+"200 epochs, momentum 0.9, weight decay 5e-4, pad-4 crop + flip.\n"
+"\n"
+"data:\n"
+"  --data DIR            a CIFAR-100 or CIFAR-10 binary folder, an image folder\n"
+"                        (DIR/train/<class>/, DIR/test/<class>/) or an IDX folder\n"
+"                        (MNIST, Fashion-MNIST); default: CIFAR-100 from $MUTAU_DATA\n"
+"                        or ./data when present, else Fashion-MNIST\n"
+"  --coarse              CIFAR-100: the 20 coarse labels instead of the 100 fine ones\n"
+"  --val-size N          hold out N training images and evaluate on them each epoch\n"
+"                        (default 0: evaluate on the test set)\n"
+"  --limit-train N       use only the first N training images (0 = all)\n"
+"  --limit-test N        use only the first N test images (0 = all)\n"
+"  --pad N               random-crop padding in pixels (default 4)\n"
+"  --no-flip             no random horizontal flip\n"
+"  --no-augment          neither crop nor flip\n"
+"\n"
+"model:\n"
+"  --model NAME          resnet20|resnet32|resnet44|resnet56|resnet110 (any resnetN,\n"
+"                        N = 6k+2) or sphere-resnet-N (default resnet20)\n"
+"  --sphere-op OP        sphere models: linear|cosine|sigmoid|learnable-sigmoid|none\n"
+"                        (default linear)\n"
+"  --width N             channels of the first stage (default: the model's, 16 for\n"
+"                        ResNet)\n"
+"  --label-smoothing X   in [0, 1) (default 0)\n"
+"\n"
+"optimisation:\n"
+"  --epochs N            epochs (default 200)\n"
+"  --batch N             images per step (default 128); the last partial batch of\n"
+"                        an epoch is dropped\n"
+"  --lr X                base learning rate (default 0.2)\n"
+"  --schedule KIND       constant|multistep|cosine (default multistep); evaluated\n"
+"                        every step\n"
+"  --lr-milestones LIST  multistep: epochs at which lr is multiplied by the gamma\n"
+"                        (default 60,120,160)\n"
+"  --lr-gamma X          multistep factor (default 0.2)\n"
+"  --lr-final X          cosine: lr after the last step (default 0)\n"
+"  --warmup-epochs X     linear warm-up over the first X epochs (default 0)\n"
+"  --momentum X          mu in [0, 1) (default 0.9): theta += -lr (g + wd theta)\n"
+"                        + mu (theta - theta_prev)\n"
+"  --nesterov            Nesterov momentum\n"
+"  --weight-decay X      L2 weight decay (default 5e-4)\n"
+"  --wd-bn-bias yes|no   also decay batch-norm scales/shifts and biases (default yes;\n"
+"                        conv and linear weights are always decayed)\n"
+"  --seed N              parameters, data order and augmentation (default 1)\n"
+"\n"
+"running:\n"
+"  --out DIR             run directory (default runs/run)\n"
+"  --force               start over in a DIR that already holds a run\n"
+"  --resume DIR          continue the run in DIR from its checkpoint, bit for bit,\n"
+"                        with the settings of DIR/config.json (only --threads,\n"
+"                        --progress and --stop-after may be given with it)\n"
+"  --threads N           intra-op threads (OpenMP/oneDNN; default: OpenMP's)\n"
+"  --eval-every N        evaluate every N epochs and after the last (default 1;\n"
+"                        0 = only at the end)\n"
+"  --eval-batch N        images per evaluation batch (default 500)\n"
+"  --checkpoint-every N  write checkpoint.bin every N epochs (default 1); always at\n"
+"                        the end and on Ctrl-C/SIGTERM\n"
+"  --stop-after STEPS    stop after STEPS optimizer steps in total, as on Ctrl-C\n"
+"                        (checkpoint, exit 4): chunked jobs on time-limited queues\n"
+"  --progress MODE       auto|bar|plain|quiet (default auto: a bar on a terminal,\n"
+"                        one line per epoch otherwise)\n"
+"  --help                this text\n"
+"\n"
+"exit status: 0 done, 1 failed during the run, 2 bad flag, file or data,\n"
+"3 diverged (loss NaN/Inf; final.json status \"diverged\"), 4 interrupted\n"
+"(checkpoint written; resume with mutau train --resume DIR).\n");
+}
+
+enum {
+    O_DATA = 256, O_COARSE, O_VAL_SIZE, O_LIMIT_TRAIN, O_LIMIT_TEST, O_PAD, O_NO_FLIP,
+    O_NO_AUGMENT, O_MODEL, O_SPHERE_OP, O_WIDTH, O_SMOOTH, O_EPOCHS, O_BATCH, O_LR, O_SCHEDULE,
+    O_MILESTONES, O_GAMMA, O_LR_FINAL, O_WARMUP, O_MOMENTUM, O_NESTEROV, O_WD, O_WD_BN, O_SEED,
+    O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
+    O_PROGRESS, O_HELP
+};
+
+static const struct option options[] = {
+    {"data", required_argument, 0, O_DATA},
+    {"coarse", no_argument, 0, O_COARSE},
+    {"val-size", required_argument, 0, O_VAL_SIZE},
+    {"limit-train", required_argument, 0, O_LIMIT_TRAIN},
+    {"limit-test", required_argument, 0, O_LIMIT_TEST},
+    {"pad", required_argument, 0, O_PAD},
+    {"no-flip", no_argument, 0, O_NO_FLIP},
+    {"no-augment", no_argument, 0, O_NO_AUGMENT},
+    {"model", required_argument, 0, O_MODEL},
+    {"sphere-op", required_argument, 0, O_SPHERE_OP},
+    {"width", required_argument, 0, O_WIDTH},
+    {"label-smoothing", required_argument, 0, O_SMOOTH},
+    {"epochs", required_argument, 0, O_EPOCHS},
+    {"batch", required_argument, 0, O_BATCH},
+    {"lr", required_argument, 0, O_LR},
+    {"schedule", required_argument, 0, O_SCHEDULE},
+    {"lr-milestones", required_argument, 0, O_MILESTONES},
+    {"lr-gamma", required_argument, 0, O_GAMMA},
+    {"lr-final", required_argument, 0, O_LR_FINAL},
+    {"warmup-epochs", required_argument, 0, O_WARMUP},
+    {"momentum", required_argument, 0, O_MOMENTUM},
+    {"nesterov", no_argument, 0, O_NESTEROV},
+    {"weight-decay", required_argument, 0, O_WD},
+    {"wd-bn-bias", required_argument, 0, O_WD_BN},
+    {"seed", required_argument, 0, O_SEED},
+    {"out", required_argument, 0, O_OUT},
+    {"force", no_argument, 0, O_FORCE},
+    {"resume", required_argument, 0, O_RESUME},
+    {"threads", required_argument, 0, O_THREADS},
+    {"eval-every", required_argument, 0, O_EVAL_EVERY},
+    {"eval-batch", required_argument, 0, O_EVAL_BATCH},
+    {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
+    {"stop-after", required_argument, 0, O_STOP_AFTER},
+    {"progress", required_argument, 0, O_PROGRESS},
+    {"help", no_argument, 0, O_HELP},
+    {0, 0, 0, 0},
+};
+
+/* The flags allowed with --resume: they do not change the trajectory. */
+static int allowed_with_resume(int opt)
+{
+    return opt == O_RESUME || opt == O_THREADS || opt == O_PROGRESS || opt == O_STOP_AFTER ||
+           opt == O_HELP;
+}
+
+static const char *flag_name(int opt)
+{
+    for (const struct option *o = options; o->name; o++)
+        if (o->val == opt)
+            return o->name;
+    return "?";
+}
+
+static int set_string(const char *flag, const char *s, char *dst, size_t cap)
+{
+    if (strlen(s) >= cap || !s[0]) {
+        cli_error(CMD, "--%s: expected a non-empty value shorter than %zu characters", flag, cap);
+        return -1;
+    }
+    snprintf(dst, cap, "%s", s);
+    return 0;
+}
+
+/* Applies one flag to c; -1 after printing the error. */
+static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
+{
+    static const char *const schedules[] = {"constant", "multistep", "cosine", NULL};
+    static const char *const progress[] = {"auto", "bar", "plain", "quiet", NULL};
+    static const char *const yesno[] = {"no", "yes", NULL};
+    static const char *const sphere_ops[] = {"linear", "cosine", "sigmoid", "learnable-sigmoid",
+                                             "none", NULL};
+    const char *f = flag_name(opt);
+    long v;
+    double d;
+    int k;
+    switch (opt) {
+    case O_DATA: return set_string(f, arg, c->data_dir, sizeof c->data_dir);
+    case O_COARSE: c->coarse = 1; return 0;
+    case O_VAL_SIZE: return cli_int(CMD, f, arg, 0, 1L << 30, &v) ? -1 : (c->val_size = (int)v, 0);
+    case O_LIMIT_TRAIN:
+        return cli_int(CMD, f, arg, 0, 1L << 30, &v) ? -1 : (c->limit_train = (int)v, 0);
+    case O_LIMIT_TEST:
+        return cli_int(CMD, f, arg, 0, 1L << 30, &v) ? -1 : (c->limit_test = (int)v, 0);
+    case O_PAD: return cli_int(CMD, f, arg, 0, 64, &v) ? -1 : (c->pad = (int)v, 0);
+    case O_NO_FLIP: c->flip = 0; return 0;
+    case O_NO_AUGMENT: c->augment = 0; return 0;
+    case O_MODEL: return set_string(f, arg, c->model, sizeof c->model);
+    case O_SPHERE_OP:
+        if ((k = cli_choice(CMD, f, arg, sphere_ops)) < 0)
+            return -1;
+        snprintf(c->sphere_op, sizeof c->sphere_op, "%s", sphere_ops[k]);
+        return 0;
+    case O_WIDTH: return cli_int(CMD, f, arg, 1, 4096, &v) ? -1 : (c->width = (int)v, 0);
+    case O_SMOOTH:
+        return cli_double(CMD, f, arg, 0.0, 0.999, &d) ? -1 : (c->label_smoothing = d, 0);
+    case O_EPOCHS: return cli_int(CMD, f, arg, 1, 100000, &v) ? -1 : (c->epochs = (int)v, 0);
+    case O_BATCH: return cli_int(CMD, f, arg, 1, 65536, &v) ? -1 : (c->batch = (int)v, 0);
+    case O_LR: return cli_double(CMD, f, arg, 1e-12, 1e6, &d) ? -1 : (c->schedule.base_lr = d, 0);
+    case O_SCHEDULE:
+        if ((k = cli_choice(CMD, f, arg, schedules)) < 0)
+            return -1;
+        c->schedule.kind = (enum mt_schedule_kind)k;
+        return 0;
+    case O_MILESTONES: {
+        long ms[MT_SCHED_MAX_MILESTONES];
+        int n = cli_int_list(CMD, f, arg, 1, 100000, ms, MT_SCHED_MAX_MILESTONES);
+        if (n < 0)
+            return -1;
+        for (int i = 1; i < n; i++)
+            if (ms[i] <= ms[i - 1]) {
+                cli_error(CMD, "--%s: epochs must increase, got '%s'", f, arg);
+                return -1;
+            }
+        c->schedule.n_milestones = n;
+        for (int i = 0; i < n; i++)
+            c->schedule.milestones[i] = (int)ms[i];
+        return 0;
+    }
+    case O_GAMMA: return cli_double(CMD, f, arg, 1e-9, 1e3, &d) ? -1 : (c->schedule.gamma = d, 0);
+    case O_LR_FINAL:
+        return cli_double(CMD, f, arg, 0.0, 1e6, &d) ? -1 : (c->schedule.final_lr = d, 0);
+    case O_WARMUP:
+        return cli_double(CMD, f, arg, 0.0, 1e5, &d) ? -1 : (c->schedule.warmup_epochs = d, 0);
+    case O_MOMENTUM: return cli_double(CMD, f, arg, 0.0, 0.9999, &d) ? -1 : (c->momentum = d, 0);
+    case O_NESTEROV: c->nesterov = 1; return 0;
+    case O_WD: return cli_double(CMD, f, arg, 0.0, 1.0, &d) ? -1 : (c->weight_decay = d, 0);
+    case O_WD_BN:
+        if ((k = cli_choice(CMD, f, arg, yesno)) < 0)
+            return -1;
+        c->wd_bn_bias = k;
+        return 0;
+    case O_SEED: {
+        char *end;
+        unsigned long long s = strtoull(arg, &end, 10);
+        if (!arg[0] || *end || arg[0] == '-') {
+            cli_error(CMD, "--%s: expected a non-negative integer, got '%s'", f, arg);
+            return -1;
+        }
+        c->seed = s;
+        return 0;
+    }
+    case O_OUT: return set_string(f, arg, c->out_dir, sizeof c->out_dir);
+    case O_FORCE: *force = 1; return 0;
+    case O_THREADS: return cli_int(CMD, f, arg, 1, 1024, &v) ? -1 : (c->threads = (int)v, 0);
+    case O_EVAL_EVERY:
+        return cli_int(CMD, f, arg, 0, 100000, &v) ? -1 : (c->eval_every = (int)v, 0);
+    case O_EVAL_BATCH:
+        return cli_int(CMD, f, arg, 1, 65536, &v) ? -1 : (c->eval_batch = (int)v, 0);
+    case O_CKPT_EVERY:
+        return cli_int(CMD, f, arg, 1, 100000, &v) ? -1 : (c->ckpt_every = (int)v, 0);
+    case O_STOP_AFTER:
+        return cli_int(CMD, f, arg, 0, 1L << 50, &v) ? -1 : (c->stop_after = v, 0);
+    case O_PROGRESS:
+        if ((k = cli_choice(CMD, f, arg, progress)) < 0)
+            return -1;
+        c->progress = k;
+        return 0;
+    }
+    return -1;
+}
+
+/* The settings of the run in `dir`, with the run-only flags applied on top. */
+static int load_resume_config(const char *dir, mt_train_config *c, const mt_train_config *flags,
+                              const int *given)
+{
+    json_t *j;
+    int rc = mt_rundir_read_json(dir, "config.json", &j);
+    if (rc != MT_OK)
+        return cli_fail(CMD, mt_error_context(rc, "--resume"));
+    char where[MT_PATH_CAP + 32];
+    snprintf(where, sizeof where, "%s/config.json", dir);
+    mt_train_config_default(c);
+    rc = mt_train_config_from_json(c, json_object_get(j, "settings"), where);
+    json_decref(j);
+    if (rc != MT_OK)
+        return cli_fail(CMD, rc);
+    if (given[O_THREADS - O_DATA])
+        c->threads = flags->threads;
+    if (given[O_PROGRESS - O_DATA])
+        c->progress = flags->progress;
+    /* A step limit belongs to the invocation that gave it, not to the run. */
+    c->stop_after = given[O_STOP_AFTER - O_DATA] ? flags->stop_after : 0;
+    /* The directory may have been moved since. */
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+    return EXIT_OK;
+}
+
+static void warn_schedule(const mt_train_config *c)
+{
+    if (c->schedule.kind != MT_SCHED_MULTISTEP)
+        return;
+    for (int i = 0; i < c->schedule.n_milestones; i++)
+        if (c->schedule.milestones[i] >= c->epochs) {
+            fprintf(stderr,
+                    "mutau train: note: lr milestone %d is not before --epochs %d, so the lr "
+                    "is not decayed there\n",
+                    c->schedule.milestones[i], c->epochs);
+            return;
+        }
+}
+
+int cmd_train(int argc, char **argv)
+{
+    mt_train_config c, flags;
+    mt_train_config_default(&flags);
+    int given[O_HELP - O_DATA + 1] = {0};
+    int force = 0;
+    char resume[MT_PATH_CAP] = "";
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == 'h' || opt == O_HELP) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (opt == '?')
+            return cli_bad_option(CMD);
+        given[opt - O_DATA] = 1;
+        if (opt == O_RESUME) {
+            if (set_string("resume", optarg, resume, sizeof resume))
+                return EXIT_USAGE;
+            continue;
+        }
+        if (apply_flag(&flags, opt, optarg, &force))
+            return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        cli_error(CMD, "unexpected argument '%s' (flags start with --; see --help)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (resume[0]) {
+        for (int o = O_DATA; o <= O_HELP; o++)
+            if (given[o - O_DATA] && !allowed_with_resume(o)) {
+                cli_error(CMD,
+                          "--%s cannot be given with --resume: the run's settings are in "
+                          "%s/config.json (only --threads, --progress and --stop-after may be given)",
+                          flag_name(o), resume);
+                return EXIT_USAGE;
+            }
+        int ec = load_resume_config(resume, &c, &flags, given);
+        if (ec != EXIT_OK)
+            return ec;
+    } else {
+        c = flags;
+    }
+    int rc = mt_train_config_check(&c);
+    if (rc != MT_OK)
+        return cli_fail(CMD, rc);
+    if (!resume[0])
+        warn_schedule(&c);
+
+    mt_trainer t;
+    rc = mt_trainer_open(&t, &c);
+    if (rc != MT_OK) {
+        mt_trainer_close(&t);
+        return cli_fail(CMD, rc);
+    }
+    const char *dir = c.out_dir;
+    if (resume[0]) {
+        char path[MT_PATH_CAP + 32];
+        mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
+        rc = mt_trainer_load(&t, path);
+        if (rc == MT_OK)
+            rc = mt_log_truncate(dir, t.epoch);
+        if (rc != MT_OK) {
+            mt_trainer_close(&t);
+            return cli_fail(CMD, mt_error_context(rc, "--resume"));
+        }
+        if (c.progress != MT_PROGRESS_QUIET)
+            printf("resuming %s at epoch %d, batch %d (step %lld)\n", dir, t.epoch + 1,
+                   t.next_index, (long long)t.step);
+    } else {
+        json_t *j = NULL;
+        rc = mt_rundir_create(dir, force);
+        if (rc == MT_OK) {
+            j = mt_trainer_config_json(&t);
+            rc = j ? mt_rundir_write_json(dir, "config.json", j)
+                   : mt_error(MT_ERR_NOMEM, "config.json: cannot build");
+        }
+        json_decref(j);
+        if (rc == MT_OK)
+            rc = mt_log_start(dir);
+        if (rc != MT_OK) {
+            mt_trainer_close(&t);
+            return cli_fail(CMD, mt_error_context(rc, "--out"));
+        }
+        if (c.progress != MT_PROGRESS_QUIET)
+            printf("training %s on %s (%d train / %d %s images, %d classes), %d epochs of %d "
+                   "steps -> %s\n",
+                   t.model_desc, t.data.dir, t.data.train.n, t.eval_split->n, t.eval_name,
+                   t.data.num_classes, c.epochs, t.steps_per_epoch, dir);
+    }
+    fflush(stdout);
+
+    mt_signals_install();
+    rc = mt_trainer_run(&t, dir);
+    mt_signals_restore();
+    mt_trainer_close(&t);
+    switch (rc) {
+    case MT_OK: return EXIT_OK;
+    case MT_ERR_DIVERGED: return cli_fail(CMD, rc);
+    case MT_ERR_INTERRUPTED: return cli_fail(CMD, rc);
+    default:
+        /* A failure during the run (disk full, a library error) is not the
+         * user's input: exit 1. */
+        cli_error(CMD, "%s", mt_errmsg());
+        return EXIT_FAILED;
+    }
+}

@@ -1,0 +1,520 @@
+/* trainer.c: opening a run, the gradient/update pieces, checkpoints and the
+ * epoch loop of a single process (see trainer.h). */
+#include "trainer/trainer.h"
+
+#include "core/checkpoint.h"
+#include "core/signals.h"
+#include "core/status.h"
+#include "core/version.h"
+#include "trainer/model.h"
+#include "trainer/rundir.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- opening ------------------------------------------------------------ */
+
+static int open_data(mt_trainer *t)
+{
+    const mt_train_config *c = &t->cfg;
+    mt_dataset_options opt = {.coarse = c->coarse,
+                              .val_size = c->val_size,
+                              .val_seed = c->seed,
+                              .limit_train = c->limit_train,
+                              .limit_test = c->limit_test};
+    int rc = c->data_dir[0] ? mt_dataset_open(&t->data, c->data_dir, &opt)
+                            : mt_dataset_open_default(&t->data, &opt);
+    if (rc != MT_OK)
+        return mt_error_context(rc, "--data");
+    if (t->data.train.n < c->batch)
+        return mt_error(MT_ERR_ARG, "--batch: %d is more than the %d training images of %s",
+                        c->batch, t->data.train.n, t->data.dir);
+    t->eval_split = t->data.val.n > 0 ? &t->data.val : &t->data.test;
+    t->eval_name = t->data.val.n > 0 ? "val" : "test";
+    if (t->eval_split->n == 0)
+        return mt_error(MT_ERR_FORMAT, "%s: no test images to evaluate on", t->data.dir);
+    rc = mt_norm_from_split(&t->norm, &t->data.train);
+    if (rc != MT_OK)
+        return rc;
+    mt_pipeline_config_default(&t->pipe);
+    t->pipe.batch = c->batch;
+    t->pipe.augment = c->augment;
+    t->pipe.pad = c->pad;
+    t->pipe.flip = c->flip;
+    t->pipe.drop_last = 1;
+    t->pipe.seed = c->seed;
+    t->pipe.norm = t->norm;
+    t->pipe.epochs = c->epochs;
+    rc = mt_pipeline_check(&t->data.train, &t->pipe);
+    if (rc != MT_OK)
+        return rc;
+    t->steps_per_epoch = mt_batches_per_epoch(t->data.train.n, c->batch, 1);
+    return MT_OK;
+}
+
+/* Weight decay on conv and linear weights always; on batch-norm scales and
+ * shifts, biases and other parameters only with wd_bn_bias. */
+static int build_decay_ranges(mt_trainer *t)
+{
+    const mt_param_seg *segs;
+    int n = mt_net_segments(t->net, &segs);
+    if (n < 0)
+        return n;
+    mt_msgd_ranges_init(&t->decay, mt_net_param_count(t->net));
+    for (int i = 0; i < n; i++) {
+        if (segs[i].in_state)
+            continue;
+        int weight = segs[i].kind == MT_SEG_CONV_WEIGHT || segs[i].kind == MT_SEG_LINEAR_WEIGHT;
+        int rc = mt_msgd_ranges_add(&t->decay, segs[i].offset, segs[i].count,
+                                    weight || t->cfg.wd_bn_bias);
+        if (rc != MT_OK)
+            return rc;
+    }
+    return MT_OK;
+}
+
+int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
+{
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    t->best_epoch = -1;
+    int rc = mt_train_config_check(cfg);
+    if (rc != MT_OK)
+        return rc;
+    if (cfg->threads > 0)
+        mt_set_threads(cfg->threads);
+    rc = open_data(t);
+    if (rc != MT_OK)
+        return rc;
+    const mt_split *tr = &t->data.train;
+    rc = mt_model_build(&t->net, cfg, cfg->batch, tr->c, tr->h, tr->w, t->data.num_classes,
+                        t->model_desc, sizeof t->model_desc);
+    if (rc != MT_OK)
+        return rc;
+    rc = mt_net_clone(&t->eval_net, t->net, cfg->eval_batch, mt_net_params(t->net), NULL,
+                      mt_net_state(t->net));
+    if (rc != MT_OK)
+        return rc;
+    t->signature = mt_net_signature(t->net);
+    size_t np = mt_net_param_count(t->net);
+    t->velocity = calloc(np ? np : 1, sizeof(float));
+    t->eval_x = malloc((size_t)cfg->eval_batch * mt_split_image_bytes(tr) * sizeof(float));
+    t->eval_y = malloc((size_t)cfg->eval_batch * sizeof(int));
+    if (!t->velocity || !t->eval_x || !t->eval_y)
+        return mt_error(MT_ERR_NOMEM, "trainer: out of memory");
+    t->opt = (mt_msgd_config){cfg->momentum, cfg->weight_decay, cfg->nesterov};
+    rc = build_decay_ranges(t);
+    if (rc != MT_OK)
+        return rc;
+    t->sched = cfg->schedule;
+    t->sched.epochs = cfg->epochs;
+    t->sched.steps_per_epoch = t->steps_per_epoch;
+    rc = mt_schedule_check(&t->sched);
+    if (rc != MT_OK)
+        return rc;
+    mt_rng_seed(&t->rng, cfg->seed, 0);
+    rc = mt_net_init(t->net, &t->rng);
+    if (rc != MT_OK)
+        return rc;
+    t->config_hash = mt_train_config_hash(cfg);
+    t->best_top1 = -1;
+    return MT_OK;
+}
+
+void mt_trainer_close(mt_trainer *t)
+{
+    mt_net_free(t->eval_net);
+    mt_net_free(t->net);
+    mt_dataset_free(&t->data);
+    mt_msgd_ranges_free(&t->decay);
+    mt_eval_result_free(&t->last_eval);
+    free(t->velocity);
+    free(t->eval_x);
+    free(t->eval_y);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- the two halves of a step ------------------------------------------- */
+
+int mt_trainer_grad(mt_net *net, const float *x, const int *y, int n, double *loss, int *correct)
+{
+    int rc = mt_net_set_input(net, x, n, y);
+    if (rc < 0)
+        return rc;
+    rc = mt_net_forward(net, 1);
+    *loss = mt_net_loss(net);
+    if (rc == MT_ERR_DIVERGED || !isfinite(*loss))
+        return mt_error(MT_ERR_DIVERGED, "the training loss is %g", *loss);
+    if (rc < 0)
+        return rc;
+    *correct = mt_net_correct(net, 1);
+    return mt_net_backward(net);
+}
+
+void mt_trainer_apply(mt_trainer *t)
+{
+    double lr = mt_schedule_lr(&t->sched, t->step);
+    mt_msgd_apply(&t->opt, &t->decay, mt_net_params(t->net), t->velocity, mt_net_grads(t->net), 0,
+                  mt_net_param_count(t->net), lr);
+    t->last_lr = lr;
+    t->step++;
+}
+
+int mt_trainer_evaluate(mt_trainer *t, int test)
+{
+    mt_eval_result_free(&t->last_eval);
+    const mt_split *s = test ? &t->data.test : t->eval_split;
+    return mt_evaluate(t->eval_net, s, &t->norm, t->eval_x, t->eval_y, &t->last_eval);
+}
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+enum { PROG_EPOCH, PROG_INDEX, PROG_STEP, PROG_CORRECT, PROG_SEEN, PROG_BEST_EPOCH,
+       PROG_STEPS_PER_EPOCH, PROG_BATCH, PROG_N };
+enum { PROGF_LOSS_SUM, PROGF_SECONDS, PROGF_BEST_TOP1, PROGF_LAST_LR, PROGF_N };
+
+int mt_trainer_save(const mt_trainer *t, const char *path)
+{
+    int64_t prog[PROG_N] = {t->epoch, t->next_index, t->step, t->ep_correct, t->ep_seen,
+                            t->best_epoch, t->steps_per_epoch, t->cfg.batch};
+    double progf[PROGF_N] = {t->ep_loss_sum, t->ep_seconds, t->best_top1, t->last_lr};
+    uint64_t data_id[3] = {(uint64_t)t->data.train.n, (uint64_t)t->eval_split->n,
+                           (uint64_t)t->data.num_classes};
+    mt_trainer *m = (mt_trainer *)t; /* the nets' accessors are not const */
+    size_t np = mt_net_param_count(m->net), ns = mt_net_state_count(m->net);
+    mt_ckpt c;
+    mt_ckpt_init(&c, t->signature);
+    int rc = mt_ckpt_add(&c, "params", mt_net_params(m->net), np * sizeof(float));
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(&c, "velocity", t->velocity, np * sizeof(float));
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(&c, "bn_state", mt_net_state(m->net), ns * sizeof(float));
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(&c, "progress", prog, sizeof prog);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(&c, "progress_f64", progf, sizeof progf);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(&c, "rng", t->rng.s, sizeof t->rng.s);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(&c, "config_hash", &t->config_hash, sizeof t->config_hash);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(&c, "data", data_id, sizeof data_id);
+    if (rc == MT_OK)
+        rc = mt_ckpt_write(&c, path);
+    mt_ckpt_free(&c);
+    return rc;
+}
+
+int mt_trainer_load(mt_trainer *t, const char *path)
+{
+    mt_ckpt c;
+    int rc = mt_ckpt_read(&c, path, t->signature, t->model_desc);
+    if (rc != MT_OK)
+        return rc;
+    uint64_t hash = 0, data_id[3] = {0};
+    int64_t prog[PROG_N];
+    double progf[PROGF_N];
+    size_t np = mt_net_param_count(t->net), ns = mt_net_state_count(t->net);
+    rc = mt_ckpt_get(&c, "config_hash", &hash, sizeof hash);
+    if (rc == MT_OK && hash != t->config_hash)
+        rc = mt_error(MT_ERR_FORMAT,
+                      "%s: written with other settings (hash 0x%016llx) than this run's "
+                      "config.json (0x%016llx)",
+                      path, (unsigned long long)hash, (unsigned long long)t->config_hash);
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(&c, "data", data_id, sizeof data_id);
+    if (rc == MT_OK && (data_id[0] != (uint64_t)t->data.train.n ||
+                        data_id[1] != (uint64_t)t->eval_split->n ||
+                        data_id[2] != (uint64_t)t->data.num_classes))
+        rc = mt_error(MT_ERR_FORMAT,
+                      "%s: made on data of %llu training / %llu evaluation images and %llu "
+                      "classes, but %s has %d / %d and %d",
+                      path, (unsigned long long)data_id[0], (unsigned long long)data_id[1],
+                      (unsigned long long)data_id[2], t->data.dir, t->data.train.n,
+                      t->eval_split->n, t->data.num_classes);
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(&c, "progress", prog, sizeof prog);
+    if (rc == MT_OK && (prog[PROG_STEPS_PER_EPOCH] != t->steps_per_epoch ||
+                        prog[PROG_BATCH] != t->cfg.batch || prog[PROG_EPOCH] < 0 ||
+                        prog[PROG_INDEX] < 0 || prog[PROG_INDEX] >= t->steps_per_epoch))
+        rc = mt_error(MT_ERR_FORMAT, "%s: its data position does not fit this run", path);
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(&c, "progress_f64", progf, sizeof progf);
+    /* The bulk last, into the live buffers, once everything else is known good. */
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(&c, "params", mt_net_params(t->net), np * sizeof(float));
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(&c, "velocity", t->velocity, np * sizeof(float));
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(&c, "bn_state", mt_net_state(t->net), ns * sizeof(float));
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(&c, "rng", t->rng.s, sizeof t->rng.s);
+    mt_ckpt_free(&c);
+    if (rc != MT_OK)
+        return rc;
+    t->epoch = (int)prog[PROG_EPOCH];
+    t->next_index = (int)prog[PROG_INDEX];
+    t->step = prog[PROG_STEP];
+    t->ep_correct = prog[PROG_CORRECT];
+    t->ep_seen = prog[PROG_SEEN];
+    t->best_epoch = (int)prog[PROG_BEST_EPOCH];
+    t->ep_loss_sum = progf[PROGF_LOSS_SUM];
+    t->ep_seconds = progf[PROGF_SECONDS];
+    t->best_top1 = progf[PROGF_BEST_TOP1];
+    t->last_lr = progf[PROGF_LAST_LR];
+    return MT_OK;
+}
+
+/* ---- the run directory's JSON ------------------------------------------- */
+
+static json_t *norm_json(const mt_norm *n)
+{
+    json_t *mean = json_array(), *std = json_array();
+    for (int i = 0; i < n->c; i++) {
+        json_array_append_new(mean, json_real(n->mean[i]));
+        json_array_append_new(std, json_real(n->std[i]));
+    }
+    return json_pack("{s:o, s:o}", "mean", mean, "std", std);
+}
+
+json_t *mt_trainer_config_json(const mt_trainer *t)
+{
+    char sig[24], hash[24], when[32];
+    snprintf(sig, sizeof sig, "0x%016llx", (unsigned long long)t->signature);
+    snprintf(hash, sizeof hash, "0x%016llx", (unsigned long long)t->config_hash);
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    mt_trainer *m = (mt_trainer *)t;
+    const mt_split *tr = &t->data.train;
+    return json_pack(
+        "{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:s,"
+        " s:{s:s, s:I, s:I, s:s, s:f},"
+        " s:{s:s, s:s, s:i, s:i, s:i, s:i, s:s, s:[i,i,i], s:o, s:i}}",
+        "created", when,
+        "mutau", "version", mt_version(), "revision", mt_source_revision(), "onednn",
+        mt_dnnl_version(), "openblas", mt_openblas_config(), "openblas_core",
+        mt_openblas_corename(), "compiler", mt_compiler(),
+        "settings", mt_train_config_to_json(&t->cfg), "settings_hash", hash,
+        "model", "description", t->model_desc, "parameters",
+        (json_int_t)mt_net_param_count(m->net), "state", (json_int_t)mt_net_state_count(m->net),
+        "signature", sig, "macs_per_image", mt_net_macs(m->net),
+        "data", "dir", t->data.dir ? t->data.dir : "", "format",
+        mt_data_format_name(t->data.format), "classes", t->data.num_classes, "train", tr->n,
+        "val", t->data.val.n, "test", t->data.test.n, "eval_split", t->eval_name, "shape", tr->c,
+        tr->h, tr->w, "normalization", norm_json(&t->norm), "steps_per_epoch",
+        t->steps_per_epoch);
+}
+
+static json_t *eval_json(const mt_eval_result *r, const char *split)
+{
+    return json_pack("{s:s, s:i, s:f, s:f, s:f}", "split", split, "images", r->n, "loss",
+                     isfinite(r->loss) ? r->loss : -1.0, "top1", r->top1, "top5", r->top5);
+}
+
+static json_t *per_class_json(const mt_trainer *t, const mt_eval_result *r)
+{
+    json_t *a = json_array();
+    for (int k = 0; k < r->classes; k++) {
+        const char *name = t->data.class_names && t->data.class_names[k] ? t->data.class_names[k]
+                                                                         : "";
+        double acc = r->class_total[k] ? (double)r->class_correct[k] / r->class_total[k] : 0.0;
+        json_array_append_new(a, json_pack("{s:i, s:s, s:i, s:i, s:f}", "class", k, "name", name,
+                                           "images", r->class_total[k], "correct",
+                                           r->class_correct[k], "top1", acc));
+    }
+    return a;
+}
+
+/* final.json for `status`; `test` is the final test-set evaluation (or NULL). */
+static int write_final(const mt_trainer *t, const char *dir, const char *status,
+                       const char *message, const mt_eval_result *test, double seconds)
+{
+    json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:I, s:f, s:f}", "status", status, "message",
+                          message ? message : "", "epochs_completed", t->epoch, "epochs",
+                          t->cfg.epochs, "steps", (json_int_t)t->step, "lr", t->last_lr,
+                          "seconds", seconds);
+    if (t->best_epoch >= 0)
+        json_object_set_new(j, "best", json_pack("{s:s, s:f, s:i}", "split", t->eval_name, "top1",
+                                                 t->best_top1, "epoch", t->best_epoch + 1));
+    if (test) {
+        json_object_set_new(j, "final", eval_json(test, "test"));
+        json_object_set_new(j, "per_class", per_class_json(t, test));
+    }
+    if (strcmp(status, "interrupted") == 0) {
+        char cmd[MT_PATH_CAP + 64];
+        snprintf(cmd, sizeof cmd, "mutau train --resume %s", dir);
+        json_object_set_new(j, "resume", json_string(cmd));
+    }
+    int rc = mt_rundir_write_json(dir, "final.json", j);
+    json_decref(j);
+    return rc;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static int save_checkpoint(const mt_trainer *t, const char *dir)
+{
+    char path[MT_PATH_CAP + 32];
+    int rc = mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
+    return rc != MT_OK ? rc : mt_trainer_save(t, path);
+}
+
+/* The end of epoch t->epoch: evaluation when due, the log row, a checkpoint
+ * when due; then the position moves to the next epoch. */
+static int end_epoch(mt_trainer *t, const char *dir, mt_progress *p, double train_seconds,
+                     double t0)
+{
+    const mt_train_config *c = &t->cfg;
+    int last = t->epoch + 1 == c->epochs;
+    int due = last || (c->eval_every > 0 && (t->epoch + 1) % c->eval_every == 0);
+    mt_log_row row = {.epoch = t->epoch + 1,
+                      .step = t->step,
+                      .lr = t->last_lr,
+                      .train_loss = t->ep_seen ? t->ep_loss_sum / (double)t->ep_seen : NAN,
+                      .train_acc = t->ep_seen ? (double)t->ep_correct / (double)t->ep_seen : NAN,
+                      .images_per_s = train_seconds > 0
+                                          ? (double)t->ep_seen / (train_seconds + 1e-300)
+                                          : 0};
+    mt_progress_epoch_end(p);
+    if (due) {
+        int rc = mt_trainer_evaluate(t, 0);
+        if (rc != MT_OK)
+            return rc;
+        row.evaluated = 1;
+        row.val_loss = t->last_eval.loss;
+        row.val_top1 = t->last_eval.top1;
+        row.val_top5 = t->last_eval.top5;
+        if (t->last_eval.top1 > t->best_top1) {
+            t->best_top1 = t->last_eval.top1;
+            t->best_epoch = t->epoch;
+        }
+    }
+    row.seconds = t->ep_seconds + (mt_now() - t0);
+    /* images/s over the whole epoch's training time when it was not resumed
+     * half way; otherwise over the part this process ran. */
+    int rc = mt_log_append(dir, &row);
+    if (rc != MT_OK)
+        return rc;
+    if (row.evaluated)
+        mt_progress_line(p,
+                         "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  %s loss %.4f top-1 "
+                         "%.2f%% top-5 %.2f%%  %.0f img/s  %.1f s",
+                         row.epoch, c->epochs, row.lr, row.train_loss, 100 * row.train_acc,
+                         t->eval_name, row.val_loss, 100 * row.val_top1, 100 * row.val_top5,
+                         row.images_per_s, row.seconds);
+    else
+        mt_progress_line(p, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  %.0f img/s  %.1f s",
+                         row.epoch, c->epochs, row.lr, row.train_loss, 100 * row.train_acc,
+                         row.images_per_s, row.seconds);
+    t->epoch++;
+    t->next_index = 0;
+    t->ep_loss_sum = 0;
+    t->ep_correct = t->ep_seen = 0;
+    t->ep_seconds = 0;
+    if (last || t->epoch % c->ckpt_every == 0)
+        return save_checkpoint(t, dir);
+    return MT_OK;
+}
+
+int mt_trainer_run(mt_trainer *t, const char *dir)
+{
+    const mt_train_config *c = &t->cfg;
+    double t_run = mt_now();
+    int64_t total_steps = (int64_t)c->epochs * t->steps_per_epoch;
+    mt_progress p;
+    mt_progress_init(&p, c->progress, c->epochs, total_steps, c->batch);
+    int rc = write_final(t, dir, "running", NULL, NULL, 0);
+    if (rc != MT_OK)
+        return rc;
+    if (t->epoch >= c->epochs)
+        goto finished;
+    mt_loader *loader = NULL;
+    rc = mt_loader_create(&loader, &t->data.train, &t->pipe, t->epoch, t->next_index);
+    if (rc != MT_OK)
+        return rc;
+    int interrupted = 0, diverged = 0;
+    double t_epoch = mt_now(), train_seconds = 0;
+    mt_progress_epoch_begin(&p, t->epoch, t->steps_per_epoch, t->next_index);
+    mt_batch b;
+    while (!interrupted && (rc = mt_loader_next(loader, &b)) == 1) {
+        double t_step = mt_now();
+        if (b.epoch != t->epoch || b.index != t->next_index) {
+            mt_loader_release(loader, &b);
+            rc = mt_error(MT_ERR_LIB, "trainer: loader gave batch %d of epoch %d, expected %d of %d",
+                          b.index, b.epoch, t->next_index, t->epoch);
+            break;
+        }
+        double loss = 0;
+        int correct = 0;
+        rc = mt_trainer_grad(t->net, b.x, b.y, b.n, &loss, &correct);
+        int last_of_epoch = b.last;
+        int n = b.n;
+        mt_loader_release(loader, &b);
+        if (rc == MT_ERR_DIVERGED) {
+            diverged = 1;
+            break;
+        }
+        if (rc < 0)
+            break;
+        mt_trainer_apply(t);
+        t->ep_loss_sum += loss * n;
+        t->ep_correct += correct;
+        t->ep_seen += n;
+        t->next_index++;
+        train_seconds += mt_now() - t_step;
+        mt_progress_step(&p, b.index, t->step, loss);
+        if (last_of_epoch) {
+            rc = end_epoch(t, dir, &p, train_seconds, t_epoch);
+            if (rc != MT_OK)
+                break;
+            t_epoch = mt_now();
+            train_seconds = 0;
+            if (t->epoch < c->epochs)
+                mt_progress_epoch_begin(&p, t->epoch, t->steps_per_epoch, 0);
+        }
+        if (mt_signals_pending() || (c->stop_after > 0 && t->step >= c->stop_after))
+            interrupted = 1;
+    }
+    mt_loader_stop(loader);
+    mt_loader_destroy(loader);
+    mt_progress_epoch_end(&p);
+    if (rc < 0 && !diverged)
+        return rc;
+    if (diverged) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "the training loss became non-finite at epoch %d, step %lld (lr %g)",
+                 t->epoch + 1, (long long)t->step + 1, mt_schedule_lr(&t->sched, t->step));
+        write_final(t, dir, "diverged", msg, NULL, mt_now() - t_run);
+        return mt_error(MT_ERR_DIVERGED, "%s", msg);
+    }
+    if (interrupted && t->epoch < c->epochs) {
+        t->ep_seconds += mt_now() - t_epoch;
+        rc = save_checkpoint(t, dir);
+        if (rc != MT_OK)
+            return rc;
+        int sig = mt_signals_pending();
+        char msg[MT_PATH_CAP + 256];
+        snprintf(msg, sizeof msg,
+                 "stopped by %s at epoch %d, step %lld; checkpoint saved; resume with: mutau train "
+                 "--resume %s",
+                 sig ? mt_signal_name(sig) : "--stop-after", t->epoch + 1, (long long)t->step,
+                 dir);
+        write_final(t, dir, "interrupted", msg, NULL, mt_now() - t_run);
+        return mt_error(MT_ERR_INTERRUPTED, "%s", msg);
+    }
+finished:
+    /* The final report: the test set, with per-class accuracy. */
+    rc = mt_trainer_evaluate(t, 1);
+    if (rc != MT_OK)
+        return rc;
+    rc = write_final(t, dir, "completed", NULL, &t->last_eval, mt_now() - t_run);
+    if (rc != MT_OK)
+        return rc;
+    mt_progress_line(&p, "done: test top-1 %.2f%% top-5 %.2f%% loss %.4f; best %s top-1 %.2f%% (epoch %d)",
+                     100 * t->last_eval.top1, 100 * t->last_eval.top5, t->last_eval.loss,
+                     t->eval_name, 100 * t->best_top1, t->best_epoch + 1);
+    return MT_OK;
+}
