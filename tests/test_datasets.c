@@ -307,6 +307,20 @@ START_TEST(genuine_cifar100_record_decodes)
     fclose(f);
     ck_assert_int_eq(memcmp(s.pixels, raw + 2, 3072), 0);
     mt_split_free(&s);
+    /* The same record as a whole dataset (train.bin and test.bin), through
+     * detection and mt_dataset_open. */
+    make_tmp();
+    write_bytes(tmp_path("train.bin"), raw, sizeof raw);
+    write_bytes(tmp_path("test.bin"), raw, sizeof raw);
+    mt_dataset ds;
+    ck_assert_int_eq(mt_dataset_open(&ds, tmp_root, NULL), MT_OK);
+    ck_assert_int_eq(ds.format, MT_FORMAT_CIFAR100);
+    ck_assert_int_eq(ds.num_classes, 100);
+    ck_assert_int_eq(ds.train.labels[0], 19);
+    ck_assert_int_eq(ds.test.labels[0], 19);
+    ck_assert_str_eq(ds.class_names[19], "19"); /* no name files: numbered */
+    mt_dataset_free(&ds);
+    remove_tmp();
 }
 END_TEST
 
