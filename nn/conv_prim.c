@@ -107,13 +107,24 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
         dnnl_convolution_desc_t bdd;
         dnnl_primitive_desc_t bpd;
         dnnl_status_t s = dnnl_convolution_backward_data_desc_init(
-            &bdd, dnnl_convolution_direct, &p->csrc_md, &p->wei_md, &p->dst_md, strides,
+            &bdd, dnnl_convolution_direct, &p->csrc_md, &wei_any, &p->dst_md, strides,
             padding, padding);
         rc = s == dnnl_success ? make_pd(net, &bpd, &bdd, fpd, "conv backward data")
                                : mt_dnnl_error("dnnl_convolution_backward_data_desc_init", s);
         if (rc >= 0) {
+            /* Backward data reads the weights in its own blocked layout (the
+             * transposed blocking): one more small reorder from OIHW. */
+            p->bwei_md = *dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0);
             rc = mt_prim_create(net, &p->bwd_d, bpd, "conv backward data");
             dnnl_primitive_desc_destroy(bpd);
+        }
+        if (rc >= 0 && !dnnl_memory_desc_equal(&p->bwei_md, &p->wei_md)) {
+            p->bwei = mt_alloc(dnnl_memory_desc_get_size(&p->bwei_md));
+            if (!p->bwei)
+                rc = mt_error(MT_ERR_NOMEM, "conv: out of memory");
+            if (rc >= 0)
+                rc = make_reorder(net, &p->bwei_reorder, &p->wei_oihw_md, &p->bwei_md,
+                                  "conv backward-data weight reorder");
         }
         if (rc >= 0)
             rc = make_reorder(net, &p->dsrc_reorder, &p->csrc_md, &p->src_md,
@@ -173,6 +184,7 @@ int mt_conv_prim_bind(mt_conv_prim *p, float *src, float *dst, float *wei_oihw, 
         MEM(m_ddst, &p->dst_md, diff_dst);
     }
     if (p->bwd_data) {
+        MEM(m_bwei, &p->bwei_md, p->bwei_reorder ? (void *)p->bwei : (void *)p->wei);
         MEM(m_dsrc, &p->src_md, diff_src);
         MEM(m_dcsrc, &p->csrc_md, p->dcsrc);
     }
@@ -224,10 +236,17 @@ int mt_conv_prim_backward_data(mt_conv_prim *p)
 {
     if (!p->bwd_d)
         return mt_error(MT_ERR_ARG, "conv: created without backward data");
+    int rc = MT_OK;
+    if (p->bwei_reorder) {
+        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_wei_oihw}, {DNNL_ARG_TO, p->m_bwei}};
+        rc = mt_prim_exec(p->net, p->bwei_reorder, 2, r, "conv backward-data weight reorder");
+        if (rc < 0)
+            return rc;
+    }
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, p->m_ddst},
-                            {DNNL_ARG_WEIGHTS, p->m_wei},
+                            {DNNL_ARG_WEIGHTS, p->m_bwei},
                             {DNNL_ARG_DIFF_SRC, p->m_dcsrc}};
-    int rc = mt_prim_exec(p->net, p->bwd_d, 3, a, "conv backward data");
+    rc = mt_prim_exec(p->net, p->bwd_d, 3, a, "conv backward data");
     if (rc >= 0 && p->dsrc_reorder) {
         dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_dcsrc}, {DNNL_ARG_TO, p->m_dsrc}};
         rc = mt_prim_exec(p->net, p->dsrc_reorder, 2, r, "conv input-gradient reorder");
@@ -253,16 +272,18 @@ int mt_conv_prim_backward_weights(mt_conv_prim *p)
 
 void mt_conv_prim_destroy(mt_conv_prim *p)
 {
-    dnnl_primitive_t prims[] = {p->fwd, p->bwd_d, p->bwd_w, p->src_reorder, p->dsrc_reorder,
-                                p->wei_reorder, p->dwei_reorder};
+    dnnl_primitive_t prims[] = {p->fwd,         p->bwd_d,        p->bwd_w,
+                                p->src_reorder, p->dsrc_reorder, p->wei_reorder,
+                                p->dwei_reorder, p->bwei_reorder};
     for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
         if (prims[i])
             dnnl_primitive_destroy(prims[i]);
     dnnl_memory_t mems[] = {p->m_src, p->m_csrc, p->m_wei_oihw, p->m_wei, p->m_bias, p->m_dst,
                             p->m_ddst, p->m_dcsrc, p->m_dsrc, p->m_dwei, p->m_dwei_oihw,
-                            p->m_dbias};
+                            p->m_dbias, p->m_bwei};
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (mems[i])
             dnnl_memory_destroy(mems[i]);
+    mt_free(p->bwei);
     memset(p, 0, sizeof *p);
 }

@@ -31,6 +31,11 @@ typedef struct mt_conv_prim {
     dnnl_memory_t m_src, m_csrc, m_wei_oihw, m_wei, m_bias, m_dst;
     dnnl_memory_t m_ddst, m_dcsrc, m_dsrc, m_dwei, m_dwei_oihw, m_dbias;
     float *csrc, *wei, *dcsrc, *dwei; /* private buffers (see mt_conv_prim_sizes) */
+    /* backward data's own weight layout, its reorder and buffer (owned here) */
+    dnnl_memory_desc_t bwei_md;
+    dnnl_primitive_t bwei_reorder;
+    dnnl_memory_t m_bwei;
+    float *bwei;
 } mt_conv_prim;
 
 /* Creates the primitives for input (n, ic, ih, iw) in layout *src_md. bwd_data

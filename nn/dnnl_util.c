@@ -138,3 +138,36 @@ size_t mt_md_offset(const dnnl_memory_desc_t *md, int n, int c, int h, int w)
     }
     return off + inner;
 }
+
+int mt_md_channel_blocking(const dnnl_memory_desc_t *md, size_t strides[4], int *block)
+{
+    if (md->format_kind != dnnl_blocked || md->ndims != 4)
+        return 0;
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    if (b->inner_nblks > 1 || (b->inner_nblks == 1 && b->inner_idxs[0] != 1))
+        return 0;
+    *block = b->inner_nblks ? (int)b->inner_blks[0] : 1;
+    for (int d = 0; d < 4; d++)
+        strides[d] = (size_t)b->strides[d];
+    return 1;
+}
+
+void mt_md_like(dnnl_memory_desc_t *out, const dnnl_memory_desc_t *like, int n, int c, int h,
+                int w)
+{
+    size_t s[4];
+    int block = 0;
+    dnnl_format_tag_t tag = dnnl_nchw;
+    if (mt_md_channel_blocking(like, s, &block)) {
+        if (block == 16)
+            tag = dnnl_nChw16c;
+        else if (block == 8)
+            tag = dnnl_nChw8c;
+        else if (block == 4)
+            tag = dnnl_nChw4c;
+        else if (block == 1 && s[1] == 1 && like->dims[1] > 1)
+            tag = dnnl_nhwc;
+    }
+    dnnl_dims_t d = {n, c, h, w};
+    dnnl_memory_desc_init_by_tag(out, 4, d, dnnl_f32, tag);
+}

@@ -41,4 +41,12 @@ struct mt_net {
 void *mt_alloc(size_t bytes);
 void mt_free(void *p);
 
+/* For layouts whose only blocking is on channels (nchw, nhwc, nChw16c ...):
+ * element (n, c, h, w) is at n s0 + (c / block) s1 + h s2 + w s3 + c % block.
+ * Returns 0 for other layouts. */
+int mt_md_channel_blocking(const dnnl_memory_desc_t *md, size_t strides[4], int *block);
+/* A layout of the same family as `like` (nChw16c, nhwc, ...) for new dims. */
+void mt_md_like(dnnl_memory_desc_t *out, const dnnl_memory_desc_t *like, int n, int c, int h,
+                int w);
+
 #endif

@@ -1,0 +1,77 @@
+/* resnet.c: the CIFAR ResNet-n as a short function of builder calls. */
+#include "models/resnet.h"
+
+#include "core/status.h"
+
+mt_resnet_cfg mt_resnet_default(int depth, int classes)
+{
+    mt_resnet_cfg c = {depth, 1, MT_SHORTCUT_A, classes, 3, 32, 32, 0.0f};
+    return c;
+}
+
+static int basic_block(mt_net *net, int x, int in_c, int out_c, int stride, int shortcut)
+{
+    int y = mt_conv(net, x, out_c, 3, stride, 1, 0);
+    y = mt_batchnorm(net, y, 1);
+    y = mt_conv(net, y, out_c, 3, 1, 1, 0);
+    y = mt_batchnorm(net, y, 0);
+    int s = x;
+    if (stride != 1 || in_c != out_c) {
+        if (shortcut == MT_SHORTCUT_A) {
+            s = mt_shortcut_pad(net, x, out_c, stride);
+        } else {
+            s = mt_conv(net, x, out_c, 1, stride, 0, 0);
+            s = mt_batchnorm(net, s, 0);
+        }
+    }
+    return mt_add(net, y, s, 1);
+}
+
+int mt_resnet_build(mt_net *net, const mt_resnet_cfg *cfg)
+{
+    if (!net || !cfg)
+        return mt_error(MT_ERR_ARG, "resnet: %s is NULL", net ? "cfg" : "net");
+    if (cfg->depth < 8 || (cfg->depth - 2) % 6 != 0)
+        return mt_error(MT_ERR_ARG, "resnet: depth %d is not 6k + 2 (20, 32, 44, 56, 110, ...)",
+                        cfg->depth);
+    if (cfg->width < 1 || cfg->classes < 2)
+        return mt_error(MT_ERR_ARG, "resnet: width %d (>= 1), classes %d (>= 2)", cfg->width,
+                        cfg->classes);
+    if (cfg->shortcut != MT_SHORTCUT_A && cfg->shortcut != MT_SHORTCUT_B)
+        return mt_error(MT_ERR_ARG, "resnet: shortcut '%c' (A or B)", cfg->shortcut);
+    int k = (cfg->depth - 2) / 6, w0 = 16 * cfg->width;
+    int x = mt_conv(net, mt_net_input(net), w0, 3, 1, 1, 0);
+    x = mt_batchnorm(net, x, 1);
+    int in_c = w0;
+    for (int stage = 0; stage < 3; stage++) {
+        int out_c = w0 << stage;
+        for (int b = 0; b < k; b++) {
+            x = basic_block(net, x, in_c, out_c, stage > 0 && b == 0 ? 2 : 1, cfg->shortcut);
+            in_c = out_c;
+        }
+    }
+    x = mt_global_avgpool(net, x);
+    x = mt_linear(net, x, cfg->classes, 1);
+    return mt_softmax_xent(net, x, cfg->label_smoothing);
+}
+
+int mt_resnet_create(mt_net **out, const mt_resnet_cfg *cfg, int batch, float *params,
+                     float *grads, float *state)
+{
+    if (!out || !cfg)
+        return mt_error(MT_ERR_ARG, "resnet: %s is NULL", out ? "cfg" : "out");
+    *out = NULL;
+    mt_net *net;
+    int rc = mt_net_create(&net, batch, cfg->c, cfg->h, cfg->w);
+    if (rc < 0)
+        return rc;
+    rc = mt_resnet_build(net, cfg);
+    if (rc >= 0)
+        rc = mt_net_finalize(net, params, grads, state);
+    if (rc < 0) {
+        mt_net_free(net);
+        return rc;
+    }
+    *out = net;
+    return MT_OK;
+}

@@ -1,0 +1,40 @@
+/* resnet.h: He et al.'s CIFAR ResNet-n (n = 6k + 2) built on nn/net.h.
+ *
+ * Three stages of k basic blocks (conv3x3-BN-ReLU-conv3x3-BN, + shortcut,
+ * ReLU) with widths 16w, 32w, 64w; the first conv 3x3 to 16w; stages 2 and 3
+ * start with stride 2; global average pooling; a linear head; softmax
+ * cross-entropy. Shortcuts where the shape changes: option A (subsample +
+ * zero-padded channels, no parameters) or option B (1x1 conv stride 2 + BN).
+ * Any input shape (C, H, W) and class count.
+ *
+ * Not here: the hyperspherical variant (its own model file).
+ */
+#ifndef MT_RESNET_H
+#define MT_RESNET_H
+
+#include "nn/net.h"
+
+enum mt_shortcut { MT_SHORTCUT_A = 'A', MT_SHORTCUT_B = 'B' };
+
+typedef struct mt_resnet_cfg {
+    int depth;       /* n = 6k + 2: 20, 32, 44, 56, 110, ... */
+    int width;       /* multiplier w: stage widths 16w, 32w, 64w (1 for He's nets) */
+    int shortcut;    /* MT_SHORTCUT_A or MT_SHORTCUT_B */
+    int classes;
+    int c, h, w;     /* input shape */
+    float label_smoothing;
+} mt_resnet_cfg;
+
+/* ResNet-depth, option A, width 1, 3x32x32 input. */
+mt_resnet_cfg mt_resnet_default(int depth, int classes);
+
+/* Adds the layers to an empty net created with the cfg's input shape and
+ * returns the loss tensor's id (or a negative status). */
+int mt_resnet_build(mt_net *net, const mt_resnet_cfg *cfg);
+
+/* mt_net_create + mt_resnet_build + mt_net_finalize (own buffers when params,
+ * grads, state are NULL). */
+int mt_resnet_create(mt_net **out, const mt_resnet_cfg *cfg, int batch, float *params,
+                     float *grads, float *state);
+
+#endif

@@ -1,0 +1,115 @@
+/* shortcut_pad.c: the option-A residual shortcut of He et al.'s CIFAR
+ * ResNets: subsample by the stride and zero-pad the channels,
+ * out[n, c + p, h, w] = x[n, c, h s, w s] with p = (out_c - c) / 2 channels of
+ * zeros before and the rest after (as the common PyTorch version pads
+ * planes/4 on each side). No parameters.
+ *
+ * Works directly on layouts blocked only on channels (nChw16c, nchw, nhwc),
+ * the output in the input's layout family so that the residual add needs no
+ * reorder. Not here: option B (a 1x1 conv + batch norm, built from layers).
+ */
+#include "core/status.h"
+#include "nn/layer.h"
+#include "nn/net_internal.h"
+
+typedef struct {
+    int out_c, stride;
+} pad_cfg;
+
+static int pad_infer(mt_layer *l)
+{
+    const pad_cfg *c = l->cfg;
+    const mt_tensor *x = l->in[0];
+    if (c->stride < 1 || c->out_c < x->c)
+        return mt_error(MT_ERR_ARG, "%s: stride %d (>= 1) and out_c %d (>= input's %d)", l->name,
+                        c->stride, c->out_c, x->c);
+    l->out->c = c->out_c;
+    l->out->h = (x->h + c->stride - 1) / c->stride;
+    l->out->w = (x->w + c->stride - 1) / c->stride;
+    return MT_OK;
+}
+
+static int pad_compile(mt_layer *l)
+{
+    const mt_tensor *x = l->in[0];
+    size_t s[4];
+    int b;
+    if (!mt_md_channel_blocking(&x->md, s, &b))
+        return mt_error(MT_ERR_ARG, "input layout is blocked on more than channels");
+    mt_md_like(&l->out->md, &x->md, l->out->n, l->out->c, l->out->h, l->out->w);
+    return MT_OK;
+}
+
+typedef struct {
+    size_t s[4];
+    int b;
+} lay;
+
+static inline size_t at(const lay *L, int n, int c, int h, int w)
+{
+    return n * L->s[0] + (size_t)(c / L->b) * L->s[1] + h * L->s[2] + w * L->s[3] + c % L->b;
+}
+
+static int pad_forward(mt_layer *l, int train)
+{
+    const pad_cfg *c = l->cfg;
+    const mt_tensor *x = l->in[0];
+    const mt_tensor *y = l->out;
+    lay X, Y;
+    mt_md_channel_blocking(&x->md, X.s, &X.b);
+    mt_md_channel_blocking(&y->md, Y.s, &Y.b);
+    int p0 = (c->out_c - x->c) / 2, S = c->stride;
+    const float *xd = x->data;
+    float *yd = y->data;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < y->n; n++)
+        for (int oc = 0; oc < y->c; oc++) {
+            int ic = oc - p0;
+            for (int h = 0; h < y->h; h++)
+                for (int w = 0; w < y->w; w++)
+                    yd[at(&Y, n, oc, h, w)] =
+                        ic >= 0 && ic < x->c ? xd[at(&X, n, ic, h * S, w * S)] : 0.0f;
+        }
+    return MT_OK;
+}
+
+static int pad_backward(mt_layer *l)
+{
+    float *dx = mt_layer_diff_begin(l, 0);
+    if (!dx)
+        return MT_OK;
+    const pad_cfg *c = l->cfg;
+    const mt_tensor *x = l->in[0];
+    const mt_tensor *y = l->out;
+    lay X, Y;
+    mt_md_channel_blocking(&x->md, X.s, &X.b);
+    mt_md_channel_blocking(&y->md, Y.s, &Y.b);
+    int p0 = (c->out_c - x->c) / 2, S = c->stride;
+    const float *dy = y->diff;
+    /* Padding channels of a blocked layout stay zero: clear the whole buffer. */
+    size_t nx = dnnl_memory_desc_get_size(&x->md) / sizeof(float);
+#pragma omp parallel for simd schedule(static)
+    for (size_t k = 0; k < nx; k++)
+        dx[k] = 0.0f;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < x->n; n++)
+        for (int ic = 0; ic < x->c; ic++)
+            for (int h = 0; h < x->h; h += S)
+                for (int w = 0; w < x->w; w += S)
+                    dx[at(&X, n, ic, h, w)] = dy[at(&Y, n, ic + p0, h / S, w / S)];
+    return mt_layer_diff_end(l, 0);
+}
+
+static const mt_layer_kind pad_kind = {
+    .name = "shortcut",
+    .infer = pad_infer,
+    .compile = pad_compile,
+    .forward = pad_forward,
+    .backward = pad_backward,
+};
+
+int mt_shortcut_pad(mt_net *net, int x, int out_c, int stride)
+{
+    pad_cfg c = {out_c, stride};
+    return mt_net_add_layer(net, &pad_kind, &x, 1, &c, sizeof c);
+}
