@@ -6,7 +6,8 @@
  * respect to the input, the weights and the learnable k against central
  * finite differences, for every operator, for plain and blocked (nChw16c)
  * input layouts, strided windows, patches nearly parallel or antiparallel to
- * a filter (c near +-1) and all-zero patches. Tolerances are per coordinate:
+ * a filter (c near +-1) and all-zero patches; the same for the
+ * weight-normalised classifier (nn/weightnorm_linear.h). Tolerances are per coordinate:
  * |analytic - numeric| <= atol + rtol max(|analytic|, |numeric|); failures
  * print the worst coordinate.
  */
@@ -15,6 +16,7 @@
 #include "nn/net.h"
 #include "nn/ortho_penalty.h"
 #include "nn/sphere_conv.h"
+#include "nn/weightnorm_linear.h"
 #include "tests/check_main.h"
 
 #include <math.h>
@@ -29,7 +31,16 @@ typedef struct {
     size_t nx, ny, nmid;
     float *x, *r;
     mt_sphere_conv_cfg cfg;
+    const char *label;
 } fixture;
+
+/* Adds the layer under test after tensor x; ctx is what it needs. */
+typedef int (*layer_fn)(mt_net *net, int x, const void *ctx);
+
+static int add_sphere(mt_net *net, int x, const void *ctx)
+{
+    return mt_sphere_conv_ex(net, x, ctx);
+}
 
 static void fill_normal(float *v, size_t n, uint64_t seed, uint64_t stream, float scale)
 {
@@ -40,18 +51,18 @@ static void fill_normal(float *v, size_t n, uint64_t seed, uint64_t stream, floa
 }
 
 /* Input (n, c, h, w) -> [plain 3x3 conv to pre_c channels, when pre_c > 0,
- * so that the SphereConv reads oneDNN's blocked layout] -> SphereConv. */
-static void build(fixture *f, int n, int c, int h, int w, int pre_c, const mt_sphere_conv_cfg *cfg,
-                  uint64_t seed)
+ * so that the layer reads oneDNN's blocked layout] -> the layer add() adds. */
+static void build_with(fixture *f, int n, int c, int h, int w, int pre_c, layer_fn add,
+                       const void *ctx, uint64_t seed)
 {
     memset(f, 0, sizeof *f);
     f->n = n, f->c = c, f->h = h, f->w = w;
-    f->cfg = *cfg;
+    mt_set_threads(1); /* tiny tensors: threads only add waiting on a busy machine */
     ck_assert_int_eq(mt_net_create(&f->net, n, c, h, w), MT_OK);
     ck_assert_int_eq(mt_net_want_input_grad(f->net, 1), MT_OK);
     f->in_id = mt_net_input(f->net);
     f->mid_id = pre_c > 0 ? mt_conv(f->net, f->in_id, pre_c, 3, 1, 1, 0) : f->in_id;
-    f->out_id = mt_sphere_conv_ex(f->net, f->mid_id, cfg);
+    f->out_id = add(f->net, f->mid_id, ctx);
     ck_assert_msg(f->out_id >= 0, "build: %s", mt_errmsg());
     ck_assert_msg(mt_net_finalize(f->net, NULL, NULL, NULL) == MT_OK, "finalize: %s", mt_errmsg());
     mt_rng g;
@@ -67,6 +78,14 @@ static void build(fixture *f, int n, int c, int h, int w, int pre_c, const mt_sp
     f->r = malloc(f->ny * sizeof *f->r);
     fill_normal(f->x, f->nx, seed, 1, 1.0f);
     fill_normal(f->r, f->ny, seed, 2, 1.0f);
+}
+
+static void build(fixture *f, int n, int c, int h, int w, int pre_c, const mt_sphere_conv_cfg *cfg,
+                  uint64_t seed)
+{
+    build_with(f, n, c, h, w, pre_c, add_sphere, cfg, seed);
+    f->cfg = *cfg;
+    f->label = mt_sphere_op_name((mt_sphere_op)cfg->op);
 }
 
 static void release(fixture *f)
@@ -96,7 +115,7 @@ static double objective(fixture *f)
 static void compare(fixture *f, float *v, const float *ana, size_t cnt, float eps, double atol,
                     double rtol, const char *what)
 {
-    size_t step = cnt > 60 ? cnt / 60 : 1;
+    size_t step = cnt > 40 ? cnt / 40 : 1;
     double worst = 0.0, wa = 0, wn = 0;
     size_t wi = 0;
     for (size_t i = 0; i < cnt; i += step) {
@@ -113,8 +132,8 @@ static void compare(fixture *f, float *v, const float *ana, size_t cnt, float ep
             worst = err, wi = i, wa = ana[i], wn = num;
     }
     ck_assert_msg(worst <= 1.0,
-                  "%s (op %s): worst coordinate %zu: analytic %.6g, numeric %.6g (%.2f x tolerance)",
-                  what, mt_sphere_op_name((mt_sphere_op)f->cfg.op), wi, wa, wn, worst);
+                  "%s (%s): worst coordinate %zu: analytic %.6g, numeric %.6g (%.2f x tolerance)",
+                  what, f->label, wi, wa, wn, worst);
 }
 
 /* Gradient check of input, weights and k. */
@@ -292,27 +311,29 @@ END_TEST
 
 /* ---- gradients --------------------------------------------------------------------- */
 
-START_TEST(gradients_plain_layout)
+/* Every operator on one shape; pre_c > 0 puts a plain conv in front. */
+static void grads_all_ops(int n, int c, int hw, int pre_c, int out_c, int stride, uint64_t seed)
 {
     for (int op = MT_SPHERE_NONE; op <= MT_SPHERE_LR_SIGMOID; op++) {
         fixture f;
-        mt_sphere_conv_cfg cfg = cfg_of(4, 3, 1, 1, (mt_sphere_op)op);
-        build(&f, 2, 3, 5, 5, 0, &cfg, 100 + op);
-        check_grads(&f, 1e-3f, 2e-3, 2e-2);
+        mt_sphere_conv_cfg cfg = cfg_of(out_c, 3, stride, 1, (mt_sphere_op)op);
+        build(&f, n, c, hw, hw, pre_c, &cfg, seed + op);
+        /* fp32 forward: the difference quotient carries about 1e-5 / eps of
+         * rounding, hence atol 5e-3 */
+        check_grads(&f, 1e-3f, 5e-3, 2e-2);
         release(&f);
     }
+}
+
+START_TEST(gradients_plain_layout)
+{
+    grads_all_ops(2, 3, 5, 0, 4, 1, 100);
 }
 END_TEST
 
 START_TEST(gradients_blocked_layout_strided)
 {
-    for (int op = MT_SPHERE_NONE; op <= MT_SPHERE_LR_SIGMOID; op++) {
-        fixture f;
-        mt_sphere_conv_cfg cfg = cfg_of(16, 3, 2, 1, (mt_sphere_op)op);
-        build(&f, 2, 2, 6, 6, 16, &cfg, 200 + op);
-        check_grads(&f, 1e-3f, 2e-3, 2e-2);
-        release(&f);
-    }
+    grads_all_ops(2, 2, 6, 16, 16, 2, 200);
 }
 END_TEST
 
@@ -421,6 +442,65 @@ START_TEST(ortho_penalty_enters_the_weight_gradient)
 }
 END_TEST
 
+/* ---- weight-normalised classifier ----------------------------------------------------- */
+
+static int add_wn(mt_net *net, int x, const void *ctx)
+{
+    const int *pool = ctx;
+    if (*pool)
+        x = mt_global_avgpool(net, x);
+    return mt_weightnorm_linear(net, x, 5);
+}
+
+START_TEST(weightnorm_linear_values_and_gradients)
+{
+    /* Plain (n, 3, 2, 2) input flattened to 12 features: logits against a
+     * direct computation, then gradients. */
+    fixture f;
+    int pool = 0;
+    build_with(&f, 3, 3, 2, 2, 0, add_wn, &pool, 501);
+    f.label = "wnlinear";
+    objective(&f);
+    float z[15];
+    mt_net_read(f.net, f.out_id, z);
+    const float *W = mt_net_params(f.net);
+    for (int n = 0; n < 3; n++)
+        for (int j = 0; j < 5; j++) {
+            double dot = 0, ww = 0;
+            for (int i = 0; i < 12; i++) {
+                dot += (double)W[j * 12 + i] * f.x[n * 12 + i];
+                ww += (double)W[j * 12 + i] * W[j * 12 + i];
+            }
+            double want = dot / sqrt(ww + 1e-4);
+            ck_assert_msg(fabs(z[n * 5 + j] - want) < 1e-5 * (1 + fabs(want)),
+                          "logit (%d, %d): %g, want %g", n, j, z[n * 5 + j], want);
+        }
+    check_grads(&f, 1e-3f, 1e-3, 1e-2);
+    release(&f);
+    /* Blocked input: conv to 16 channels, global pooling, then the head. */
+    pool = 1;
+    build_with(&f, 2, 2, 4, 4, 16, add_wn, &pool, 502);
+    f.label = "wnlinear after pooling";
+    check_grads(&f, 1e-3f, 1e-3, 1e-2);
+    /* Scaling a row of W leaves the logits unchanged (up to eps). */
+    float before[10], after[10];
+    objective(&f);
+    mt_net_read(f.net, f.out_id, before);
+    const mt_param_seg *segs;
+    int ns = mt_net_segments(f.net, &segs);
+    float *wl = mt_net_params(f.net) + segs[ns - 1].offset;
+    for (int i = 0; i < 16; i++)
+        wl[i] *= 3.0f;
+    objective(&f);
+    mt_net_read(f.net, f.out_id, after);
+    for (int i = 0; i < 10; i++)
+        ck_assert_msg(fabsf(after[i] - before[i]) < 1e-4f * (1 + fabsf(before[i])),
+                      "logit %d changed from %g to %g when its row was scaled", i, before[i],
+                      after[i]);
+    release(&f);
+}
+END_TEST
+
 START_TEST(bad_configurations_are_refused)
 {
     mt_net *net;
@@ -452,6 +532,7 @@ static Suite *sphere_conv_suite(void)
     tcase_add_test(tc, gradients_with_zero_patches_and_zero_filter);
     tcase_add_test(tc, ortho_penalty_value_and_gradient);
     tcase_add_test(tc, ortho_penalty_enters_the_weight_gradient);
+    tcase_add_test(tc, weightnorm_linear_values_and_gradients);
     tcase_add_test(tc, bad_configurations_are_refused);
     suite_add_tcase(s, tc);
     return s;
