@@ -184,7 +184,12 @@ int mt_conv_prim_bind(mt_conv_prim *p, float *src, float *dst, float *wei_oihw, 
         MEM(m_ddst, &p->dst_md, diff_dst);
     }
     if (p->bwd_data) {
-        MEM(m_bwei, &p->bwei_md, p->bwei_reorder ? (void *)p->bwei : (void *)p->wei);
+        /* no reorder: backward data reads either the forward's blocked
+         * weights or (a plain layout) the OIHW weights themselves */
+        MEM(m_bwei, &p->bwei_md,
+            p->bwei_reorder ? (void *)p->bwei
+            : dnnl_memory_desc_equal(&p->bwei_md, &p->wei_md) ? (void *)p->wei
+                                                               : (void *)wei_oihw);
         MEM(m_dsrc, &p->src_md, diff_src);
         MEM(m_dcsrc, &p->csrc_md, p->dcsrc);
     }
