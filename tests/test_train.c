@@ -1,0 +1,366 @@
+/* test_train.c: `mutau train` end to end on a tiny synthetic dataset and a
+ * tiny ResNet: the run directory's files, bit-for-bit resume (after
+ * --stop-after and after SIGTERM), refusal of corrupt and foreign checkpoints,
+ * divergence, and bad flags. Runs the built tool ($MUTAU). */
+#include "datasets/synth.h"
+#include "tests/check_main.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char root[64];
+static char data_dir[128];
+
+/* A 4-class 1x8x8 IDX dataset of 192 training and 64 test images. */
+static void setup(void)
+{
+    snprintf(root, sizeof root, "/tmp/mt_train_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(data_dir, sizeof data_dir, "%s/data", root);
+    mt_synth_config sc;
+    mt_synth_config_default(&sc, MT_FORMAT_IDX);
+    sc.classes = 4;
+    sc.n_train = 192;
+    sc.n_test = 64;
+    sc.h = sc.w = 8;
+    sc.gzip = 0;
+    ck_assert_int_eq(mt_synth_write(data_dir, &sc, NULL), 0);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *mutau(void)
+{
+    const char *m = getenv("MUTAU");
+    ck_assert_msg(m && *m, "MUTAU (the built tool's path) is not set; run through make test");
+    return m;
+}
+
+/* Starts `mutau train ARGS... NULL` with stdout+stderr to root/NAME.out. */
+static pid_t start(const char *name, const char *const *args)
+{
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = mutau();
+    argv[n++] = "train";
+    for (int i = 0; args[i]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char out[160];
+    snprintf(out, sizeof out, "%s/%s.out", root, name);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int finish(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run(const char *name, const char *const *args) { return finish(start(name, args)); }
+
+static char *slurp(const char *fmt, ...)
+{
+    char path[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static json_t *load_json(const char *run_name, const char *file)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s/%s", root, run_name, file);
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    ck_assert_msg(j != NULL, "%s: %s", path, e.text);
+    return j;
+}
+
+/* log.csv with the two timing columns (images_per_s, seconds) cut off. */
+static char *log_without_timings(const char *run_name)
+{
+    char *s = slurp("%s/%s/log.csv", root, run_name);
+    char *out = malloc(strlen(s) + 1), *o = out;
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+        char *c1 = strrchr(line, ',');
+        *c1 = '\0';
+        char *c2 = strrchr(line, ',');
+        *c2 = '\0';
+        o += sprintf(o, "%s\n", line);
+    }
+    free(s);
+    return out;
+}
+
+static void expect_output(const char *name, const char *needle)
+{
+    char *s = slurp("%s/%s.out", root, name);
+    ck_assert_msg(strstr(s, needle) != NULL, "output of %s lacks '%s':\n%s", name, needle, s);
+    free(s);
+}
+
+/* The common flags of the tiny runs: 6 steps per epoch of 32 images. */
+#define TINY(dir_)                                                                          \
+    "--data", data_dir, "--model", "resnet8", "--width", "16", "--batch", "32", "--lr", "0.05", \
+        "--schedule", "cosine", "--warmup-epochs", "0.5", "--progress", "plain", "--threads",  \
+        "1", "--eval-batch", "25", "--out", dir_
+
+static char dir_a[160], dir_b[160], dir_c[160];
+
+static void run_dirs(void)
+{
+    snprintf(dir_a, sizeof dir_a, "%s/a", root);
+    snprintf(dir_b, sizeof dir_b, "%s/b", root);
+    snprintf(dir_c, sizeof dir_c, "%s/c", root);
+}
+
+static void expect_same_files(const char *x, const char *y)
+{
+    char *ca = slurp("%s/%s/checkpoint.bin", root, x);
+    char *cb = slurp("%s/%s/checkpoint.bin", root, y);
+    struct stat sa, sb;
+    char pa[200], pb[200];
+    snprintf(pa, sizeof pa, "%s/%s/checkpoint.bin", root, x);
+    snprintf(pb, sizeof pb, "%s/%s/checkpoint.bin", root, y);
+    stat(pa, &sa);
+    stat(pb, &sb);
+    ck_assert_int_eq(sa.st_size, sb.st_size);
+    long first_diff = -1;
+    for (long i = 0; i < sa.st_size; i++)
+        if (ca[i] != cb[i]) {
+            first_diff = i;
+            break;
+        }
+    ck_assert_msg(first_diff < 0, "checkpoints of %s and %s differ from byte %ld", x, y,
+                  first_diff);
+    char *la = log_without_timings(x), *lb = log_without_timings(y);
+    ck_assert_msg(strcmp(la, lb) == 0, "log.csv differs:\n%s---\n%s", la, lb);
+    free(ca);
+    free(cb);
+    free(la);
+    free(lb);
+}
+
+START_TEST(run_writes_config_log_final_and_checkpoint)
+{
+    run_dirs();
+    const char *args[] = {TINY(dir_a), "--epochs", "2", NULL};
+    ck_assert_int_eq(run("a", args), 0);
+    expect_output("a", "epoch 2/2");
+
+    json_t *cfg = load_json("a", "config.json");
+    json_t *settings = json_object_get(cfg, "settings");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(settings, "optim"),
+                                                        "batch")), 32);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(settings, "optim"),
+                                                       "schedule")), "cosine");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(settings, "optim"),
+                                                       "seed")), "1");
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(json_object_get(cfg, "mutau"),
+                                                            "revision")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_object_get(cfg, "mutau"),
+                                                                   "onednn")), "2."));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(cfg, "data"), "classes")),
+                     4);
+    json_decref(cfg);
+
+    char *log = slurp("%s/a/log.csv", root);
+    ck_assert_msg(strncmp(log, "epoch,step,lr,train_loss,train_acc,val_loss,val_top1,val_top5,"
+                               "images_per_s,seconds\n", 82) == 0, "header: %s", log);
+    int rows = 0;
+    for (char *p = log; *p; p++)
+        rows += *p == '\n';
+    ck_assert_int_eq(rows, 3);
+    ck_assert_ptr_nonnull(strstr(log, "\n1,6,"));
+    ck_assert_ptr_nonnull(strstr(log, "\n2,12,"));
+    free(log);
+
+    json_t *fin = load_json("a", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "completed");
+    ck_assert_int_eq(json_integer_value(json_object_get(fin, "steps")), 12);
+    json_t *final = json_object_get(fin, "final");
+    double top1 = json_real_value(json_object_get(final, "top1"));
+    double top5 = json_real_value(json_object_get(final, "top5"));
+    ck_assert_msg(top1 >= 0 && top1 <= 1 && top5 == 1.0, "top1 %g top5 %g (4 classes: top-5 is 1)",
+                  top1, top5);
+    json_t *pc = json_object_get(fin, "per_class");
+    ck_assert_int_eq(json_array_size(pc), 4);
+    int images = 0, correct = 0;
+    for (size_t k = 0; k < 4; k++) {
+        images += (int)json_integer_value(json_object_get(json_array_get(pc, k), "images"));
+        correct += (int)json_integer_value(json_object_get(json_array_get(pc, k), "correct"));
+    }
+    ck_assert_int_eq(images, 64);
+    ck_assert_msg(abs(correct - (int)(top1 * 64 + 0.5)) <= 1, "per-class correct %d vs top-1 %g",
+                  correct, top1);
+    json_decref(fin);
+
+    /* The same directory again is refused, naming --resume and --force. */
+    ck_assert_int_eq(run("a2", args), 2);
+    expect_output("a2", "--resume");
+}
+END_TEST
+
+START_TEST(resume_is_bit_for_bit_the_uninterrupted_run)
+{
+    run_dirs();
+    const char *ref[] = {TINY(dir_a), "--epochs", "3", NULL};
+    ck_assert_int_eq(run("a", ref), 0);
+
+    /* Stopped in the middle of epoch 1 (step 8 of 18), then resumed. */
+    const char *stop[] = {TINY(dir_b), "--epochs", "3", "--stop-after", "8", NULL};
+    ck_assert_int_eq(run("b1", stop), 4);
+    expect_output("b1", "--resume");
+    json_t *fin = load_json("b", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "interrupted");
+    json_decref(fin);
+    const char *res[] = {"--resume", dir_b, NULL};
+    ck_assert_int_eq(run("b2", res), 0);
+    expect_output("b2", "resuming");
+    expect_same_files("a", "b");
+
+    /* SIGTERM once the first epoch's checkpoint exists, then resumed. */
+    const char *sig[] = {TINY(dir_c), "--epochs", "3", NULL};
+    pid_t pid = start("c1", sig);
+    char ck[200];
+    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir_c);
+    for (int i = 0; i < 20000 && access(ck, F_OK) != 0; i++)
+        usleep(1000);
+    kill(pid, SIGTERM);
+    int rc = finish(pid);
+    ck_assert_msg(rc == 4, "SIGTERM: exit %d (0 means the run ended before the signal)", rc);
+    expect_output("c1", "SIGTERM");
+    expect_output("c1", "mutau train --resume");
+    const char *res_c[] = {"--resume", dir_c, NULL};
+    ck_assert_int_eq(run("c2", res_c), 0);
+    expect_same_files("a", "c");
+}
+END_TEST
+
+START_TEST(corrupt_and_foreign_checkpoints_are_refused)
+{
+    run_dirs();
+    const char *a[] = {TINY(dir_a), "--epochs", "1", NULL};
+    ck_assert_int_eq(run("a", a), 0);
+    const char *b[] = {TINY(dir_b), "--epochs", "1", "--width", "32", NULL};
+    ck_assert_int_eq(run("b", b), 0);
+
+    /* b's checkpoint (width 32) in a's directory (width 16). */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp '%s/checkpoint.bin' '%s/checkpoint.bin'", dir_b, dir_a);
+    ck_assert_int_eq(system(cmd), 0);
+    const char *ra[] = {"--resume", dir_a, NULL};
+    ck_assert_int_eq(run("ra", ra), 2);
+    expect_output("ra", "model signature");
+    expect_output("ra", "does not match this model");
+
+    /* A flipped byte in b's own checkpoint. */
+    char path[200];
+    snprintf(path, sizeof path, "%s/checkpoint.bin", dir_b);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 300, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 300, SEEK_SET);
+    fputc(c ^ 1, f);
+    fclose(f);
+    const char *rb[] = {"--resume", dir_b, NULL};
+    ck_assert_int_eq(run("rb", rb), 2);
+    expect_output("rb", "CRC mismatch");
+}
+END_TEST
+
+START_TEST(huge_lr_diverges_with_exit_3)
+{
+    run_dirs();
+    const char *args[] = {TINY(dir_a), "--epochs", "2", "--lr", "1e5", "--warmup-epochs", "0",
+                          NULL};
+    ck_assert_int_eq(run("a", args), 3);
+    expect_output("a", "non-finite");
+    json_t *fin = load_json("a", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "diverged");
+    json_decref(fin);
+}
+END_TEST
+
+START_TEST(bad_flags_exit_2_naming_the_flag)
+{
+    run_dirs();
+    struct {
+        const char *args[8];
+        const char *needle;
+    } cases[] = {
+        {{"--momentum", "1.5", NULL}, "--momentum"},
+        {{"--batch", "0", NULL}, "--batch"},
+        {{"--schedule", "steps", NULL}, "--schedule"},
+        {{"--lr-milestones", "60,30", NULL}, "--lr-milestones"},
+        {{"--model", "resnet21", "--data", data_dir, "--out", dir_a, NULL}, "--model"},
+        {{"--data", "/nonexistent/data", "--out", dir_a, NULL}, "--data"},
+        {{"--resume", dir_b, "--lr", "0.1", NULL}, "--lr"},
+        {{"--resume", dir_b, NULL}, "--resume"},
+        {{"--no-such-flag", NULL}, "no-such-flag"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = run("bad", cases[i].args);
+        ck_assert_msg(rc == 2, "case %zu (%s): exit %d", i, cases[i].needle, rc);
+        expect_output("bad", cases[i].needle);
+    }
+    const char *help[] = {"--help", NULL};
+    ck_assert_int_eq(run("help", help), 0);
+    expect_output("help", "--wd-bn-bias");
+}
+END_TEST
+
+static Suite *train_suite(void)
+{
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("end_to_end");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, run_writes_config_log_final_and_checkpoint);
+    tcase_add_test(tc, resume_is_bit_for_bit_the_uninterrupted_run);
+    tcase_add_test(tc, corrupt_and_foreign_checkpoints_are_refused);
+    tcase_add_test(tc, huge_lr_diverges_with_exit_3);
+    tcase_add_test(tc, bad_flags_exit_2_naming_the_flag);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MT_CHECK_MAIN(train_suite)
