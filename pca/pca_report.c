@@ -34,6 +34,7 @@ typedef struct {
     int *opt;             /* (n_mu) index of the optimal delay, -1 none */
     int *censored;        /* (n_mu) */
     double *tau_star;     /* (n_mu) the optimal delay, NaN when none */
+    double *tau_linear;   /* (n_mu) the radial mode's linear-stability limit, NaN when none */
     mt_pca_scaling_fit fit, paper_fit;
 } report_data;
 
@@ -133,6 +134,10 @@ static int write_trace_csv(const report_data *d, const char *path)
     return close_out(f, path);
 }
 
+/* The radial mode's coefficient in the linearised mean dynamics. */
+enum { LINEAR_TAU_MAX = 1000 };
+static double linear_a(const report_data *d) { return 2 * d->g->base.lr * d->g->base.cov->eigval[0]; }
+
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static int write_summary_json(const report_data *d, const char *path)
@@ -185,6 +190,7 @@ static int write_summary_json(const report_data *d, const char *path)
         json_object_set_new(o, "momentum", json_real(g->momenta[i]));
         json_object_set_new(o, "error_at_reference_delay", jnum(d->cells[(size_t)i * g->n_tau].mean));
         json_object_set_new(o, "optimal_delay", jnum(d->tau_star[i]));
+        json_object_set_new(o, "linear_stability_delay", jnum(d->tau_linear[i]));
         json_object_set_new(o, "censored", json_boolean(d->censored[i]));
         int paper = mt_pca_paper_delay(g->momenta[i]);
         json_object_set_new(o, "paper", paper >= 0 ? json_integer(paper) : json_null());
@@ -199,6 +205,11 @@ static int write_summary_json(const report_data *d, const char *path)
                                                  jnum(d->paper_fit.c2), "c", jnum(d->paper_fit.c), "b",
                                                  jnum(d->paper_fit.b)));
     json_object_set_new(root, "scaling_fits", fits);
+    json_object_set_new(root, "linear_stability",
+                        json_pack("{s:s, s:o, s:i}", "definition",
+                                  "largest tau for which x_{k+1} = (1+mu) x_k - mu x_{k-1} - a x_{k-tau} "
+                                  "is stable for every delay up to it, a = 2 lr lambda_1 (the radial mode)",
+                                  "a", jnum(linear_a(d)), "searched_up_to", LINEAR_TAU_MAX));
 
     json_t *cells = json_array();
     for (int i = 0; i < g->n_mu; i++)
@@ -318,15 +329,16 @@ static int plot_optimal(const report_data *d, const char *path)
     const mt_pca_grid_cfg *g = d->g;
     enum { FINE = 101 };
     int n = g->n_mu;
-    double *buf = malloc((size_t)(3 * n + 2 * FINE) * sizeof *buf);
+    double *buf = malloc((size_t)(4 * n + 2 * FINE) * sizeof *buf);
     if (!buf)
         return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
-    double *mu = buf, *meas = mu + n, *paper = meas + n, *fx = paper + n, *fy = fx + FINE;
+    double *mu = buf, *meas = mu + n, *paper = meas + n, *lin = paper + n, *fx = lin + n, *fy = fx + FINE;
     double lo = 1, hi = 0;
     int any_paper = 0;
     for (int i = 0; i < n; i++) {
         mu[i] = g->momenta[i];
         meas[i] = d->tau_star[i];
+        lin[i] = d->tau_linear[i];
         int p = mt_pca_paper_delay(mu[i]);
         paper[i] = p >= 0 ? p : NAN;
         any_paper |= p >= 0;
@@ -339,13 +351,14 @@ static int plot_optimal(const report_data *d, const char *path)
     }
     char fit_name[96];
     snprintf(fit_name, sizeof fit_name, "theory %.0f (1-μ)²", d->fit.c2);
-    mt_plot_series s[3];
+    mt_plot_series s[4];
     int ns = 0;
     s[ns++] = (mt_plot_series){.name = "measured", .n = n, .x = mu, .y = meas, .markers = 1};
     if (any_paper)
         s[ns++] = (mt_plot_series){.name = "paper (Figure 1)", .n = n, .x = mu, .y = paper, .markers = 1};
     if (isfinite(d->fit.c2))
         s[ns++] = (mt_plot_series){.name = fit_name, .n = FINE, .x = fx, .y = fy, .dashed = 1};
+    s[ns++] = (mt_plot_series){.name = "linear stability, radial mode", .n = n, .x = mu, .y = lin, .markers = 1, .dashed = 1};
     char title[160];
     snprintf(title, sizeof title, "Optimal delay: largest τ with mean error within %g× that of τ = %d",
              d->r->factor, g->delays[0]);
@@ -368,7 +381,8 @@ static void print_table(const report_data *d, FILE *t)
     fprintf(t, "optimal delay: the largest tau such that it and every smaller tau of the grid have no\n"
                "diverged run and a mean error <= %g x the mean error at tau = %d\n\n",
             d->r->factor, g->delays[0]);
-    fprintf(t, "  momentum  error(tau=%d)  optimal tau  paper  theory %.0f(1-mu)^2\n", g->delays[0], d->fit.c2);
+    fprintf(t, "  momentum  error(tau=%d)  optimal tau  paper  linear  theory %.0f(1-mu)^2\n", g->delays[0],
+            d->fit.c2);
     for (int i = 0; i < g->n_mu; i++) {
         char tau[32], paper[16], theory[32];
         if (d->opt[i] < 0)
@@ -385,9 +399,17 @@ static void print_table(const report_data *d, FILE *t)
             snprintf(theory, sizeof theory, "%.1f", th);
         else
             snprintf(theory, sizeof theory, "-");
-        fprintf(t, "  %8g  %13.4g  %11s  %5s  %19s\n", g->momenta[i], d->cells[(size_t)i * g->n_tau].mean,
-                tau, paper, theory);
+        char lin[16];
+        if (isfinite(d->tau_linear[i]))
+            snprintf(lin, sizeof lin, "%s%.0f", d->tau_linear[i] >= LINEAR_TAU_MAX ? ">=" : "", d->tau_linear[i]);
+        else
+            snprintf(lin, sizeof lin, "none");
+        fprintf(t, "  %8g  %13.4g  %11s  %5s  %6s  %19s\n", g->momenta[i], d->cells[(size_t)i * g->n_tau].mean,
+                tau, paper, lin, theory);
     }
+    fprintf(t, "\nlinear: the largest tau for which the linearised mean dynamics of the length of v,\n"
+               "x_{k+1} = (1+mu) x_k - mu x_{k-1} - a x_{k-tau} with a = 2 lr lambda_1 = %g, is stable\n",
+            linear_a(d));
     fprintf(t, "\nfit over the measured optimal delays > 0 (%d points): tau* = c2 (1-mu)^2 with c2 = %.4g;\n"
                "free power law tau* = c (1-mu)^b with b = %.3g (the theory says 2)\n",
             d->fit.n, d->fit.c2, d->fit.b);
@@ -405,10 +427,11 @@ int mt_pca_report_write(const mt_pca_report *r, FILE *table)
     d.opt = calloc((size_t)g->n_mu, sizeof *d.opt);
     d.censored = calloc((size_t)g->n_mu, sizeof *d.censored);
     d.tau_star = calloc((size_t)g->n_mu, sizeof *d.tau_star);
+    d.tau_linear = calloc((size_t)g->n_mu, sizeof *d.tau_linear);
     double *paper_mu = calloc((size_t)g->n_mu, sizeof *paper_mu);
     double *paper_tau = calloc((size_t)g->n_mu, sizeof *paper_tau);
     int rc = MT_OK;
-    if (!d.cells || !d.opt || !d.censored || !d.tau_star || !paper_mu || !paper_tau) {
+    if (!d.cells || !d.opt || !d.censored || !d.tau_star || !d.tau_linear || !paper_mu || !paper_tau) {
         rc = mt_error(MT_ERR_NOMEM, "pca report: out of memory");
         goto done;
     }
@@ -421,6 +444,8 @@ int mt_pca_report_write(const mt_pca_report *r, FILE *table)
     for (int i = 0; i < g->n_mu; i++) {
         d.opt[i] = mt_pca_optimal_delay(d.cells + (size_t)i * g->n_tau, g->n_tau, r->factor, &d.censored[i]);
         d.tau_star[i] = d.opt[i] >= 0 ? g->delays[d.opt[i]] : NAN;
+        int lin = mt_pca_linear_max_delay(g->momenta[i], linear_a(&d), LINEAR_TAU_MAX);
+        d.tau_linear[i] = lin >= 0 ? lin : NAN;
         int p = mt_pca_paper_delay(g->momenta[i]);
         if (p >= 0)
             paper_mu[np] = g->momenta[i], paper_tau[np++] = p;
@@ -464,6 +489,6 @@ int mt_pca_report_write(const mt_pca_report *r, FILE *table)
     if (table)
         print_table(&d, table);
 done:
-    free(d.cells), free(d.opt), free(d.censored), free(d.tau_star), free(paper_mu), free(paper_tau);
+    free(d.cells), free(d.opt), free(d.censored), free(d.tau_star), free(d.tau_linear), free(paper_mu), free(paper_tau);
     return rc;
 }

@@ -130,3 +130,41 @@ int mt_pca_paper_delay(double mu)
             return paper_tau[k];
     return -1;
 }
+
+int mt_pca_linear_stable(double mu, double a, int tau)
+{
+    int n = (tau > 1 ? tau : 1) + 1;
+    double *c = calloc(2 * ((size_t)n + 1), sizeof *c); /* c[k]: coefficient of z^k; then scratch */
+    if (!c)
+        return 0;
+    double *t = c + n + 1;
+    c[n] = 1;
+    c[n - 1] = -(1 + mu);
+    c[n - 2] += mu;
+    c[n - 1 - tau] += a;
+    /* Schur-Cohn: all roots inside iff |c_0| < |c_m| and the same holds for
+     * (c_m p(z) - c_0 p*(z)) / z, of one degree less, down to degree 0; the
+     * reduced polynomial is renormalised to be monic at each stage. */
+    int stable = 1;
+    for (int m = n; m >= 1; m--) {
+        double lead = c[m], tail = c[0];
+        if (!(fabs(tail) < fabs(lead))) {
+            stable = 0;
+            break;
+        }
+        double norm = lead * lead - tail * tail;
+        for (int k = 0; k < m; k++)
+            t[k] = (lead * c[k + 1] - tail * c[m - 1 - k]) / norm;
+        memcpy(c, t, (size_t)m * sizeof *t);
+    }
+    free(c);
+    return stable;
+}
+
+int mt_pca_linear_max_delay(double mu, double a, int tau_max)
+{
+    int tau = -1;
+    while (tau < tau_max && mt_pca_linear_stable(mu, a, tau + 1))
+        tau++;
+    return tau;
+}

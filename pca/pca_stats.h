@@ -50,6 +50,19 @@ typedef struct {
 
 void mt_pca_fit_scaling(const double *mu, const double *tau, int n, mt_pca_scaling_fit *f);
 
+/* Linear stability of the delayed heavy-ball recursion
+ *     x_{k+1} = (1 + mu) x_k - mu x_{k-1} - a x_{k-tau},
+ * the linearisation of eq. 2.1's mean dynamics around the solution: the
+ * radial mode (the length of v) has a = 2 eta lambda_1, the stiffest; the
+ * tangential modes have a = eta (lambda_1 - lambda_j). Stable means every
+ * root of z^n - (1+mu) z^{n-1} + mu z^{n-2} + a z^{n-1-tau} (n = max(tau,1)+1)
+ * lies strictly inside the unit circle (Schur-Cohn test). */
+int mt_pca_linear_stable(double mu, double a, int tau);
+
+/* The largest tau <= tau_max such that the recursion is stable for every
+ * delay up to it; -1 when tau = 0 is unstable already. */
+int mt_pca_linear_max_delay(double mu, double a, int tau_max);
+
 /* The paper's optimal delay for momentum mu (Figure 1: 0.7 -> 120,
  * 0.8 -> 80, 0.85 -> 60, 0.9 -> 30, 0.95 -> 10), or -1 for other momenta. */
 int mt_pca_paper_delay(double mu);

@@ -487,6 +487,28 @@ START_TEST(statistics_and_optimal_delay)
 }
 END_TEST
 
+START_TEST(linear_stability_of_the_delayed_heavy_ball)
+{
+    /* tau = 0: z^2 - (1 + mu - a) z + mu, stable iff 0 < a < 2 (1 + mu). */
+    ck_assert_int_eq(mt_pca_linear_stable(0.0, 1.9, 0), 1);
+    ck_assert_int_eq(mt_pca_linear_stable(0.0, 2.1, 0), 0);
+    ck_assert_int_eq(mt_pca_linear_stable(0.5, 2.9, 0), 1);
+    ck_assert_int_eq(mt_pca_linear_stable(0.5, 3.1, 0), 0);
+    /* mu = 0, tau = 1: z^2 - z + a, stable iff a < 1 (the product of the roots). */
+    ck_assert_int_eq(mt_pca_linear_stable(0.0, 0.99, 1), 1);
+    ck_assert_int_eq(mt_pca_linear_stable(0.0, 1.01, 1), 0);
+    /* The paper's setting, a = 2 eta lambda_1 = 0.004: the limits found from
+     * the eigenvalues of the recursion's companion matrix (numpy.linalg.eigvals,
+     * computed independently) are 115, 74, 53, 32, 13. */
+    const double mu[5] = {0.7, 0.8, 0.85, 0.9, 0.95};
+    const int want[5] = {115, 74, 53, 32, 13};
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(mt_pca_linear_max_delay(mu[i], 0.004, 1000), want[i]);
+    ck_assert_int_eq(mt_pca_linear_max_delay(0.7, 0.004, 50), 50); /* capped */
+    ck_assert_int_eq(mt_pca_linear_max_delay(0.5, 3.5, 10), -1);
+}
+END_TEST
+
 START_TEST(bad_configurations_are_rejected)
 {
     mt_pca_cov c = paper_cov();
@@ -525,6 +547,7 @@ static Suite *pca_suite(void)
     tcase_add_test(tc, samples_have_the_covariance);
     tcase_add_test(tc, delay_distributions);
     tcase_add_test(tc, statistics_and_optimal_delay);
+    tcase_add_test(tc, linear_stability_of_the_delayed_heavy_ball);
     tcase_add_test(tc, bad_configurations_are_rejected);
     suite_add_tcase(s, tc);
     return s;
