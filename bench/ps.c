@@ -1,0 +1,402 @@
+/* ps.c: what the parameter server costs and whether it lets workers scale.
+ *
+ * 1. Server overhead. W threads (1..8) pull and push a flat buffer of
+ *    ResNet-20's size (275,572 floats) through S shards with no computation in
+ *    between: the saturated worst case. Per step: a worker's pull + push time
+ *    and the server's throughput, and the overhead as a fraction of one
+ *    ResNet-20 training step (batch 128, 1 thread), measured here when the
+ *    model builds, else the stated 0.15 s.
+ *      bench ps overhead workers=W shards=S pull_us=.. push_us=.. step_us=..
+ *            pushes_per_s=.. fraction=..
+ * 2. Scaling. Async training with 1 and 2 workers x 1 thread on ResNet-20
+ *    gradients of a fixed synthetic batch (real forward/backward through the
+ *    server), and on a fixed amount of arithmetic per gradient (no memory
+ *    traffic: what the server alone allows).
+ *      bench ps scaling grad=resnet20|spin workers=W images_per_s=.. speedup=..
+ * 3. Async W workers vs delay W-1. Equal workers on a least-squares problem:
+ *    the measured tau and the loss reached, next to delay mode with a fixed
+ *    delay of W - 1 and with none.
+ *      bench ps tau workers=W mode=async|delay tau_mean=.. loss=..
+ *
+ * Timings are wall-clock on a machine other work may share: read them as
+ * noisy. Not a test.
+ */
+#include "core/rng.h"
+#include "core/status.h"
+#include "models/resnet.h"
+#include "nn/net.h"
+#include "ps/ps.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { RESNET20_PARAMS = 275572, BATCH = 128 };
+static const double STATED_STEP_S = 0.15;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void server_config(mt_ps_server_config *c, size_t n, size_t n_state, int shards)
+{
+    memset(c, 0, sizeof *c);
+    c->n = n;
+    c->n_state = n_state;
+    c->shards = shards;
+    c->opt.momentum = 0.9;
+    c->opt.weight_decay = 5e-4;
+    c->schedule.kind = MT_SCHED_CONSTANT;
+    c->schedule.base_lr = 0.01;
+    c->schedule.steps_per_epoch = 1000;
+}
+
+/* ---- 1. overhead -------------------------------------------------------------- */
+
+struct hammer {
+    mt_ps_server *s;
+    int iters;
+    double pull_s, push_s;
+};
+
+static void *hammer_thread(void *arg)
+{
+    struct hammer *h = arg;
+    size_t n = mt_ps_server_n(h->s);
+    float *theta = malloc(n * sizeof(float)), *grad = calloc(n, sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        grad[i] = 1e-6f * (float)(i % 13);
+    for (int it = 0; it < h->iters; it++) {
+        double t0 = now();
+        int64_t v = mt_ps_pull(h->s, theta, NULL);
+        double t1 = now();
+        mt_ps_push(h->s, grad, v, NULL, NULL, NULL);
+        h->pull_s += t1 - t0;
+        h->push_s += now() - t1;
+    }
+    free(theta);
+    free(grad);
+    return NULL;
+}
+
+static void bench_overhead(double step_s)
+{
+    const int workers[] = {1, 2, 4, 8};
+    const int shards[] = {1, 4, 16};
+    float *theta0 = calloc(RESNET20_PARAMS, sizeof(float));
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 4; b++) {
+            int W = workers[b], S = shards[a];
+            mt_ps_server_config c;
+            server_config(&c, RESNET20_PARAMS, 0, S);
+            mt_ps_server *s;
+            if (mt_ps_server_create(&s, &c, theta0, NULL) < 0) {
+                fprintf(stderr, "bench ps: %s\n", mt_errmsg());
+                exit(1);
+            }
+            struct hammer h[8];
+            pthread_t th[8];
+            int iters = 400 / W;
+            double t0 = now();
+            for (int i = 0; i < W; i++) {
+                h[i] = (struct hammer){s, iters, 0, 0};
+                pthread_create(&th[i], NULL, hammer_thread, &h[i]);
+            }
+            double pull = 0, push = 0;
+            for (int i = 0; i < W; i++) {
+                pthread_join(th[i], NULL);
+                pull += h[i].pull_s;
+                push += h[i].push_s;
+            }
+            double wall = now() - t0;
+            int64_t pushes = mt_ps_server_version(s);
+            double pull_us = 1e6 * pull / (double)pushes, push_us = 1e6 * push / (double)pushes;
+            double step_us = pull_us + push_us;
+            printf("bench ps overhead workers=%d shards=%d pull_us=%.1f push_us=%.1f step_us=%.1f "
+                   "pushes_per_s=%.0f fraction=%.5f\n",
+                   W, S, pull_us, push_us, step_us, (double)pushes / wall, step_us * 1e-6 / step_s);
+            mt_ps_server_free(s);
+        }
+    free(theta0);
+}
+
+/* ---- ResNet-20 gradients -------------------------------------------------------- */
+
+struct rworker {
+    mt_net *net;
+    float *x;
+    int *y;
+};
+
+static int resnet_grad(void *ctx, const float *theta, int64_t version, int64_t batch,
+                       float *state, float *grad)
+{
+    struct rworker *w = ctx;
+    size_t n = mt_net_param_count(w->net), ns = mt_net_state_count(w->net);
+    memcpy(mt_net_params(w->net), theta, n * sizeof(float));
+    if (state)
+        memcpy(mt_net_state(w->net), state, ns * sizeof(float));
+    int rc = mt_net_set_input(w->net, w->x, BATCH, w->y);
+    if (rc >= 0)
+        rc = mt_net_forward(w->net, 1);
+    if (rc >= 0)
+        rc = mt_net_backward(w->net);
+    if (rc < 0)
+        return rc;
+    memcpy(grad, mt_net_grads(w->net), n * sizeof(float));
+    if (state)
+        memcpy(state, mt_net_state(w->net), ns * sizeof(float));
+    return MT_OK;
+}
+
+static int rworker_init(struct rworker *w, uint64_t seed)
+{
+    mt_resnet_cfg cfg = mt_resnet_default(20, 10);
+    int rc = mt_resnet_create(&w->net, &cfg, BATCH, NULL, NULL, NULL);
+    if (rc < 0)
+        return rc;
+    mt_rng r;
+    mt_rng_seed(&r, seed, 1);
+    size_t nx = (size_t)BATCH * 3 * 32 * 32;
+    w->x = malloc(nx * sizeof(float));
+    w->y = malloc(BATCH * sizeof(int));
+    for (size_t i = 0; i < nx; i++)
+        w->x[i] = (float)mt_rng_normal(&r);
+    for (int i = 0; i < BATCH; i++)
+        w->y[i] = (int)mt_rng_below(&r, 10);
+    return mt_net_init(w->net, &r);
+}
+
+static void rworker_free(struct rworker *w)
+{
+    mt_net_free(w->net);
+    free(w->x);
+    free(w->y);
+}
+
+/* Median seconds of one ResNet-20 training step at 1 thread, or < 0. */
+static double resnet_step_seconds(void)
+{
+    struct rworker w;
+    mt_set_threads(1);
+    if (rworker_init(&w, 1) < 0) {
+        fprintf(stderr, "bench ps: ResNet-20 unavailable (%s); using the stated %.2f s\n",
+                mt_errmsg(), STATED_STEP_S);
+        return -1;
+    }
+    size_t n = mt_net_param_count(w.net), ns = mt_net_state_count(w.net);
+    float *theta = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float));
+    float *st = malloc((ns ? ns : 1) * sizeof(float));
+    memcpy(theta, mt_net_params(w.net), n * sizeof(float));
+    memcpy(st, mt_net_state(w.net), ns * sizeof(float));
+    double t[5];
+    for (int i = -1; i < 5; i++) {
+        double t0 = now();
+        if (resnet_grad(&w, theta, 0, 0, ns ? st : NULL, g) < 0)
+            return -1;
+        if (i >= 0)
+            t[i] = now() - t0;
+    }
+    for (int i = 1; i < 5; i++) /* insertion sort for the median */
+        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+            double x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    printf("bench ps resnet20_step batch=%d threads=1 params=%zu seconds=%.4f\n", BATCH, n, t[2]);
+    free(theta);
+    free(g);
+    free(st);
+    rworker_free(&w);
+    return t[2];
+}
+
+/* ---- 2. scaling ------------------------------------------------------------------- */
+
+/* A fixed amount of arithmetic in registers: what a worker would do if memory
+ * were free. The result feeds the gradient so it cannot be optimised away. */
+static int spin_grad(void *ctx, const float *theta, int64_t version, int64_t batch, float *state,
+                     float *grad)
+{
+    size_t n = *(const size_t *)ctx;
+    double x = 1.0;
+    for (long i = 0; i < 20000000L; i++)
+        x = x * 0.999999 + 1e-7;
+    grad[0] = (float)(x * 1e-9);
+    memset(grad + 1, 0, (n - 1) * sizeof(float));
+    return MT_OK;
+}
+
+static double async_images_per_s(int W, int use_resnet, int steps_per_worker)
+{
+    struct rworker rw[2];
+    size_t n = RESNET20_PARAMS, ns = 0;
+    void *ctx[2];
+    float *theta0 = NULL, *state0 = NULL;
+    if (use_resnet) {
+        for (int i = 0; i < W; i++) {
+            if (rworker_init(&rw[i], 1) < 0)
+                return -1;
+            ctx[i] = &rw[i];
+        }
+        n = mt_net_param_count(rw[0].net);
+        ns = mt_net_state_count(rw[0].net);
+        theta0 = mt_net_params(rw[0].net);
+        state0 = mt_net_state(rw[0].net);
+    } else {
+        theta0 = calloc(n, sizeof(float));
+        ctx[0] = ctx[1] = &n;
+    }
+    mt_ps_server_config sc;
+    server_config(&sc, n, ns, 4);
+    mt_ps_config rc;
+    mt_ps_config_default(&rc);
+    rc.mode = MT_PS_ASYNC;
+    rc.workers = W;
+    rc.threads = 1;
+    rc.oversubscribe = 1;
+    rc.steps_per_epoch = 1000000;
+    rc.grad = use_resnet ? resnet_grad : spin_grad;
+    rc.worker_ctx = ctx;
+    mt_ps *ps;
+    double ips = -1;
+    if (mt_ps_create(&ps, &sc, &rc, theta0, state0) == MT_OK) {
+        double t0 = now();
+        if (mt_ps_run(ps, (int64_t)W * steps_per_worker) == MT_OK)
+            ips = (double)W * steps_per_worker * BATCH / (now() - t0);
+        mt_ps_free(ps);
+    }
+    if (ips < 0)
+        fprintf(stderr, "bench ps: %s\n", mt_errmsg());
+    if (use_resnet)
+        for (int i = 0; i < W; i++)
+            rworker_free(&rw[i]);
+    else
+        free(theta0);
+    return ips;
+}
+
+static void bench_scaling(int have_resnet)
+{
+    for (int use_resnet = have_resnet; use_resnet >= 0; use_resnet--) {
+        int steps = use_resnet ? 8 : 30;
+        double one = async_images_per_s(1, use_resnet, steps);
+        double two = async_images_per_s(2, use_resnet, steps);
+        const char *name = use_resnet ? "resnet20" : "spin";
+        printf("bench ps scaling grad=%s workers=1 threads=1 images_per_s=%.1f\n", name, one);
+        printf("bench ps scaling grad=%s workers=2 threads=1 images_per_s=%.1f speedup=%.3f "
+               "cores=%d\n",
+               name, two, two / one, mt_ps_cores());
+    }
+}
+
+/* ---- 3. async W vs delay W - 1 ------------------------------------------------------ */
+
+enum { LN = 2000 };
+
+struct lsq {
+    float a[LN];
+};
+
+/* Batch b: loss 0.5 sum a_i (theta_i - c_{b,i})^2, c ~ N(1, 1). */
+static int lsq_grad(void *ctx, const float *theta, int64_t version, int64_t batch, float *state,
+                    float *grad)
+{
+    const struct lsq *p = ctx;
+    mt_rng r;
+    mt_rng_seed(&r, 9, (uint64_t)batch);
+    for (int i = 0; i < LN; i++)
+        grad[i] = p->a[i] * (theta[i] - 1.0f - (float)mt_rng_normal(&r));
+    struct timespec ts = {0, 500000}; /* equal workers: 0.5 ms each */
+    nanosleep(&ts, NULL);
+    return MT_OK;
+}
+
+/* Expected loss minus its floor: 0.5 sum a_i (theta_i - 1)^2. */
+static double lsq_excess(const struct lsq *p, const float *theta)
+{
+    double s = 0;
+    for (int i = 0; i < LN; i++)
+        s += 0.5 * p->a[i] * (theta[i] - 1.0) * (theta[i] - 1.0);
+    return s;
+}
+
+static void bench_tau(void)
+{
+    static struct lsq p;
+    mt_rng r;
+    mt_rng_seed(&r, 8, 0);
+    for (int i = 0; i < LN; i++)
+        p.a[i] = 0.1f + 1.9f * (float)mt_rng_uniform(&r);
+    float *theta0 = calloc(LN, sizeof(float));
+    const int workers[] = {2, 4, 8};
+    for (int t = 0; t < 3; t++) {
+        int W = workers[t];
+        for (int mode = 0; mode < 3; mode++) {
+            mt_ps_server_config sc;
+            server_config(&sc, LN, 0, 4);
+            sc.opt.momentum = 0.5;
+            sc.opt.weight_decay = 0;
+            sc.schedule.base_lr = 0.02;
+            void *ctx[8];
+            for (int i = 0; i < 8; i++)
+                ctx[i] = &p;
+            mt_ps_config rc;
+            mt_ps_config_default(&rc);
+            rc.mode = mode == 0 ? MT_PS_ASYNC : MT_PS_DELAY;
+            rc.workers = W;
+            rc.threads = 1;
+            rc.oversubscribe = 1;
+            rc.delay = mode == 1 ? W - 1 : 0;
+            rc.steps_per_epoch = 1000000;
+            rc.grad = lsq_grad;
+            rc.worker_ctx = ctx;
+            mt_ps *ps;
+            if (mt_ps_create(&ps, &sc, &rc, theta0, NULL) < 0 || mt_ps_run(ps, 600) < 0) {
+                fprintf(stderr, "bench ps: %s\n", mt_errmsg());
+                exit(1);
+            }
+            mt_tau_summary s;
+            mt_tau_hist_summary(mt_ps_tau_total(ps), &s);
+            printf("bench ps tau workers=%d mode=%s delay=%lld tau_mean=%.3f tau_p99=%lld "
+                   "excess_loss=%.4f\n",
+                   W, mode == 0 ? "async" : "delay", (long long)rc.delay, s.mean,
+                   (long long)s.p99, lsq_excess(&p, mt_ps_server_theta(mt_ps_server_of(ps))));
+            mt_ps_free(ps);
+        }
+    }
+    free(theta0);
+}
+
+/* Usage: ps [overhead|scaling|tau ...]: the named parts, all by default. */
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int want[3] = {argc < 2, argc < 2, argc < 2};
+    const char *names[3] = {"overhead", "scaling", "tau"};
+    for (int i = 1; i < argc; i++)
+        for (int j = 0; j < 3; j++)
+            want[j] |= strcmp(argv[i], names[j]) == 0;
+    double step_s = STATED_STEP_S;
+    int have_resnet = 0;
+    if (want[0] || want[1]) {
+        double t = resnet_step_seconds();
+        if (t > 0) {
+            step_s = t;
+            have_resnet = 1;
+        }
+    }
+    if (want[0])
+        bench_overhead(step_s);
+    if (want[1])
+        bench_scaling(have_resnet);
+    if (want[2])
+        bench_tau();
+    return 0;
+}
