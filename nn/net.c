@@ -183,14 +183,17 @@ int mt_net_add_layer(mt_net *net, const mt_layer_kind *kind, const int *in, int 
     l->out = net->tensors[tid];
     l->param_offset = net->n_param;
     l->state_offset = net->n_state;
-    int segs_before = net->n_segs;
     size_t np = net->n_param, ns = net->n_state;
     rc = kind->infer(l);
     if (rc >= 0 && (l->out->c < 1 || l->out->h < 1 || l->out->w < 1))
         rc = mt_error(MT_ERR_ARG, "%s: output shape (%d, %d, %d) is empty", l->name, l->out->c,
                       l->out->h, l->out->w);
     if (rc < 0) {
-        net->n_segs = segs_before;
+        int k = 0;
+        for (int i = 0; i < net->n_segs; i++)
+            if (net->segs[i].layer != l->index)
+                net->segs[k++] = net->segs[i];
+        net->n_segs = k;
         net->n_param = np;
         net->n_state = ns;
         free(net->tensors[tid]);
@@ -217,7 +220,14 @@ static int add_seg(mt_layer *l, const char *pname, int kind, int ndim, const int
     int rc = grow((void **)&net->segs, &net->cap_segs, net->n_segs + 1, sizeof *net->segs);
     if (rc < 0)
         return rc;
-    mt_param_seg *s = &net->segs[net->n_segs++];
+    /* Parameters before state, each in declaration order. */
+    int at = net->n_segs;
+    if (!state)
+        while (at > 0 && net->segs[at - 1].in_state)
+            at--;
+    memmove(&net->segs[at + 1], &net->segs[at], (size_t)(net->n_segs - at) * sizeof *net->segs);
+    net->n_segs++;
+    mt_param_seg *s = &net->segs[at];
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s.%s", l->name, pname);
     s->kind = kind;
@@ -309,21 +319,6 @@ void mt_net_set_loss(mt_net *net, float loss)
     net->loss = loss;
 }
 
-/* Parameters first, then state, each in declaration order (stable). */
-static void order_segments(mt_net *net)
-{
-    int n = net->n_segs, k = 0;
-    mt_param_seg *tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);
-    if (!tmp)
-        return; /* order stays as declared; offsets are right either way */
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < n; i++)
-            if (net->segs[i].in_state == pass)
-                tmp[k++] = net->segs[i];
-    memcpy(net->segs, tmp, (size_t)n * sizeof *tmp);
-    free(tmp);
-}
-
 int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
 {
     if (!net)
@@ -335,7 +330,6 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
         return mt_error(MT_ERR_ARG, "mt_net_finalize: already finalized");
     if (net->n_layers == 0)
         return mt_error(MT_ERR_ARG, "mt_net_finalize: the net has no layers");
-    order_segments(net);
     MT_DNNL(dnnl_engine_create(&net->eng, dnnl_cpu, 0));
     MT_DNNL(dnnl_stream_create(&net->stream, net->eng, dnnl_stream_default_flags));
 

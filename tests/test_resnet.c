@@ -1,0 +1,299 @@
+/* test_resnet.c: the ResNet builder and the whole-network API: parameter and
+ * multiply-add counts against the published numbers, the segment list, the
+ * shape signature, a small net overfitting a small batch, parameter sharing
+ * between nets of different batch sizes, and two nets stepping in two
+ * threads at once giving bit-identical results to one after the other.
+ */
+#include "core/status.h"
+#include "models/resnet.h"
+#include "nn/net.h"
+#include "tests/check_main.h"
+#include "tests/gradcheck.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Counting needs no primitives: build without finalizing. */
+static mt_net *build(int depth, int classes, int shortcut, int batch)
+{
+    mt_resnet_cfg c = mt_resnet_default(depth, classes);
+    c.shortcut = shortcut;
+    mt_net *net;
+    ck_assert_int_eq(mt_net_create(&net, batch, c.c, c.h, c.w), MT_OK);
+    ck_assert_msg(mt_resnet_build(net, &c) >= 0, "build: %s", mt_errmsg());
+    return net;
+}
+
+START_TEST(resnet_counts_match_the_published_numbers)
+{
+    mt_net *n20 = build(20, 100, MT_SHORTCUT_A, 1), *n32 = build(32, 100, MT_SHORTCUT_A, 1);
+    ck_assert_uint_eq(mt_net_param_count(n20), 275572);
+    ck_assert_uint_eq(mt_net_param_count(n32), 470004);
+    ck_assert_double_eq_tol(mt_net_macs(n20) / 1e6, 40.56, 0.005);
+    ck_assert_double_eq_tol(mt_net_macs(n32) / 1e6, 68.87, 0.005);
+    /* Batch norm running statistics: two per channel of 19 (31) BN layers. */
+    ck_assert_uint_eq(mt_net_state_count(n20), 1376);
+    /* Option B adds two 1x1 convs with BN: 16*32 + 32*64 + 2 (32 + 64). */
+    mt_net *b20 = build(20, 100, MT_SHORTCUT_B, 1);
+    ck_assert_uint_eq(mt_net_param_count(b20), 275572 + 512 + 2048 + 192);
+    mt_net_free(n20);
+    mt_net_free(n32);
+    mt_net_free(b20);
+}
+END_TEST
+
+START_TEST(segments_tile_the_buffers)
+{
+    mt_net *net = build(20, 10, MT_SHORTCUT_A, 1);
+    const mt_param_seg *s;
+    int n = mt_net_segments(net, &s);
+    ck_assert_int_gt(n, 0);
+    size_t p = 0, st = 0;
+    int convs = 0, bn_scales = 0, lin = 0;
+    for (int i = 0; i < n; i++) {
+        size_t *next = s[i].in_state ? &st : &p;
+        ck_assert_uint_eq(s[i].offset, *next); /* contiguous, in order */
+        size_t count = 1;
+        for (int d = 0; d < s[i].ndim; d++)
+            count *= (size_t)s[i].shape[d];
+        ck_assert_uint_eq(count, s[i].count);
+        *next += s[i].count;
+        convs += s[i].kind == MT_SEG_CONV_WEIGHT;
+        bn_scales += s[i].kind == MT_SEG_BN_SCALE;
+        lin += s[i].kind == MT_SEG_LINEAR_WEIGHT;
+        ck_assert_int_eq(s[i].in_state, s[i].kind == MT_SEG_BN_MEAN || s[i].kind == MT_SEG_BN_VAR);
+        if (i > 0) /* all parameters before all state */
+            ck_assert_int_ge(s[i].in_state, s[i - 1].in_state);
+    }
+    ck_assert_uint_eq(p, mt_net_param_count(net));
+    ck_assert_uint_eq(st, mt_net_state_count(net));
+    ck_assert_int_eq(convs, 19);
+    ck_assert_int_eq(bn_scales, 19);
+    ck_assert_int_eq(lin, 1);
+    ck_assert_str_eq(s[0].name, "conv1.weight");
+    ck_assert_int_eq(s[0].shape[0], 16);
+    ck_assert_int_eq(s[0].shape[1], 3);
+    mt_net_free(net);
+}
+END_TEST
+
+START_TEST(signature_follows_shapes_not_batch)
+{
+    mt_net *a = build(20, 100, MT_SHORTCUT_A, 4), *b = build(20, 100, MT_SHORTCUT_A, 16);
+    mt_net *c = build(20, 10, MT_SHORTCUT_A, 4), *d = build(32, 100, MT_SHORTCUT_A, 4);
+    mt_net *e = build(20, 100, MT_SHORTCUT_B, 4);
+    ck_assert_uint_eq(mt_net_signature(a), mt_net_signature(b));
+    ck_assert_uint_ne(mt_net_signature(a), mt_net_signature(c));
+    ck_assert_uint_ne(mt_net_signature(a), mt_net_signature(d));
+    ck_assert_uint_ne(mt_net_signature(a), mt_net_signature(e));
+    mt_net_free(a);
+    mt_net_free(b);
+    mt_net_free(c);
+    mt_net_free(d);
+    mt_net_free(e);
+}
+END_TEST
+
+START_TEST(bad_resnet_configs_are_refused)
+{
+    mt_resnet_cfg c = mt_resnet_default(21, 100);
+    mt_net *net = NULL;
+    ck_assert_int_eq(mt_resnet_create(&net, &c, 2, NULL, NULL, NULL), MT_ERR_ARG);
+    ck_assert_ptr_null(net);
+    ck_assert_msg(strstr(mt_errmsg(), "6k + 2") != NULL, "message: %s", mt_errmsg());
+    c = mt_resnet_default(20, 1);
+    ck_assert_int_eq(mt_resnet_create(&net, &c, 2, NULL, NULL, NULL), MT_ERR_ARG);
+    c = mt_resnet_default(20, 10);
+    c.shortcut = 'C';
+    ck_assert_int_eq(mt_resnet_create(&net, &c, 2, NULL, NULL, NULL), MT_ERR_ARG);
+    c = mt_resnet_default(20, 10);
+    ck_assert_int_eq(mt_resnet_create(&net, &c, 0, NULL, NULL, NULL), MT_ERR_ARG);
+}
+END_TEST
+
+/* Plain momentum SGD, enough to train in a test. */
+static void sgd(mt_net *net, float *vel, float lr, float mu)
+{
+    float *p = mt_net_params(net);
+    const float *g = mt_net_grads(net);
+    for (size_t i = 0; i < mt_net_param_count(net); i++) {
+        vel[i] = mu * vel[i] + g[i];
+        p[i] -= lr * vel[i];
+    }
+}
+
+START_TEST(small_resnet_overfits_a_small_batch)
+{
+    /* ResNet-8 (one block per stage), width 1, option B, 3x12x12, 5 classes,
+     * 20 random images with random labels: only memorisation can fit them. */
+    enum { B = 20, K = 5, STEPS = 150 };
+    mt_resnet_cfg c = mt_resnet_default(8, K);
+    c.h = c.w = 12;
+    c.shortcut = MT_SHORTCUT_B;
+    mt_net *net;
+    ck_assert_msg(mt_resnet_create(&net, &c, B, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    mt_rng r;
+    mt_rng_seed(&r, 11, 0);
+    ck_assert_int_eq(mt_net_init(net, &r), MT_OK);
+    float *x = malloc(sizeof(float) * B * 3 * 12 * 12);
+    int labels[B];
+    gc_fill_normal(x, (size_t)B * 3 * 12 * 12, 11, 1);
+    for (int i = 0; i < B; i++)
+        labels[i] = (int)mt_rng_below(&r, K);
+    float *vel = calloc(mt_net_param_count(net), sizeof *vel);
+    ck_assert_int_eq(mt_net_set_input(net, x, B, labels), MT_OK);
+    int step, correct = 0;
+    float first = 0;
+    for (step = 0; step < STEPS; step++) {
+        ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+        if (step == 0)
+            first = mt_net_loss(net);
+        correct = mt_net_correct(net, 1);
+        if (correct == B)
+            break;
+        ck_assert_int_eq(mt_net_backward(net), MT_OK);
+        sgd(net, vel, 0.05f, 0.9f);
+    }
+    ck_assert_msg(correct == B, "%d of %d right after %d steps (loss %g -> %g)", correct, B,
+                  STEPS, first, mt_net_loss(net));
+    ck_assert_float_lt(mt_net_loss(net), first);
+    free(x);
+    free(vel);
+    mt_net_free(net);
+}
+END_TEST
+
+START_TEST(clone_shares_parameters_and_evaluates_smaller_batches)
+{
+    mt_resnet_cfg c = mt_resnet_default(8, 7);
+    c.h = c.w = 8;
+    mt_net *big, *small;
+    ck_assert_int_eq(mt_resnet_create(&big, &c, 6, NULL, NULL, NULL), MT_OK);
+    mt_rng r;
+    mt_rng_seed(&r, 3, 0);
+    ck_assert_int_eq(mt_net_init(big, &r), MT_OK);
+    float *state = mt_net_state(big);
+    for (size_t i = 0; i < mt_net_state_count(big); i++)
+        state[i] = 0.5f + 0.1f * (float)(i % 7); /* running stats that matter */
+    ck_assert_int_eq(mt_net_clone(&small, big, 2, mt_net_params(big), NULL, mt_net_state(big)),
+                     MT_OK);
+    ck_assert_ptr_eq(mt_net_params(small), mt_net_params(big));
+    ck_assert_uint_eq(mt_net_signature(small), mt_net_signature(big));
+    float x[6 * 3 * 8 * 8];
+    gc_fill_normal(x, sizeof x / sizeof *x, 3, 2);
+    int labels[6] = {0, 1, 2, 3, 4, 5};
+    /* The big net on 2 of its 6 slots, and the small one: same outputs. */
+    ck_assert_int_eq(mt_net_set_input(big, x, 2, labels), MT_OK);
+    ck_assert_int_eq(mt_net_forward(big, 0), MT_OK);
+    ck_assert_int_eq(mt_net_set_input(small, x, 2, labels), MT_OK);
+    ck_assert_int_eq(mt_net_forward(small, 0), MT_OK);
+    double worst = 0;
+    for (int i = 0; i < 2 * 7; i++)
+        worst = fmax(worst, fabs(mt_net_probs(big)[i] - mt_net_probs(small)[i]));
+    ck_assert_msg(worst < 1e-5, "probabilities differ by %g", worst);
+    ck_assert_float_eq_tol(mt_net_loss(big), mt_net_loss(small), 1e-5);
+    mt_net_free(small);
+    mt_net_free(big);
+}
+END_TEST
+
+/* ---- threads -------------------------------------------------------------- */
+
+enum { TB = 8, TK = 10, TSTEPS = 3 };
+
+typedef struct {
+    uint64_t seed;
+    float *params; /* after TSTEPS steps */
+    float loss;
+    int status;
+    size_t n;
+} run;
+
+static void *train_run(void *p)
+{
+    run *r = p;
+    /* Two OpenMP threads per net (one under ThreadSanitizer, which cannot
+     * see OpenMP's barriers): the count is the calling thread's own. */
+    mt_set_threads(getenv("MUTAU_TSAN") ? 1 : 2);
+    mt_resnet_cfg c = mt_resnet_default(8, TK);
+    c.h = c.w = 16;
+    mt_net *net;
+    r->status = mt_resnet_create(&net, &c, TB, NULL, NULL, NULL);
+    if (r->status < 0)
+        return NULL;
+    mt_rng g;
+    mt_rng_seed(&g, 1, 0); /* same initial parameters for every run */
+    mt_net_init(net, &g);
+    r->n = mt_net_param_count(net);
+    float *vel = calloc(r->n, sizeof *vel), x[TB * 3 * 16 * 16];
+    int labels[TB];
+    for (int s = 0; s < TSTEPS && r->status >= 0; s++) {
+        gc_fill_normal(x, sizeof x / sizeof *x, r->seed, (uint64_t)s);
+        for (int i = 0; i < TB; i++)
+            labels[i] = (int)((r->seed + (uint64_t)(i * 3 + s)) % TK);
+        r->status = mt_net_set_input(net, x, TB, labels);
+        if (r->status >= 0)
+            r->status = mt_net_forward(net, 1);
+        if (r->status >= 0)
+            r->status = mt_net_backward(net);
+        if (r->status >= 0)
+            sgd(net, vel, 0.1f, 0.9f);
+    }
+    r->loss = mt_net_loss(net);
+    r->params = malloc(r->n * sizeof(float));
+    memcpy(r->params, mt_net_params(net), r->n * sizeof(float));
+    free(vel);
+    mt_net_free(net);
+    return NULL;
+}
+
+START_TEST(two_nets_in_two_threads_match_sequential_runs)
+{
+    run seq[2] = {{.seed = 5}, {.seed = 6}}, par[2] = {{.seed = 5}, {.seed = 6}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(pthread_create(&t[i], NULL, train_run, &seq[i]), 0);
+        pthread_join(t[i], NULL);
+    }
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, train_run, &par[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(seq[i].status == MT_OK && par[i].status == MT_OK, "run failed: %s",
+                      mt_errmsg());
+        size_t diff = 0;
+        for (size_t k = 0; k < seq[i].n; k++)
+            diff += memcmp(&seq[i].params[k], &par[i].params[k], sizeof(float)) != 0;
+        ck_assert_msg(diff == 0, "run %d: %zu of %zu parameters differ", i, diff, seq[i].n);
+        ck_assert_float_eq(seq[i].loss, par[i].loss);
+    }
+    /* and the two runs (different data) really differ */
+    ck_assert_int_ne(memcmp(seq[0].params, seq[1].params, seq[0].n * sizeof(float)), 0);
+    for (int i = 0; i < 2; i++) {
+        free(seq[i].params);
+        free(par[i].params);
+    }
+}
+END_TEST
+
+Suite *resnet_suite(void);
+Suite *resnet_suite(void)
+{
+    Suite *s = suite_create("resnet");
+    TCase *t = tcase_create("resnet");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, resnet_counts_match_the_published_numbers);
+    tcase_add_test(t, segments_tile_the_buffers);
+    tcase_add_test(t, signature_follows_shapes_not_batch);
+    tcase_add_test(t, bad_resnet_configs_are_refused);
+    tcase_add_test(t, small_resnet_overfits_a_small_batch);
+    tcase_add_test(t, clone_shares_parameters_and_evaluates_smaller_batches);
+    tcase_add_test(t, two_nets_in_two_threads_match_sequential_runs);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+MT_CHECK_MAIN(resnet_suite)
