@@ -242,11 +242,11 @@ END_TEST
 START_TEST(resume_is_bit_for_bit_the_uninterrupted_run)
 {
     run_dirs();
-    const char *ref[] = {TINY(dir_a), "--epochs", "3", NULL};
+    const char *ref[] = {TINY(dir_a), "--epochs", "6", NULL};
     ck_assert_int_eq(run("a", ref), 0);
 
-    /* Stopped in the middle of epoch 1 (step 8 of 18), then resumed. */
-    const char *stop[] = {TINY(dir_b), "--epochs", "3", "--stop-after", "8", NULL};
+    /* Stopped in the middle of epoch 1 (step 8 of 36), then resumed. */
+    const char *stop[] = {TINY(dir_b), "--epochs", "6", "--stop-after", "8", NULL};
     ck_assert_int_eq(run("b1", stop), 4);
     expect_output("b1", "--resume");
     json_t *fin = load_json("b", "final.json");
@@ -257,8 +257,9 @@ START_TEST(resume_is_bit_for_bit_the_uninterrupted_run)
     expect_output("b2", "resuming");
     expect_same_files("a", "b");
 
-    /* SIGTERM once the first epoch's checkpoint exists, then resumed. */
-    const char *sig[] = {TINY(dir_c), "--epochs", "3", NULL};
+    /* SIGTERM once the first epoch's checkpoint exists (five epochs remain,
+     * far longer than the poll's millisecond), then resumed. */
+    const char *sig[] = {TINY(dir_c), "--epochs", "6", NULL};
     pid_t pid = start("c1", sig);
     char ck[200];
     snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir_c);
@@ -320,11 +321,29 @@ START_TEST(huge_lr_diverges_with_exit_3)
 }
 END_TEST
 
+START_TEST(sphere_resnet_trains_with_its_operator)
+{
+    run_dirs();
+    const char *args[] = {TINY(dir_a), "--epochs", "1", "--model", "sphere-resnet-8",
+                          "--sphere-op", "learnable-sigmoid", NULL};
+    ck_assert_int_eq(run("a", args), 0);
+    json_t *cfg = load_json("a", "config.json");
+    const char *desc = json_string_value(json_object_get(json_object_get(cfg, "model"),
+                                                         "description"));
+    ck_assert_msg(desc && strstr(desc, "sphere-resnet-8") && strstr(desc, "sigmoid"),
+                  "model description '%s'", desc ? desc : "(none)");
+    json_decref(cfg);
+    json_t *fin = load_json("a", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "completed");
+    json_decref(fin);
+}
+END_TEST
+
 START_TEST(bad_flags_exit_2_naming_the_flag)
 {
     run_dirs();
     struct {
-        const char *args[8];
+        const char *args[10];
         const char *needle;
     } cases[] = {
         {{"--momentum", "1.5", NULL}, "--momentum"},
@@ -332,6 +351,9 @@ START_TEST(bad_flags_exit_2_naming_the_flag)
         {{"--schedule", "steps", NULL}, "--schedule"},
         {{"--lr-milestones", "60,30", NULL}, "--lr-milestones"},
         {{"--model", "resnet21", "--data", data_dir, "--out", dir_a, NULL}, "--model"},
+        {{"--model", "resnet20", "--width", "24", "--data", data_dir, "--out", dir_a, NULL},
+         "--width"},
+        {{"--sphere-op", "tanh", NULL}, "--sphere-op"},
         {{"--data", "/nonexistent/data", "--out", dir_a, NULL}, "--data"},
         {{"--resume", dir_b, "--lr", "0.1", NULL}, "--lr"},
         {{"--resume", dir_b, NULL}, "--resume"},
@@ -358,6 +380,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, resume_is_bit_for_bit_the_uninterrupted_run);
     tcase_add_test(tc, corrupt_and_foreign_checkpoints_are_refused);
     tcase_add_test(tc, huge_lr_diverges_with_exit_3);
+    tcase_add_test(tc, sphere_resnet_trains_with_its_operator);
     tcase_add_test(tc, bad_flags_exit_2_naming_the_flag);
     suite_add_tcase(s, tc);
     return s;

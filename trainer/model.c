@@ -3,6 +3,7 @@
 
 #include "core/status.h"
 #include "models/resnet.h"
+#include "models/sphere_resnet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +59,41 @@ int mt_model_build(mt_net **net, const mt_train_config *cfg, int batch, int c, i
         describe(desc, cap, cfg->model, "", width, classes, *net);
         return MT_OK;
     }
+    depth = depth_of(cfg->model, "sphere-resnet-");
+    if (depth >= 0) {
+        if (depth < 8 || (depth - 2) % 6 != 0)
+            return mt_error(MT_ERR_ARG,
+                            "--model: %s: SphereResNet depth must be 6k+2 >= 8 (20, 32, 44, ...)",
+                            cfg->model);
+        mt_sphere_resnet_cfg sc = mt_sphere_resnet_default(depth, classes);
+        mt_sphere_op op;
+        if (mt_sphere_op_parse(cfg->sphere_op, &op) < 0)
+            return mt_error(MT_ERR_ARG,
+                            "--sphere-op: '%s': expected linear|cosine|sigmoid|learnable-sigmoid|none",
+                            cfg->sphere_op);
+        sc.op = op;
+        if (cfg->width) {
+            if (cfg->width % 16 != 0)
+                return mt_error(MT_ERR_ARG,
+                                "--width: %d: SphereResNet widths are multiples of 16 (16: He's "
+                                "16/32/64, 96: the SphereNet reference's 96/192/384)",
+                                cfg->width);
+            sc.width = cfg->width;
+        }
+        sc.c = c;
+        sc.h = h;
+        sc.w = w;
+        sc.label_smoothing = (float)cfg->label_smoothing;
+        int s = mt_sphere_resnet_create(net, &sc, batch, NULL, NULL, NULL);
+        if (s < 0)
+            return mt_error_context(s, "--model %s", cfg->model);
+        char extra[48];
+        snprintf(extra, sizeof extra, " (%s)", mt_sphere_op_name(op));
+        describe(desc, cap, cfg->model, extra, sc.width, classes, *net);
+        return MT_OK;
+    }
     return mt_error(MT_ERR_ARG,
                     "--model: '%s' is unknown: expected resnetN (N = 6k+2: resnet20, resnet32, "
-                    "resnet44, resnet56, resnet110)",
+                    "resnet44, resnet56, resnet110) or sphere-resnet-N (sphere-resnet-32)",
                     cfg->model);
 }

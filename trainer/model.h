@@ -1,8 +1,9 @@
 /* model.h: the model named by a training configuration, built as a net.
  *
- * Names: resnet20/32/44/56/110 (any resnetN with N = 6k+2), and
- * sphere-resnet-N with cfg->sphere_op, both with cfg->width (0: the model's
- * default). This file only maps names to the builders in models/.
+ * Names: resnet20/32/44/56/110 (any resnetN with N = 6k+2; width = the first
+ * stage's channels, a multiple of 16, default 16), and sphere-resnet-N with
+ * cfg->sphere_op (width default 96, the SphereNet reference's; 16 gives He's
+ * 16/32/64). This file only maps names to the builders in models/.
  */
 #ifndef MT_TRAINER_MODEL_H
 #define MT_TRAINER_MODEL_H

@@ -365,7 +365,7 @@ static int save_checkpoint(const mt_trainer *t, const char *dir)
 /* The end of epoch t->epoch: evaluation when due, the log row, a checkpoint
  * when due; then the position moves to the next epoch. */
 static int end_epoch(mt_trainer *t, const char *dir, mt_progress *p, double train_seconds,
-                     double t0)
+                     int64_t ep_images, double t0)
 {
     const mt_train_config *c = &t->cfg;
     int last = t->epoch + 1 == c->epochs;
@@ -375,9 +375,9 @@ static int end_epoch(mt_trainer *t, const char *dir, mt_progress *p, double trai
                       .lr = t->last_lr,
                       .train_loss = t->ep_seen ? t->ep_loss_sum / (double)t->ep_seen : NAN,
                       .train_acc = t->ep_seen ? (double)t->ep_correct / (double)t->ep_seen : NAN,
-                      .images_per_s = train_seconds > 0
-                                          ? (double)t->ep_seen / (train_seconds + 1e-300)
-                                          : 0};
+                      /* over the training steps this process ran (a resumed
+                       * epoch: its second part only); evaluation excluded */
+                      .images_per_s = train_seconds > 0 ? (double)ep_images / train_seconds : 0};
     mt_progress_epoch_end(p);
     if (due) {
         int rc = mt_trainer_evaluate(t, 0);
@@ -393,8 +393,6 @@ static int end_epoch(mt_trainer *t, const char *dir, mt_progress *p, double trai
         }
     }
     row.seconds = t->ep_seconds + (mt_now() - t0);
-    /* images/s over the whole epoch's training time when it was not resumed
-     * half way; otherwise over the part this process ran. */
     int rc = mt_log_append(dir, &row);
     if (rc != MT_OK)
         return rc;
@@ -437,6 +435,7 @@ int mt_trainer_run(mt_trainer *t, const char *dir)
         return rc;
     int interrupted = 0, diverged = 0;
     double t_epoch = mt_now(), train_seconds = 0;
+    int64_t ep_images = 0;
     mt_progress_epoch_begin(&p, t->epoch, t->steps_per_epoch, t->next_index);
     mt_batch b;
     while (!interrupted && (rc = mt_loader_next(loader, &b)) == 1) {
@@ -465,13 +464,15 @@ int mt_trainer_run(mt_trainer *t, const char *dir)
         t->ep_seen += n;
         t->next_index++;
         train_seconds += mt_now() - t_step;
+        ep_images += n;
         mt_progress_step(&p, b.index, t->step, loss);
         if (last_of_epoch) {
-            rc = end_epoch(t, dir, &p, train_seconds, t_epoch);
+            rc = end_epoch(t, dir, &p, train_seconds, ep_images, t_epoch);
             if (rc != MT_OK)
                 break;
             t_epoch = mt_now();
             train_seconds = 0;
+            ep_images = 0;
             if (t->epoch < c->epochs)
                 mt_progress_epoch_begin(&p, t->epoch, t->steps_per_epoch, 0);
         }
