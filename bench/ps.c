@@ -46,15 +46,9 @@ static double now(void)
 
 static void server_config(mt_ps_server_config *c, size_t n, size_t n_state, int shards)
 {
-    memset(c, 0, sizeof *c);
-    c->n = n;
-    c->n_state = n_state;
+    mt_ps_server_config_default(c, n, n_state);
     c->shards = shards;
-    c->opt.momentum = 0.9;
-    c->opt.weight_decay = 5e-4;
-    c->schedule.kind = MT_SCHED_CONSTANT;
     c->schedule.base_lr = 0.01;
-    c->schedule.steps_per_epoch = 1000;
 }
 
 /* ---- 1. overhead -------------------------------------------------------------- */

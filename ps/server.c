@@ -28,6 +28,19 @@ struct mt_ps_server {
     _Atomic int64_t completed;  /* pushes that have passed every stage */
 };
 
+void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_state)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->n = n;
+    cfg->n_state = n_state;
+    cfg->shards = 1;
+    cfg->opt.momentum = 0.9;
+    cfg->opt.weight_decay = 5e-4;
+    cfg->schedule.kind = MT_SCHED_CONSTANT;
+    cfg->schedule.base_lr = 0.1;
+    cfg->schedule.steps_per_epoch = 1;
+}
+
 int mt_ps_server_config_check(const mt_ps_server_config *cfg)
 {
     if (cfg->n == 0)

@@ -68,6 +68,10 @@ typedef struct {
 
 typedef struct mt_ps_server mt_ps_server;
 
+/* n parameters, n_state state floats, 1 shard, momentum 0.9, weight decay
+ * 5e-4 on everything, heavy ball, constant lr 0.1 (steps_per_epoch 1). */
+void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_state);
+
 /* Checks the configuration (sizes, shards, optimizer, schedule, ranges) and
  * names the field at fault. */
 int mt_ps_server_config_check(const mt_ps_server_config *cfg);

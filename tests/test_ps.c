@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,8 @@
 
 static void server_config(mt_ps_server_config *c, size_t n, size_t n_state, int shards)
 {
-    memset(c, 0, sizeof *c);
-    c->n = n;
-    c->n_state = n_state;
+    mt_ps_server_config_default(c, n, n_state);
     c->shards = shards;
-    c->opt.momentum = 0.9;
-    c->opt.weight_decay = 5e-4;
     c->schedule.kind = MT_SCHED_MULTISTEP;
     c->schedule.base_lr = 0.1;
     c->schedule.gamma = 0.2;
@@ -269,6 +266,8 @@ static void *consistency_thread(void *a_)
     for (int it = 0; it < C_ITERS; it++) {
         struct crec *r = &a->sh->rec[a->id * C_ITERS + it];
         r->v = mt_ps_pull(a->sh->s, r->theta, NULL);
+        if (it % 2)
+            sched_yield(); /* let others overtake between pull and push */
         /* Any gradient will do; this one depends on what was pulled, so a
          * torn read would show up in the replay as well. */
         for (int i = 0; i < CN; i++)
