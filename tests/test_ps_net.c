@@ -1,0 +1,198 @@
+/* test_ps_net.c: the parameter server driving real networks (nn/net.h) through
+ * the trainer's gradient step (trainer/trainer.h):
+ *   - delay mode with tau = 0 is, bit for bit, the single-process loop
+ *     "mt_trainer_grad, then momentum SGD on the whole buffer", batch-norm
+ *     running statistics included (the server's BN policy);
+ *   - async mode with two networks stepping in two threads loses no push
+ *     (run under ThreadSanitizer by `make tsan`).
+ * The net is small (conv - BN+ReLU - pool - linear) so this stays fast. */
+#include "core/rng.h"
+#include "core/status.h"
+#include "nn/net.h"
+#include "optim/msgd.h"
+#include "ps/ps.h"
+#include "tests/check_main.h"
+#include "trainer/trainer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { B = 8, C = 2, H = 6, W_ = 6, CLASSES = 3, STEPS = 24 };
+
+static mt_net *tiny_net(void)
+{
+    mt_net *net;
+    ck_assert_int_eq(mt_net_create(&net, B, C, H, W_), MT_OK);
+    int x = mt_net_input(net);
+    x = mt_conv(net, x, 4, 3, 1, 1, 0);
+    x = mt_batchnorm(net, x, 1);
+    x = mt_global_avgpool(net, x);
+    x = mt_linear(net, x, CLASSES, 1);
+    x = mt_softmax_xent(net, x, 0.0f);
+    ck_assert_msg(x >= 0, "%s", mt_errmsg());
+    ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    mt_rng r;
+    mt_rng_seed(&r, 21, 0);
+    ck_assert_int_eq(mt_net_init(net, &r), MT_OK);
+    return net;
+}
+
+/* Batch b: images and labels from (seed 22, stream b). */
+static void make_batch(int64_t b, float *x, int *y)
+{
+    mt_rng r;
+    mt_rng_seed(&r, 22, (uint64_t)b);
+    for (int i = 0; i < B * C * H * W_; i++)
+        x[i] = (float)mt_rng_normal(&r);
+    for (int i = 0; i < B; i++)
+        y[i] = (int)mt_rng_below(&r, CLASSES);
+}
+
+struct worker {
+    mt_net *net;
+    float x[B * C * H * W_];
+    int y[B];
+    double loss_sum;
+};
+
+static int net_grad(void *ctx, const float *theta, int64_t version, int64_t batch, float *state,
+                    float *grad)
+{
+    struct worker *w = ctx;
+    size_t n = mt_net_param_count(w->net), ns = mt_net_state_count(w->net);
+    memcpy(mt_net_params(w->net), theta, n * sizeof(float));
+    memcpy(mt_net_state(w->net), state, ns * sizeof(float));
+    make_batch(batch, w->x, w->y);
+    double loss;
+    int correct;
+    int rc = mt_trainer_grad(w->net, w->x, w->y, B, &loss, &correct);
+    if (rc < 0)
+        return rc;
+    w->loss_sum += loss;
+    memcpy(grad, mt_net_grads(w->net), n * sizeof(float));
+    memcpy(state, mt_net_state(w->net), ns * sizeof(float));
+    return MT_OK;
+}
+
+static void server_config(mt_ps_server_config *sc, mt_net *net, mt_msgd_ranges *decay)
+{
+    mt_ps_server_config_default(sc, mt_net_param_count(net), mt_net_state_count(net));
+    sc->shards = 3;
+    sc->opt.momentum = 0.9;
+    sc->opt.weight_decay = 1e-3;
+    sc->schedule.base_lr = 0.05;
+    /* Decay the weights only, as the trainer does by default. */
+    mt_msgd_ranges_init(decay, sc->n);
+    const mt_param_seg *segs;
+    int nseg = mt_net_segments(net, &segs);
+    for (int i = 0; i < nseg; i++)
+        if (!segs[i].in_state)
+            mt_msgd_ranges_add(decay, segs[i].offset, segs[i].count,
+                               segs[i].kind == MT_SEG_CONV_WEIGHT ||
+                                   segs[i].kind == MT_SEG_LINEAR_WEIGHT);
+    sc->decay = decay;
+}
+
+static void expect_same_bits(const char *what, const float *got, const float *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&got[i], &want[i], sizeof(float)) != 0)
+            ck_abort_msg("%s: element %zu differs: %.9g, want %.9g", what, i, got[i], want[i]);
+}
+
+START_TEST(delay_zero_equals_the_single_process_training_loop)
+{
+    mt_set_threads(1);
+    /* The single-process loop. */
+    mt_net *ref = tiny_net();
+    mt_ps_server_config sc;
+    mt_msgd_ranges decay;
+    server_config(&sc, ref, &decay);
+    size_t n = sc.n, ns = sc.n_state;
+    ck_assert_uint_gt(ns, 0);
+    float *theta0 = malloc(n * sizeof(float)), *state0 = malloc(ns * sizeof(float));
+    memcpy(theta0, mt_net_params(ref), n * sizeof(float));
+    memcpy(state0, mt_net_state(ref), ns * sizeof(float));
+    float *vel = calloc(n, sizeof(float));
+    struct worker rw = {.net = ref};
+    for (int64_t k = 0; k < STEPS; k++) {
+        make_batch(k, rw.x, rw.y);
+        double loss;
+        int correct;
+        ck_assert_int_eq(mt_trainer_grad(ref, rw.x, rw.y, B, &loss, &correct), MT_OK);
+        mt_msgd_apply(&sc.opt, &decay, mt_net_params(ref), vel, mt_net_grads(ref), 0, n,
+                      mt_schedule_lr(&sc.schedule, k));
+    }
+
+    /* The same through the server in delay mode, tau 0, on another net. */
+    struct worker w = {.net = tiny_net()};
+    void *ctx[] = {&w};
+    mt_ps_config rc;
+    mt_ps_config_default(&rc);
+    rc.mode = MT_PS_DELAY;
+    rc.threads = 1;
+    rc.steps_per_epoch = 8;
+    rc.grad = net_grad;
+    rc.worker_ctx = ctx;
+    mt_ps *ps;
+    ck_assert_msg(mt_ps_create(&ps, &sc, &rc, theta0, state0) == MT_OK, "%s", mt_errmsg());
+    ck_assert_msg(mt_ps_run(ps, STEPS) == MT_OK, "%s", mt_errmsg());
+    mt_ps_server *s = mt_ps_server_of(ps);
+    expect_same_bits("parameters", mt_ps_server_theta(s), mt_net_params(ref), n);
+    expect_same_bits("velocity", mt_ps_server_velocity(s), vel, n);
+    expect_same_bits("BN running statistics", mt_ps_server_state(s), mt_net_state(ref), ns);
+    /* The statistics moved away from their initial values. */
+    ck_assert(memcmp(mt_ps_server_state(s), state0, ns * sizeof(float)) != 0);
+    mt_ps_free(ps);
+    mt_msgd_ranges_free(&decay);
+    mt_net_free(ref);
+    mt_net_free(w.net);
+    free(theta0);
+    free(state0);
+    free(vel);
+}
+END_TEST
+
+START_TEST(async_networks_in_two_threads_lose_no_push)
+{
+    mt_set_threads(1);
+    struct worker w[2] = {{.net = tiny_net()}, {.net = tiny_net()}};
+    void *ctx[] = {&w[0], &w[1]};
+    mt_ps_server_config sc;
+    mt_msgd_ranges decay;
+    server_config(&sc, w[0].net, &decay);
+    mt_ps_config rc;
+    mt_ps_config_default(&rc);
+    rc.mode = MT_PS_ASYNC;
+    rc.workers = 2;
+    rc.threads = 1;
+    rc.oversubscribe = 1;
+    rc.steps_per_epoch = 20;
+    rc.grad = net_grad;
+    rc.worker_ctx = ctx;
+    mt_ps *ps;
+    ck_assert_msg(mt_ps_create(&ps, &sc, &rc, mt_net_params(w[0].net), mt_net_state(w[0].net)) ==
+                      MT_OK,
+                  "%s", mt_errmsg());
+    ck_assert_msg(mt_ps_run(ps, 60) == MT_OK, "%s", mt_errmsg());
+    ck_assert_int_eq(mt_ps_server_version(mt_ps_server_of(ps)), 60);
+    ck_assert_int_eq(mt_ps_tau_total(ps)->count, 60);
+    mt_ps_free(ps);
+    mt_msgd_ranges_free(&decay);
+    mt_net_free(w[0].net);
+    mt_net_free(w[1].net);
+}
+END_TEST
+
+static Suite *ps_net_suite(void)
+{
+    Suite *s = suite_create("ps_net");
+    TCase *tc = tcase_create("net");
+    tcase_add_test(tc, delay_zero_equals_the_single_process_training_loop);
+    tcase_add_test(tc, async_networks_in_two_threads_lose_no_push);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MT_CHECK_MAIN(ps_net_suite)
