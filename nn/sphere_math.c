@@ -25,7 +25,8 @@ int mt_sphere_op_parse(const char *name, mt_sphere_op *out)
             return MT_OK;
         }
     }
-    if (strcmp(name, "lrsigmoid") == 0 || strcmp(name, "learnable") == 0) {
+    if (strcmp(name, "lrsigmoid") == 0 || strcmp(name, "learnable") == 0 ||
+        strcmp(name, "learnable-sigmoid") == 0) {
         *out = MT_SPHERE_LR_SIGMOID;
         return MT_OK;
     }

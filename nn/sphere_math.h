@@ -60,7 +60,8 @@ typedef enum {
  * "cosine", "sigmoid", "lr_sigmoid"), or NULL for an invalid value. */
 const char *mt_sphere_op_name(mt_sphere_op op);
 
-/* Parses a name from mt_sphere_op_name (also "lrsigmoid" and "learnable").
+/* Parses a name from mt_sphere_op_name (also "learnable-sigmoid",
+ * "lrsigmoid" and "learnable").
  * Returns MT_OK, or MT_ERR_ARG with a message naming the bad value. */
 int mt_sphere_op_parse(const char *name, mt_sphere_op *out);
 
