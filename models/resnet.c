@@ -9,11 +9,18 @@ mt_resnet_cfg mt_resnet_default(int depth, int classes)
     return c;
 }
 
-static int basic_block(mt_net *net, int x, int in_c, int out_c, int stride, int shortcut)
+static int plain_conv3x3(mt_net *net, int x, int out_c, int stride, void *ctx)
 {
-    int y = mt_conv(net, x, out_c, 3, stride, 1, 0);
+    (void)ctx;
+    return mt_conv(net, x, out_c, 3, stride, 1, 0);
+}
+
+static int basic_block(mt_net *net, int x, int in_c, int out_c, int stride, int shortcut,
+                       mt_resnet_conv_fn conv3x3, void *ctx)
+{
+    int y = conv3x3(net, x, out_c, stride, ctx);
     y = mt_batchnorm(net, y, 1);
-    y = mt_conv(net, y, out_c, 3, 1, 1, 0);
+    y = conv3x3(net, y, out_c, 1, ctx);
     y = mt_batchnorm(net, y, 0);
     int s = x;
     if (stride != 1 || in_c != out_c) {
@@ -27,7 +34,7 @@ static int basic_block(mt_net *net, int x, int in_c, int out_c, int stride, int 
     return mt_add(net, y, s, 1);
 }
 
-int mt_resnet_build(mt_net *net, const mt_resnet_cfg *cfg)
+int mt_resnet_body(mt_net *net, const mt_resnet_cfg *cfg, mt_resnet_conv_fn conv3x3, void *ctx)
 {
     if (!net || !cfg)
         return mt_error(MT_ERR_ARG, "resnet: %s is NULL", net ? "cfg" : "net");
@@ -39,17 +46,28 @@ int mt_resnet_build(mt_net *net, const mt_resnet_cfg *cfg)
                         cfg->classes);
     if (cfg->shortcut != MT_SHORTCUT_A && cfg->shortcut != MT_SHORTCUT_B)
         return mt_error(MT_ERR_ARG, "resnet: shortcut '%c' (A or B)", cfg->shortcut);
+    if (!conv3x3)
+        conv3x3 = plain_conv3x3;
     int k = (cfg->depth - 2) / 6, w0 = 16 * cfg->width;
-    int x = mt_conv(net, mt_net_input(net), w0, 3, 1, 1, 0);
+    int x = conv3x3(net, mt_net_input(net), w0, 1, ctx);
     x = mt_batchnorm(net, x, 1);
     int in_c = w0;
     for (int stage = 0; stage < 3; stage++) {
         int out_c = w0 << stage;
         for (int b = 0; b < k; b++) {
-            x = basic_block(net, x, in_c, out_c, stage > 0 && b == 0 ? 2 : 1, cfg->shortcut);
+            x = basic_block(net, x, in_c, out_c, stage > 0 && b == 0 ? 2 : 1, cfg->shortcut,
+                            conv3x3, ctx);
             in_c = out_c;
         }
     }
+    return x;
+}
+
+int mt_resnet_build(mt_net *net, const mt_resnet_cfg *cfg)
+{
+    int x = mt_resnet_body(net, cfg, NULL, NULL);
+    if (x < 0)
+        return x;
     x = mt_global_avgpool(net, x);
     x = mt_linear(net, x, cfg->classes, 1);
     return mt_softmax_xent(net, x, cfg->label_smoothing);

@@ -25,12 +25,21 @@ typedef struct mt_resnet_cfg {
     float label_smoothing;
 } mt_resnet_cfg;
 
+/* Makes one 3x3 convolution (pad 1) of the residual body, stem and blocks:
+ * the hyperspherical variant (models/sphere_resnet.h) passes its own. */
+typedef int (*mt_resnet_conv_fn)(mt_net *net, int x, int out_c, int stride, void *ctx);
+
 /* ResNet-depth, option A, width 1, 3x32x32 input. */
 mt_resnet_cfg mt_resnet_default(int depth, int classes);
 
 /* Adds the layers to an empty net created with the cfg's input shape and
  * returns the loss tensor's id (or a negative status). */
 int mt_resnet_build(mt_net *net, const mt_resnet_cfg *cfg);
+
+/* The stem and the three stages only (no pooling, head or loss), every 3x3
+ * convolution made by conv3x3(net, x, out_c, stride, ctx) (NULL: a plain
+ * bias-free mt_conv). Returns the last block's output id. */
+int mt_resnet_body(mt_net *net, const mt_resnet_cfg *cfg, mt_resnet_conv_fn conv3x3, void *ctx);
 
 /* mt_net_create + mt_resnet_build + mt_net_finalize (own buffers when params,
  * grads, state are NULL). */
