@@ -1,0 +1,348 @@
+/* grid.c: the sweep's cells, the argument vector of a cell's `mutau train`,
+ * and sweep.json (see grid.h). */
+#include "sweep/grid.h"
+
+#include "core/status.h"
+#include "trainer/rundir.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mt_sweep_spec_init(mt_sweep_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->repeats = 1;
+    s->seed = 1;
+    s->delay = -1;
+}
+
+void mt_sweep_spec_free(mt_sweep_spec *s)
+{
+    for (int i = 0; i < s->n_train_args; i++)
+        free(s->train_args[i]);
+    s->n_train_args = 0;
+}
+
+int mt_sweep_spec_add_arg(mt_sweep_spec *s, const char *arg)
+{
+    if (s->n_train_args == MT_SWEEP_MAX_ARGS)
+        return mt_error(MT_ERR_ARG, "sweep: more than %d train flags", MT_SWEEP_MAX_ARGS);
+    char *copy = strdup(arg);
+    if (!copy)
+        return mt_error(MT_ERR_NOMEM, "sweep: out of memory");
+    s->train_args[s->n_train_args++] = copy;
+    return MT_OK;
+}
+
+const char *mt_sweep_mode(const mt_sweep_spec *s)
+{
+    return s->mode[0] ? s->mode : "async";
+}
+
+int mt_sweep_uses_ps(const mt_sweep_spec *s)
+{
+    if (s->mode[0] || s->delay >= 0)
+        return 1;
+    for (int i = 0; i < s->n_workers; i++)
+        if (s->workers[i] != 1)
+            return 1;
+    return 0;
+}
+
+int mt_sweep_cell_count(const mt_sweep_spec *s)
+{
+    return s->n_workers * s->n_momentum * s->repeats;
+}
+
+void mt_sweep_cell_at(const mt_sweep_spec *s, int index, mt_sweep_cell *c)
+{
+    int per_repeat = s->n_workers * s->n_momentum;
+    int r = index / per_repeat, rest = index % per_repeat;
+    c->index = index;
+    c->workers = s->workers[rest / s->n_momentum];
+    c->momentum = s->momentum[rest % s->n_momentum];
+    c->repeat = r + 1;
+    c->seed = s->seed + (uint64_t)r;
+    snprintf(c->name, sizeof c->name, "w%d_mu%g_r%d", c->workers, c->momentum, c->repeat);
+}
+
+int mt_sweep_spec_check(const mt_sweep_spec *s)
+{
+    if (s->n_workers < 1)
+        return mt_error(MT_ERR_ARG, "--workers: no worker counts");
+    if (s->n_momentum < 1)
+        return mt_error(MT_ERR_ARG, "--momentum: no momentum values");
+    if (s->repeats < 1)
+        return mt_error(MT_ERR_ARG, "--repeats: %d, expected at least 1", s->repeats);
+    for (int i = 0; i < s->n_workers; i++) {
+        if (s->workers[i] < 1)
+            return mt_error(MT_ERR_ARG, "--workers: %d, expected at least 1", s->workers[i]);
+        for (int j = 0; j < i; j++)
+            if (s->workers[j] == s->workers[i])
+                return mt_error(MT_ERR_ARG, "--workers: %d is listed twice", s->workers[i]);
+    }
+    for (int i = 0; i < s->n_momentum; i++) {
+        if (!(s->momentum[i] >= 0 && s->momentum[i] < 1))
+            return mt_error(MT_ERR_ARG, "--momentum: %g is not in [0, 1)", s->momentum[i]);
+        char a[32], b[32];
+        snprintf(a, sizeof a, "%g", s->momentum[i]);
+        for (int j = 0; j < i; j++) {
+            snprintf(b, sizeof b, "%g", s->momentum[j]);
+            if (strcmp(a, b) == 0)
+                return mt_error(MT_ERR_ARG, "--momentum: %s is listed twice", a);
+        }
+    }
+    if (s->mode[0] && strcmp(s->mode, "async") && strcmp(s->mode, "sync") &&
+        strcmp(s->mode, "delay"))
+        return mt_error(MT_ERR_ARG, "--mode: expected async|sync|delay, got '%s'", s->mode);
+    if (s->delay >= 0 && s->mode[0] && strcmp(s->mode, "delay"))
+        return mt_error(MT_ERR_ARG, "--delay: only with --mode delay (the mode is %s)", s->mode);
+    return MT_OK;
+}
+
+/* Appends one string to the argument vector, copying it into buf. */
+typedef struct {
+    char **argv;
+    int n, cap;
+    char *buf;
+    size_t used, buf_cap;
+} argv_builder;
+
+static int push_ref(argv_builder *b, char *s)
+{
+    if (b->n + 1 >= b->cap)
+        return mt_error(MT_ERR_ARG, "sweep: too many train arguments (at most %d)", b->cap - 1);
+    b->argv[b->n++] = s;
+    b->argv[b->n] = NULL;
+    return MT_OK;
+}
+
+static int push_fmt(argv_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int push_fmt(argv_builder *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(b->buf + b->used, b->buf_cap - b->used, fmt, ap);
+    va_end(ap);
+    if (len < 0 || (size_t)len + 1 > b->buf_cap - b->used)
+        return mt_error(MT_ERR_ARG, "sweep: the train command line is too long");
+    char *s = b->buf + b->used;
+    b->used += (size_t)len + 1;
+    return push_ref(b, s);
+}
+
+int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *exe,
+                        const char *dir, int threads, char **argv, int argv_cap, char *buf,
+                        size_t cap)
+{
+    argv_builder b = {argv, 0, argv_cap, buf, 0, cap};
+    int rc = push_fmt(&b, "%s", exe);
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "train");
+    for (int i = 0; rc == MT_OK && i < s->n_train_args; i++)
+        rc = push_ref(&b, s->train_args[i]);
+    if (rc == MT_OK && mt_sweep_uses_ps(s)) {
+        rc = push_fmt(&b, "--workers");
+        if (rc == MT_OK)
+            rc = push_fmt(&b, "%d", c->workers);
+        if (rc == MT_OK && s->mode[0])
+            rc = push_fmt(&b, "--mode");
+        if (rc == MT_OK && s->mode[0])
+            rc = push_fmt(&b, "%s", s->mode);
+        if (rc == MT_OK && s->delay >= 0)
+            rc = push_fmt(&b, "--delay");
+        if (rc == MT_OK && s->delay >= 0)
+            rc = push_fmt(&b, "%ld", s->delay);
+    }
+    /* %.17g: the cell trains with exactly the momentum the grid names. */
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "--momentum");
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "%.17g", c->momentum);
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "--seed");
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "%" PRIu64, c->seed);
+    if (rc == MT_OK && threads > 0)
+        rc = push_fmt(&b, "--threads");
+    if (rc == MT_OK && threads > 0)
+        rc = push_fmt(&b, "%d", threads);
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "--progress");
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "plain");
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "--out");
+    if (rc == MT_OK)
+        rc = push_fmt(&b, "%s", dir);
+    return rc == MT_OK ? b.n : rc;
+}
+
+/* ---- sweep.json ---------------------------------------------------------- */
+
+json_t *mt_sweep_spec_to_json(const mt_sweep_spec *s)
+{
+    json_t *w = json_array(), *m = json_array(), *a = json_array();
+    for (int i = 0; i < s->n_workers; i++)
+        json_array_append_new(w, json_integer(s->workers[i]));
+    for (int i = 0; i < s->n_momentum; i++)
+        json_array_append_new(m, json_real(s->momentum[i]));
+    for (int i = 0; i < s->n_train_args; i++)
+        json_array_append_new(a, json_string(s->train_args[i]));
+    char seed[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, s->seed);
+    return json_pack("{s:i, s:s, s:o, s:o, s:i, s:s, s:s, s:I, s:o}", "format", 1, "preset",
+                     s->preset, "workers", w, "momentum", m, "repeats", s->repeats, "seed", seed,
+                     "mode", s->mode, "delay", (json_int_t)s->delay, "train_flags", a);
+}
+
+int mt_sweep_spec_from_json(mt_sweep_spec *s, const json_t *j, const char *where)
+{
+    mt_sweep_spec_init(s);
+    const json_t *w = json_object_get(j, "workers"), *m = json_object_get(j, "momentum"),
+                 *a = json_object_get(j, "train_flags");
+    const char *seed = json_string_value(json_object_get(j, "seed"));
+    const char *mode = json_string_value(json_object_get(j, "mode"));
+    const char *preset = json_string_value(json_object_get(j, "preset"));
+    if (!json_is_array(w) || !json_is_array(m) || !json_is_array(a) || !seed || !mode ||
+        !json_is_integer(json_object_get(j, "repeats")) ||
+        !json_is_integer(json_object_get(j, "delay")))
+        return mt_error(MT_ERR_FORMAT,
+                        "%s: expected workers, momentum, repeats, seed, mode, delay and "
+                        "train_flags",
+                        where);
+    if (json_array_size(w) > MT_SWEEP_MAX_AXIS || json_array_size(m) > MT_SWEEP_MAX_AXIS)
+        return mt_error(MT_ERR_FORMAT, "%s: more than %d values on an axis", where,
+                        MT_SWEEP_MAX_AXIS);
+    s->n_workers = (int)json_array_size(w);
+    for (int i = 0; i < s->n_workers; i++) {
+        if (!json_is_integer(json_array_get(w, (size_t)i)))
+            return mt_error(MT_ERR_FORMAT, "%s: workers[%d] is not an integer", where, i);
+        s->workers[i] = (int)json_integer_value(json_array_get(w, (size_t)i));
+    }
+    s->n_momentum = (int)json_array_size(m);
+    for (int i = 0; i < s->n_momentum; i++) {
+        if (!json_is_number(json_array_get(m, (size_t)i)))
+            return mt_error(MT_ERR_FORMAT, "%s: momentum[%d] is not a number", where, i);
+        s->momentum[i] = json_number_value(json_array_get(m, (size_t)i));
+    }
+    s->repeats = (int)json_integer_value(json_object_get(j, "repeats"));
+    s->delay = (long)json_integer_value(json_object_get(j, "delay"));
+    char *end;
+    s->seed = strtoull(seed, &end, 10);
+    if (!seed[0] || *end)
+        return mt_error(MT_ERR_FORMAT, "%s: seed '%s' is not an integer", where, seed);
+    snprintf(s->mode, sizeof s->mode, "%s", mode);
+    snprintf(s->preset, sizeof s->preset, "%s", preset ? preset : "");
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *v = json_string_value(json_array_get(a, i));
+        if (!v)
+            return mt_error(MT_ERR_FORMAT, "%s: train_flags[%zu] is not a string", where, i);
+        int rc = mt_sweep_spec_add_arg(s, v);
+        if (rc != MT_OK)
+            return rc;
+    }
+    int rc = mt_sweep_spec_check(s);
+    return rc == MT_OK ? MT_OK : mt_error_context(MT_ERR_FORMAT, "%s", where);
+}
+
+void mt_sweep_format_ints(char *buf, size_t cap, const int *v, int n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%d", i ? "," : "", v[i]);
+}
+
+void mt_sweep_format_doubles(char *buf, size_t cap, const double *v, int n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%g", i ? "," : "", v[i]);
+}
+
+void mt_sweep_format_args(char *buf, size_t cap, char *const *v, int n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    if (n == 0)
+        snprintf(buf, cap, "(none)");
+    for (int i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? " " : "", v[i]);
+}
+
+int mt_sweep_spec_compare(const mt_sweep_spec *r, const mt_sweep_spec *g)
+{
+    char a[2048], b[2048];
+    int same = r->n_workers == g->n_workers;
+    for (int i = 0; same && i < r->n_workers; i++)
+        same = r->workers[i] == g->workers[i];
+    if (!same) {
+        mt_sweep_format_ints(a, sizeof a, r->workers, r->n_workers);
+        mt_sweep_format_ints(b, sizeof b, g->workers, g->n_workers);
+        return mt_error(MT_ERR_ARG, "--workers: the sweep has %s, the command gives %s", a, b);
+    }
+    same = r->n_momentum == g->n_momentum;
+    for (int i = 0; same && i < r->n_momentum; i++)
+        same = r->momentum[i] == g->momentum[i];
+    if (!same) {
+        mt_sweep_format_doubles(a, sizeof a, r->momentum, r->n_momentum);
+        mt_sweep_format_doubles(b, sizeof b, g->momentum, g->n_momentum);
+        return mt_error(MT_ERR_ARG, "--momentum: the sweep has %s, the command gives %s", a, b);
+    }
+    if (r->repeats != g->repeats)
+        return mt_error(MT_ERR_ARG, "--repeats: the sweep has %d, the command gives %d",
+                        r->repeats, g->repeats);
+    if (r->seed != g->seed)
+        return mt_error(MT_ERR_ARG, "--seed: the sweep has %" PRIu64 ", the command gives %" PRIu64,
+                        r->seed, g->seed);
+    if (strcmp(r->mode, g->mode))
+        return mt_error(MT_ERR_ARG, "--mode: the sweep has %s, the command gives %s",
+                        r->mode[0] ? r->mode : "(none)", g->mode[0] ? g->mode : "(none)");
+    if (r->delay != g->delay)
+        return mt_error(MT_ERR_ARG, "--delay: the sweep has %ld, the command gives %ld", r->delay,
+                        g->delay);
+    if (strcmp(r->preset, g->preset))
+        return mt_error(MT_ERR_ARG, "--preset: the sweep has %s, the command gives %s",
+                        r->preset[0] ? r->preset : "(none)", g->preset[0] ? g->preset : "(none)");
+    same = r->n_train_args == g->n_train_args;
+    for (int i = 0; same && i < r->n_train_args; i++)
+        same = strcmp(r->train_args[i], g->train_args[i]) == 0;
+    if (!same) {
+        mt_sweep_format_args(a, sizeof a, r->train_args, r->n_train_args);
+        mt_sweep_format_args(b, sizeof b, g->train_args, g->n_train_args);
+        return mt_error(MT_ERR_ARG, "train flags: the sweep has '%s', the command gives '%s'", a, b);
+    }
+    return MT_OK;
+}
+
+int mt_sweep_spec_save(const char *dir, const mt_sweep_spec *s)
+{
+    json_t *j = mt_sweep_spec_to_json(s);
+    if (!j)
+        return mt_error(MT_ERR_NOMEM, "sweep.json: cannot build");
+    int rc = mt_rundir_write_json(dir, "sweep.json", j);
+    json_decref(j);
+    return rc;
+}
+
+int mt_sweep_spec_load(const char *dir, mt_sweep_spec *s)
+{
+    json_t *j;
+    mt_sweep_spec_init(s);
+    int rc = mt_rundir_read_json(dir, "sweep.json", &j);
+    if (rc != MT_OK)
+        return rc;
+    char where[4096];
+    snprintf(where, sizeof where, "%s/sweep.json", dir);
+    rc = mt_sweep_spec_from_json(s, j, where);
+    json_decref(j);
+    if (rc != MT_OK)
+        mt_sweep_spec_free(s);
+    return rc;
+}
