@@ -11,8 +11,12 @@
  * 2. Scaling. Async training with 1 and 2 workers x 1 thread on ResNet-20
  *    gradients of a fixed synthetic batch (real forward/backward through the
  *    server), and on a fixed amount of arithmetic per gradient (no memory
- *    traffic: what the server alone allows).
+ *    traffic: what the server alone allows). server_share is the part of the
+ *    workers' time spent pulling and pushing (lock waits included): the
+ *    speedup the server allows is about W (1 - server_share), whatever else
+ *    runs on the machine.
  *      bench ps scaling grad=resnet20|spin workers=W images_per_s=.. speedup=..
+ *            server_share=..
  * 3. Async W workers vs delay W-1. Equal workers on a least-squares problem:
  *    the measured tau and the loss reached, next to delay mode with a fixed
  *    delay of W - 1 and with none.
@@ -227,7 +231,7 @@ static int spin_grad(void *ctx, const float *theta, int64_t version, int64_t bat
     return MT_OK;
 }
 
-static double async_images_per_s(int W, int use_resnet, int steps_per_worker)
+static double async_images_per_s(int W, int use_resnet, int steps_per_worker, double *server_share)
 {
     struct rworker rw[2];
     size_t n = RESNET20_PARAMS, ns = 0;
@@ -262,8 +266,13 @@ static double async_images_per_s(int W, int use_resnet, int steps_per_worker)
     double ips = -1;
     if (mt_ps_create(&ps, &sc, &rc, theta0, state0) == MT_OK) {
         double t0 = now();
-        if (mt_ps_run(ps, (int64_t)W * steps_per_worker) == MT_OK)
+        if (mt_ps_run(ps, (int64_t)W * steps_per_worker) == MT_OK) {
             ips = (double)W * steps_per_worker * BATCH / (now() - t0);
+            mt_ps_timing tm;
+            mt_ps_timing_get(ps, &tm);
+            double all = tm.grad_s + tm.pull_s + tm.push_s + tm.wait_s;
+            *server_share = (tm.pull_s + tm.push_s) / all;
+        }
         mt_ps_free(ps);
     }
     if (ips < 0)
@@ -280,13 +289,15 @@ static void bench_scaling(int have_resnet)
 {
     for (int use_resnet = have_resnet; use_resnet >= 0; use_resnet--) {
         int steps = use_resnet ? 8 : 30;
-        double one = async_images_per_s(1, use_resnet, steps);
-        double two = async_images_per_s(2, use_resnet, steps);
+        double share1 = 0, share2 = 0;
+        double one = async_images_per_s(1, use_resnet, steps, &share1);
+        double two = async_images_per_s(2, use_resnet, steps, &share2);
         const char *name = use_resnet ? "resnet20" : "spin";
-        printf("bench ps scaling grad=%s workers=1 threads=1 images_per_s=%.1f\n", name, one);
+        printf("bench ps scaling grad=%s workers=1 threads=1 images_per_s=%.1f server_share=%.4f\n",
+               name, one, share1);
         printf("bench ps scaling grad=%s workers=2 threads=1 images_per_s=%.1f speedup=%.3f "
-               "cores=%d\n",
-               name, two, two / one, mt_ps_cores());
+               "server_share=%.4f cores=%d\n",
+               name, two, two / one, share2, mt_ps_cores());
     }
 }
 

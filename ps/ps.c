@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const mode_names[] = {"async", "sync", "delay"};
 
@@ -220,6 +221,32 @@ void ps_epoch_close(mt_ps *ps, int64_t version)
 }
 
 void ps_set_threads(const mt_ps *ps) { omp_set_num_threads(ps->threads); }
+
+double ps_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void mt_ps_timing_get(const mt_ps *ps, mt_ps_timing *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < ps->n_workers; i++) {
+        const mt_ps_timing *t = &ps->w[i].time;
+        out->grad_s += t->grad_s;
+        out->pull_s += t->pull_s;
+        out->push_s += t->push_s;
+        out->wait_s += t->wait_s;
+        out->gradients += t->gradients;
+    }
+}
+
+void mt_ps_timing_reset(mt_ps *ps)
+{
+    for (int i = 0; i < ps->n_workers; i++)
+        memset(&ps->w[i].time, 0, sizeof ps->w[i].time);
+}
 
 int mt_ps_run(mt_ps *ps, int64_t steps)
 {

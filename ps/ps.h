@@ -128,4 +128,17 @@ mt_delay *mt_ps_delay(mt_ps *ps);
 mt_tau_hist *mt_ps_tau_epoch(mt_ps *ps);
 mt_tau_hist *mt_ps_tau_total(mt_ps *ps);
 
+/* Where the workers' wall-clock time went, summed over workers since the
+ * creation or the last reset: computing gradients, pulling (async: the copy
+ * of theta; delay: the ring copy), pushing (the update, including waits for
+ * shard locks; sync: averaging and the update of its slice), and waiting for
+ * other workers (epoch ends; sync: barriers). server / (all) is the share of
+ * the server in a worker's life. Read on a stopped run. */
+typedef struct {
+    double grad_s, pull_s, push_s, wait_s;
+    int64_t gradients;
+} mt_ps_timing;
+void mt_ps_timing_get(const mt_ps *ps, mt_ps_timing *out);
+void mt_ps_timing_reset(mt_ps *ps);
+
 #endif

@@ -17,6 +17,7 @@ struct ps_worker {
     float *state;      /* n_state: handed to the callback, updated by it */
     float *state_read; /* n_state: as pulled (async: the merge needs it) */
     mt_tau_hist hist;  /* this worker's pushes since the last merge */
+    mt_ps_timing time; /* this worker's, written only by its thread */
     pthread_t thread;
 };
 
@@ -61,6 +62,9 @@ void ps_collect_tau(mt_ps *ps);
  * histograms, runs epoch_end, resets the epoch histogram. Quiescent only.
  * Failures and stop requests are recorded in ps. */
 void ps_epoch_close(mt_ps *ps, int64_t version);
+
+/* Monotonic seconds, for mt_ps_timing. */
+double ps_now(void);
 
 /* Sets the calling thread's OpenMP thread count to the run's T. */
 void ps_set_threads(const mt_ps *ps);

@@ -68,20 +68,31 @@ static void *async_worker(void *arg)
     mt_ps_server *s = ps->server;
     size_t state_bytes = ps->n_state * sizeof(float);
     ps_set_threads(ps);
+    mt_ps_timing *tm = &w->time;
+    double t0 = ps_now();
     for (;;) {
         int64_t t = take_ticket(run);
+        double t1 = ps_now();
+        tm->wait_s += t1 - t0;
         if (t < 0)
             break;
         int64_t v = mt_ps_pull(s, w->theta, w->state_read);
         if (state_bytes)
             memcpy(w->state, w->state_read, state_bytes);
+        double t2 = ps_now();
         int rc = ps->cfg.grad(w->ctx, w->theta, v, t, w->state, w->grad);
+        double t3 = ps_now();
+        tm->pull_s += t2 - t1;
+        tm->grad_s += t3 - t2;
+        tm->gradients++;
         if (rc < 0) {
             ps_fail(ps, rc);
             break;
         }
         int64_t tau = mt_ps_push(s, w->grad, v, state_bytes ? w->state : NULL, w->state_read,
                                  NULL);
+        t0 = ps_now();
+        tm->push_s += t0 - t3;
         if (tau < 0) {
             ps_fail(ps, (int)tau);
             break;

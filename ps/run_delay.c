@@ -19,7 +19,9 @@ int ps_run_delay(mt_ps *ps)
     int saved_threads = omp_get_max_threads();
     ps_set_threads(ps);
     int64_t k = mt_ps_server_version(s);
+    mt_ps_timing *tm = &w->time;
     while (k < ps->end && !ps_should_stop(ps)) {
+        double t0 = ps_now();
         float *slot = mt_delay_slot(d, k);
         if (slot)
             memcpy(slot, theta, ps->n * sizeof(float));
@@ -29,13 +31,19 @@ int ps_run_delay(mt_ps *ps)
         const float *at = tau == 0 ? theta : mt_delay_slot(d, k - tau);
         if (ps->n_state)
             memcpy(w->state, state, ps->n_state * sizeof(float));
+        double t1 = ps_now();
         int rc = ps->cfg.grad(w->ctx, at, k - tau, k, w->state, w->grad);
+        double t2 = ps_now();
+        tm->pull_s += t1 - t0;
+        tm->grad_s += t2 - t1;
+        tm->gradients++;
         if (rc < 0) {
             ps_fail(ps, rc);
             break;
         }
         /* The worker started from the current state: its update replaces it. */
         int64_t got = mt_ps_push(s, w->grad, k - tau, ps->n_state ? w->state : NULL, NULL, NULL);
+        tm->push_s += ps_now() - t2;
         if (got < 0) {
             ps_fail(ps, (int)got);
             break;

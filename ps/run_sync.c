@@ -66,6 +66,8 @@ static void *sync_worker(void *arg_)
     if (go < 0)
         return NULL;
     ps_set_threads(ps);
+    mt_ps_timing *tm = &w->time;
+    double t0 = ps_now();
     for (;;) {
         if (w->id == 0) {
             pthread_mutex_lock(&ps->m);
@@ -73,6 +75,8 @@ static void *sync_worker(void *arg_)
             pthread_mutex_unlock(&ps->m);
         }
         pthread_barrier_wait(&run->bar); /* A */
+        double t1 = ps_now();
+        tm->wait_s += t1 - t0;
         if (run->quit)
             break;
         int64_t k = mt_ps_server_version(s);
@@ -82,7 +86,12 @@ static void *sync_worker(void *arg_)
                               w->grad);
         if (rc < 0)
             ps_fail(ps, rc);
+        double t2 = ps_now();
+        tm->grad_s += t2 - t1;
+        tm->gradients++;
         pthread_barrier_wait(&run->bar); /* B */
+        double t3 = ps_now();
+        tm->wait_s += t3 - t2;
         pthread_mutex_lock(&ps->m);
         int failed = ps->status != 0;
         pthread_mutex_unlock(&ps->m);
@@ -108,7 +117,11 @@ static void *sync_worker(void *arg_)
             for (int j = 0; j < nw; j++)
                 mt_tau_hist_add(&w->hist, 0);
         }
+        double t4 = ps_now();
+        tm->push_s += t4 - t3;
         pthread_barrier_wait(&run->bar); /* C */
+        t0 = ps_now();
+        tm->wait_s += t0 - t4;
         if (w->id == 0) {
             mt_ps_server_advance(s);
             if ((k + 1) % ps->cfg.steps_per_epoch == 0) {

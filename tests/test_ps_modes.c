@@ -488,6 +488,13 @@ START_TEST(async_equal_workers_see_a_mean_staleness_near_w_minus_1)
             ck_abort_msg("W = %d: mean tau %.3f, want %d +- %.2f", W, sum.mean, W - 1,
                          0.25 * (W - 1));
         ck_assert_int_eq(sum.p50, W - 1);
+        /* The time went into the 2 ms gradients, not the server. */
+        mt_ps_timing tm;
+        mt_ps_timing_get(ps, &tm);
+        ck_assert_int_eq(tm.gradients, STEPS);
+        ck_assert(tm.grad_s >= STEPS * 0.002);
+        ck_assert_msg(tm.pull_s + tm.push_s < 0.2 * tm.grad_s, "pull %.4f s, push %.4f s, grad %.4f s",
+                      tm.pull_s, tm.push_s, tm.grad_s);
         mt_ps_free(ps);
     }
 }
