@@ -10,7 +10,7 @@ set -u
 
 if [ -n "${MUTAU_TSAN:-}" ]; then
     export OMP_NUM_THREADS=1
-    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(dirname "$0")/tsan.supp ${TSAN_OPTIONS:-}"
     export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
 fi
 case "${MUTAU:-}" in
