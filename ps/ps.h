@@ -30,8 +30,9 @@
  *          or geometric from a seed (ps/delay.h). The state is the current one
  *          (BN statistics do not affect a training gradient), so the merge is
  *          exactly the single-process update. Bit-for-bit reproducible and
- *          independent of the machine's cores. A fixed delay of W - 1 is what
- *          W equal workers served round robin would produce.
+ *          independent of the machine's cores, provided the callback is (fix T:
+ *          oneDNN's results may depend on its thread count). A fixed delay of
+ *          W - 1 is what W equal workers served round robin would produce.
  *
  * Epochs. Every `steps_per_epoch` server steps the run stops the world: no new
  * batch is handed out until every push of the epoch has been applied; then
