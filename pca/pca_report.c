@@ -36,6 +36,7 @@ typedef struct {
     double *tau_star;     /* (n_mu) the optimal delay, NaN when none */
     double *tau_linear;   /* (n_mu) the radial mode's linear-stability limit, NaN when none */
     mt_pca_scaling_fit fit, paper_fit;
+    int paper_setting;    /* the grid is the paper's setting, so its numbers apply */
 } report_data;
 
 static void join(char *out, size_t cap, const char *dir, const char *name)
@@ -134,6 +135,10 @@ static int write_trace_csv(const report_data *d, const char *path)
     return close_out(f, path);
 }
 
+/* The paper's optimal delay for mu, where its numbers apply: its Sigma,
+ * step size and fixed delays; -1 otherwise. */
+static int paper_delay(const report_data *d, double mu) { return d->paper_setting ? mt_pca_paper_delay(mu) : -1; }
+
 /* The radial mode's coefficient in the linearised mean dynamics. */
 enum { LINEAR_TAU_MAX = 1000 };
 static double linear_a(const report_data *d) { return 2 * d->g->base.lr * d->g->base.cov->eigval[0]; }
@@ -192,7 +197,7 @@ static int write_summary_json(const report_data *d, const char *path)
         json_object_set_new(o, "optimal_delay", jnum(d->tau_star[i]));
         json_object_set_new(o, "linear_stability_delay", jnum(d->tau_linear[i]));
         json_object_set_new(o, "censored", json_boolean(d->censored[i]));
-        int paper = mt_pca_paper_delay(g->momenta[i]);
+        int paper = paper_delay(d, g->momenta[i]);
         json_object_set_new(o, "paper", paper >= 0 ? json_integer(paper) : json_null());
         json_object_set_new(o, "theory_c2_fit", jnum(d->fit.c2 * (1 - g->momenta[i]) * (1 - g->momenta[i])));
         json_array_append_new(opt, o);
@@ -339,7 +344,7 @@ static int plot_optimal(const report_data *d, const char *path)
         mu[i] = g->momenta[i];
         meas[i] = d->tau_star[i];
         lin[i] = d->tau_linear[i];
-        int p = mt_pca_paper_delay(mu[i]);
+        int p = paper_delay(d, mu[i]);
         paper[i] = p >= 0 ? p : NAN;
         any_paper |= p >= 0;
         lo = fmin(lo, mu[i]);
@@ -389,7 +394,7 @@ static void print_table(const report_data *d, FILE *t)
             snprintf(tau, sizeof tau, "none");
         else
             snprintf(tau, sizeof tau, "%s%d", d->censored[i] ? ">=" : "", g->delays[d->opt[i]]);
-        int p = mt_pca_paper_delay(g->momenta[i]);
+        int p = paper_delay(d, g->momenta[i]);
         if (p >= 0)
             snprintf(paper, sizeof paper, "%d", p);
         else
@@ -410,7 +415,10 @@ static void print_table(const report_data *d, FILE *t)
     fprintf(t, "\nlinear: the largest tau for which the linearised mean dynamics of the length of v,\n"
                "x_{k+1} = (1+mu) x_k - mu x_{k-1} - a x_{k-tau} with a = 2 lr lambda_1 = %g, is stable\n",
             linear_a(d));
-    fprintf(t, "\nfit over the measured optimal delays > 0 (%d points): tau* = c2 (1-mu)^2 with c2 = %.4g;\n"
+    if (!d->paper_setting)
+        fprintf(t, "\n(the paper's numbers are shown only for its setting: Sigma = diag(4,3,2,1), lr = 0.0005,\n"
+                   "fixed delays)\n");
+    fprintf(t, "\nfit over the measured optimal delays > 0 and not censored (%d points): tau* = c2 (1-mu)^2 with c2 = %.4g;\n"
                "free power law tau* = c (1-mu)^b with b = %.3g (the theory says 2)\n",
             d->fit.n, d->fit.c2, d->fit.b);
     if (d->paper_fit.n > 0)
@@ -429,7 +437,7 @@ int mt_pca_report_write(const mt_pca_report *r, FILE *table)
     d.tau_star = calloc((size_t)g->n_mu, sizeof *d.tau_star);
     d.tau_linear = calloc((size_t)g->n_mu, sizeof *d.tau_linear);
     double *paper_mu = calloc((size_t)g->n_mu, sizeof *paper_mu);
-    double *paper_tau = calloc((size_t)g->n_mu, sizeof *paper_tau);
+    double *paper_tau = calloc(2 * (size_t)g->n_mu, sizeof *paper_tau); /* and the delays to fit */
     int rc = MT_OK;
     if (!d.cells || !d.opt || !d.censored || !d.tau_star || !d.tau_linear || !paper_mu || !paper_tau) {
         rc = mt_error(MT_ERR_NOMEM, "pca report: out of memory");
@@ -440,17 +448,26 @@ int mt_pca_report_write(const mt_pca_report *r, FILE *table)
             rc = mt_pca_stats_cell(r->result, i, j, &d.cells[(size_t)i * g->n_tau + j]);
     if (rc < 0)
         goto done;
+    const mt_pca_cov *cov = g->base.cov;
+    d.paper_setting = cov->d == 4 && cov->diagonal && g->base.delay_dist == MT_PCA_DELAY_FIXED &&
+                      fabs(g->base.lr - 0.0005) < 1e-12;
+    for (int i = 0; i < cov->d && d.paper_setting; i++)
+        d.paper_setting = cov->sigma[(size_t)i * 4 + i] == 4 - i;
     int np = 0;
     for (int i = 0; i < g->n_mu; i++) {
         d.opt[i] = mt_pca_optimal_delay(d.cells + (size_t)i * g->n_tau, g->n_tau, r->factor, &d.censored[i]);
         d.tau_star[i] = d.opt[i] >= 0 ? g->delays[d.opt[i]] : NAN;
         int lin = mt_pca_linear_max_delay(g->momenta[i], linear_a(&d), LINEAR_TAU_MAX);
         d.tau_linear[i] = lin >= 0 ? lin : NAN;
-        int p = mt_pca_paper_delay(g->momenta[i]);
+        int p = paper_delay(&d, g->momenta[i]);
         if (p >= 0)
             paper_mu[np] = g->momenta[i], paper_tau[np++] = p;
     }
-    mt_pca_fit_scaling(g->momenta, d.tau_star, g->n_mu, &d.fit);
+    /* A censored optimal delay is only a lower bound: left out of the fit. */
+    double *tau_fit = paper_tau + g->n_mu;
+    for (int i = 0; i < g->n_mu; i++)
+        tau_fit[i] = d.censored[i] ? NAN : d.tau_star[i];
+    mt_pca_fit_scaling(g->momenta, tau_fit, g->n_mu, &d.fit);
     mt_pca_fit_scaling(paper_mu, paper_tau, np, &d.paper_fit);
 
     char path[4096];
