@@ -43,6 +43,8 @@ struct mt_ps {
     char errmsg[512];    /* its message, copied from the failing thread */
     int stop_by_epoch;   /* epoch_end returned > 0 */
     void *run_ctx;       /* the running mode's own control block */
+    int64_t ckpt_meta[8]; /* what mt_ps_ckpt_add points a checkpoint at */
+    int64_t ckpt_version;
 };
 
 /* Records a failure from any thread (under m): the first one wins. */

@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "optim/msgd.h"
 #include "ps/ps.h"
+#include "ps/ps_ckpt.h"
 #include "tests/check_main.h"
 
 #include <math.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- the test problem ------------------------------------------------------
  * Batch b's loss is 0.5 * sum_i a_i (theta_i - c_{b,i})^2, so its gradient is
@@ -351,20 +353,33 @@ START_TEST(delay_mode_is_reproducible_and_resumes_bit_for_bit)
     mt_ps *b = create_ps(&sc, &rc);
     expect_run(b, CUT, MT_OK);
 
-    /* b's whole state, as a checkpoint would keep it, into a fresh run c. */
-    mt_ps *c = create_ps(&sc, &rc);
-    mt_ps_server *sb = mt_ps_server_of(b), *scc = mt_ps_server_of(c);
-    memcpy(mt_ps_server_theta(scc), mt_ps_server_theta(sb), PN * sizeof(float));
-    memcpy(mt_ps_server_velocity(scc), mt_ps_server_velocity(sb), PN * sizeof(float));
-    memcpy(mt_ps_server_state(scc), mt_ps_server_state(sb), PSTATE * sizeof(float));
-    ck_assert_int_eq(mt_ps_server_set_version(scc, mt_ps_server_version(sb)), MT_OK);
-    mt_delay *db = mt_ps_delay(b), *dc = mt_ps_delay(c);
-    ck_assert_uint_eq(mt_delay_ring_floats(db), mt_delay_ring_floats(dc));
-    memcpy(dc->ring, db->ring, mt_delay_ring_floats(db) * sizeof(float));
-    dc->rng = db->rng;
-    *mt_ps_tau_total(c) = *mt_ps_tau_total(b);
-    *mt_ps_tau_epoch(c) = *mt_ps_tau_epoch(b);
+    /* b's whole state through a checkpoint file into a fresh run c. */
+    char dir[64], path[96];
+    snprintf(dir, sizeof dir, "/tmp/mt_ps_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
+    mt_ckpt out;
+    mt_ckpt_init(&out, 42);
+    ck_assert_int_eq(mt_ps_ckpt_add(b, &out), MT_OK);
+    ck_assert_msg(mt_ckpt_write(&out, path) == MT_OK, "%s", mt_errmsg());
+    mt_ckpt_free(&out);
     mt_ps_free(b);
+    mt_ckpt in;
+    ck_assert_msg(mt_ckpt_read(&in, path, 42, "test") == MT_OK, "%s", mt_errmsg());
+    mt_ps *c = create_ps(&sc, &rc);
+    ck_assert_msg(mt_ps_ckpt_load(c, &in) == MT_OK, "%s", mt_errmsg());
+    mt_ps_server *scc = mt_ps_server_of(c);
+    ck_assert_int_eq(mt_ps_server_version(scc), CUT);
+    /* Another delay setting cannot resume from it. */
+    rc.delay = 3;
+    mt_ps *other = create_ps(&sc, &rc);
+    ck_assert_int_eq(mt_ps_ckpt_load(other, &in), MT_ERR_FORMAT);
+    ck_assert_msg(strstr(mt_errmsg(), "delay") != NULL, "%s", mt_errmsg());
+    mt_ps_free(other);
+    rc.delay = 2;
+    mt_ckpt_free(&in);
+    unlink(path);
+    rmdir(dir);
     expect_run(c, STEPS, MT_OK);
 
     mt_ps_server *sa = mt_ps_server_of(a);

@@ -1,0 +1,87 @@
+/* ps_ckpt.c: saving and restoring a multi-worker run (see ps_ckpt.h). */
+#include "ps/ps_ckpt.h"
+
+#include "core/status.h"
+#include "ps/ps_impl.h"
+
+#include <string.h>
+
+enum { META_N = 8, LAYOUT = 1 };
+
+static const char *const meta_names[META_N] = {
+    "layout", "parameter count", "state count", "mode", "workers", "delay distribution",
+    "delay", "tau max"};
+
+static void fill_meta(mt_ps *ps, int64_t *m)
+{
+    m[0] = LAYOUT;
+    m[1] = (int64_t)ps->n;
+    m[2] = (int64_t)ps->n_state;
+    m[3] = ps->cfg.mode;
+    m[4] = ps->cfg.mode == MT_PS_DELAY ? 1 : ps->cfg.workers;
+    m[5] = ps->has_delay ? ps->delay.kind : -1;
+    m[6] = ps->has_delay ? ps->delay.n : -1;
+    m[7] = ps->has_delay ? ps->delay.tau_max : -1;
+}
+
+int mt_ps_ckpt_add(mt_ps *ps, mt_ckpt *c)
+{
+    mt_ps_server *s = ps->server;
+    fill_meta(ps, ps->ckpt_meta);
+    ps->ckpt_version = mt_ps_server_version(s);
+    int rc = mt_ckpt_add(c, "ps.meta", ps->ckpt_meta, sizeof ps->ckpt_meta);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(c, "ps.version", &ps->ckpt_version, sizeof ps->ckpt_version);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(c, "ps.theta", mt_ps_server_theta(s), ps->n * sizeof(float));
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(c, "ps.velocity", mt_ps_server_velocity(s), ps->n * sizeof(float));
+    if (rc == MT_OK && ps->n_state)
+        rc = mt_ckpt_add(c, "ps.bn_state", mt_ps_server_state(s), ps->n_state * sizeof(float));
+    if (rc == MT_OK && ps->has_delay) {
+        rc = mt_ckpt_add(c, "ps.delay_rng", ps->delay.rng.s, sizeof ps->delay.rng.s);
+        size_t ring = mt_delay_ring_floats(&ps->delay);
+        if (rc == MT_OK && ring)
+            rc = mt_ckpt_add(c, "ps.delay_ring", ps->delay.ring, ring * sizeof(float));
+    }
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(c, "ps.tau_epoch", &ps->tau_epoch, sizeof ps->tau_epoch);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(c, "ps.tau_total", &ps->tau_total, sizeof ps->tau_total);
+    return rc;
+}
+
+int mt_ps_ckpt_load(mt_ps *ps, const mt_ckpt *c)
+{
+    int64_t want[META_N], got[META_N];
+    fill_meta(ps, want);
+    int rc = mt_ckpt_get(c, "ps.meta", got, sizeof got);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < META_N; i++)
+        if (got[i] != want[i])
+            return mt_error(MT_ERR_FORMAT, "%s: the checkpoint's %s is %lld, this run's %lld",
+                            c->path, meta_names[i], (long long)got[i], (long long)want[i]);
+    mt_ps_server *s = ps->server;
+    int64_t version;
+    rc = mt_ckpt_get(c, "ps.version", &version, sizeof version);
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(c, "ps.theta", mt_ps_server_theta(s), ps->n * sizeof(float));
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(c, "ps.velocity", mt_ps_server_velocity(s), ps->n * sizeof(float));
+    if (rc == MT_OK && ps->n_state)
+        rc = mt_ckpt_get(c, "ps.bn_state", mt_ps_server_state(s), ps->n_state * sizeof(float));
+    if (rc == MT_OK && ps->has_delay) {
+        rc = mt_ckpt_get(c, "ps.delay_rng", ps->delay.rng.s, sizeof ps->delay.rng.s);
+        size_t ring = mt_delay_ring_floats(&ps->delay);
+        if (rc == MT_OK && ring)
+            rc = mt_ckpt_get(c, "ps.delay_ring", ps->delay.ring, ring * sizeof(float));
+    }
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(c, "ps.tau_epoch", &ps->tau_epoch, sizeof ps->tau_epoch);
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(c, "ps.tau_total", &ps->tau_total, sizeof ps->tau_total);
+    if (rc == MT_OK)
+        rc = mt_ps_server_set_version(s, version);
+    return rc;
+}
