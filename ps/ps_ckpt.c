@@ -24,30 +24,44 @@ static void fill_meta(mt_ps *ps, int64_t *m)
     m[7] = ps->has_delay ? ps->delay.tau_max : -1;
 }
 
-int mt_ps_ckpt_add(mt_ps *ps, mt_ckpt *c)
+struct section {
+    const char *name;
+    void *data;
+    size_t size;
+};
+
+/* Every section after ps.meta, pointing into ps: what add writes from and
+ * load reads into. */
+static int sections(mt_ps *ps, struct section *t)
 {
     mt_ps_server *s = ps->server;
-    fill_meta(ps, ps->ckpt_meta);
-    ps->ckpt_version = mt_ps_server_version(s);
-    int rc = mt_ckpt_add(c, "ps.meta", ps->ckpt_meta, sizeof ps->ckpt_meta);
-    if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "ps.version", &ps->ckpt_version, sizeof ps->ckpt_version);
-    if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "ps.theta", mt_ps_server_theta(s), ps->n * sizeof(float));
-    if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "ps.velocity", mt_ps_server_velocity(s), ps->n * sizeof(float));
-    if (rc == MT_OK && ps->n_state)
-        rc = mt_ckpt_add(c, "ps.bn_state", mt_ps_server_state(s), ps->n_state * sizeof(float));
-    if (rc == MT_OK && ps->has_delay) {
-        rc = mt_ckpt_add(c, "ps.delay_rng", ps->delay.rng.s, sizeof ps->delay.rng.s);
+    int k = 0;
+    t[k++] = (struct section){"ps.version", &ps->ckpt_version, sizeof ps->ckpt_version};
+    t[k++] = (struct section){"ps.theta", mt_ps_server_theta(s), ps->n * sizeof(float)};
+    t[k++] = (struct section){"ps.velocity", mt_ps_server_velocity(s), ps->n * sizeof(float)};
+    if (ps->n_state)
+        t[k++] = (struct section){"ps.bn_state", mt_ps_server_state(s),
+                                  ps->n_state * sizeof(float)};
+    if (ps->has_delay) {
+        t[k++] = (struct section){"ps.delay_rng", ps->delay.rng.s, sizeof ps->delay.rng.s};
         size_t ring = mt_delay_ring_floats(&ps->delay);
-        if (rc == MT_OK && ring)
-            rc = mt_ckpt_add(c, "ps.delay_ring", ps->delay.ring, ring * sizeof(float));
+        if (ring)
+            t[k++] = (struct section){"ps.delay_ring", ps->delay.ring, ring * sizeof(float)};
     }
-    if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "ps.tau_epoch", &ps->tau_epoch, sizeof ps->tau_epoch);
-    if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "ps.tau_total", &ps->tau_total, sizeof ps->tau_total);
+    t[k++] = (struct section){"ps.tau_epoch", &ps->tau_epoch, sizeof ps->tau_epoch};
+    t[k++] = (struct section){"ps.tau_total", &ps->tau_total, sizeof ps->tau_total};
+    return k;
+}
+
+int mt_ps_ckpt_add(mt_ps *ps, mt_ckpt *c)
+{
+    fill_meta(ps, ps->ckpt_meta);
+    ps->ckpt_version = mt_ps_server_version(ps->server);
+    int rc = mt_ckpt_add(c, "ps.meta", ps->ckpt_meta, sizeof ps->ckpt_meta);
+    struct section t[8];
+    int n = sections(ps, t);
+    for (int i = 0; i < n && rc == MT_OK; i++)
+        rc = mt_ckpt_add(c, t[i].name, t[i].data, t[i].size);
     return rc;
 }
 
@@ -62,26 +76,11 @@ int mt_ps_ckpt_load(mt_ps *ps, const mt_ckpt *c)
         if (got[i] != want[i])
             return mt_error(MT_ERR_FORMAT, "%s: the checkpoint's %s is %lld, this run's %lld",
                             c->path, meta_names[i], (long long)got[i], (long long)want[i]);
-    mt_ps_server *s = ps->server;
-    int64_t version;
-    rc = mt_ckpt_get(c, "ps.version", &version, sizeof version);
+    struct section t[8];
+    int n = sections(ps, t);
+    for (int i = 0; i < n && rc == MT_OK; i++)
+        rc = mt_ckpt_get(c, t[i].name, t[i].data, t[i].size);
     if (rc == MT_OK)
-        rc = mt_ckpt_get(c, "ps.theta", mt_ps_server_theta(s), ps->n * sizeof(float));
-    if (rc == MT_OK)
-        rc = mt_ckpt_get(c, "ps.velocity", mt_ps_server_velocity(s), ps->n * sizeof(float));
-    if (rc == MT_OK && ps->n_state)
-        rc = mt_ckpt_get(c, "ps.bn_state", mt_ps_server_state(s), ps->n_state * sizeof(float));
-    if (rc == MT_OK && ps->has_delay) {
-        rc = mt_ckpt_get(c, "ps.delay_rng", ps->delay.rng.s, sizeof ps->delay.rng.s);
-        size_t ring = mt_delay_ring_floats(&ps->delay);
-        if (rc == MT_OK && ring)
-            rc = mt_ckpt_get(c, "ps.delay_ring", ps->delay.ring, ring * sizeof(float));
-    }
-    if (rc == MT_OK)
-        rc = mt_ckpt_get(c, "ps.tau_epoch", &ps->tau_epoch, sizeof ps->tau_epoch);
-    if (rc == MT_OK)
-        rc = mt_ckpt_get(c, "ps.tau_total", &ps->tau_total, sizeof ps->tau_total);
-    if (rc == MT_OK)
-        rc = mt_ps_server_set_version(s, version);
+        rc = mt_ps_server_set_version(ps->server, ps->ckpt_version);
     return rc;
 }
