@@ -1,0 +1,138 @@
+/* cmd_report.c: `mutau report SWEEPDIR`: a sweep's results.csv, report.md
+ * and figures from its cells' run directories, and the mean ± sd table on
+ * the terminal.
+ *
+ * Works on a sweep that is still running or was stopped: cells without a
+ * result are counted as still to run. Not here: the reading and drawing
+ * (sweep/results.h, sweep/report.h).
+ */
+#include "core/status.h"
+#include "sweep/grid.h"
+#include "sweep/report.h"
+#include "sweep/results.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const CMD = "report";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"usage: mutau report SWEEPDIR [--out DIR] [--quiet]\n"
+"\n"
+"Reads every cell of the sweep in SWEEPDIR (made by mutau sweep) and writes:\n"
+"  SWEEPDIR/results.csv            one row per cell and repeat\n"
+"  DIR/report.md                   settings, the mean ± sd table, the figures, every cell\n"
+"  DIR/accuracy_vs_momentum.png    final test top-1 vs momentum, a curve per worker\n"
+"                                  count, error bars ± sd over repeats (Figure 2)\n"
+"  DIR/heatmap.png                 workers x momentum of the mean, best momentum outlined\n"
+"  DIR/epochs_wW.png               test top-1 per epoch for W workers, a curve per momentum\n"
+"and prints the table: final test top-1 (%%), mean ± sd over completed repeats per\n"
+"(workers, momentum), '*' and the last column naming the best momentum per worker\n"
+"count. Diverged repeats are counted, not averaged.\n"
+"\n"
+"  --out DIR   where report.md and the figures go (default SWEEPDIR)\n"
+"  --quiet     do not print the table\n"
+"  --help      this text\n"
+"\n"
+"exit status: 0 written, 1 a figure or file could not be written, 2 bad flag or\n"
+"not a sweep directory.\n");
+}
+
+enum { O_OUT = 256, O_QUIET, O_HELP };
+
+static const struct option options[] = {
+    {"out", required_argument, 0, O_OUT},
+    {"quiet", no_argument, 0, O_QUIET},
+    {"help", no_argument, 0, O_HELP},
+    {0, 0, 0, 0},
+};
+
+int cmd_report(int argc, char **argv)
+{
+    const char *out = NULL;
+    int quiet = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+        case O_HELP: usage(stdout); return EXIT_OK;
+        case O_OUT: out = optarg; break;
+        case O_QUIET: quiet = 1; break;
+        default: return cli_bad_option(CMD);
+        }
+    }
+    if (optind != argc - 1) {
+        cli_error(CMD, optind >= argc ? "expected the sweep directory (see --help)"
+                                      : "expected one sweep directory, got more (see --help)");
+        return EXIT_USAGE;
+    }
+    const char *dir = argv[optind];
+    if (!out)
+        out = dir;
+    mt_sweep_spec s;
+    int rc = mt_sweep_spec_load(dir, &s);
+    if (rc != MT_OK) {
+        if (rc == MT_ERR_IO)
+            cli_error(CMD, "%s is not a sweep directory (no sweep.json; mutau sweep makes one)",
+                      dir);
+        else
+            cli_fail(CMD, rc);
+        return EXIT_USAGE;
+    }
+    int n = mt_sweep_cell_count(&s), ec = EXIT_OK, figures = 0;
+    mt_sweep_result *r = NULL;
+    mt_sweep_stat *stats = calloc((size_t)(s.n_workers * s.n_momentum), sizeof *stats);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    if (!stats)
+        rc = mt_error(MT_ERR_NOMEM, "out of memory");
+    if (rc == MT_OK)
+        rc = mt_sweep_results_read(&s, dir, &r);
+    if (rc == MT_OK)
+        rc = mt_sweep_results_write_csv(path, r, n);
+    if (rc == MT_OK && strcmp(out, dir) != 0) {
+        char cmd[PATH_MAX + 32];
+        snprintf(cmd, sizeof cmd, "%s", out);
+        /* --out may name a new directory. */
+        for (char *c = cmd + 1; *c; c++)
+            if (*c == '/') {
+                *c = '\0';
+                mkdir(cmd, 0755);
+                *c = '/';
+            }
+        mkdir(cmd, 0755);
+    }
+    if (rc == MT_OK)
+        rc = mt_sweep_report_write(out, &s, r, &figures);
+    if (rc != MT_OK) {
+        cli_error(CMD, "%s", mt_errmsg());
+        ec = rc == MT_ERR_ARG || rc == MT_ERR_FORMAT ? EXIT_USAGE : EXIT_FAILED;
+    } else {
+        int done = 0, diverged = 0;
+        for (int i = 0; i < n; i++) {
+            done += strcmp(r[i].status, "completed") == 0;
+            diverged += strcmp(r[i].status, "diverged") == 0;
+        }
+        if (!quiet) {
+            mt_sweep_stats(&s, r, stats);
+            printf("%s: %d cells, %d completed, %d diverged, %d other; final test top-1 (%%), "
+                   "mean ± sd over repeats, * = best momentum per worker count:\n",
+                   dir, n, done, diverged, n - done - diverged);
+            mt_sweep_table_print(stdout, &s, stats, 0);
+        }
+        printf("wrote %s, %s/report.md and %d figure%s in %s\n", path, out, figures,
+               figures == 1 ? "" : "s", out);
+    }
+    mt_sweep_results_free(r, n);
+    free(stats);
+    mt_sweep_spec_free(&s);
+    return ec;
+}
