@@ -134,7 +134,8 @@ mt_tau_hist *mt_ps_tau_total(mt_ps *ps);
  * of theta; delay: the ring copy), pushing (the update, including waits for
  * shard locks; sync: averaging and the update of its slice), and waiting for
  * other workers (epoch ends; sync: barriers). server / (all) is the share of
- * the server in a worker's life. Read on a stopped run. */
+ * the server in a worker's life. Read on a stopped run or in epoch_end
+ * (the time in epoch_end itself shows up in the next epoch's waits). */
 typedef struct {
     double grad_s, pull_s, push_s, wait_s;
     int64_t gradients;

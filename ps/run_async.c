@@ -29,8 +29,9 @@ static int64_t next_gate(const mt_ps *ps, int64_t v)
 }
 
 /* Takes the next ticket, waiting at an epoch end; -1 when the run is over
- * for this worker. */
-static int64_t take_ticket(struct async_run *run)
+ * for this worker. The time since `since` counts as waiting; it is added
+ * under the lock because an epoch callback may be reading it. */
+static int64_t take_ticket(struct async_run *run, mt_ps_timing *tm, double since)
 {
     mt_ps *ps = run->ps;
     int64_t t = -1;
@@ -39,6 +40,7 @@ static int64_t take_ticket(struct async_run *run)
         pthread_cond_wait(&ps->cv, &ps->m);
     if (!ps_should_stop(ps) && run->next < ps->end)
         t = run->next++;
+    tm->wait_s += ps_now() - since;
     pthread_mutex_unlock(&ps->m);
     return t;
 }
@@ -71,9 +73,8 @@ static void *async_worker(void *arg)
     mt_ps_timing *tm = &w->time;
     double t0 = ps_now();
     for (;;) {
-        int64_t t = take_ticket(run);
+        int64_t t = take_ticket(run, tm, t0);
         double t1 = ps_now();
-        tm->wait_s += t1 - t0;
         if (t < 0)
             break;
         int64_t v = mt_ps_pull(s, w->theta, w->state_read);

@@ -1,9 +1,10 @@
 /* run_sync.c: the synchronous baseline: W worker threads compute at the same
  * version, their gradients are averaged in worker order and one step is
- * taken. Three barriers per step:
+ * taken. Three barriers per step, four at an epoch end:
  *   A  thread 0 has decided whether to go on (quit);
  *   B  every gradient and state of step k is written;
- *   C  every slice of theta has been updated.
+ *   C  every slice of theta has been updated;
+ *   D  (epoch ends) thread 0 has run the epoch callback.
  * Between B and C thread w averages and applies its own slice of the buffer,
  * so the update is spread over the workers; the result does not depend on the
  * split (the update is elementwise), hence not on W's threads either. */
@@ -120,16 +121,21 @@ static void *sync_worker(void *arg_)
         double t4 = ps_now();
         tm->push_s += t4 - t3;
         pthread_barrier_wait(&run->bar); /* C */
-        t0 = ps_now();
-        tm->wait_s += t0 - t4;
+        int epoch_end = (k + 1) % ps->cfg.steps_per_epoch == 0;
         if (w->id == 0) {
             mt_ps_server_advance(s);
-            if ((k + 1) % ps->cfg.steps_per_epoch == 0) {
+            if (epoch_end) {
                 pthread_mutex_lock(&ps->m);
                 ps_epoch_close(ps, k + 1);
                 pthread_mutex_unlock(&ps->m);
             }
         }
+        /* D: at an epoch end the others wait for the callback without
+         * touching anything it may read (their timing included). */
+        if (epoch_end)
+            pthread_barrier_wait(&run->bar);
+        t0 = ps_now();
+        tm->wait_s += t0 - t4;
     }
     return NULL;
 }

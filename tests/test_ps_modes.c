@@ -409,13 +409,17 @@ struct epoch_log {
     int64_t version[16];
     int64_t epoch[16];
     int64_t count[16];
+    int64_t gradients[16];
     int stop_after; /* return 1 at this epoch (-1: never) */
 };
 
 static int log_epoch(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *tau)
 {
     struct epoch_log *l = ctx;
+    mt_ps_timing tm; /* readable here: the run is quiescent */
+    mt_ps_timing_get(ps, &tm);
     if (l->calls < 16) {
+        l->gradients[l->calls] = tm.gradients;
         l->version[l->calls] = mt_ps_server_version(mt_ps_server_of(ps));
         l->epoch[l->calls] = epoch;
         l->count[l->calls] = tau->count;
@@ -467,6 +471,7 @@ START_TEST(async_loses_no_push_and_closes_epochs_on_a_quiescent_server)
         ck_assert_int_eq(log.epoch[e], e);
         ck_assert_int_eq(log.version[e], (e + 1) * SPE);
         ck_assert_int_eq(log.count[e], SPE);
+        ck_assert_int_eq(log.gradients[e], (e + 1) * SPE);
     }
     mt_ps_free(ps);
 }
@@ -690,6 +695,7 @@ START_TEST(epoch_callback_can_stop_the_run)
         ck_assert_int_eq(log.calls, 2);
         ck_assert_int_eq(mt_ps_server_version(mt_ps_server_of(ps)), 20);
         ck_assert_int_eq(log.count[1], mode == MT_PS_SYNC ? 20 : 10);
+        ck_assert_int_eq(log.gradients[1], mode == MT_PS_SYNC ? 40 : 20);
         mt_ps_free(ps);
     }
 }
