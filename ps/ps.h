@@ -49,9 +49,11 @@
  *
  * Checkpoints: the server's theta, velocity, state and version, the delay
  * ring and RNG (mt_ps_delay), and the two histograms are the whole state; all
- * are reachable below and writable on a stopped run. Restore them into a
- * freshly created mt_ps and mt_ps_run continues as if never stopped (the
- * delay mode bit for bit).
+ * are reachable below and writable on a stopped run, and ps/ps_ckpt.h moves
+ * them to and from a checkpoint. Restored into a freshly created mt_ps,
+ * mt_ps_run continues as if never stopped (the delay mode bit for bit).
+ *
+ * One mt_ps_run at a time per mt_ps.
  *
  * Not here: networks, data, the checkpoint file format, logging.
  */
@@ -79,7 +81,7 @@ typedef int (*mt_ps_epoch_fn)(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_
 typedef struct {
     int mode;                /* enum mt_ps_mode */
     int workers;             /* W >= 1 (delay mode computes with worker 0) */
-    int threads;             /* T, OpenMP threads per worker; 0: max(1, cores / W) */
+    int threads;             /* T, OpenMP threads per worker; 0: max(1, cores / W), delay: cores */
     int oversubscribe;       /* 1: allow W x T > cores */
     int delay_kind;          /* delay mode: enum mt_delay_kind */
     int64_t delay;           /* delay mode: N, the (mean) delay */
