@@ -21,7 +21,7 @@ typedef struct {
     int64_t count;             /* gradients recorded */
     int64_t sum;               /* sum of their tau, for the exact mean */
     int64_t max;               /* largest tau (0 when empty) */
-    int64_t bin[MT_TAU_BINS];  /* bin[t]: gradients with tau t; the last bin: tau >= MT_TAU_BINS-1 */
+    int64_t bin[MT_TAU_BINS];  /* bin[t]: gradients with tau t; the last: tau >= MT_TAU_BINS-1 */
 } mt_tau_hist;
 
 /* The numbers a log line needs. Percentiles are nearest-rank: the smallest

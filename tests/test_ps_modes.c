@@ -513,8 +513,8 @@ START_TEST(async_equal_workers_see_a_mean_staleness_near_w_minus_1)
         mt_ps_timing_get(ps, &tm);
         ck_assert_int_eq(tm.gradients, STEPS);
         ck_assert(tm.grad_s >= STEPS * 0.002);
-        ck_assert_msg(tm.pull_s + tm.push_s < 0.2 * tm.grad_s, "pull %.4f s, push %.4f s, grad %.4f s",
-                      tm.pull_s, tm.push_s, tm.grad_s);
+        ck_assert_msg(tm.pull_s + tm.push_s < 0.2 * tm.grad_s,
+                      "pull %.4f s, push %.4f s, grad %.4f s", tm.pull_s, tm.push_s, tm.grad_s);
         mt_ps_free(ps);
     }
 }
