@@ -380,6 +380,57 @@ static int plot_optimal(const report_data *d, const char *path)
     return rc;
 }
 
+/* The same grid as a heat map: log10 of the mean error per (momentum,
+ * delay), each momentum's optimal delay outlined. */
+static int plot_heatmap(const report_data *d, const char *path)
+{
+    const mt_pca_grid_cfg *g = d->g;
+    size_t cells = (size_t)g->n_mu * g->n_tau;
+    double *v = malloc(cells * sizeof *v);
+    unsigned char *marked = calloc(cells, 1);
+    char (*rows)[32] = malloc((size_t)g->n_mu * sizeof *rows);
+    char (*cols)[16] = malloc((size_t)g->n_tau * sizeof *cols);
+    const char **row_labels = malloc((size_t)g->n_mu * sizeof *row_labels);
+    const char **col_labels = malloc((size_t)g->n_tau * sizeof *col_labels);
+    int rc;
+    if (!v || !marked || !rows || !cols || !row_labels || !col_labels) {
+        rc = mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (int i = 0; i < g->n_mu; i++) {
+        snprintf(rows[i], sizeof rows[i], "%g", g->momenta[i]);
+        row_labels[i] = rows[i];
+        for (int j = 0; j < g->n_tau; j++) {
+            double m = d->cells[(size_t)i * g->n_tau + j].mean;
+            v[(size_t)i * g->n_tau + j] = m > 0 ? log10(m) : NAN;
+        }
+        if (d->opt[i] >= 0)
+            marked[(size_t)i * g->n_tau + d->opt[i]] = 1;
+    }
+    for (int j = 0; j < g->n_tau; j++) {
+        snprintf(cols[j], sizeof cols[j], "%d", g->delays[j]);
+        col_labels[j] = cols[j];
+    }
+    char title[160];
+    snprintf(title, sizeof title, "log10 mean error after %ld iterations; outlined: optimal delay (%g× τ = %d)",
+             g->base.iters, d->r->factor, g->delays[0]);
+    mt_plot_heatmap_opts o = {.title = title,
+                              .xlabel = g->base.delay_dist == MT_PCA_DELAY_FIXED ? "delay τ" : "mean delay τ",
+                              .ylabel = "momentum μ",
+                              .value_label = "log10 mean error",
+                              .row_labels = row_labels,
+                              .col_labels = col_labels,
+                              .format = g->n_tau <= 20 ? "%.1f" : "",
+                              .width = 1200,
+                              .height = 60 * g->n_mu + 240 < 2000 ? 60 * g->n_mu + 240 : 2000,
+                              .vmin = NAN,
+                              .vmax = NAN};
+    rc = mt_plot_heatmap(path, &o, v, g->n_mu, g->n_tau, marked);
+done:
+    free(v), free(marked), free(rows), free(cols), free(row_labels), free(col_labels);
+    return rc;
+}
+
 static void print_table(const report_data *d, FILE *t)
 {
     const mt_pca_grid_cfg *g = d->g;
@@ -495,6 +546,9 @@ int mt_pca_report_write(const mt_pca_report *r, FILE *table)
         if ((rc = plot_convergence(&d, path)) < 0)
             goto done;
     }
+    join(path, sizeof path, r->out_dir, "heatmap.png");
+    if ((rc = plot_heatmap(&d, path)) < 0)
+        goto done;
     int any_opt = 0;
     for (int i = 0; i < g->n_mu; i++)
         any_opt |= d.opt[i] >= 0;

@@ -10,7 +10,8 @@
  *   convergence.png  error vs iteration at the smallest delay, one curve per
  *                    momentum: evidence that the iteration budget suffices
  *   optimal_delay.png  the optimal delay vs momentum: measured, the paper's,
- *                    and the fitted theory c (1 - mu)^2
+ *                    the linear-stability limit and the fitted theory c (1 - mu)^2
+ *   heatmap.png      log10 mean error per (momentum, delay), optimal delays outlined
  *
  * Not the simulation (pca.h) nor its statistics (pca_stats.h).
  */

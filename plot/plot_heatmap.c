@@ -11,6 +11,7 @@
 #include <math.h>
 #include <plplot.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { MAX_CELLS_PER_SIDE = 500 };
@@ -80,7 +81,10 @@ int mt_plot_heatmap(const char *path, const mt_plot_heatmap_opts *o, const doubl
         if (label && strlen(label) > longest)
             longest = strlen(label);
     }
-    double left = fmin(0.35, 0.07 + 0.011 * (double)longest * 900.0 / width);
+    double row_scale = fmax(0.5, fmin(1.0, 18.0 / rows));
+    int every = (cols + 19) / 20; /* past 20 columns, label every few so the labels stay apart */
+    double col_scale = fmax(0.5, fmin(1.0, 18.0 / ((cols + every - 1) / every)));
+    double left = fmin(0.35, 0.08 + 0.012 * (double)longest * row_scale * 900.0 / width);
     pladv(0);
     plvpor(left, 0.80, 0.13, 0.90);
     plwind(0, cols, 0, rows);
@@ -105,9 +109,11 @@ int mt_plot_heatmap(const char *path, const mt_plot_heatmap_opts *o, const doubl
             fill_rect(c, y0, c + 1, y0 + 1);
             if (format[0]) {
                 char text[64];
-                if (isfinite(v))
+                if (isfinite(v)) {
                     snprintf(text, sizeof text, format, v);
-                else
+                    if (text[0] == '-' && strtod(text, NULL) == 0) /* "-0.0" reads as a sign that is not there */
+                        memmove(text, text + 1, strlen(text));
+                } else
                     snprintf(text, sizeof text, "-");
                 plschr(0, text_scale);
                 /* Viridis is dark below about 0.6: white text there. */
@@ -129,13 +135,13 @@ int mt_plot_heatmap(const char *path, const mt_plot_heatmap_opts *o, const doubl
     plcol0(PLOT_BLACK);
     plschr(0, 1.0);
     plbox("bc", 0, 0, "bc", 0, 0);
-    double label_scale = fmax(0.5, fmin(1.0, 18.0 / fmax(cols, rows)));
-    plschr(0, label_scale);
-    for (int c = 0; c < cols; c++) {
+    plschr(0, col_scale);
+    for (int c = 0; c < cols; c += every) {
         char buf[32];
         snprintf(buf, sizeof buf, "%d", c + 1);
         plmtex("b", 1.4, (c + 0.5) / cols, 0.5, o->col_labels ? o->col_labels[c] : buf);
     }
+    plschr(0, row_scale);
     for (int r = 0; r < rows; r++) {
         char buf[32];
         snprintf(buf, sizeof buf, "%d", r + 1);
@@ -145,7 +151,7 @@ int mt_plot_heatmap(const char *path, const mt_plot_heatmap_opts *o, const doubl
     if (o->xlabel)
         plmtex("b", 3.2, 0.5, 0.5, o->xlabel);
     if (o->ylabel)
-        plmtex("l", 1.6 + 0.62 * (double)longest * label_scale, 0.5, 0.5, o->ylabel);
+        plmtex("l", 1.8 + 0.85 * (double)longest * row_scale, 0.5, 0.5, o->ylabel);
     plschr(0, 1.1);
     if (o->title)
         plmtex("t", 1.4, 0.5, 0.5, o->title);

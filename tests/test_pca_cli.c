@@ -108,15 +108,15 @@ START_TEST(small_grid_writes_every_file)
     ck_assert_int_eq(json_array_size(json_object_get(j, "cells")), 6);
     json_decref(j);
 
-    const char *figs[3] = {"figure1.png", "convergence.png", "optimal_delay.png"};
-    for (int k = 0; k < 3; k++) {
+    const char *figs[4] = {"figure1.png", "convergence.png", "optimal_delay.png", "heatmap.png"};
+    for (int k = 0; k < 4; k++) {
         snprintf(path, sizeof path, "%s/a/%s", tmpdir, figs[k]);
         png_image p;
         memset(&p, 0, sizeof p);
         p.version = PNG_IMAGE_VERSION;
         ck_assert_msg(png_image_begin_read_from_file(&p, path), "%s is not a PNG", figs[k]);
-        ck_assert_int_eq(p.width, 1000);
-        ck_assert_int_eq(p.height, 640);
+        ck_assert_int_eq(p.width, k < 3 ? 1000 : 1200);
+        ck_assert_int_eq(p.height, k < 3 ? 640 : 60 * 2 + 240);
         png_image_free(&p);
     }
     snprintf(path, sizeof path, "%s/out.txt", tmpdir);
