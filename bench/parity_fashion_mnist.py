@@ -13,6 +13,7 @@ top-1 and the means, and one machine-readable line per framework:
 
 Usage: bench/parity_fashion_mnist.py [--mutau PATH] [--seeds 1,2] [--epochs 3]
        [--threads 2] [--out DIR] [--only pytorch|mutau]
+       [--limit-train N] [--limit-test N]   (the first N images: a quicker, weaker check)
 Long: about ten minutes per run and framework on two cores.
 """
 import argparse
@@ -107,7 +108,8 @@ def augment(batch_u8, rng, pad=4):
     return out
 
 
-def run_pytorch(seed, epochs, threads, lr=0.1, batch=128, wd=5e-4, mu=0.9):
+def run_pytorch(seed, epochs, threads, limit_train=0, limit_test=0, lr=0.1, batch=128, wd=5e-4,
+                mu=0.9):
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
@@ -115,6 +117,10 @@ def run_pytorch(seed, epochs, threads, lr=0.1, batch=128, wd=5e-4, mu=0.9):
     ytr = read_idx(find("train-labels-idx1-ubyte")).astype(np.int64)
     xte = read_idx(find("t10k-images-idx3-ubyte"))
     yte = read_idx(find("t10k-labels-idx1-ubyte")).astype(np.int64)
+    if limit_train:
+        xtr, ytr = xtr[:limit_train], ytr[:limit_train]
+    if limit_test:
+        xte, yte = xte[:limit_test], yte[:limit_test]
     mean = xtr.mean() / 255.0
     std = (xtr / 255.0).std()
     norm = lambda a: (torch.from_numpy(a.astype(np.float32) / 255.0) - mean) / std
@@ -146,12 +152,13 @@ def run_pytorch(seed, epochs, threads, lr=0.1, batch=128, wd=5e-4, mu=0.9):
     return correct / len(xte)
 
 
-def run_mutau(path, seed, epochs, threads, out):
+def run_mutau(path, seed, epochs, threads, out, limit_train=0, limit_test=0):
     d = os.path.join(out, "mutau-seed%d" % seed)
     cmd = [path, "train", "--data", DATA, "--model", "resnet20", "--batch", "128", "--lr", "0.1",
            "--schedule", "cosine", "--lr-final", "0", "--epochs", str(epochs), "--momentum", "0.9",
            "--weight-decay", "5e-4", "--wd-bn-bias", "yes", "--seed", str(seed), "--threads",
-           str(threads), "--eval-every", "0", "--progress", "plain", "--out", d, "--force"]
+           str(threads), "--eval-every", "0", "--progress", "plain", "--out", d, "--force",
+           "--limit-train", str(limit_train), "--limit-test", str(limit_test)]
     subprocess.run(cmd, check=True)
     with open(os.path.join(d, "final.json")) as f:
         return json.load(f)["final"]["top1"]
@@ -165,6 +172,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="runs/parity")
     ap.add_argument("--only", choices=["pytorch", "mutau"])
+    ap.add_argument("--limit-train", type=int, default=0)
+    ap.add_argument("--limit-test", type=int, default=0)
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     res = {}
@@ -173,13 +182,15 @@ def main():
             continue
         accs = []
         for s in seeds:
-            acc = (run_mutau(a.mutau, s, a.epochs, a.threads, a.out) if fw == "mutau"
-                   else run_pytorch(s, a.epochs, a.threads))
+            acc = (run_mutau(a.mutau, s, a.epochs, a.threads, a.out, a.limit_train, a.limit_test)
+                   if fw == "mutau" else
+                   run_pytorch(s, a.epochs, a.threads, a.limit_train, a.limit_test))
             print("%s seed %d: test top-1 %.2f%%" % (fw, s, 100 * acc), flush=True)
             accs.append(acc)
         res[fw] = float(np.mean(accs))
-        print("bench parity_fashion_mnist framework=%s seeds=%d top1_mean=%.4f top1=%s" % (
-            fw, len(seeds), res[fw], ",".join("%.4f" % x for x in accs)), flush=True)
+        print("bench parity_fashion_mnist framework=%s seeds=%d limit_train=%d top1_mean=%.4f "
+              "top1=%s" % (fw, len(seeds), a.limit_train, res[fw],
+                           ",".join("%.4f" % x for x in accs)), flush=True)
     if len(res) == 2:
         gap = 100 * (res["mutau"] - res["pytorch"])
         print("mutau %.2f%% vs pytorch %.2f%%: difference %+.2f points (target: within 1)" % (
