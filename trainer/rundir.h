@@ -3,7 +3,7 @@
  *   config.json     every setting, the seed, versions, source revision, model facts
  *   log.csv         one row per epoch (columns below); timings are the only
  *                   columns that differ between a resumed and an uninterrupted run
- *   final.json      status (running, completed, diverged, interrupted), final and
+ *   final.json      status (running, completed, diverged, interrupted, failed), final and
  *                   best accuracy, per-class accuracy
  *   checkpoint.bin  the state to resume from (core/checkpoint.h)
  *

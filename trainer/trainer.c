@@ -482,8 +482,13 @@ int mt_trainer_run(mt_trainer *t, const char *dir)
     mt_loader_stop(loader);
     mt_loader_destroy(loader);
     mt_progress_epoch_end(&p);
-    if (rc < 0 && !diverged)
-        return rc;
+    if (rc < 0 && !diverged) {
+        /* Keep the message: writing final.json may replace it. */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mt_errmsg());
+        write_final(t, dir, "failed", msg, NULL, mt_now() - t_run);
+        return mt_error(rc, "%s", msg);
+    }
     if (diverged) {
         char msg[256];
         snprintf(msg, sizeof msg, "the training loss became non-finite at epoch %d, step %lld (lr %g)",
