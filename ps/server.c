@@ -39,6 +39,7 @@ void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_st
     cfg->schedule.kind = MT_SCHED_CONSTANT;
     cfg->schedule.base_lr = 0.1;
     cfg->schedule.steps_per_epoch = 1;
+    cfg->state_momentum = 0.1;
 }
 
 int mt_ps_server_config_check(const mt_ps_server_config *cfg)
@@ -54,6 +55,9 @@ int mt_ps_server_config_check(const mt_ps_server_config *cfg)
     rc = mt_schedule_check(&cfg->schedule);
     if (rc < 0)
         return mt_error_context(rc, "ps");
+    if (!(cfg->state_momentum >= 0.0 && cfg->state_momentum < 1.0))
+        return mt_error(MT_ERR_ARG, "ps: state momentum %g is not in [0, 1)",
+                        cfg->state_momentum);
     if (cfg->decay && cfg->decay->n != cfg->n)
         return mt_error(MT_ERR_ARG, "ps: weight-decay ranges cover %zu floats, parameters are %zu",
                         cfg->decay->n, cfg->n);
@@ -232,11 +236,16 @@ static void push_state(mt_ps_server *s, int i, void *arg)
     if (a->state_new && s->cfg.n_state) {
         float *st = s->state;
         size_t m = s->cfg.n_state;
-        if (a->tau == 0 || !a->state_read) {
-            memcpy(st, a->state_new, m * sizeof(float));
+        const float *sn = a->state_new, *sv = a->state_read;
+        if (a->tau == 0 || !sv) {
+            memcpy(st, sn, m * sizeof(float));
+        } else if (s->cfg.state_momentum > 0) {
+            const float keep = (float)(1.0 - s->cfg.state_momentum);
+            for (size_t j = 0; j < m; j++)
+                st[j] = sn[j] + keep * (st[j] - sv[j]);
         } else {
             for (size_t j = 0; j < m; j++)
-                st[j] += a->state_new[j] - a->state_read[j];
+                st[j] += sn[j] - sv[j];
         }
     }
     atomic_store_explicit(&s->completed, a->k + 1, memory_order_release);

@@ -29,12 +29,18 @@
  *
  * BN running statistics (n_state floats) are not gradients. A worker starts
  * from the state it pulled, s_v, and its training forward updates its copy to
- * s' = (1 - m) s_v + m b with its batch statistics b (nn/net.h). The push
- * merges s' into the server's state s_k:
- *   - tau = 0 (nobody pushed since the pull): s_{k+1} = s', bit for bit the
- *     single-process update;
- *   - tau > 0: s_{k+1} = s_k + (s' - s_v), the worker's increment m (b - s_v)
- *     added to the current state (the same staleness as the gradient's).
+ * s' = (1 - m) s_v + m b with its batch statistics b (nn/net.h; m is the
+ * config's state_momentum). The push merges s' into the server's state s_k as
+ *
+ *     s_{k+1} = s' + (1 - m) (s_k - s_v)
+ *
+ * which is exactly the usual update (1 - m) s_k + m b of the current state
+ * with the worker's batch statistics, however stale the worker: statistics
+ * are merged in push order like gradients, and a running variance stays a
+ * convex combination of variances (never negative). With tau = 0 (nobody
+ * pushed since the pull) s_k = s_v and s_{k+1} = s' bit for bit: the
+ * single-process update. state_momentum 0 means "unknown m": the worker's
+ * increment s' - s_v is added to s_k instead.
  * A push without a pulled copy (state_read NULL) replaces the state: that is
  * for callers whose worker started from the current state (delay mode).
  *
@@ -64,12 +70,14 @@ typedef struct {
     mt_msgd_config opt;          /* momentum, weight decay, Nesterov */
     const mt_msgd_ranges *decay; /* which ranges are decayed; NULL: all of [0, n). Copied. */
     mt_schedule schedule;        /* lr as a function of the version k */
+    double state_momentum;       /* m of the workers' BN update, in [0, 1) (0.1) */
 } mt_ps_server_config;
 
 typedef struct mt_ps_server mt_ps_server;
 
 /* n parameters, n_state state floats, 1 shard, momentum 0.9, weight decay
- * 5e-4 on everything, heavy ball, constant lr 0.1 (steps_per_epoch 1). */
+ * 5e-4 on everything, heavy ball, constant lr 0.1 (steps_per_epoch 1), BN
+ * state momentum 0.1 (nn/net.h's default). */
 void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_state);
 
 /* Checks the configuration (sizes, shards, optimizer, schedule, ranges) and

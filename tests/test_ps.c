@@ -207,12 +207,13 @@ START_TEST(sequential_pushes_equal_the_optimizer_on_the_whole_buffer)
 }
 END_TEST
 
-START_TEST(state_merge_replaces_when_fresh_and_adds_the_increment_when_stale)
+START_TEST(state_merge_is_the_usual_update_of_the_current_state)
 {
     float theta[2] = {0, 0}, g[2] = {0, 0};
     float s0[2] = {1.0f, 2.0f};
     mt_ps_server_config c;
     server_config(&c, 2, 2, 1);
+    c.state_momentum = 0.5;
     mt_ps_server *s;
     ck_assert_int_eq(mt_ps_server_create(&s, &c, theta, s0), MT_OK);
     float pulled[2], th[2];
@@ -223,12 +224,13 @@ START_TEST(state_merge_replaces_when_fresh_and_adds_the_increment_when_stale)
     ck_assert_int_eq(mt_ps_push(s, g, 0, mine, pulled, NULL), 0);
     ck_assert_float_eq(mt_ps_server_state(s)[0], 1.5f);
     ck_assert_float_eq(mt_ps_server_state(s)[1], 2.25f);
-    /* Stale by one (pulled at version 0, state then {1, 2}): its increment
-     * {0.5, -1} lands on the current {1.5, 2.25}. */
+    /* Stale by one: pulled {1, 2} at version 0 and made {1.5, 1} of it, so
+     * its batch statistics were b = {2, 0} (m = 0.5). The server is at
+     * {1.5, 2.25} by now and takes 0.5 {1.5, 2.25} + 0.5 {2, 0}. */
     float other[2] = {1.5f, 1.0f};
     ck_assert_int_eq(mt_ps_push(s, g, 0, other, pulled, NULL), 1);
-    ck_assert_float_eq(mt_ps_server_state(s)[0], 2.0f);
-    ck_assert_float_eq(mt_ps_server_state(s)[1], 1.25f);
+    ck_assert_float_eq(mt_ps_server_state(s)[0], 1.75f);
+    ck_assert_float_eq(mt_ps_server_state(s)[1], 1.125f);
     /* No pulled copy: replaced; no new state: untouched. */
     float fresh[2] = {7.0f, 8.0f};
     ck_assert_int_eq(mt_ps_push(s, g, 0, fresh, NULL, NULL), 2);
@@ -237,6 +239,20 @@ START_TEST(state_merge_replaces_when_fresh_and_adds_the_increment_when_stale)
     ck_assert_float_eq(mt_ps_server_state(s)[1], 8.0f);
     ck_assert_int_eq(mt_ps_pull(s, th, pulled), 4);
     mt_ps_server_free(s);
+
+    /* Unknown m (0): the worker's increment s' - s_v lands on the current
+     * state: {1.5, 2.25} + {0.5, -1}. */
+    c.state_momentum = 0;
+    ck_assert_int_eq(mt_ps_server_create(&s, &c, theta, s0), MT_OK);
+    ck_assert_int_eq(mt_ps_pull(s, th, pulled), 0);
+    ck_assert_int_eq(mt_ps_push(s, g, 0, mine, pulled, NULL), 0);
+    ck_assert_int_eq(mt_ps_push(s, g, 0, other, pulled, NULL), 1);
+    ck_assert_float_eq(mt_ps_server_state(s)[0], 2.0f);
+    ck_assert_float_eq(mt_ps_server_state(s)[1], 1.25f);
+    mt_ps_server_free(s);
+    c.state_momentum = 1.0;
+    ck_assert_int_eq(mt_ps_server_create(&s, &c, theta, s0), MT_ERR_ARG);
+    ck_assert(strstr(mt_errmsg(), "state momentum") != NULL);
 }
 END_TEST
 
@@ -424,7 +440,7 @@ static Suite *ps_suite(void)
     tcase_add_test(tc, shards_tile_the_buffer_on_cache_lines);
     tcase_add_test(tc, bad_configs_and_pushes_are_refused_with_a_message);
     tcase_add_test(tc, sequential_pushes_equal_the_optimizer_on_the_whole_buffer);
-    tcase_add_test(tc, state_merge_replaces_when_fresh_and_adds_the_increment_when_stale);
+    tcase_add_test(tc, state_merge_is_the_usual_update_of_the_current_state);
     tcase_add_test(tc, concurrent_pulls_are_whole_vector_consistent_and_no_push_is_lost);
     tcase_add_test(tc, delay_distributions_have_the_stated_means_and_ranges);
     tcase_add_test(tc, delays_are_reproducible_from_the_seed);

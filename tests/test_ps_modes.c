@@ -56,12 +56,14 @@ static void problem_target(int64_t batch, float *c)
 struct wctx {
     float a[PN];
     float c[PN];
+    float state_in[PSTATE]; /* the state the callback was given */
     int sleep_us;           /* simulated compute time */
     atomic_int *seen;       /* per batch: times computed (NULL: not counted) */
     int64_t fail_at;        /* return an error at this batch (-1: never) */
     int64_t stop_at;        /* request a stop at this batch (-1: never) */
     mt_ps **ps;             /* for stop_at */
     int64_t *versions;      /* per batch: the version it was computed at (NULL: not kept) */
+    int const_stats;        /* 1: every batch's statistics are {1, 2, ..., PSTATE} */
     int64_t calls;
 };
 
@@ -89,11 +91,16 @@ static int quad_grad(void *ctx, const float *theta, int64_t version, int64_t bat
 {
     struct wctx *w = ctx;
     w->calls++;
+    if (state)
+        memcpy(w->state_in, state, sizeof w->state_in);
     if (batch == w->fail_at)
         return mt_error(MT_ERR_DIVERGED, "loss of batch %lld is NaN", (long long)batch);
     if (batch == w->stop_at)
         mt_ps_request_stop(*w->ps);
     problem_gradient(w, theta, batch, state, grad);
+    if (state && w->const_stats)
+        for (int j = 0; j < PSTATE; j++)
+            state[j] = (1.0f - BN_M) * w->state_in[j] + BN_M * (float)(j + 1);
     if (w->seen)
         atomic_fetch_add(&w->seen[batch], 1);
     if (w->versions)
@@ -520,6 +527,41 @@ START_TEST(async_equal_workers_see_a_mean_staleness_near_w_minus_1)
 }
 END_TEST
 
+/* Batch statistics that never change, b = {1, ..., PSTATE}: the usual update
+ * in any order gives s_K = b + 0.9^K (s_0 - b). Stale workers must not change
+ * that (adding their increments instead would: e_{k+1} = e_k - 0.1 e_{k-tau}). */
+START_TEST(async_merges_stale_bn_statistics_exactly)
+{
+    enum { W = 3, STEPS = 60 };
+    mt_ps_server_config sc;
+    server_config(&sc, 2);
+    ck_assert_double_eq_tol(sc.state_momentum, BN_M, 1e-7);
+    struct wctx w[W];
+    void *ctx[W];
+    for (int i = 0; i < W; i++) {
+        wctx_init(&w[i]);
+        w[i].const_stats = 1;
+        w[i].sleep_us = 1000;
+        ctx[i] = &w[i];
+    }
+    mt_ps_config rc;
+    run_config(&rc, MT_PS_ASYNC, W, ctx);
+    rc.steps_per_epoch = STEPS;
+    mt_ps *ps = create_ps(&sc, &rc);
+    expect_run(ps, STEPS, MT_OK);
+    ck_assert(mt_tau_hist_mean(mt_ps_tau_total(ps)) > 1.0); /* stale pushes happened */
+    float theta0[PN], s0[PSTATE];
+    initial_point(theta0, s0);
+    const float *st = mt_ps_server_state(mt_ps_server_of(ps));
+    for (int j = 0; j < PSTATE; j++) {
+        double b = j + 1, want = b + pow(0.9, STEPS) * (s0[j] - b);
+        if (fabs(st[j] - want) > 1e-5 * b)
+            ck_abort_msg("state %d: %.7f, want %.7f", j, st[j], want);
+    }
+    mt_ps_free(ps);
+}
+END_TEST
+
 START_TEST(async_with_one_worker_equals_delay_zero)
 {
     mt_ps_server_config sc;
@@ -742,6 +784,7 @@ static Suite *ps_modes_suite(void)
     tcase_add_test(tc, delay_mode_is_reproducible_and_resumes_bit_for_bit);
     tcase_add_test(tc, async_loses_no_push_and_closes_epochs_on_a_quiescent_server);
     tcase_add_test(tc, async_equal_workers_see_a_mean_staleness_near_w_minus_1);
+    tcase_add_test(tc, async_merges_stale_bn_statistics_exactly);
     tcase_add_test(tc, async_with_one_worker_equals_delay_zero);
     tcase_add_test(tc, sync_equals_one_worker_on_the_averaged_gradient);
     tcase_add_test(tc, a_failing_gradient_stops_every_mode_with_its_message);
