@@ -440,10 +440,13 @@ static inline __attribute__((always_inline)) void fwd_block(int op, int B, float
     }
 }
 
-static void elementwise_forward(sc_priv *p, float *y, int train)
+/* B is a constant 16 (nChw16c) in the common case: the inner loops are then
+ * exactly one AVX-512 vector with no remainder handling. */
+static inline __attribute__((always_inline)) void forward_pass(sc_priv *p, float *y, int train,
+                                                               const int B)
 {
     const sc_layout *lo = &p->dst;
-    int B = lo->B, oh = p->oh, ow = p->ow, op = p->op;
+    int oh = p->oh, ow = p->ow, op = p->op;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < p->n; n++)
         for (int cb = 0; cb < p->cb; cb++) {
@@ -466,11 +469,20 @@ static void elementwise_forward(sc_priv *p, float *y, int train)
         }
 }
 
+static void elementwise_forward(sc_priv *p, float *y, int train)
+{
+    if (p->dst.B == 16)
+        forward_pass(p, y, train, 16);
+    else
+        forward_pass(p, y, train, p->dst.B);
+}
+
 /* G = dy F, S = G ia ib; r[o] += G c, t[n, p] += sum_o G c, dk[o] += dy dy/dk. */
-static void elementwise_backward(sc_priv *p, const float *dy)
+static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, const float *dy,
+                                                                const int B)
 {
     const sc_layout *lo = &p->dst;
-    int B = lo->B, oh = p->oh, ow = p->ow, ocp = p->ocp;
+    int oh = p->oh, ow = p->ow, ocp = p->ocp;
     double *r = p->r, *dkacc = p->dk;
     memset(r, 0, sizeof *r * ocp);
     memset(dkacc, 0, sizeof *dkacc * ocp);
@@ -516,6 +528,14 @@ static void elementwise_backward(sc_priv *p, const float *dy)
             dkacc[o] += dl[o];
         }
     }
+}
+
+static void elementwise_backward(sc_priv *p, const float *dy)
+{
+    if (p->dst.B == 16)
+        backward_pass(p, dy, 16);
+    else
+        backward_pass(p, dy, p->dst.B);
 }
 
 /* ---- forward and backward ------------------------------------------------------ */
