@@ -75,6 +75,15 @@ static void wctx_init(struct wctx *w)
     w->stop_at = -1;
 }
 
+/* n workers with default contexts, ctx[i] = &w[i]. */
+static void workers_init(struct wctx *w, void **ctx, int n)
+{
+    for (int i = 0; i < n; i++) {
+        wctx_init(&w[i]);
+        ctx[i] = &w[i];
+    }
+}
+
 static void problem_gradient(struct wctx *w, const float *theta, int64_t batch, float *state,
                              float *grad)
 {
@@ -445,11 +454,9 @@ START_TEST(async_loses_no_push_and_closes_epochs_on_a_quiescent_server)
         atomic_init(&seen[i], 0);
     struct wctx w[W];
     void *ctx[W];
-    for (int i = 0; i < W; i++) {
-        wctx_init(&w[i]);
+    workers_init(w, ctx, W);
+    for (int i = 0; i < W; i++)
         w[i].seen = seen;
-        ctx[i] = &w[i];
-    }
     struct epoch_log log = {.stop_after = -1};
     mt_ps_config rc;
     run_config(&rc, MT_PS_ASYNC, W, ctx);
@@ -494,11 +501,9 @@ START_TEST(async_equal_workers_see_a_mean_staleness_near_w_minus_1)
         server_config(&sc, 4);
         struct wctx w[4];
         void *ctx[4];
-        for (int i = 0; i < W; i++) {
-            wctx_init(&w[i]);
+        workers_init(w, ctx, W);
+        for (int i = 0; i < W; i++)
             w[i].sleep_us = 2000; /* equal compute times, much longer than a push */
-            ctx[i] = &w[i];
-        }
         mt_ps_config rc;
         run_config(&rc, MT_PS_ASYNC, W, ctx);
         rc.steps_per_epoch = STEPS;
@@ -538,11 +543,10 @@ START_TEST(async_merges_stale_bn_statistics_exactly)
     ck_assert_double_eq_tol(sc.state_momentum, BN_M, 1e-7);
     struct wctx w[W];
     void *ctx[W];
+    workers_init(w, ctx, W);
     for (int i = 0; i < W; i++) {
-        wctx_init(&w[i]);
         w[i].const_stats = 1;
         w[i].sleep_us = 1000;
-        ctx[i] = &w[i];
     }
     mt_ps_config rc;
     run_config(&rc, MT_PS_ASYNC, W, ctx);
@@ -588,10 +592,7 @@ START_TEST(sync_equals_one_worker_on_the_averaged_gradient)
     server_config(&sc, 4);
     struct wctx w[W];
     void *ctx[W];
-    for (int i = 0; i < W; i++) {
-        wctx_init(&w[i]);
-        ctx[i] = &w[i];
-    }
+    workers_init(w, ctx, W);
     mt_ps_config rc;
     run_config(&rc, MT_PS_SYNC, W, ctx);
     mt_ps *ps = create_ps(&sc, &rc);
@@ -655,11 +656,9 @@ START_TEST(a_failing_gradient_stops_every_mode_with_its_message)
         server_config(&sc, 2);
         struct wctx w[3];
         void *ctx[3];
-        for (int i = 0; i < 3; i++) {
-            wctx_init(&w[i]);
+        workers_init(w, ctx, 3);
+        for (int i = 0; i < 3; i++)
             w[i].fail_at = 37;
-            ctx[i] = &w[i];
-        }
         mt_ps_config rc;
         run_config(&rc, mode, 3, ctx);
         mt_ps *ps = create_ps(&sc, &rc);
@@ -690,11 +689,10 @@ START_TEST(a_stop_request_leaves_a_consistent_state_and_the_run_resumes)
         mt_ps *ps = NULL;
         struct wctx w[3];
         void *ctx[3];
+        workers_init(w, ctx, 3);
         for (int i = 0; i < 3; i++) {
-            wctx_init(&w[i]);
             w[i].stop_at = 50;
             w[i].ps = &ps;
-            ctx[i] = &w[i];
         }
         mt_ps_config rc;
         run_config(&rc, mode, 3, ctx);
@@ -723,10 +721,7 @@ START_TEST(epoch_callback_can_stop_the_run)
         server_config(&sc, 2);
         struct wctx w[2];
         void *ctx[2];
-        for (int i = 0; i < 2; i++) {
-            wctx_init(&w[i]);
-            ctx[i] = &w[i];
-        }
+        workers_init(w, ctx, 2);
         struct epoch_log log = {.stop_after = 1};
         mt_ps_config rc;
         run_config(&rc, mode, 2, ctx);
