@@ -4,16 +4,24 @@
  *     "mt_trainer_grad, then momentum SGD on the whole buffer", batch-norm
  *     running statistics included (the server's BN policy);
  *   - async mode with two networks stepping in two threads loses no push
- *     (run under ThreadSanitizer by `make tsan`).
- * The net is small (conv - BN+ReLU - pool - linear) so this stays fast. */
+ *     (run under ThreadSanitizer by `make tsan`);
+ *   - the standard worker (ps/net_worker.h) on a synthetic dataset: delay 0
+ *     is the single-process loop over the same batches, and 2 async workers
+ *     learn as well as one.
+ * The nets are small (conv - BN+ReLU - pool - linear) so this stays fast. */
 #include "core/rng.h"
 #include "core/status.h"
 #include "nn/net.h"
 #include "optim/msgd.h"
+#include "datasets/augment.h"
+#include "datasets/loader.h"
+#include "datasets/synth.h"
+#include "ps/net_worker.h"
 #include "ps/ps.h"
 #include "tests/check_main.h"
 #include "trainer/trainer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,12 +192,183 @@ START_TEST(async_networks_in_two_threads_lose_no_push)
 }
 END_TEST
 
+/* ---- the standard worker on a synthetic dataset ---------------------------- */
+
+enum { DB = 16, DCLASSES = 4, DHW = 8 };
+
+struct data {
+    mt_dataset ds;
+    mt_pipeline_config pipe;
+};
+
+static void data_open(struct data *d)
+{
+    mt_synth_config sc;
+    mt_synth_config_default(&sc, MT_FORMAT_IDX);
+    sc.classes = DCLASSES;
+    sc.n_train = 256;
+    sc.n_test = 32;
+    sc.c = 1;
+    sc.h = sc.w = DHW;
+    ck_assert_msg(mt_synth_make(&d->ds, &sc) == MT_OK, "%s", mt_errmsg());
+    mt_pipeline_config_default(&d->pipe);
+    d->pipe.batch = DB;
+    d->pipe.augment = 0;
+    d->pipe.seed = 5;
+    ck_assert_int_eq(mt_norm_from_split(&d->pipe.norm, &d->ds.train), MT_OK);
+}
+
+static mt_net *data_net(void)
+{
+    mt_net *net;
+    ck_assert_int_eq(mt_net_create(&net, DB, 1, DHW, DHW), MT_OK);
+    int x = mt_net_input(net);
+    x = mt_conv(net, x, 8, 3, 1, 1, 0);
+    x = mt_batchnorm(net, x, 1);
+    x = mt_conv(net, x, 8, 3, 1, 1, 0);
+    x = mt_batchnorm(net, x, 1);
+    x = mt_global_avgpool(net, x);
+    x = mt_linear(net, x, DCLASSES, 1);
+    x = mt_softmax_xent(net, x, 0.0f);
+    ck_assert_msg(x >= 0, "%s", mt_errmsg());
+    ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    mt_rng r;
+    mt_rng_seed(&r, 31, 0);
+    ck_assert_int_eq(mt_net_init(net, &r), MT_OK);
+    return net;
+}
+
+struct train_log {
+    mt_ps_net_worker *w;
+    int n;
+    double top1[32];
+    int epochs;
+};
+
+static int log_train(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *tau)
+{
+    struct train_log *l = ctx;
+    double loss;
+    mt_ps_net_workers_take_stats(l->w, l->n, &loss, &l->top1[l->epochs < 32 ? l->epochs : 31]);
+    l->epochs++;
+    return MT_OK;
+}
+
+/* Trains EPOCHS epochs with W workers in `mode` and returns the last epoch's
+ * training top-1; theta_out (may be NULL) gets the final parameters. */
+enum { EPOCHS = 4 };
+static double train_synthetic(struct data *d, int mode, int workers, float *theta_out)
+{
+    mt_net *nets[2];
+    mt_ps_net_worker w[2];
+    void *ctx[2];
+    for (int i = 0; i < workers; i++) {
+        nets[i] = data_net();
+        ck_assert_msg(mt_ps_net_worker_init(&w[i], nets[i], &d->ds.train, &d->pipe) == MT_OK,
+                      "%s", mt_errmsg());
+        ctx[i] = &w[i];
+    }
+    mt_ps_server_config sc;
+    mt_msgd_ranges decay;
+    server_config(&sc, nets[0], &decay);
+    sc.schedule.base_lr = 0.1;
+    struct train_log log = {.w = w, .n = workers};
+    mt_ps_config rc;
+    mt_ps_config_default(&rc);
+    rc.mode = mode;
+    rc.workers = workers;
+    rc.threads = 1;
+    rc.oversubscribe = 1;
+    /* A sync step takes W batches: an epoch is B / W steps. */
+    rc.steps_per_epoch = w[0].batches_per_epoch / (mode == MT_PS_SYNC ? workers : 1);
+    rc.grad = mt_ps_net_grad;
+    rc.worker_ctx = ctx;
+    rc.epoch_end = log_train;
+    rc.epoch_ctx = &log;
+    mt_ps *ps;
+    ck_assert_msg(mt_ps_create(&ps, &sc, &rc, mt_net_params(nets[0]), mt_net_state(nets[0])) ==
+                      MT_OK,
+                  "%s", mt_errmsg());
+    ck_assert_msg(mt_ps_run(ps, EPOCHS * rc.steps_per_epoch) == MT_OK, "%s", mt_errmsg());
+    ck_assert_int_eq(log.epochs, EPOCHS);
+    if (theta_out)
+        memcpy(theta_out, mt_ps_server_theta(mt_ps_server_of(ps)), sc.n * sizeof(float));
+    mt_ps_free(ps);
+    mt_msgd_ranges_free(&decay);
+    for (int i = 0; i < workers; i++) {
+        mt_ps_net_worker_free(&w[i]);
+        mt_net_free(nets[i]);
+    }
+    return log.top1[EPOCHS - 1];
+}
+
+START_TEST(net_worker_in_delay_zero_is_the_single_process_loop)
+{
+    mt_set_threads(1);
+    struct data d;
+    data_open(&d);
+    mt_net *ref = data_net();
+    size_t n = mt_net_param_count(ref);
+    float *got = malloc(n * sizeof(float)), *vel = calloc(n, sizeof(float));
+    train_synthetic(&d, MT_PS_DELAY, 1, got);
+
+    /* The same batches in order through mt_batch_train, by hand. */
+    mt_ps_server_config sc;
+    mt_msgd_ranges decay;
+    server_config(&sc, ref, &decay);
+    sc.schedule.base_lr = 0.1;
+    int bpe = mt_batches_per_epoch(d.ds.train.n, DB, 1);
+    uint32_t *order = malloc((size_t)d.ds.train.n * sizeof *order);
+    float *x = malloc((size_t)DB * DHW * DHW * sizeof(float));
+    int y[DB];
+    for (int e = 0; e < EPOCHS; e++) {
+        mt_epoch_order(order, d.ds.train.n, d.pipe.seed, e);
+        for (int b = 0; b < bpe; b++) {
+            ck_assert_int_eq(mt_batch_train(&d.ds.train, &d.pipe, order, e, b, x, y), DB);
+            double loss;
+            int correct;
+            ck_assert_int_eq(mt_trainer_grad(ref, x, y, DB, &loss, &correct), MT_OK);
+            mt_msgd_apply(&sc.opt, &decay, mt_net_params(ref), vel, mt_net_grads(ref), 0, n,
+                          mt_schedule_lr(&sc.schedule, (int64_t)e * bpe + b));
+        }
+    }
+    expect_same_bits("parameters", got, mt_net_params(ref), n);
+    mt_msgd_ranges_free(&decay);
+    mt_net_free(ref);
+    mt_dataset_free(&d.ds);
+    free(order);
+    free(x);
+    free(got);
+    free(vel);
+}
+END_TEST
+
+START_TEST(two_async_workers_learn_as_well_as_one)
+{
+    mt_set_threads(1);
+    struct data d;
+    data_open(&d);
+    double one = train_synthetic(&d, MT_PS_DELAY, 1, NULL);
+    double two = train_synthetic(&d, MT_PS_ASYNC, 2, NULL);
+    double sync2 = train_synthetic(&d, MT_PS_SYNC, 2, NULL);
+    fprintf(stderr, "ps net: last-epoch training top-1: 1 worker %.3f, 2 async %.3f, 2 sync %.3f\n",
+            one, two, sync2);
+    /* Chance is 0.25. */
+    ck_assert_msg(one > 0.8, "1 worker: top-1 %.3f", one);
+    ck_assert_msg(two > one - 0.1, "2 async workers: top-1 %.3f, 1 worker %.3f", two, one);
+    ck_assert_msg(sync2 > 0.6, "2 sync workers: top-1 %.3f", sync2);
+    mt_dataset_free(&d.ds);
+}
+END_TEST
+
 static Suite *ps_net_suite(void)
 {
     Suite *s = suite_create("ps_net");
     TCase *tc = tcase_create("net");
     tcase_add_test(tc, delay_zero_equals_the_single_process_training_loop);
     tcase_add_test(tc, async_networks_in_two_threads_lose_no_push);
+    tcase_add_test(tc, net_worker_in_delay_zero_is_the_single_process_loop);
+    tcase_add_test(tc, two_async_workers_learn_as_well_as_one);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
