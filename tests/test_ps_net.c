@@ -25,17 +25,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { B = 8, C = 2, H = 6, W_ = 6, CLASSES = 3, STEPS = 24 };
+enum { B = 8, C = 2, H = 6, W_ = 6, CLASSES = 3, STEPS = 24 }; /* H == W_ */
 
-static mt_net *tiny_net(void)
+/* batch x (c, hw, hw) -> `convs` x (conv 3x3 to `width`, BN+ReLU) -> global
+ * average pool -> linear to `classes` -> softmax cross-entropy. */
+static mt_net *small_net(int batch, int c, int hw, int convs, int width, int classes)
 {
     mt_net *net;
-    ck_assert_int_eq(mt_net_create(&net, B, C, H, W_), MT_OK);
+    ck_assert_int_eq(mt_net_create(&net, batch, c, hw, hw), MT_OK);
     int x = mt_net_input(net);
-    x = mt_conv(net, x, 4, 3, 1, 1, 0);
-    x = mt_batchnorm(net, x, 1);
+    for (int i = 0; i < convs; i++) {
+        x = mt_conv(net, x, width, 3, 1, 1, 0);
+        x = mt_batchnorm(net, x, 1);
+    }
     x = mt_global_avgpool(net, x);
-    x = mt_linear(net, x, CLASSES, 1);
+    x = mt_linear(net, x, classes, 1);
     x = mt_softmax_xent(net, x, 0.0f);
     ck_assert_msg(x >= 0, "%s", mt_errmsg());
     ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
@@ -44,6 +48,8 @@ static mt_net *tiny_net(void)
     ck_assert_int_eq(mt_net_init(net, &r), MT_OK);
     return net;
 }
+
+static mt_net *tiny_net(void) { return small_net(B, C, H, 1, 4, CLASSES); }
 
 /* Batch b: images and labels from (seed 22, stream b). */
 static void make_batch(int64_t b, float *x, int *y)
@@ -218,25 +224,7 @@ static void data_open(struct data *d)
     ck_assert_int_eq(mt_norm_from_split(&d->pipe.norm, &d->ds.train), MT_OK);
 }
 
-static mt_net *data_net(void)
-{
-    mt_net *net;
-    ck_assert_int_eq(mt_net_create(&net, DB, 1, DHW, DHW), MT_OK);
-    int x = mt_net_input(net);
-    x = mt_conv(net, x, 8, 3, 1, 1, 0);
-    x = mt_batchnorm(net, x, 1);
-    x = mt_conv(net, x, 8, 3, 1, 1, 0);
-    x = mt_batchnorm(net, x, 1);
-    x = mt_global_avgpool(net, x);
-    x = mt_linear(net, x, DCLASSES, 1);
-    x = mt_softmax_xent(net, x, 0.0f);
-    ck_assert_msg(x >= 0, "%s", mt_errmsg());
-    ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
-    mt_rng r;
-    mt_rng_seed(&r, 31, 0);
-    ck_assert_int_eq(mt_net_init(net, &r), MT_OK);
-    return net;
-}
+static mt_net *data_net(void) { return small_net(DB, 1, DHW, 2, 8, DCLASSES); }
 
 struct train_log {
     mt_ps_net_worker *w;
