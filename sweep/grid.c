@@ -158,11 +158,15 @@ int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const ch
         if (rc == MT_OK && s->delay >= 0)
             rc = push_fmt(&b, "%ld", s->delay);
     }
-    /* %.17g: the cell trains with exactly the momentum the grid names. */
+    /* The shortest text that reads back as exactly the grid's momentum. */
+    char mu[32];
+    snprintf(mu, sizeof mu, "%.15g", c->momentum);
+    if (strtod(mu, NULL) != c->momentum)
+        snprintf(mu, sizeof mu, "%.17g", c->momentum);
     if (rc == MT_OK)
         rc = push_fmt(&b, "--momentum");
     if (rc == MT_OK)
-        rc = push_fmt(&b, "%.17g", c->momentum);
+        rc = push_fmt(&b, "%s", mu);
     if (rc == MT_OK)
         rc = push_fmt(&b, "--seed");
     if (rc == MT_OK)

@@ -1,0 +1,405 @@
+/* test_sweep.c: the sweep library without training: cell order, names and
+ * seeds; the argument vector a cell passes to `mutau train`; sweep.json round
+ * trip and the refusal of changed settings; a cell's results read from run
+ * directories written here by hand; mean, sd and best momentum against values
+ * computed by hand; results.csv and the table.
+ */
+#include "core/status.h"
+#include "sweep/grid.h"
+#include "sweep/report.h"
+#include "sweep/results.h"
+#include "tests/check_main.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char tmpdir[256];
+
+static void setup(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tmpdir, sizeof tmpdir, "%s/mutau-sweep-XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+/* workers {1, 4} x momentum {0.1, 0.9} x 2 repeats, seed 7. */
+static void small_spec(mt_sweep_spec *s)
+{
+    mt_sweep_spec_init(s);
+    s->n_workers = 2;
+    s->workers[0] = 1;
+    s->workers[1] = 4;
+    s->n_momentum = 2;
+    s->momentum[0] = 0.1;
+    s->momentum[1] = 0.9;
+    s->repeats = 2;
+    s->seed = 7;
+    ck_assert_int_eq(mt_sweep_spec_add_arg(s, "--epochs"), MT_OK);
+    ck_assert_int_eq(mt_sweep_spec_add_arg(s, "3"), MT_OK);
+}
+
+START_TEST(test_cells_order_names_seeds)
+{
+    mt_sweep_spec s;
+    small_spec(&s);
+    ck_assert_int_eq(mt_sweep_cell_count(&s), 8);
+    /* Repeat-major, then workers, then momentum. */
+    const struct { int w; double mu; int r; unsigned seed; const char *name; } want[8] = {
+        {1, 0.1, 1, 7, "w1_mu0.1_r1"}, {1, 0.9, 1, 7, "w1_mu0.9_r1"},
+        {4, 0.1, 1, 7, "w4_mu0.1_r1"}, {4, 0.9, 1, 7, "w4_mu0.9_r1"},
+        {1, 0.1, 2, 8, "w1_mu0.1_r2"}, {1, 0.9, 2, 8, "w1_mu0.9_r2"},
+        {4, 0.1, 2, 8, "w4_mu0.1_r2"}, {4, 0.9, 2, 8, "w4_mu0.9_r2"},
+    };
+    for (int i = 0; i < 8; i++) {
+        mt_sweep_cell c;
+        mt_sweep_cell_at(&s, i, &c);
+        ck_assert_int_eq(c.index, i);
+        ck_assert_int_eq(c.workers, want[i].w);
+        ck_assert(c.momentum == want[i].mu);
+        ck_assert_int_eq(c.repeat, want[i].r);
+        ck_assert_uint_eq(c.seed, want[i].seed);
+        ck_assert_str_eq(c.name, want[i].name);
+    }
+    mt_sweep_spec_free(&s);
+}
+END_TEST
+
+/* The arguments after "train" joined by spaces. */
+static void joined_argv(const mt_sweep_spec *s, int index, char *out, size_t cap)
+{
+    char *argv[64], buf[2048];
+    mt_sweep_cell c;
+    mt_sweep_cell_at(s, index, &c);
+    int n = mt_sweep_train_argv(s, &c, "/bin/mutau", "d/cell", 2, argv, 64, buf, sizeof buf);
+    ck_assert_int_gt(n, 2);
+    ck_assert_ptr_null(argv[n]);
+    ck_assert_str_eq(argv[0], "/bin/mutau");
+    ck_assert_str_eq(argv[1], "train");
+    out[0] = '\0';
+    for (int i = 2; i < n; i++) {
+        strncat(out, argv[i], cap - strlen(out) - 1);
+        if (i + 1 < n)
+            strncat(out, " ", cap - strlen(out) - 1);
+    }
+}
+
+START_TEST(test_train_argv)
+{
+    mt_sweep_spec s;
+    small_spec(&s);
+    char got[2048];
+    /* Worker counts other than 1 in the grid: every cell passes --workers. */
+    joined_argv(&s, 6, got, sizeof got);
+    ck_assert_str_eq(got, "--epochs 3 --workers 4 --momentum 0.1 --seed 8 --threads 2 --progress "
+                          "plain --out d/cell");
+    joined_argv(&s, 1, got, sizeof got);
+    ck_assert_str_eq(got, "--epochs 3 --workers 1 --momentum 0.9 --seed 7 --threads 2 --progress "
+                          "plain --out d/cell");
+    /* Mode and delay follow the worker count. */
+    snprintf(s.mode, sizeof s.mode, "delay");
+    s.delay = 3;
+    joined_argv(&s, 3, got, sizeof got);
+    ck_assert_str_eq(got, "--epochs 3 --workers 4 --mode delay --delay 3 --momentum 0.9 --seed 7 "
+                          "--threads 2 --progress plain --out d/cell");
+    /* A sweep over momentum alone trains single-process runs. */
+    s.n_workers = 1;
+    s.mode[0] = '\0';
+    s.delay = -1;
+    ck_assert_int_eq(mt_sweep_uses_ps(&s), 0);
+    joined_argv(&s, 0, got, sizeof got);
+    ck_assert_str_eq(got, "--epochs 3 --momentum 0.1 --seed 7 --threads 2 --progress plain --out "
+                          "d/cell");
+    /* A momentum that %g would round is passed exactly. */
+    s.momentum[0] = 0.123456789;
+    joined_argv(&s, 0, got, sizeof got);
+    ck_assert_msg(strstr(got, "--momentum 0.123456789 ") != NULL, "got '%s'", got);
+    /* Too small a buffer is an error, not a truncated command. */
+    char *argv[64], tiny[16];
+    mt_sweep_cell c;
+    mt_sweep_cell_at(&s, 0, &c);
+    ck_assert_int_eq(mt_sweep_train_argv(&s, &c, "/bin/mutau", "d/cell", 2, argv, 64, tiny,
+                                         sizeof tiny),
+                     MT_ERR_ARG);
+    mt_sweep_spec_free(&s);
+}
+END_TEST
+
+START_TEST(test_spec_json_round_trip_and_compare)
+{
+    mt_sweep_spec a, b;
+    small_spec(&a);
+    snprintf(a.mode, sizeof a.mode, "delay");
+    a.delay = 2;
+    ck_assert_int_eq(mt_sweep_spec_save(tmpdir, &a), MT_OK);
+    ck_assert_int_eq(mt_sweep_spec_load(tmpdir, &b), MT_OK);
+    ck_assert_int_eq(mt_sweep_spec_compare(&a, &b), MT_OK);
+    ck_assert_int_eq(b.n_train_args, 2);
+    ck_assert_str_eq(b.train_args[1], "3");
+    ck_assert_uint_eq(b.seed, 7);
+    ck_assert_int_eq(b.delay, 2);
+
+    b.momentum[1] = 0.7;
+    ck_assert_int_eq(mt_sweep_spec_compare(&a, &b), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--momentum: the sweep has 0.1,0.9, the command gives 0.1,0.7"),
+                  "message: %s", mt_errmsg());
+    b.momentum[1] = 0.9;
+    free(b.train_args[1]);
+    b.train_args[1] = strdup("4");
+    ck_assert_int_eq(mt_sweep_spec_compare(&a, &b), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "train flags: the sweep has '--epochs 3', the command gives "
+                                      "'--epochs 4'"),
+                  "message: %s", mt_errmsg());
+    free(b.train_args[1]);
+    b.train_args[1] = strdup("3");
+    b.repeats = 3;
+    ck_assert_int_eq(mt_sweep_spec_compare(&a, &b), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--repeats"), "message: %s", mt_errmsg());
+    mt_sweep_spec_free(&a);
+    mt_sweep_spec_free(&b);
+
+    /* A damaged sweep.json names the file. */
+    char p[512];
+    snprintf(p, sizeof p, "%s/sweep.json", tmpdir);
+    FILE *f = fopen(p, "w");
+    fputs("{\"workers\": [1], \"momentum\": \"x\"}\n", f);
+    fclose(f);
+    ck_assert_int_eq(mt_sweep_spec_load(tmpdir, &b), MT_ERR_FORMAT);
+    ck_assert_msg(strstr(mt_errmsg(), "sweep.json"), "message: %s", mt_errmsg());
+}
+END_TEST
+
+START_TEST(test_spec_check)
+{
+    mt_sweep_spec s;
+    small_spec(&s);
+    ck_assert_int_eq(mt_sweep_spec_check(&s), MT_OK);
+    s.workers[1] = 1;
+    ck_assert_int_eq(mt_sweep_spec_check(&s), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--workers: 1 is listed twice"), "%s", mt_errmsg());
+    s.workers[1] = 4;
+    s.momentum[1] = 1.0;
+    ck_assert_int_eq(mt_sweep_spec_check(&s), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--momentum"), "%s", mt_errmsg());
+    s.momentum[1] = 0.9;
+    snprintf(s.mode, sizeof s.mode, "async");
+    s.delay = 2;
+    ck_assert_int_eq(mt_sweep_spec_check(&s), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--delay"), "%s", mt_errmsg());
+    mt_sweep_spec_free(&s);
+}
+END_TEST
+
+/* ---- results from hand-written run directories ---------------------------- */
+
+static void write_file(const char *dir, const char *name, const char *file, const char *text)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/%s/%s", dir, name, file);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *LOG =
+    "epoch,step,lr,train_loss,train_acc,val_loss,val_top1,val_top5,images_per_s,seconds\n"
+    "1,10,0.1,2.0,0.3,1.9,0.50,0.90,100.0,2.5\n"
+    "2,20,0.1,1.5,0.5,,,,300.0,1.5\n"
+    "3,30,0.05,1.0,0.6,1.2,0.70,0.95,200.0,3.0\n"
+    "4,40,0.01,0.9,0.7,1.3,0.65,0.97,200.0,3.0\n";
+
+static void write_completed(const char *name, double top1)
+{
+    char fin[512];
+    snprintf(fin, sizeof fin,
+             "{\"status\": \"completed\", \"message\": \"\", \"epochs_completed\": 4, "
+             "\"epochs\": 4, \"final\": {\"split\": \"test\", \"top1\": %.17g, \"top5\": 0.97}}",
+             top1);
+    write_file(tmpdir, name, "final.json", fin);
+    write_file(tmpdir, name, "config.json", "{\"settings\": {\"optim\": {\"epochs\": 4}}}");
+    write_file(tmpdir, name, "log.csv", LOG);
+}
+
+START_TEST(test_result_from_run_directory)
+{
+    mt_sweep_spec s;
+    small_spec(&s);
+    mt_sweep_cell c;
+    mt_sweep_cell_at(&s, 0, &c);
+    write_completed(c.name, 0.65);
+    mt_sweep_result r;
+    ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);
+    ck_assert_str_eq(r.status, "completed");
+    ck_assert_double_eq_tol(r.final_top1, 0.65, 1e-12);
+    ck_assert_double_eq_tol(r.final_top5, 0.97, 1e-12);
+    /* Best over the evaluated epochs (1, 3, 4): 0.70 at epoch 3; top-5 best 0.97. */
+    ck_assert_double_eq_tol(r.best_top1, 0.70, 1e-12);
+    ck_assert_int_eq(r.best_epoch, 3);
+    ck_assert_double_eq_tol(r.best_top5, 0.97, 1e-12);
+    ck_assert_int_eq(r.epochs_done, 4);
+    ck_assert_int_eq(r.epochs, 4);
+    /* (100 + 300 + 200 + 200) / 4 and 2.5 + 1.5 + 3 + 3. */
+    ck_assert_double_eq_tol(r.images_per_s, 200.0, 1e-9);
+    ck_assert_double_eq_tol(r.wall_seconds, 10.0, 1e-9);
+    ck_assert_int_eq(r.n_curve, 3);
+    ck_assert_int_eq(r.curve_epoch[1], 3);
+    ck_assert_double_eq_tol(r.curve_top1[2], 0.65, 1e-12);
+    /* Worker counts 1 and 4 in the grid: a server run; staleness unknown
+     * until the trainer records it. */
+    ck_assert(isnan(r.tau_mean));
+    mt_sweep_result_free(&r);
+
+    /* Staleness columns, when the log has them. */
+    write_file(tmpdir, c.name, "log.csv",
+               "epoch,val_top1,staleness_mean,staleness_max\n1,0.5,2.5,7\n2,0.6,3.5,9\n");
+    ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);
+    ck_assert_double_eq_tol(r.tau_mean, 3.0, 1e-12);
+    ck_assert_double_eq_tol(r.tau_max, 9.0, 1e-12);
+    mt_sweep_result_free(&r);
+
+    /* Never started: pending. Failed without a status of its own: failed. */
+    mt_sweep_cell_at(&s, 1, &c);
+    ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);
+    ck_assert_str_eq(r.status, "pending");
+    ck_assert(isnan(r.final_top1));
+    mt_sweep_result_free(&r);
+    write_file(tmpdir, c.name, "final.json", "{\"status\": \"running\"}");
+    write_file(tmpdir, c.name, "cell.json",
+               "{\"outcome\": \"failed\", \"message\": \"killed by signal 9\"}");
+    ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);
+    ck_assert_str_eq(r.status, "failed");
+    ck_assert_str_eq(r.message, "killed by signal 9");
+    mt_sweep_result_free(&r);
+
+    /* Diverged, with the trainer's message; delay mode records W - 1. */
+    snprintf(s.mode, sizeof s.mode, "delay");
+    mt_sweep_cell_at(&s, 2, &c);
+    write_file(tmpdir, c.name, "final.json",
+               "{\"status\": \"diverged\", \"message\": \"loss NaN\", \"epochs_completed\": 1}");
+    ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);
+    ck_assert_str_eq(r.status, "diverged");
+    ck_assert_str_eq(r.message, "loss NaN");
+    ck_assert_str_eq(r.mode, "delay");
+    ck_assert_int_eq(r.delay, 3);
+    mt_sweep_result_free(&r);
+    mt_sweep_spec_free(&s);
+}
+END_TEST
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+START_TEST(test_stats_csv_and_table)
+{
+    mt_sweep_spec s;
+    small_spec(&s);
+    s.repeats = 3;
+    /* (1, 0.1): 0.80, 0.82, 0.84 -> mean 0.82, sd 0.02.
+     * (1, 0.9): 0.90, one diverged, one pending -> mean 0.90, sd NaN.
+     * (4, 0.1): 0.70, 0.74, 0.72 -> mean 0.72, sd 0.02.
+     * (4, 0.9): 0.60, 0.62, 0.64 -> mean 0.62. Best: 0.9 for 1 worker, 0.1 for 4. */
+    const double acc[3][4] = {{0.80, 0.90, 0.70, 0.60}, {0.82, -1, 0.74, 0.62},
+                              {0.84, -2, 0.72, 0.64}};
+    for (int i = 0; i < mt_sweep_cell_count(&s); i++) {
+        mt_sweep_cell c;
+        mt_sweep_cell_at(&s, i, &c);
+        double a = acc[c.repeat - 1][i % 4];
+        if (a == -1)
+            write_file(tmpdir, c.name, "final.json", "{\"status\": \"diverged\"}");
+        else if (a >= 0)
+            write_completed(c.name, a);
+    }
+    mt_sweep_result *r;
+    ck_assert_int_eq(mt_sweep_results_read(&s, tmpdir, &r), MT_OK);
+    mt_sweep_stat st[4];
+    mt_sweep_stats(&s, r, st);
+    ck_assert_int_eq(st[0].n, 3);
+    ck_assert_double_eq_tol(st[0].mean, 0.82, 1e-12);
+    ck_assert_double_eq_tol(st[0].sd, 0.02, 1e-12);
+    ck_assert_int_eq(st[1].n, 1);
+    ck_assert_int_eq(st[1].diverged, 1);
+    ck_assert_int_eq(st[1].other, 1);
+    ck_assert_double_eq_tol(st[1].mean, 0.90, 1e-12);
+    ck_assert(isnan(st[1].sd));
+    ck_assert_double_eq_tol(st[2].mean, 0.72, 1e-12);
+    ck_assert_double_eq_tol(st[2].sd, 0.02, 1e-12);
+    ck_assert_double_eq_tol(st[3].mean, 0.62, 1e-12);
+    ck_assert_int_eq(mt_sweep_best_momentum(&s, st, 0), 1);
+    ck_assert_int_eq(mt_sweep_best_momentum(&s, st, 1), 0);
+
+    char p[512];
+    snprintf(p, sizeof p, "%s/results.csv", tmpdir);
+    ck_assert_int_eq(mt_sweep_results_write_csv(p, r, mt_sweep_cell_count(&s)), MT_OK);
+    char *csv = slurp(p);
+    ck_assert_ptr_nonnull(csv);
+    int lines = 0;
+    for (char *c = csv; *c; c++)
+        lines += *c == '\n';
+    ck_assert_int_eq(lines, 1 + 12);
+    ck_assert_msg(strncmp(csv, MT_SWEEP_RESULTS_HEADER "\n", strlen(MT_SWEEP_RESULTS_HEADER) + 1) == 0,
+                  "header: %.200s", csv);
+    ck_assert_msg(strstr(csv, "\nw4_mu0.1_r2,4,0.1,async,,2,8,0.740000,0.970000,0.700000,0.970000,"
+                              "3,4,4,,,200.0,10.00,completed\n"),
+                  "csv:\n%s", csv);
+    ck_assert_msg(strstr(csv, "\nw1_mu0.9_r2,4,") == NULL && strstr(csv, ",diverged\n") &&
+                      strstr(csv, ",pending\n"),
+                  "csv:\n%s", csv);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    mt_sweep_table_print(f, &s, st, 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "82.00 ± 2.00") && strstr(text, "90.00* (1 div.) (1 to run)") &&
+                      strstr(text, "72.00 ± 2.00*") && strstr(text, "62.00 ± 2.00"),
+                  "table:\n%s", text);
+    /* The best momentum column: 0.9 for one worker, 0.1 for four. */
+    ck_assert_msg(strstr(text, "(1 to run)  0.9\n") && strstr(text, "62.00 ± 2.00  0.1\n"),
+                  "table:\n%s", text);
+    free(text);
+    mt_sweep_results_free(r, mt_sweep_cell_count(&s));
+    mt_sweep_spec_free(&s);
+}
+END_TEST
+
+static Suite *sweep_suite(void)
+{
+    Suite *s = suite_create("sweep");
+    TCase *tc = tcase_create("grid");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_cells_order_names_seeds);
+    tcase_add_test(tc, test_train_argv);
+    tcase_add_test(tc, test_spec_json_round_trip_and_compare);
+    tcase_add_test(tc, test_spec_check);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("results");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_result_from_run_directory);
+    tcase_add_test(tc, test_stats_csv_and_table);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MT_CHECK_MAIN(sweep_suite)
