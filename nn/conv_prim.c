@@ -11,7 +11,19 @@
 #include "core/status.h"
 #include "nn/net_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* The algorithm tried first: Winograd F(4x4, 3x3) where oneDNN has a jit
+ * kernel for it (3x3, stride 1, channels in blocks of 16), the direct
+ * convolution elsewhere. At one thread Winograd took 10-20% less CPU time
+ * per ResNet-20 step here (docs/nn.md). MUTAU_CONV_ALG=direct turns it off
+ * (results then differ in the last bits). */
+static dnnl_alg_kind_t conv_alg(void)
+{
+    const char *e = getenv("MUTAU_CONV_ALG");
+    return e && strcmp(e, "direct") == 0 ? dnnl_convolution_direct : dnnl_convolution_winograd;
+}
 
 /* A reorder primitive between two layouts, or NULL when they are equal. */
 static int make_reorder(mt_net *net, dnnl_primitive_t *out, const dnnl_memory_desc_t *from,
@@ -36,16 +48,31 @@ static int make_reorder(mt_net *net, dnnl_primitive_t *out, const dnnl_memory_de
     return rc;
 }
 
+/* With `optional`, a failure or a reference (slow) implementation leaves *pd
+ * NULL and returns MT_OK, so the caller can try the next algorithm. */
 static int make_pd(mt_net *net, dnnl_primitive_desc_t *pd, const void *desc,
-                   const_dnnl_primitive_desc_t hint, const char *what)
+                   const_dnnl_primitive_desc_t hint, const char *what, int optional)
 {
     dnnl_primitive_attr_t attr;
+    *pd = NULL;
     int rc = mt_attr_create(&attr);
     if (rc < 0)
         return rc;
     dnnl_status_t s = dnnl_primitive_desc_create(pd, desc, attr, net->eng, hint);
     dnnl_primitive_attr_destroy(attr);
+    if (optional) {
+        const char *impl = NULL;
+        if (s == dnnl_success)
+            dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl);
+        if (s != dnnl_success || !impl || strncmp(impl, "ref", 3) == 0) {
+            if (s == dnnl_success)
+                dnnl_primitive_desc_destroy(*pd);
+            *pd = NULL;
+            return MT_OK;
+        }
+    }
     if (s != dnnl_success) {
+        *pd = NULL;
         mt_dnnl_error("dnnl_primitive_desc_create", s);
         return mt_error_context(MT_ERR_LIB, "%s", what);
     }
@@ -83,15 +110,24 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
     MT_DNNL(dnnl_memory_desc_init_by_tag(&p->wei_oihw_md, 4, wd, dnnl_f32, dnnl_oihw));
     MT_DNNL(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, bd, dnnl_f32, dnnl_a));
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
+    /* Winograd only on whole 4x4 output tiles: with partial tiles oneDNN
+     * 2.6's Winograd backward-weights got the bias gradient wrong (by 4% in
+     * tests/test_nn.c's 6x6 case). */
+    int whole_tiles = p->oh % 4 == 0 && p->ow % 4 == 0;
+    const dnnl_alg_kind_t algs[2] = {whole_tiles ? conv_alg() : dnnl_convolution_direct,
+                                     dnnl_convolution_direct};
 
     dnnl_convolution_desc_t cd;
     int train = p->bwd_data || p->bwd_weights;
-    MT_DNNL(dnnl_convolution_forward_desc_init(
-        &cd, train ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct,
-        &src_any, &wei_any, p->has_bias ? &p->bias_md : NULL, &dst_any, strides, padding,
-        padding));
-    dnnl_primitive_desc_t fpd;
-    int rc = make_pd(net, &fpd, &cd, NULL, "conv forward");
+    dnnl_primitive_desc_t fpd = NULL;
+    int rc = MT_OK;
+    for (int i = 0; i < 2 && !fpd; i++) {
+        dnnl_alg_kind_t alg = algs[i];
+        MT_DNNL(dnnl_convolution_forward_desc_init(
+            &cd, train ? dnnl_forward_training : dnnl_forward_inference, alg, &src_any, &wei_any,
+            p->has_bias ? &p->bias_md : NULL, &dst_any, strides, padding, padding));
+        rc = make_pd(net, &fpd, &cd, NULL, "conv forward", i == 0 && alg != algs[1]);
+    }
     if (rc < 0)
         return rc;
     p->csrc_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
@@ -105,12 +141,14 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
                           "conv weight reorder");
     if (rc >= 0 && p->bwd_data) {
         dnnl_convolution_desc_t bdd;
-        dnnl_primitive_desc_t bpd;
-        dnnl_status_t s = dnnl_convolution_backward_data_desc_init(
-            &bdd, dnnl_convolution_direct, &p->csrc_md, &wei_any, &p->dst_md, strides,
-            padding, padding);
-        rc = s == dnnl_success ? make_pd(net, &bpd, &bdd, fpd, "conv backward data")
-                               : mt_dnnl_error("dnnl_convolution_backward_data_desc_init", s);
+        dnnl_primitive_desc_t bpd = NULL;
+        for (int i = 0; i < 2 && !bpd; i++) {
+            dnnl_status_t s = dnnl_convolution_backward_data_desc_init(
+                &bdd, algs[i], &p->csrc_md, &wei_any, &p->dst_md, strides, padding, padding);
+            rc = s == dnnl_success ? make_pd(net, &bpd, &bdd, fpd, "conv backward data",
+                                             i == 0 && algs[0] != algs[1])
+                                   : mt_dnnl_error("dnnl_convolution_backward_data_desc_init", s);
+        }
         if (rc >= 0) {
             /* Backward data reads the weights in its own blocked layout (the
              * transposed blocking): one more small reorder from OIHW. */
@@ -132,12 +170,15 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
     }
     if (rc >= 0 && p->bwd_weights) {
         dnnl_convolution_desc_t wdd;
-        dnnl_primitive_desc_t wpd;
-        dnnl_status_t s = dnnl_convolution_backward_weights_desc_init(
-            &wdd, dnnl_convolution_direct, &p->csrc_md, &wei_any,
-            p->has_bias ? &p->bias_md : NULL, &p->dst_md, strides, padding, padding);
-        rc = s == dnnl_success ? make_pd(net, &wpd, &wdd, fpd, "conv backward weights")
-                               : mt_dnnl_error("dnnl_convolution_backward_weights_desc_init", s);
+        dnnl_primitive_desc_t wpd = NULL;
+        for (int i = 0; i < 2 && !wpd; i++) {
+            dnnl_status_t s = dnnl_convolution_backward_weights_desc_init(
+                &wdd, algs[i], &p->csrc_md, &wei_any, p->has_bias ? &p->bias_md : NULL,
+                &p->dst_md, strides, padding, padding);
+            rc = s == dnnl_success ? make_pd(net, &wpd, &wdd, fpd, "conv backward weights",
+                                             i == 0 && algs[0] != algs[1])
+                                   : mt_dnnl_error("dnnl_convolution_backward_weights_desc_init", s);
+        }
         if (rc >= 0) {
             p->diff_wei_md = *dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
             rc = mt_prim_create(net, &p->bwd_w, wpd, "conv backward weights");

@@ -67,7 +67,7 @@ static void check_net(mt_net *net, int out, size_t allowed_kinks, uint64_t seed)
 static const int conv_shapes[][8] = {
     /* n, c, h, w, out_c, k, stride, pad */
     {1, 3, 7, 7, 5, 3, 1, 1},   {2, 5, 9, 9, 17, 3, 2, 1}, {3, 16, 8, 8, 16, 1, 2, 0},
-    {2, 20, 6, 5, 32, 3, 1, 0}, {2, 16, 5, 5, 7, 3, 2, 1},
+    {2, 20, 6, 5, 32, 3, 1, 0}, {2, 16, 5, 5, 7, 3, 2, 1},  {2, 16, 6, 6, 32, 3, 1, 1},
 };
 
 START_TEST(conv_gradients)
@@ -84,10 +84,21 @@ START_TEST(conv_gradients)
 }
 END_TEST
 
-/* Against a naive double-precision convolution on the OIHW parameters. */
+/* Against a naive double-precision convolution on the OIHW parameters: a
+ * direct case (odd sizes, stride 2, 19 channels) and a Winograd case (3x3,
+ * stride 1, 16 -> 32 channels), whose transform costs a little accuracy. */
+static const int ref_shapes[][8] = {
+    /* n, c, h, w, out_c, k, stride, pad */
+    {2, 5, 9, 8, 19, 3, 2, 1},
+    {2, 16, 8, 8, 32, 3, 1, 1},
+};
+
 START_TEST(conv_matches_reference_and_layout_is_oihw)
 {
-    const int n = 2, c = 5, h = 9, w = 8, oc = 19, k = 3, st = 2, pd = 1;
+    const int *sh = ref_shapes[_i];
+    const int n = sh[0], c = sh[1], h = sh[2], w = sh[3], oc = sh[4], k = sh[5], st = sh[6],
+              pd = sh[7];
+    const int oh = (h + 2 * pd - k) / st + 1, ow = (w + 2 * pd - k) / st + 1;
     mt_net *net;
     ck_assert_int_eq(mt_net_create(&net, n, c, h, w), MT_OK);
     int y = mt_conv(net, mt_net_input(net), oc, k, st, pd, 1);
@@ -95,22 +106,22 @@ START_TEST(conv_matches_reference_and_layout_is_oihw)
     float *p = mt_net_params(net);
     gc_fill_normal(p, mt_net_param_count(net), 3, 0);
     ck_assert_uint_eq(mt_net_param_count(net), (size_t)oc * c * k * k + oc);
-    float x[2 * 5 * 9 * 8];
-    gc_fill_normal(x, sizeof x / sizeof *x, 3, 1);
+    float *x = malloc(sizeof(float) * n * c * h * w);
+    gc_fill_normal(x, (size_t)n * c * h * w, 3, 1);
     ck_assert_int_eq(mt_net_set_input(net, x, n, NULL), MT_OK);
     ck_assert_int_eq(mt_net_forward(net, 0), MT_OK);
-    int sh[4];
-    mt_net_shape(net, y, sh);
-    ck_assert_int_eq(sh[2], 5);
-    ck_assert_int_eq(sh[3], 4);
-    float *out = malloc(sizeof(float) * n * oc * 5 * 4);
+    int shp[4];
+    mt_net_shape(net, y, shp);
+    ck_assert_int_eq(shp[2], oh);
+    ck_assert_int_eq(shp[3], ow);
+    float *out = malloc(sizeof(float) * n * oc * oh * ow);
     ck_assert_int_eq(mt_net_read(net, y, out), MT_OK);
     const float *W = p, *b = p + oc * c * k * k;
     double worst = 0;
     for (int i = 0; i < n; i++)
         for (int o = 0; o < oc; o++)
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 4; ox++) {
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
                     double s = b[o];
                     for (int ci = 0; ci < c; ci++)
                         for (int ky = 0; ky < k; ky++)
@@ -121,12 +132,82 @@ START_TEST(conv_matches_reference_and_layout_is_oihw)
                                 s += (double)W[((o * c + ci) * k + ky) * k + kx] *
                                      x[((i * c + ci) * h + iy) * w + ix];
                             }
-                    double d = fabs(s - out[((i * oc + o) * 5 + oy) * 4 + ox]);
+                    double d = fabs(s - out[((i * oc + o) * oh + oy) * ow + ox]);
                     worst = d > worst ? d : worst;
                 }
-    ck_assert_msg(worst < 1e-4, "worst difference %g from the reference convolution", worst);
+    /* outputs are O(10): fp32 direct sums agree to 1e-4, Winograd to 1e-3 */
+    ck_assert_msg(worst < 1e-3, "worst difference %g from the reference convolution", worst);
+    free(x);
     free(out);
     mt_net_free(net);
+}
+END_TEST
+
+/* Winograd's rounding (about 1e-5 relative) is too coarse for finite
+ * differences to resolve, so its gradients are checked against the direct
+ * convolution's, which the finite differences above pin down. */
+static mt_net *two_convs(float *params_from, int *out)
+{
+    mt_net *net;
+    ck_assert_int_eq(mt_net_create(&net, 2, 16, 8, 8), MT_OK);
+    mt_net_want_input_grad(net, 1);
+    int y = mt_conv(net, mt_net_input(net), 32, 3, 1, 1, 1);
+    *out = mt_conv(net, y, 32, 3, 1, 1, 0);
+    ck_assert_int_eq(mt_net_finalize(net, NULL, NULL, NULL), MT_OK);
+    if (params_from)
+        memcpy(mt_net_params(net), params_from, mt_net_param_count(net) * sizeof(float));
+    else
+        gc_fill_normal(mt_net_params(net), mt_net_param_count(net), 4, 0);
+    return net;
+}
+
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0, scale = 1e-12;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return worst / scale;
+}
+
+START_TEST(winograd_matches_direct)
+{
+    int yd, yw;
+    setenv("MUTAU_CONV_ALG", "direct", 1);
+    mt_net *d = two_convs(NULL, &yd);
+    unsetenv("MUTAU_CONV_ALG");
+    mt_net *w = two_convs(mt_net_params(d), &yw);
+    const size_t nx = 2 * 16 * 8 * 8, ny = 2 * 32 * 8 * 8, np = mt_net_param_count(d);
+    float *x = malloc(nx * sizeof *x), *R = malloc(ny * sizeof *R);
+    float *buf[2][3];
+    gc_fill_normal(x, nx, 4, 1);
+    gc_fill_normal(R, ny, 4, 2);
+    mt_net *nets[2] = {d, w};
+    int ys[2] = {yd, yw};
+    for (int k = 0; k < 2; k++) {
+        buf[k][0] = malloc(ny * sizeof(float));
+        buf[k][1] = malloc(np * sizeof(float));
+        buf[k][2] = malloc(nx * sizeof(float));
+        ck_assert_int_eq(mt_net_set_input(nets[k], x, 2, NULL), MT_OK);
+        ck_assert_int_eq(mt_net_forward(nets[k], 1), MT_OK);
+        ck_assert_int_eq(mt_net_read(nets[k], ys[k], buf[k][0]), MT_OK);
+        ck_assert_int_eq(mt_net_backward_from(nets[k], ys[k], R), MT_OK);
+        memcpy(buf[k][1], mt_net_grads(nets[k]), np * sizeof(float));
+        ck_assert_int_eq(mt_net_read_diff(nets[k], mt_net_input(nets[k]), buf[k][2]), MT_OK);
+    }
+    const char *what[3] = {"output", "parameter gradient", "input gradient"};
+    const size_t len[3] = {ny, np, nx};
+    for (int j = 0; j < 3; j++) {
+        double r = rel_diff(buf[1][j], buf[0][j], len[j]);
+        ck_assert_msg(r < 1e-4, "%s: Winograd differs from direct by %g of its scale", what[j], r);
+        free(buf[0][j]);
+        free(buf[1][j]);
+    }
+    free(x);
+    free(R);
+    mt_net_free(d);
+    mt_net_free(w);
 }
 END_TEST
 
@@ -452,7 +533,8 @@ Suite *nn_suite(void)
     TCase *t = tcase_create("layers");
     tcase_set_timeout(t, 60);
     tcase_add_loop_test(t, conv_gradients, 0, sizeof conv_shapes / sizeof *conv_shapes);
-    tcase_add_test(t, conv_matches_reference_and_layout_is_oihw);
+    tcase_add_loop_test(t, conv_matches_reference_and_layout_is_oihw, 0, 2);
+    tcase_add_test(t, winograd_matches_direct);
     tcase_add_loop_test(t, bn_gradients, 0, sizeof bn_shapes / sizeof *bn_shapes);
     tcase_add_test(t, bn_statistics_match_reference);
     tcase_add_loop_test(t, relu_gradients, 0, 2);
