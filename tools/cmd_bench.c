@@ -1,0 +1,147 @@
+/* cmd_bench.c: `mutau bench`: the ResNet training-step throughput on this
+ * machine (the measurements of bench/resnet.c, from the command line), with
+ * an optional per-layer profile and PyTorch comparison.
+ *
+ * This file parses flags and prints; the work is models/resnet_bench.c.
+ */
+#include "core/status.h"
+#include "models/resnet_bench.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char *const CMD = "bench";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mutau bench [OPTIONS]\n\n"
+            "Times ResNet training steps (forward + loss + backward, gradients ready; no\n"
+            "optimizer) on random 3x32x32 images and prints, per depth and thread count,\n"
+            "  bench model=resnetN threads=T images_per_s=... mean_images_per_s=...\n"
+            "(images_per_s from the best step: other processes only slow steps down).\n\n"
+            "  --depth LIST     ResNet depths, 6k+2 (default 20,32)\n"
+            "  --threads LIST   OpenMP thread counts (default 1,2)\n"
+            "  --batch N        batch size (default 128)\n"
+            "  --classes N      classes (default 100)\n"
+            "  --steps N        timed steps per measurement (default 8)\n"
+            "  --warmup N       untimed steps first (default 2)\n"
+            "  --profile        also print each measurement's per-layer time profile\n"
+            "  --torch FILE     also time PyTorch with FILE (bench/torch_resnet.py) under\n"
+            "                   /usr/bin/python3 and print the ratio\n"
+            "  --blas           also time an OpenBLAS sgemm alone and between oneDNN convolutions\n"
+            "  -h, --help       this help\n\n"
+            "exit status: 0 done, 2 bad flag, 1 a measurement failed\n");
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"depth", required_argument, 0, 'd'},   {"threads", required_argument, 0, 't'},
+        {"batch", required_argument, 0, 'b'},   {"classes", required_argument, 0, 'c'},
+        {"steps", required_argument, 0, 's'},   {"warmup", required_argument, 0, 'w'},
+        {"profile", no_argument, 0, 'p'},       {"torch", required_argument, 0, 'T'},
+        {"blas", no_argument, 0, 'B'},          {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    long depths[8] = {20, 32}, threads[8] = {1, 2}, batch = 128, classes = 100, steps = 8,
+         warmup = 2;
+    int nd = 2, nt = 2, profile = 0, blas = 0;
+    const char *torch = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            if ((nd = cli_int_list(CMD, "--depth", optarg, 8, 1000, depths, 8)) < 0)
+                return EXIT_USAGE;
+            for (int i = 0; i < nd; i++)
+                if ((depths[i] - 2) % 6 != 0) {
+                    cli_error(CMD, "--depth: %ld is not 6k+2 (20, 32, 44, 56, 110, ...)",
+                              depths[i]);
+                    return EXIT_USAGE;
+                }
+            break;
+        case 't':
+            if ((nt = cli_int_list(CMD, "--threads", optarg, 1, 1024, threads, 8)) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'b':
+            if (cli_int(CMD, "--batch", optarg, 1, 65536, &batch) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'c':
+            if (cli_int(CMD, "--classes", optarg, 2, 1000000, &classes) < 0)
+                return EXIT_USAGE;
+            break;
+        case 's':
+            if (cli_int(CMD, "--steps", optarg, 1, 100000, &steps) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'w':
+            if (cli_int(CMD, "--warmup", optarg, 0, 100000, &warmup) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'p': profile = 1; break;
+        case 'B': blas = 1; break;
+        case 'T': torch = optarg; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: return cli_bad_option(CMD);
+        }
+    }
+    if (optind < argc) {
+        cli_error(CMD, "unexpected argument '%s' (try --help)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (torch && access(torch, R_OK) != 0) {
+        cli_error(CMD, "--torch: cannot read '%s'", torch);
+        return EXIT_USAGE;
+    }
+    if (torch && !mt_bench_have_torch()) {
+        cli_error(CMD, "--torch: /usr/bin/python3 cannot import torch (make deps-bench)");
+        return EXIT_USAGE;
+    }
+    char info[512];
+    mt_bench_blas_info(info, sizeof info);
+    printf("batch %ld, 3x32x32, %ld classes; OpenBLAS %s\n", batch, classes, info);
+    for (int d = 0; d < nd; d++)
+        for (int t = 0; t < nt; t++) {
+            mt_step_timing tm;
+            if (profile)
+                printf("\nResNet-%ld, %ld threads, per-layer profile (ms per step):\n", depths[d],
+                       threads[t]);
+            int rc = mt_bench_resnet((int)depths[d], (int)classes, (int)batch, (int)threads[t],
+                                     (int)warmup, (int)steps, profile ? stdout : NULL, &tm);
+            if (rc < 0)
+                return cli_fail(CMD, rc);
+            double ips = batch / tm.best_s;
+            printf("bench model=resnet%ld threads=%ld images_per_s=%.1f mean_images_per_s=%.1f\n",
+                   depths[d], threads[t], ips, batch / tm.mean_s);
+            fflush(stdout);
+            if (torch) {
+                double tips;
+                rc = mt_bench_torch(torch, (int)depths[d], (int)batch, (int)threads[t],
+                                    (int)warmup, (int)steps, &tips);
+                if (rc < 0)
+                    return cli_fail(CMD, rc);
+                printf("bench model=resnet%ld threads=%ld torch_images_per_s=%.1f ratio=%.2f\n",
+                       depths[d], threads[t], tips, ips / tips);
+                fflush(stdout);
+            }
+        }
+    for (int t = 0; blas && t < nt; t++) {
+        mt_blas_mix m;
+        int rc = mt_bench_blas_mix((int)threads[t], &m);
+        if (rc < 0)
+            return cli_fail(CMD, rc);
+        printf("bench blas_mix threads=%ld sgemm=%dx%dx%d sgemm_alone_ms=%.3f "
+               "sgemm_after_convs_ms=%.3f resnet20_forward_alone_ms=%.2f "
+               "resnet20_forward_after_sgemm_ms=%.2f\n",
+               threads[t], m.m, m.n, m.k, m.sgemm_alone_ms, m.sgemm_mixed_ms,
+               m.forward_alone_ms, m.forward_mixed_ms);
+    }
+    return EXIT_OK;
+}
