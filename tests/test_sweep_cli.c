@@ -1,0 +1,379 @@
+/* test_sweep_cli.c: `mutau sweep` and `mutau report` end to end (the built
+ * tool, from $MUTAU) on a tiny synthetic dataset and ResNet-8:
+ *   - a 2 x 2 sweep completes, results.csv has a row per cell, the report's
+ *     PNGs are valid images with more than one colour and its table lists
+ *     every cell;
+ *   - stopped by SIGTERM after its first cell and rerun, the sweep finishes
+ *     without redoing the finished cell, resuming the interrupted one;
+ *   - the cell whose step is unstable is marked diverged and the others
+ *     finish: weight decay alone multiplies theta by (1 - lr wd) per step,
+ *     unstable when lr wd > 2; momentum mu moves the bound to 2 (1 + mu), so
+ *     with lr wd = 2.5 the mu = 0 cell diverges and the mu = 0.9 cell does not;
+ *   - changed settings, bad flags and flags train refuses exit 2 with one
+ *     line naming them, leaving the sweep directory as it was.
+ */
+#include "tests/check_main.h"
+
+#include <png.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void setup(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tmpdir, sizeof tmpdir, "%s/mutau-sweep-cli-XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static const char *mutau(void)
+{
+    const char *m = getenv("MUTAU");
+    ck_assert_msg(m != NULL, "MUTAU is not set (run through make test)");
+    return m;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        s = NULL;
+    }
+    if (s)
+        s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Runs `mutau ARGS` in tmpdir, output in out.txt / err.txt there; returns
+ * the exit status and the stderr text in err (may be NULL). */
+static int run(const char *args, char *err, size_t cap)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", tmpdir, mutau(), args);
+    int st = system(cmd);
+    if (err) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/err.txt", tmpdir);
+        char *s = slurp(p);
+        snprintf(err, cap, "%s", s ? s : "");
+        free(s);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *read_in(const char *rel)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    return slurp(p);
+}
+
+static int exists_in(const char *rel)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    return access(p, F_OK) == 0;
+}
+
+/* 16x16 grey images: large enough for oneDNN's fast kernels, small enough
+ * for a cell to take about a second. */
+static void make_data(int train)
+{
+    char args[256];
+    snprintf(args, sizeof args,
+             "data synth syn --format idx --train %d --test 64 --classes 4 --size 16x16", train);
+    ck_assert_int_eq(run(args, NULL, 0), 0);
+}
+
+#define TINY "--data syn --model resnet8 --width 16 --batch 32 --threads 1 "
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void check_png(const char *rel)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    ck_assert_msg(png_image_begin_read_from_file(&img, p), "%s is not a PNG: %s", rel,
+                  img.message);
+    ck_assert_msg(img.width >= 400 && img.height >= 300, "%s: %ux%u", rel, img.width, img.height);
+    img.format = PNG_FORMAT_RGB;
+    png_bytep buf = malloc(PNG_IMAGE_SIZE(img));
+    ck_assert_msg(png_image_finish_read(&img, NULL, buf, 0, NULL), "%s: %s", rel, img.message);
+    /* A drawn figure, not a blank page: many distinct colours. */
+    int distinct = 0;
+    unsigned seen[64] = {0};
+    for (size_t i = 0; i < PNG_IMAGE_SIZE(img) && distinct < 8; i += 3) {
+        unsigned c = (unsigned)buf[i] << 16 | (unsigned)buf[i + 1] << 8 | buf[i + 2];
+        int k = 0;
+        while (k < distinct && seen[k] != c)
+            k++;
+        if (k == distinct)
+            seen[distinct++] = c;
+    }
+    free(buf);
+    ck_assert_msg(distinct >= 8, "%s has %d colours", rel, distinct);
+}
+
+START_TEST(test_tiny_sweep_and_report)
+{
+    make_data(256);
+    char err[8192];
+    int rc = run("sweep --out sw --momentum 0.5,0.9 --repeats 2 " TINY
+                 "--epochs 2 --lr 0.05 --schedule cosine",
+                 err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    char *out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "4 cells") && strstr(out, "estimate:"), "stdout:\n%s", out);
+    free(out);
+    char *csv = read_in("sw/results.csv");
+    ck_assert_ptr_nonnull(csv);
+    ck_assert_int_eq(count_lines(csv), 5);
+    const char *cells[4] = {"w1_mu0.5_r1", "w1_mu0.9_r1", "w1_mu0.5_r2", "w1_mu0.9_r2"};
+    for (int i = 0; i < 4; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "\n%s,1,", cells[i]);
+        ck_assert_msg(strstr(csv, row), "no row for %s:\n%s", cells[i], csv);
+    }
+    ck_assert_msg(strstr(csv, ",pending") == NULL && strstr(csv, ",failed") == NULL, "%s", csv);
+    free(csv);
+
+    rc = run("report sw", err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "mu=0.5") && strstr(out, "mu=0.9") && strstr(out, "best mu"),
+                  "table:\n%s", out);
+    free(out);
+    check_png("sw/accuracy_vs_momentum.png");
+    check_png("sw/heatmap.png");
+    check_png("sw/epochs_w1.png");
+    char *md = read_in("sw/report.md");
+    ck_assert_ptr_nonnull(md);
+    for (int i = 0; i < 4; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "| %s | completed |", cells[i]);
+        ck_assert_msg(strstr(md, row), "report.md does not list %s:\n%s", cells[i], md);
+    }
+    ck_assert_msg(strstr(md, "| μ = 0.5 | μ = 0.9 | best μ |"), "%s", md);
+    free(md);
+
+    /* Rerun: nothing to train; changed settings: refused, nothing touched. */
+    char *before = read_in("sw/w1_mu0.5_r1/final.json");
+    rc = run("sweep --out sw --momentum 0.5,0.9 --repeats 2 " TINY
+             "--epochs 2 --lr 0.05 --schedule cosine",
+             err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "0 to train"), "stdout:\n%s", out);
+    free(out);
+    rc = run("sweep --out sw --momentum 0.5,0.9 --repeats 2 " TINY
+             "--epochs 2 --lr 0.1 --schedule cosine",
+             err, sizeof err);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "other settings") && strstr(err, "--lr 0.05") &&
+                      strstr(err, "--lr 0.1"),
+                  "stderr: %s", err);
+    rc = run("sweep --out sw --momentum 0.5,0.7 --repeats 2 " TINY
+             "--epochs 2 --lr 0.05 --schedule cosine",
+             err, sizeof err);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "--momentum: the sweep has 0.5,0.9, the command gives 0.5,0.7"),
+                  "stderr: %s", err);
+    char *after = read_in("sw/w1_mu0.5_r1/final.json");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+END_TEST
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+START_TEST(test_stopped_and_resumed)
+{
+    make_data(1024);
+    const char *args = "sweep --out sw --momentum 0.3,0.6,0.9 --jobs 1 " TINY
+                       "--epochs 4 --lr 0.05 --schedule cosine";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' %s >out1.txt 2>err1.txt", tmpdir, mutau(),
+             args);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait for the first cell to complete, then stop the sweep. */
+    double t0 = now();
+    int done = 0;
+    while (!done && now() - t0 < 120) {
+        char *fin = read_in("sw/w1_mu0.3_r1/final.json");
+        done = fin && strstr(fin, "\"completed\"");
+        free(fin);
+        if (!done)
+            usleep(20000);
+    }
+    ck_assert_msg(done, "the first cell did not complete within 120 s");
+    kill(pid, SIGTERM);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    char *err = read_in("err1.txt");
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 4, "status %d: %s", st, err);
+    ck_assert_msg(strstr(err, "resume with: mutau sweep"), "stderr: %s", err);
+    free(err);
+    char *first = read_in("sw/w1_mu0.3_r1/final.json");
+    /* The second cell was stopped with a checkpoint, or had not started, or
+     * (on a fast machine) finished. */
+    char *second = read_in("sw/w1_mu0.6_r1/final.json");
+    int second_stopped = second && strstr(second, "\"interrupted\"");
+    int second_done = second && strstr(second, "\"completed\"");
+    free(second);
+
+    char e2[8192];
+    int rc = run(args + 0, e2, sizeof e2);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, e2);
+    char *out = read_in("out.txt");
+    ck_assert_msg(strstr(out, second_stopped ? "1 resuming" : "0 resuming"), "stdout:\n%s", out);
+    free(out);
+    /* The finished cell was not trained again. */
+    char *first_after = read_in("sw/w1_mu0.3_r1/final.json");
+    ck_assert_str_eq(first, first_after);
+    free(first);
+    free(first_after);
+    char *tout = read_in("sw/w1_mu0.3_r1/train.out");
+    ck_assert_msg(strstr(tout, "resuming") == NULL, "%s", tout);
+    free(tout);
+    if (second_stopped) {
+        tout = read_in("sw/w1_mu0.6_r1/train.out");
+        ck_assert_msg(strstr(tout, "resuming sw/w1_mu0.6_r1"), "%s", tout);
+        free(tout);
+        /* One log row per epoch, none repeated. */
+        char *log = read_in("sw/w1_mu0.6_r1/log.csv");
+        ck_assert_int_eq(count_lines(log), 1 + 4);
+        free(log);
+    }
+    (void)second_done;
+    char *csv = read_in("sw/results.csv");
+    ck_assert_int_eq(count_lines(csv), 4);
+    int completed = 0;
+    for (char *c = csv; (c = strstr(c, ",completed\n")); c++)
+        completed++;
+    ck_assert_msg(completed == 3, "%s", csv);
+    free(csv);
+}
+END_TEST
+
+START_TEST(test_diverged_cell)
+{
+    make_data(256);
+    char err[8192];
+    int rc = run("sweep --out dv --momentum 0,0.9 " TINY
+                 "--epochs 8 --lr 2.5 --weight-decay 1 --schedule constant",
+                 err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_msg(strstr(err, "w1_mu0_r1: diverged"), "stderr: %s", err);
+    char *csv = read_in("dv/results.csv");
+    ck_assert_ptr_nonnull(csv);
+    ck_assert_msg(strstr(csv, "\nw1_mu0_r1,") && strstr(strstr(csv, "\nw1_mu0_r1,"), ",diverged\n"),
+                  "%s", csv);
+    ck_assert_msg(strstr(strstr(csv, "\nw1_mu0.9_r1,"), ",completed\n"), "%s", csv);
+    free(csv);
+    rc = run("report dv", err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    char *out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "diverged") && strstr(out, "1 diverged"), "%s", out);
+    free(out);
+    char *md = read_in("dv/report.md");
+    ck_assert_msg(strstr(md, "| w1_mu0_r1 | diverged |") && strstr(md, "non-finite"), "%s", md);
+    free(md);
+}
+END_TEST
+
+START_TEST(test_bad_input)
+{
+    make_data(256);
+    char err[8192];
+    ck_assert_int_eq(run("sweep --out b --momentum 0.5,1.5 " TINY, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--momentum") && count_lines(err) == 1, "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b --momentum 0.5,0.5 " TINY, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "listed twice"), "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b --resume x", err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--resume"), "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b --preset fast", err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--preset: expected one of quick|paper"), "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b stray", err, sizeof err), 2);
+    /* A flag mutau train refuses: its own message, and no sweep left behind. */
+    ck_assert_int_eq(run("sweep --out b --momentum 0.5 --bogus 3 " TINY "--epochs 1", err,
+                         sizeof err),
+                     2);
+    ck_assert_msg(strstr(err, "--bogus"), "stderr: %s", err);
+    ck_assert_msg(!exists_in("b/sweep.json"), "sweep.json written for settings that do not train");
+    /* The sweep then starts afresh with good settings. */
+    ck_assert_int_eq(run("sweep --out b --momentum 0.5 " TINY "--epochs 1", err, sizeof err), 0);
+    /* Worker counts: cells pass --workers to mutau train; a trainer without
+     * the parameter server refuses it by name, one with it trains. */
+    int rc = run("sweep --out w --workers 1,2 --momentum 0.5 " TINY "--epochs 1", err, sizeof err);
+    if (rc == 2) {
+        ck_assert_msg(strstr(err, "--workers"), "stderr: %s", err);
+    } else {
+        ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+        char *csv = read_in("w/results.csv");
+        ck_assert_msg(strstr(csv, "\nw2_mu0.5_r1,2,0.5,"), "%s", csv);
+        free(csv);
+    }
+    ck_assert_int_eq(run("report nowhere", err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "not a sweep directory"), "stderr: %s", err);
+    ck_assert_int_eq(run("report", err, sizeof err), 2);
+}
+END_TEST
+
+static Suite *sweep_cli_suite(void)
+{
+    Suite *s = suite_create("sweep_cli");
+    TCase *tc = tcase_create("sweep");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_tiny_sweep_and_report);
+    tcase_add_test(tc, test_stopped_and_resumed);
+    tcase_add_test(tc, test_diverged_cell);
+    tcase_add_test(tc, test_bad_input);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MT_CHECK_MAIN(sweep_cli_suite)
