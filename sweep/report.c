@@ -174,7 +174,7 @@ static int plot_heatmap(const char *dir, const mt_sweep_spec *s, const mt_sweep_
         int b = mt_sweep_best_momentum(s, stats, w);
         if (b >= 0)
             mark[w * nm + b] = 1;
-        snprintf(rl[w], sizeof rl[w], "%d", s->workers[w]);
+        snprintf(rl[w], sizeof rl[w], "W = %d", s->workers[w]);
         rows[w] = rl[w];
     }
     for (int m = 0; rc == MT_OK && m < nm; m++) {
@@ -182,12 +182,12 @@ static int plot_heatmap(const char *dir, const mt_sweep_spec *s, const mt_sweep_
         cols[m] = cl[m];
     }
     char title[256], path[4096];
-    snprintf(title, sizeof title, "Mean test top-1 (%%), best momentum outlined (%s)", subtitle);
+    snprintf(title, sizeof title, "Mean test top-1 (%%), best μ outlined (%s)", subtitle);
     if (rc == MT_OK)
         rc = figure_path(path, sizeof path, dir, "heatmap.png");
     mt_plot_heatmap_opts o = {.title = title,
                               .xlabel = "momentum μ",
-                              .ylabel = "workers",
+                              .ylabel = "workers W",
                               .value_label = "final test top-1 (%)",
                               .row_labels = rows,
                               .col_labels = cols,
@@ -275,14 +275,15 @@ static int plot_epochs(const char *dir, const mt_sweep_spec *s, const mt_sweep_r
 
 /* ---- report.md ---------------------------------------------------------- */
 
+/* "delay, 2 repeats": short, titles are one line. */
 static void subtitle_of(const mt_sweep_spec *s, char *buf, size_t cap)
 {
     if (s->delay >= 0)
-        snprintf(buf, cap, "%s mode, delay %ld, %d repeat%s", mt_sweep_mode(s), s->delay,
-                 s->repeats, s->repeats == 1 ? "" : "s");
-    else
-        snprintf(buf, cap, "%s mode, %d repeat%s", mt_sweep_mode(s), s->repeats,
+        snprintf(buf, cap, "%s %ld, %d repeat%s", mt_sweep_mode(s), s->delay, s->repeats,
                  s->repeats == 1 ? "" : "s");
+    else
+        snprintf(buf, cap, "%s, %d repeat%s", mt_sweep_uses_ps(s) ? mt_sweep_mode(s) : "1 process",
+                 s->repeats, s->repeats == 1 ? "" : "s");
 }
 
 static void write_cells(FILE *f, const mt_sweep_result *r, int n)
