@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "nn/net_internal.h"
+#include "nn/plain_input.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,29 +24,6 @@ static dnnl_alg_kind_t conv_alg(void)
 {
     const char *e = getenv("MUTAU_CONV_ALG");
     return e && strcmp(e, "direct") == 0 ? dnnl_convolution_direct : dnnl_convolution_winograd;
-}
-
-/* A reorder primitive between two layouts, or NULL when they are equal. */
-static int make_reorder(mt_net *net, dnnl_primitive_t *out, const dnnl_memory_desc_t *from,
-                        const dnnl_memory_desc_t *to, const char *what)
-{
-    *out = NULL;
-    if (dnnl_memory_desc_equal(from, to))
-        return MT_OK;
-    dnnl_primitive_attr_t attr;
-    int rc = mt_attr_create(&attr);
-    if (rc < 0)
-        return rc;
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, from, net->eng, to, net->eng, attr);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success) {
-        mt_dnnl_error("dnnl_reorder_primitive_desc_create", s);
-        return mt_error_context(MT_ERR_LIB, "%s", what);
-    }
-    rc = mt_prim_create(net, out, pd, what);
-    dnnl_primitive_desc_destroy(pd);
-    return rc;
 }
 
 /* With `optional`, a failure or a reference (slow) implementation leaves *pd
@@ -135,9 +113,9 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
     p->dst_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
     rc = mt_prim_create(net, &p->fwd, fpd, "conv forward");
     if (rc >= 0)
-        rc = make_reorder(net, &p->src_reorder, &p->src_md, &p->csrc_md, "conv input reorder");
+        rc = mt_reorder_create(net, &p->src_reorder, &p->src_md, &p->csrc_md, "conv input reorder");
     if (rc >= 0)
-        rc = make_reorder(net, &p->wei_reorder, &p->wei_oihw_md, &p->wei_md,
+        rc = mt_reorder_create(net, &p->wei_reorder, &p->wei_oihw_md, &p->wei_md,
                           "conv weight reorder");
     if (rc >= 0 && p->bwd_data) {
         dnnl_convolution_desc_t bdd;
@@ -161,11 +139,11 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
             if (!p->bwei)
                 rc = mt_error(MT_ERR_NOMEM, "conv: out of memory");
             if (rc >= 0)
-                rc = make_reorder(net, &p->bwei_reorder, &p->wei_oihw_md, &p->bwei_md,
+                rc = mt_reorder_create(net, &p->bwei_reorder, &p->wei_oihw_md, &p->bwei_md,
                                   "conv backward-data weight reorder");
         }
         if (rc >= 0)
-            rc = make_reorder(net, &p->dsrc_reorder, &p->csrc_md, &p->src_md,
+            rc = mt_reorder_create(net, &p->dsrc_reorder, &p->csrc_md, &p->src_md,
                               "conv input-gradient reorder");
     }
     if (rc >= 0 && p->bwd_weights) {
@@ -185,7 +163,7 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
             dnnl_primitive_desc_destroy(wpd);
         }
         if (rc >= 0)
-            rc = make_reorder(net, &p->dwei_reorder, &p->diff_wei_md, &p->wei_oihw_md,
+            rc = mt_reorder_create(net, &p->dwei_reorder, &p->diff_wei_md, &p->wei_oihw_md,
                               "conv weight-gradient reorder");
     }
     dnnl_primitive_desc_destroy(fpd);

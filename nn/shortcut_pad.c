@@ -50,15 +50,20 @@ static inline size_t at(const lay *L, int n, int c, int h, int w)
     return n * L->s[0] + (size_t)(c / L->b) * L->s[1] + h * L->s[2] + w * L->s[3] + c % L->b;
 }
 
+/* The input's and output's layouts and the channel offset of the copy. */
+static int layouts(const mt_layer *l, lay *X, lay *Y)
+{
+    mt_md_channel_blocking(&l->in[0]->md, X->s, &X->b);
+    mt_md_channel_blocking(&l->out->md, Y->s, &Y->b);
+    return (((const pad_cfg *)l->cfg)->out_c - l->in[0]->c) / 2;
+}
+
 static int pad_forward(mt_layer *l, int train)
 {
-    const pad_cfg *c = l->cfg;
     const mt_tensor *x = l->in[0];
     const mt_tensor *y = l->out;
     lay X, Y;
-    mt_md_channel_blocking(&x->md, X.s, &X.b);
-    mt_md_channel_blocking(&y->md, Y.s, &Y.b);
-    int p0 = (c->out_c - x->c) / 2, S = c->stride;
+    int p0 = layouts(l, &X, &Y), S = ((const pad_cfg *)l->cfg)->stride;
     const float *xd = x->data;
     float *yd = y->data;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -78,13 +83,10 @@ static int pad_backward(mt_layer *l)
     float *dx = mt_layer_diff_begin(l, 0);
     if (!dx)
         return MT_OK;
-    const pad_cfg *c = l->cfg;
     const mt_tensor *x = l->in[0];
     const mt_tensor *y = l->out;
     lay X, Y;
-    mt_md_channel_blocking(&x->md, X.s, &X.b);
-    mt_md_channel_blocking(&y->md, Y.s, &Y.b);
-    int p0 = (c->out_c - x->c) / 2, S = c->stride;
+    int p0 = layouts(l, &X, &Y), S = ((const pad_cfg *)l->cfg)->stride;
     const float *dy = y->diff;
     /* Padding channels of a blocked layout stay zero: clear the whole buffer. */
     size_t nx = dnnl_memory_desc_get_size(&x->md) / sizeof(float);

@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
+#include "nn/plain_input.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,9 +19,7 @@ typedef struct {
 } xent_cfg;
 
 typedef struct {
-    dnnl_primitive_t to_plain, from_plain;
-    dnnl_memory_t m_z, m_zp, m_dzp, m_dz;
-    float *dz;
+    mt_plain_input z; /* the logits as (n, K) */
 } xent_priv;
 
 static int classes(const mt_layer *l)
@@ -46,70 +45,29 @@ static int xent_infer(mt_layer *l)
     return MT_OK;
 }
 
-static int make_reorder(mt_layer *l, dnnl_primitive_t *r, const dnnl_memory_desc_t *a,
-                        const dnnl_memory_desc_t *b)
-{
-    dnnl_primitive_desc_t pd;
-    MT_DNNL(dnnl_reorder_primitive_desc_create(&pd, a, mt_net_engine(l->net), b,
-                                               mt_net_engine(l->net), NULL));
-    int rc = mt_prim_create(l->net, r, pd, "loss reorder");
-    dnnl_primitive_desc_destroy(pd);
-    return rc;
-}
-
 static int xent_compile(mt_layer *l)
 {
-    const mt_tensor *z = l->in[0];
     xent_priv *p = calloc(1, sizeof *p);
     if (!p)
         return mt_error(MT_ERR_NOMEM, "out of memory");
     l->priv = p;
     mt_md_nchw(&l->out->md, l->out->n, l->out->c, 1, 1);
-    dnnl_memory_desc_t plain;
-    mt_md_nchw(&plain, z->n, z->c, z->h, z->w);
-    if (dnnl_memory_desc_equal(&plain, &z->md))
-        return MT_OK;
-    size_t bytes = (size_t)z->n * classes(l) * sizeof(float);
-    mt_layer_buffer(l, 0, bytes);
-    mt_layer_buffer(l, 1, bytes);
-    int rc = make_reorder(l, &p->to_plain, &z->md, &plain);
-    if (rc >= 0 && z->needs_diff)
-        rc = make_reorder(l, &p->from_plain, &plain, &z->md);
-    return rc;
+    return mt_plain_input_compile(l, &p->z, 0, 1);
 }
 
 static int xent_bind(mt_layer *l)
 {
-    xent_priv *p = l->priv;
-    const mt_tensor *z = l->in[0];
-    if (!p->to_plain)
-        return MT_OK;
-    dnnl_memory_desc_t plain;
-    mt_md_nchw(&plain, z->n, z->c, z->h, z->w);
-    int rc = mt_mem_create(l->net, &p->m_z, &z->md, z->data);
-    if (rc >= 0)
-        rc = mt_mem_create(l->net, &p->m_zp, &plain, l->buf[0]);
-    if (rc >= 0 && p->from_plain)
-        rc = mt_mem_create(l->net, &p->m_dzp, &plain, l->buf[1]);
-    if (rc >= 0 && p->from_plain)
-        rc = mt_mem_create(l->net, &p->m_dz, &z->md, z->diff);
-    p->dz = z->diff;
-    return rc;
+    return mt_plain_input_bind(l, &((xent_priv *)l->priv)->z);
 }
 
 static int xent_forward(mt_layer *l, int train)
 {
     const xent_cfg *c = l->cfg;
     xent_priv *p = l->priv;
-    const float *z = l->in[0]->data;
-    if (p->to_plain) {
-        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->m_z}, {DNNL_ARG_TO, p->m_zp}};
-        int rc = mt_prim_exec(l->net, p->to_plain, 2, a, "loss reorder");
-        if (rc < 0)
-            return rc;
-        MT_DNNL(dnnl_stream_wait(mt_net_stream(l->net)));
-        z = l->buf[0];
-    }
+    const float *z;
+    int rc = mt_plain_input_get(l, &p->z, &z);
+    if (rc < 0)
+        return rc;
     int K = classes(l), n = mt_net_valid(l->net);
     const int *labels = mt_net_labels(l->net);
     float *prob = l->out->data;
@@ -146,7 +104,7 @@ static int xent_backward(mt_layer *l)
     float *t = mt_layer_diff_begin(l, 0);
     if (!t)
         return MT_OK;
-    float *dz = p->from_plain ? l->buf[1] : t;
+    float *dz = mt_plain_input_grad_buffer(l, &p->z, t);
     int K = classes(l), n = mt_net_valid(l->net);
     const int *labels = mt_net_labels(l->net);
     const float *prob = l->out->data;
@@ -156,30 +114,13 @@ static int xent_backward(mt_layer *l)
             float target = s / K + (k == labels[i] ? 1 - s : 0);
             dz[(size_t)i * K + k] = i < n ? (prob[(size_t)i * K + k] - target) * inv : 0.0f;
         }
-    if (p->from_plain) {
-        if (t != p->dz) {
-            MT_DNNL(dnnl_memory_set_data_handle(p->m_dz, t));
-            p->dz = t;
-        }
-        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->m_dzp}, {DNNL_ARG_TO, p->m_dz}};
-        int rc = mt_prim_exec(l->net, p->from_plain, 2, a, "loss gradient reorder");
-        if (rc < 0)
-            return rc;
-    }
-    return mt_layer_diff_end(l, 0);
+    return mt_plain_input_grad_done(l, &p->z, t);
 }
 
 static void xent_destroy(mt_layer *l)
 {
     xent_priv *p = l->priv;
-    if (p->to_plain)
-        dnnl_primitive_destroy(p->to_plain);
-    if (p->from_plain)
-        dnnl_primitive_destroy(p->from_plain);
-    dnnl_memory_t mems[] = {p->m_z, p->m_zp, p->m_dzp, p->m_dz};
-    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
-        if (mems[i])
-            dnnl_memory_destroy(mems[i]);
+    mt_plain_input_destroy(&p->z);
     free(p);
     l->priv = NULL;
 }
