@@ -3,28 +3,27 @@
  * He's widths (16/32/64) and the SphereResNet reference widths (96/192/384).
  *
  * Each net is input -> 1x1 plain conv (so the measured layer reads oneDNN's
- * blocked activations, as inside a ResNet) -> the measured layer; the time is
- * that layer's own forward (training) plus backward (input, weights and k
- * gradients), from the net's per-layer profile. Prints one line per shape and
- * operator:
+ * blocked activations, as inside a ResNet) -> the measured layer; a layer's
+ * time is its net's training step (forward, backward to input, weights and k)
+ * minus that of the 1x1 conv alone. Prints one line per shape and operator:
  *   bench sphereconv preset=P width=C hw=H batch=N op=OP plain_ms=.. sphere_ms=.. ratio=..
- * Timings are wall-clock, the fastest of interleaved steps, on one OpenMP
- * thread unless MUTAU_BENCH_THREADS says otherwise (OpenMP's spinning
- * threads make multi-threaded timings erratic when other work shares the
- * cores); they stay noisy on a busy machine.
+ * Timings are the calling thread's CPU time, the fastest of interleaved
+ * steps, on one OpenMP thread (so all work runs on that thread and the CPU
+ * time is the whole cost; MUTAU_BENCH_THREADS=N measures only the calling
+ * thread's share): other work on a busy machine then inflates them less than
+ * wall-clock time, though caches and memory bandwidth are still shared.
  *
  * Not a test: it checks nothing but that the nets run.
  */
 #include "core/rng.h"
 #include "core/status.h"
-#include "nn/layer.h"
 #include "nn/net.h"
-#include "nn/net_internal.h"
 #include "nn/sphere_conv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     mt_net *net;
@@ -32,15 +31,17 @@ typedef struct {
     float *in, *dy;
 } bench_net;
 
-/* input -> 1x1 conv -> the measured layer (op < 0: a plain 3x3 conv). */
-static int bench_open(bench_net *b, int batch, int width, int hw, int op)
+/* input -> 1x1 conv -> the measured layer: kind 0 none (the baseline),
+ * 1 a plain 3x3 conv, 2 a SphereConv with operator op. */
+static int bench_open(bench_net *b, int batch, int width, int hw, int kind, int op)
 {
     memset(b, 0, sizeof *b);
     if (mt_net_create(&b->net, batch, width, hw, hw) < 0)
         return -1;
     int x = mt_conv(b->net, mt_net_input(b->net), width, 1, 1, 0, 0);
-    b->out = op < 0 ? mt_conv(b->net, x, width, 3, 1, 1, 0)
-                    : mt_sphere_conv(b->net, x, width, 3, 1, 1, (mt_sphere_op)op);
+    b->out = kind == 0   ? x
+             : kind == 1 ? mt_conv(b->net, x, width, 3, 1, 1, 0)
+                         : mt_sphere_conv(b->net, x, width, 3, 1, 1, (mt_sphere_op)op);
     mt_rng rng;
     mt_rng_seed(&rng, 1, 0);
     if (b->out < 0 || mt_net_finalize(b->net, NULL, NULL, NULL) < 0 ||
@@ -55,19 +56,23 @@ static int bench_open(bench_net *b, int batch, int width, int hw, int op)
         b->in[i] = (float)mt_rng_normal(&rng);
         b->dy[i] = (float)mt_rng_normal(&rng) * 1e-3f;
     }
-    mt_net_set_input(b->net, b->in, batch, NULL);
-    mt_net_profile(b->net, 1);
-    return 0;
+    return mt_net_set_input(b->net, b->in, batch, NULL) < 0 ? -1 : 0;
 }
 
-/* Milliseconds of the measured layer's forward + backward in one step. */
+static double cpu_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return 1e3 * t.tv_sec + 1e-6 * t.tv_nsec;
+}
+
+/* CPU milliseconds of one training step (forward, backward from the output). */
 static double bench_step(bench_net *b)
 {
-    mt_net_profile_reset(b->net);
+    double t0 = cpu_ms();
     if (mt_net_forward(b->net, 1) < 0 || mt_net_backward_from(b->net, b->out, b->dy) < 0)
         return -1;
-    const mt_layer *l = b->net->layers[b->net->n_layers - 1];
-    return 1e3 * (l->t_fwd + l->t_bwd);
+    return cpu_ms() - t0;
 }
 
 static void bench_close(bench_net *b)
@@ -77,31 +82,33 @@ static void bench_close(bench_net *b)
     free(b->dy);
 }
 
-/* The fastest of reps interleaved steps of the plain and the sphere layer:
- * on a shared machine the minimum is the closest to the uncontended cost,
- * and interleaving exposes both to the same load. */
+/* The measured layers' cost: the fastest of reps interleaved steps of each
+ * net, minus the fastest step of the baseline net (the 1x1 conv alone). */
 static int compare(int batch, int width, int hw, int op, int reps, double *plain, double *sphere)
 {
-    bench_net a, b;
-    int rc = bench_open(&a, batch, width, hw, -1) < 0 || bench_open(&b, batch, width, hw, op) < 0;
-    *plain = *sphere = 1e30;
-    for (int r = -1; r < reps && !rc; r++) {
-        double tp = bench_step(&a), ts = bench_step(&b);
-        if (tp < 0 || ts < 0)
-            rc = 1;
-        else if (r >= 0) {
-            *plain = tp < *plain ? tp : *plain;
-            *sphere = ts < *sphere ? ts : *sphere;
+    bench_net nets[3];
+    double best[3] = {1e30, 1e30, 1e30};
+    int rc = 0;
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = bench_open(&nets[i], batch, width, hw, i, op) < 0;
+    for (int r = -1; r < reps && !rc; r++)
+        for (int i = 0; i < 3 && !rc; i++) {
+            double t = bench_step(&nets[i]);
+            if (t < 0)
+                rc = 1;
+            else if (r >= 0 && t < best[i])
+                best[i] = t;
         }
-    }
     if (rc)
         fprintf(stderr, "bench sphere: %s\n", mt_errmsg());
-    bench_close(&a);
-    bench_close(&b);
+    for (int i = 0; i < 3; i++)
+        bench_close(&nets[i]);
+    *plain = best[1] - best[0];
+    *sphere = best[2] - best[0];
     return rc ? -1 : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static const struct {
         const char *preset;
@@ -114,10 +121,13 @@ int main(void)
     int status = 0;
     mt_set_threads(threads > 0 ? threads : 1);
     printf("SphereConv training step (forward + backward of one 3x3 layer) vs plain conv, "
-           "batch %d, %d OpenMP thread(s) (MUTAU_BENCH_THREADS), fastest of %d interleaved steps\n",
+           "batch %d, %d OpenMP thread (MUTAU_BENCH_THREADS), CPU time, fastest of %d interleaved "
+           "steps\n",
            batch, mt_threads(), reps);
     for (int p = 0; p < 2; p++)
         for (int s = 0; s < 3; s++) {
+            if (argc > 1 && strcmp(argv[1], presets[p].preset) != 0)
+                continue; /* `sphere he` or `sphere reference`: one preset */
             int width = presets[p].w[s], hw = 32 >> s;
             for (int o = 0; o < 4; o++) {
                 double plain, sph;

@@ -83,14 +83,16 @@ typedef struct {
     /* per output channel, ocp long (0 on the padding channels) */
     float *ia;     /* 1/|w_o| */
     float *mask;   /* 1 on real channels */
-    float *kk;     /* the sigmoid's k */
+    float *ik;     /* 1/k of the sigmoid */
     float *coeff;  /* C(k) */
+    float *dcoeff; /* C'(k) */
     float *ksign;  /* d k / d k_raw */
     double *r, *dk;
     /* per image and position */
     float *ib; /* (n, oh, ow) 1/|x_p| */
     float *t;  /* (n, oh, ow) sum_o G c */
     float *sq; /* (n, ih, iw) sum_c x^2; backward: U */
+    float *rows; /* (n, ih, ow) the box sum's row pass */
     float *gram;
     /* activation-sized, in the output layout (private buffers 4..7) */
     float *cache_c, *cache_f, *s, *cache_dk;
@@ -150,14 +152,16 @@ static void sc_destroy(mt_layer *l)
     mt_conv_prim_destroy(&p->conv);
     free(p->ia);
     free(p->mask);
-    free(p->kk);
+    free(p->ik);
     free(p->coeff);
+    free(p->dcoeff);
     free(p->ksign);
     free(p->r);
     free(p->dk);
     free(p->ib);
     free(p->t);
     free(p->sq);
+    free(p->rows);
     free(p->gram);
     free(p);
     l->priv = NULL;
@@ -201,7 +205,10 @@ static int sc_compile(mt_layer *l)
     p->ocp = p->cb * p->dst.B;
     if (p->op != MT_SPHERE_NONE) {
         size_t act = dnnl_memory_desc_get_size(&p->conv.dst_md);
-        if ((rc = mt_layer_buffer(l, BUF_C, act)) < 0 || (rc = mt_layer_buffer(l, BUF_F, act)) < 0 ||
+        /* cosine reads c back from its output; linear recomputes F from c */
+        int sig = p->op == MT_SPHERE_SIGMOID || p->op == MT_SPHERE_LR_SIGMOID;
+        if ((p->op != MT_SPHERE_COSINE && (rc = mt_layer_buffer(l, BUF_C, act)) < 0) ||
+            (sig && (rc = mt_layer_buffer(l, BUF_F, act)) < 0) ||
             (rc = mt_layer_buffer(l, BUF_S, act)) < 0)
             return rc;
         if (p->op == MT_SPHERE_LR_SIGMOID && (rc = mt_layer_buffer(l, BUF_DK, act)) < 0)
@@ -210,28 +217,30 @@ static int sc_compile(mt_layer *l)
     size_t npos = (size_t)p->n * p->oh * p->ow, nin = (size_t)p->n * p->ih * p->iw;
     p->ia = calloc(p->ocp, sizeof *p->ia);
     p->mask = calloc(p->ocp, sizeof *p->mask);
-    p->kk = calloc(p->ocp, sizeof *p->kk);
+    p->ik = calloc(p->ocp, sizeof *p->ik);
     p->coeff = calloc(p->ocp, sizeof *p->coeff);
+    p->dcoeff = calloc(p->ocp, sizeof *p->dcoeff);
     p->ksign = calloc(p->ocp, sizeof *p->ksign);
     p->r = calloc(p->ocp, sizeof *p->r);
     p->dk = calloc(p->ocp, sizeof *p->dk);
     p->ib = calloc(npos, sizeof *p->ib);
     p->t = calloc(npos, sizeof *p->t);
     p->sq = calloc(nin, sizeof *p->sq);
+    p->rows = calloc((size_t)p->n * p->ih * p->ow, sizeof *p->rows);
     if (c->ortho > 0.0f)
         p->gram = calloc((size_t)p->oc * p->oc, sizeof *p->gram);
-    if (!p->ia || !p->mask || !p->kk || !p->coeff || !p->ksign || !p->r || !p->dk || !p->ib ||
-        !p->t || !p->sq || (c->ortho > 0.0f && !p->gram))
+    if (!p->ia || !p->mask || !p->ik || !p->coeff || !p->dcoeff || !p->ksign || !p->r || !p->dk || !p->ib ||
+        !p->t || !p->sq || !p->rows || (c->ortho > 0.0f && !p->gram))
         return mt_error(MT_ERR_NOMEM, "%s: out of memory", l->name);
     for (int o = 0; o < p->oc; o++) {
         p->mask[o] = 1.0f;
-        p->kk[o] = p->sig_k;
+        p->ik[o] = 1.0f / p->sig_k;
         p->coeff[o] = mt_sphere_sigmoid_coeff(p->sig_k);
         p->ksign[o] = 1.0f;
     }
     /* The padding channels compute with k = 1, c = 0: finite, masked to 0. */
     for (int o = p->oc; o < p->ocp; o++) {
-        p->kk[o] = 1.0f;
+        p->ik[o] = 1.0f;
         p->coeff[o] = 1.0f;
     }
     return MT_OK;
@@ -288,100 +297,201 @@ static void filter_norms(sc_priv *p, const float *w)
             ss += wo[i] * wo[i];
         p->ia[o] = 1.0f / sqrtf(ss + MT_SPHERE_NORM_EPS);
         if (p->op == MT_SPHERE_LR_SIGMOID) {
-            p->kk[o] = mt_sphere_lr_k(kraw[o], &p->ksign[o]);
-            p->coeff[o] = mt_sphere_sigmoid_coeff(p->kk[o]);
+            float k = mt_sphere_lr_k(kraw[o], &p->ksign[o]);
+            p->ik[o] = 1.0f / k;
+            p->coeff[o] = mt_sphere_sigmoid_coeff(k);
+            p->dcoeff[o] = mt_sphere_sigmoid_dcoeff(k);
         }
     }
 }
 
-/* sq[n, h, w] = sum_c x[n, c, h, w]^2 over the input's layout. */
-static void channel_sumsq(sc_priv *p, const float *x)
+/* The sum of v[0..m) by halving (m a constant 16 in the common case): the
+ * halves are vector adds, where an `omp simd reduction` here ends in a
+ * lane-by-lane scalar loop. v is overwritten. */
+static inline __attribute__((always_inline)) float lanes_sum(float *restrict v, const int m)
+{
+    if (m == 16) {
+        for (int i = 0; i < 8; i++)
+            v[i] += v[i + 8];
+        for (int i = 0; i < 4; i++)
+            v[i] += v[i + 4];
+        return (v[0] + v[2]) + (v[1] + v[3]);
+    }
+    float acc = 0.0f;
+    for (int i = 0; i < m; i++)
+        acc += v[i];
+    return acc;
+}
+
+/* sum_c xb[c]^2 over the m channels of a block. */
+static inline __attribute__((always_inline)) float block_sumsq(const float *restrict xb,
+                                                               const int m)
+{
+    float v[m];
+#pragma omp simd
+    for (int i = 0; i < m; i++)
+        v[i] = xb[i] * xb[i];
+    return lanes_sum(v, m);
+}
+
+/* sq[n, h, w] = sum_c x[n, c, h, w]^2 over the input's layout; B constant
+ * (16) in the common case, so a full block is one vector. */
+static inline __attribute__((always_inline)) void sumsq_pass(sc_priv *p, const float *x,
+                                                             const int B)
 {
     const sc_layout *lo = &p->src;
-    int ih = p->ih, iw = p->iw, ic = p->ic, B = lo->B;
+    int ih = p->ih, iw = p->iw, ic = p->ic, full = ic / B, rest = ic % B;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < p->n; n++)
         for (int h = 0; h < ih; h++)
             for (int w = 0; w < iw; w++) {
                 float acc = 0.0f;
-                for (int cb = 0; cb * B < ic; cb++) {
-                    const float *xb = x + lo_block(lo, n, cb, h, w);
-                    int m = ic - cb * B < B ? ic - cb * B : B;
-                    for (int i = 0; i < m; i++)
-                        acc += xb[i] * xb[i];
-                }
+                for (int cb = 0; cb < full; cb++)
+                    acc += block_sumsq(x + lo_block(lo, n, cb, h, w), B);
+                if (rest)
+                    acc += block_sumsq(x + lo_block(lo, n, full, h, w), rest);
                 p->sq[((size_t)n * ih + h) * iw + w] = acc;
             }
+}
+
+static void channel_sumsq(sc_priv *p, const float *x)
+{
+    if (p->src.B == 16)
+        sumsq_pass(p, x, 16);
+    else
+        sumsq_pass(p, x, p->src.B);
+}
+
+/* The offsets d in [*lo, *hi) of a k-wide window starting at i*st - pad
+ * that fall inside [0, size): the zero padding contributes nothing. */
+static inline int window(int i, int st, int pad, int k, int size, int *lo, int *hi)
+{
+    int start = i * st - pad;
+    *lo = start < 0 ? -start : 0;
+    *hi = start + k > size ? size - start : k;
+    return start;
+}
+
+/* The output columns [*x0, *x1) whose input column x st + off lies in [0, iw). */
+static inline void columns(int off, int st, int iw, int ow, int *x0, int *x1)
+{
+    *x0 = off < 0 ? (-off + st - 1) / st : 0;
+    *x1 = iw - 1 - off < 0 ? 0 : (iw - 1 - off) / st + 1;
+    if (*x1 > ow)
+        *x1 = ow;
+}
+
+/* The k x k box sum is separable: along rows into rs (ih, ow), then along
+ * columns; each pass runs over contiguous columns and vectorises. Windows
+ * are clipped to the input (zero padding contributes nothing). */
+static void box_rows(const float *restrict in, float *restrict rs, int ih, int iw, int ow, int k,
+                     int st, int pad)
+{
+    memset(rs, 0, sizeof *rs * ih * ow);
+    for (int dx = 0; dx < k; dx++) {
+        /* columns x with 0 <= x st - pad + dx < iw */
+        int x0, x1, off = dx - pad;
+        columns(off, st, iw, ow, &x0, &x1);
+        for (int h = 0; h < ih; h++) {
+            const float *restrict row = in + (size_t)h * iw;
+            float *restrict r = rs + (size_t)h * ow;
+            for (int x = x0; x < x1; x++)
+                r[x] += row[x * st + off];
+        }
+    }
 }
 
 /* ib[n, p] = 1/sqrt(box sum of sq over p's window + eps). */
 static void patch_norms(sc_priv *p)
 {
     int ih = p->ih, iw = p->iw, oh = p->oh, ow = p->ow, k = p->k, st = p->stride, pad = p->pad;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < p->n; n++)
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < p->n; n++) {
+        float *rs = p->rows + (size_t)n * ih * ow, *ib = p->ib + (size_t)n * oh * ow;
+        box_rows(p->sq + (size_t)n * ih * iw, rs, ih, iw, ow, k, st, pad);
         for (int y = 0; y < oh; y++) {
-            const float *sq = p->sq + (size_t)n * ih * iw;
-            for (int x = 0; x < ow; x++) {
-                float acc = 0.0f;
-                for (int dy = 0; dy < k; dy++) {
-                    int h = y * st - pad + dy;
-                    if (h < 0 || h >= ih)
-                        continue;
-                    for (int dx = 0; dx < k; dx++) {
-                        int w = x * st - pad + dx;
-                        if (w >= 0 && w < iw)
-                            acc += sq[h * iw + w];
-                    }
-                }
-                p->ib[((size_t)n * oh + y) * ow + x] = 1.0f / sqrtf(acc + MT_SPHERE_NORM_EPS);
+            int y0, y1, h0 = window(y, st, pad, k, ih, &y0, &y1);
+            float *restrict out = ib + (size_t)y * ow;
+            for (int x = 0; x < ow; x++)
+                out[x] = 0.0f;
+            for (int dy = y0; dy < y1; dy++) {
+                const float *restrict r = rs + (size_t)(h0 + dy) * ow;
+                for (int x = 0; x < ow; x++)
+                    out[x] += r[x];
             }
+            for (int x = 0; x < ow; x++)
+                out[x] = 1.0f / sqrtf(out[x] + MT_SPHERE_NORM_EPS);
         }
+    }
 }
 
-/* U = box^T(v), v[n, p] = -t[n, p] ib[n, p]^2, into sq (n, ih, iw). */
+/* U = box^T(v), v[n, p] = -t[n, p] ib[n, p]^2, into sq (n, ih, iw): the
+ * transposes of the two passes above, columns first. */
 static void patch_norms_backward(sc_priv *p)
 {
     int ih = p->ih, iw = p->iw, oh = p->oh, ow = p->ow, k = p->k, st = p->stride, pad = p->pad;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < p->n; n++) {
-        float *u = p->sq + (size_t)n * ih * iw;
-        memset(u, 0, sizeof *u * ih * iw);
-        for (int y = 0; y < oh; y++)
-            for (int x = 0; x < ow; x++) {
-                size_t q = ((size_t)n * oh + y) * ow + x;
-                float v = -p->t[q] * p->ib[q] * p->ib[q];
-                for (int dy = 0; dy < k; dy++) {
-                    int h = y * st - pad + dy;
-                    if (h < 0 || h >= ih)
-                        continue;
-                    for (int dx = 0; dx < k; dx++) {
-                        int w = x * st - pad + dx;
-                        if (w >= 0 && w < iw)
-                            u[h * iw + w] += v;
-                    }
-                }
+        float *rs = p->rows + (size_t)n * ih * ow, *u = p->sq + (size_t)n * ih * iw;
+        const float *t = p->t + (size_t)n * oh * ow, *ib = p->ib + (size_t)n * oh * ow;
+        memset(rs, 0, sizeof *rs * ih * ow);
+        for (int y = 0; y < oh; y++) {
+            int y0, y1, h0 = window(y, st, pad, k, ih, &y0, &y1);
+            const float *restrict ty = t + (size_t)y * ow, *restrict by = ib + (size_t)y * ow;
+            for (int dy = y0; dy < y1; dy++) {
+                float *restrict r = rs + (size_t)(h0 + dy) * ow;
+                for (int x = 0; x < ow; x++)
+                    r[x] -= ty[x] * by[x] * by[x];
             }
+        }
+        memset(u, 0, sizeof *u * ih * iw);
+        for (int dx = 0; dx < k; dx++) {
+            int x0, x1, off = dx - pad;
+            columns(off, st, iw, ow, &x0, &x1);
+            for (int h = 0; h < ih; h++) {
+                float *restrict row = u + (size_t)h * iw;
+                const float *restrict r = rs + (size_t)h * ow;
+                for (int x = x0; x < x1; x++)
+                    row[x * st + off] += r[x];
+            }
+        }
     }
 }
 
 /* dx[n, c, h, w] += x[n, c, h, w] U[n, h, w] over the input's layout. */
-static void add_patch_term(sc_priv *p, const float *x, float *dx)
+static inline __attribute__((always_inline)) void patch_term_pass(sc_priv *p, const float *x,
+                                                                  float *dx, const int B)
 {
     const sc_layout *lo = &p->src;
-    int ih = p->ih, iw = p->iw, ic = p->ic, B = lo->B;
+    int ih = p->ih, iw = p->iw, ic = p->ic, nb = (ic + B - 1) / B;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < p->n; n++)
         for (int h = 0; h < ih; h++)
             for (int w = 0; w < iw; w++) {
                 float u = p->sq[((size_t)n * ih + h) * iw + w];
-                for (int cb = 0; cb * B < ic; cb++) {
+                for (int cb = 0; cb < nb; cb++) {
                     long o = lo_block(lo, n, cb, h, w);
-                    int m = ic - cb * B < B ? ic - cb * B : B;
-                    for (int i = 0; i < m; i++)
-                        dx[o + i] += x[o + i] * u;
+                    int m = cb < nb - 1 || ic % B == 0 ? B : ic % B;
+                    float *restrict d = dx + o;
+                    const float *restrict xs = x + o;
+                    if (m == B) {
+#pragma omp simd
+                        for (int i = 0; i < B; i++)
+                            d[i] += xs[i] * u;
+                    } else {
+                        for (int i = 0; i < m; i++)
+                            d[i] += xs[i] * u;
+                    }
                 }
             }
+}
+
+static void add_patch_term(sc_priv *p, const float *x, float *dx)
+{
+    if (p->src.B == 16)
+        patch_term_pass(p, x, dx, 16);
+    else
+        patch_term_pass(p, x, dx, p->src.B);
 }
 
 /* ---- the fused element-wise passes --------------------------------------------- */
@@ -390,18 +500,14 @@ static void add_patch_term(sc_priv *p, const float *x, float *dx)
  * Always inlined with constant op and train, so each loop is branch-free. */
 static inline __attribute__((always_inline)) void fwd_block(int op, int B, float *restrict y, float *restrict cc,
                              float *restrict ff, float *restrict dd, const float *restrict ia,
-                             const float *restrict mask, const float *restrict kk,
-                             const float *restrict coeff, float ib, int train)
+                             const float *restrict mask, const float *restrict ik,
+                             const float *restrict coeff, const float *restrict dcoeff, float ib,
+                             int train)
 {
     if (op == MT_SPHERE_COSINE) {
 #pragma omp simd
         for (int i = 0; i < B; i++) {
-            float c = y[i] * ia[i] * ib;
-            y[i] = c;
-            if (train) {
-                cc[i] = c;
-                ff[i] = mask[i];
-            }
+            y[i] = y[i] * ia[i] * ib; /* y = c: backward reads c back from y */
         }
     } else if (op == MT_SPHERE_LINEAR) {
 #pragma omp simd
@@ -409,10 +515,8 @@ static inline __attribute__((always_inline)) void fwd_block(int op, int B, float
             float c = y[i] * ia[i] * ib;
             float th = mt_sphere_acosf(mt_sphere_clamp(c));
             y[i] = (1.0f - th * (2.0f / MT_SPHERE_PI)) * mask[i];
-            if (train) {
-                cc[i] = c;
-                ff[i] = (-2.0f / MT_SPHERE_PI) * mt_sphere_dtheta_dc(c) * mask[i];
-            }
+            if (train)
+                cc[i] = c; /* F = dy/dc is cheaper to recompute than to store */
         }
     } else if (op == MT_SPHERE_SIGMOID || !train) {
 #pragma omp simd
@@ -420,7 +524,7 @@ static inline __attribute__((always_inline)) void fwd_block(int op, int B, float
             float c = y[i] * ia[i] * ib;
             float th = mt_sphere_acosf(mt_sphere_clamp(c));
             float dth;
-            y[i] = mt_sphere_sigmoid(th, kk[i], coeff[i], &dth, NULL) * mask[i];
+            y[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], 0.0f, &dth, NULL) * mask[i];
             if (train) {
                 cc[i] = c;
                 ff[i] = dth * mt_sphere_dtheta_dc(c) * mask[i];
@@ -432,7 +536,7 @@ static inline __attribute__((always_inline)) void fwd_block(int op, int B, float
             float c = y[i] * ia[i] * ib;
             float th = mt_sphere_acosf(mt_sphere_clamp(c));
             float dth, dk;
-            y[i] = mt_sphere_sigmoid(th, kk[i], coeff[i], &dth, &dk) * mask[i];
+            y[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], dcoeff[i], &dth, &dk) * mask[i];
             cc[i] = c;
             ff[i] = dth * mt_sphere_dtheta_dc(c) * mask[i];
             dd[i] = dk * mask[i];
@@ -451,20 +555,21 @@ static inline __attribute__((always_inline)) void forward_pass(sc_priv *p, float
     for (int n = 0; n < p->n; n++)
         for (int cb = 0; cb < p->cb; cb++) {
             const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
-            const float *kk = p->kk + cb * B, *coeff = p->coeff + cb * B;
+            const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
+            const float *dcoeff = p->dcoeff + cb * B;
             for (int h = 0; h < oh; h++)
                 for (int w = 0; w < ow; w++) {
                     long o = lo_block(lo, n, cb, h, w);
                     float ib = p->ib[((size_t)n * oh + h) * ow + w];
-                    if (!train)
-                        fwd_block(op, B, y + o, NULL, NULL, NULL, ia, mask, kk, coeff, ib, 0);
+                    if (!train || op == MT_SPHERE_COSINE) /* cosine keeps no cache */
+                        fwd_block(op, B, y + o, NULL, NULL, NULL, ia, mask, ik, coeff, dcoeff, ib, 0);
                     else if (op == MT_SPHERE_LINEAR)
-                        fwd_block(MT_SPHERE_LINEAR, B, y + o, p->cache_c + o, p->cache_f + o,
-                                  NULL, ia, mask, kk, coeff, ib, 1);
+                        fwd_block(MT_SPHERE_LINEAR, B, y + o, p->cache_c + o, NULL, NULL, ia, mask,
+                                  ik, coeff, dcoeff, ib, 1);
                     else
                         fwd_block(op, B, y + o, p->cache_c + o, p->cache_f + o,
-                                  p->cache_dk ? p->cache_dk + o : NULL, ia, mask, kk, coeff, ib,
-                                  1);
+                                  p->cache_dk ? p->cache_dk + o : NULL, ia, mask, ik, coeff,
+                                  dcoeff, ib, 1);
                 }
         }
 }
@@ -479,10 +584,10 @@ static void elementwise_forward(sc_priv *p, float *y, int train)
 
 /* G = dy F, S = G ia ib; r[o] += G c, t[n, p] += sum_o G c, dk[o] += dy dy/dk. */
 static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, const float *dy,
-                                                                const int B)
+                                                                const float *y, const int B)
 {
     const sc_layout *lo = &p->dst;
-    int oh = p->oh, ow = p->ow, ocp = p->ocp;
+    int oh = p->oh, ow = p->ow, ocp = p->ocp, op = p->op;
     double *r = p->r, *dkacc = p->dk;
     memset(r, 0, sizeof *r * ocp);
     memset(dkacc, 0, sizeof *dkacc * ocp);
@@ -495,25 +600,49 @@ static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, cons
 #pragma omp for schedule(static)
         for (int n = 0; n < p->n; n++)
             for (int cb = 0; cb < p->cb; cb++) {
-                const float *ia = p->ia + cb * B;
+                const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
                 float *rb = rl + cb * B, *db = dl + cb * B;
                 for (int h = 0; h < oh; h++)
                     for (int w = 0; w < ow; w++) {
                         long o = lo_block(lo, n, cb, h, w);
                         size_t q = ((size_t)n * oh + h) * ow + w;
-                        float ib = p->ib[q], tsum = 0.0f;
-                        const float *restrict d = dy + o, *restrict cc = p->cache_c + o;
-                        const float *restrict ff = p->cache_f + o;
+                        float ib = p->ib[q], gcv[B];
+                        const float *restrict d = dy + o;
                         float *restrict s = p->s + o;
-#pragma omp simd reduction(+ : tsum)
-                        for (int i = 0; i < B; i++) {
-                            float g = d[i] * ff[i];
-                            s[i] = g * ia[i] * ib;
-                            float gc = g * cc[i];
-                            rb[i] += gc;
-                            tsum += gc;
+                        if (op == MT_SPHERE_COSINE) { /* c = y, F = 1 */
+                            const float *restrict cc = y + o;
+#pragma omp simd
+                            for (int i = 0; i < B; i++) {
+                                float g = d[i] * mask[i];
+                                s[i] = g * ia[i] * ib;
+                                float gc = g * cc[i];
+                                rb[i] += gc;
+                                gcv[i] = gc;
+                            }
+                        } else if (op == MT_SPHERE_LINEAR) { /* F = -2/pi dtheta/dc */
+                            const float *restrict cc = p->cache_c + o;
+#pragma omp simd
+                            for (int i = 0; i < B; i++) {
+                                float g = d[i] * (-2.0f / MT_SPHERE_PI) *
+                                          mt_sphere_dtheta_dc(cc[i]) * mask[i];
+                                s[i] = g * ia[i] * ib;
+                                float gc = g * cc[i];
+                                rb[i] += gc;
+                                gcv[i] = gc;
+                            }
+                        } else {
+                            const float *restrict cc = p->cache_c + o;
+                            const float *restrict ff = p->cache_f + o;
+#pragma omp simd
+                            for (int i = 0; i < B; i++) {
+                                float g = d[i] * ff[i];
+                                s[i] = g * ia[i] * ib;
+                                float gc = g * cc[i];
+                                rb[i] += gc;
+                                gcv[i] = gc;
+                            }
                         }
-                        p->t[q] += tsum;
+                        p->t[q] += lanes_sum(gcv, B);
                         if (p->cache_dk) {
                             const float *restrict dd = p->cache_dk + o;
 #pragma omp simd
@@ -530,12 +659,12 @@ static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, cons
     }
 }
 
-static void elementwise_backward(sc_priv *p, const float *dy)
+static void elementwise_backward(sc_priv *p, const float *dy, const float *y)
 {
     if (p->dst.B == 16)
-        backward_pass(p, dy, 16);
+        backward_pass(p, dy, y, 16);
     else
-        backward_pass(p, dy, p->dst.B);
+        backward_pass(p, dy, y, p->dst.B);
 }
 
 /* ---- forward and backward ------------------------------------------------------ */
@@ -565,7 +694,7 @@ static int sc_backward(mt_layer *l)
     float *dx = mt_layer_diff_begin(l, 0);
     int rc;
     if (p->op != MT_SPHERE_NONE) {
-        elementwise_backward(p, l->out->diff);
+        elementwise_backward(p, l->out->diff, l->out->data);
         if (dx)
             patch_norms_backward(p);
     }

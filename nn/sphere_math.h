@@ -159,28 +159,39 @@ static inline float mt_sphere_sigmoid_coeff(float k)
     return (1.0f + m) / (1.0f - m);
 }
 
-/* The sigmoid operator's value and derivatives at (theta, k). C = C(k) is
- * passed in because it is constant per filter. Any of dtheta, dk may be NULL.
+/* C'(k) = dC/dk = m pi / ((1 - m)^2 k^2), m = exp(-pi/(2k)). */
+static inline float mt_sphere_sigmoid_dcoeff(float k)
+{
+    float m = mt_sphere_expf(-MT_SPHERE_HALF_PI / k), om = 1.0f - m;
+    return m * MT_SPHERE_PI / (om * om * k * k);
+}
+
+/* The sigmoid operator's value and derivatives at theta, with the per-filter
+ * constants ik = 1/k, coeff = C(k), dcoeff = C'(k) given (a layer computes
+ * them once per filter, not per element). dtheta, dk may be NULL.
  *   u = (theta - pi/2)/k, e = exp(u), h = (1-e)/(1+e), g = C h
  *   dg/dtheta = -2 C e / ((1+e)^2 k)
- *   dg/dk     = C'(k) h + 2 C e u / ((1+e)^2 k),
- *   C'(k)     = 2 m pi / ((1-m)^2 2 k^2),  m = exp(-pi/(2k)). */
-static inline float mt_sphere_sigmoid(float theta, float k, float coeff, float *dtheta, float *dk)
+ *   dg/dk     = C'(k) h + 2 C e u / ((1+e)^2 k) */
+static inline float mt_sphere_sigmoid_pre(float theta, float ik, float coeff, float dcoeff,
+                                          float *dtheta, float *dk)
 {
-    float u = (theta - MT_SPHERE_HALF_PI) / k;
+    float u = (theta - MT_SPHERE_HALF_PI) * ik;
     float e = mt_sphere_expf(u);
     float inv = 1.0f / (1.0f + e);
     float h = (1.0f - e) * inv;
     float de = 2.0f * e * inv * inv; /* -dh/du */
     if (dtheta)
-        *dtheta = -coeff * de / k;
-    if (dk) {
-        float m = mt_sphere_expf(-MT_SPHERE_HALF_PI / k);
-        float om = 1.0f - m;
-        float dcoeff = m * MT_SPHERE_PI / (om * om * k * k);
-        *dk = dcoeff * h + coeff * de * u / k;
-    }
+        *dtheta = -coeff * de * ik;
+    if (dk)
+        *dk = dcoeff * h + coeff * de * u * ik;
     return coeff * h;
+}
+
+/* The same at (theta, k), C = C(k) given: the per-element form for scalar use. */
+static inline float mt_sphere_sigmoid(float theta, float k, float coeff, float *dtheta, float *dk)
+{
+    return mt_sphere_sigmoid_pre(theta, 1.0f / k, coeff, dk ? mt_sphere_sigmoid_dcoeff(k) : 0.0f,
+                                 dtheta, dk);
 }
 
 /* g(theta) for the operators that use theta (linear and both sigmoids; k and
