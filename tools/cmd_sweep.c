@@ -140,7 +140,7 @@ static int apply_preset(sweep_opts *o, const char *name)
         snprintf(s->mode, sizeof s->mode, "delay");
         static const char *const quick[] = {
             "--model", "resnet8", "--width", "16", "--limit-train", "10000", "--epochs", "3",
-            "--batch", "64", "--lr", "0.05", "--schedule", "cosine", "--no-augment", NULL};
+            "--batch", "64", "--lr", "0.1", "--schedule", "cosine", "--no-augment", NULL};
         args = quick;
         snprintf(data, sizeof data, "%s", MT_FASHION_MNIST_DIR);
     } else {
