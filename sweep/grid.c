@@ -153,10 +153,14 @@ int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const ch
             rc = push_fmt(&b, "--mode");
         if (rc == MT_OK && s->mode[0])
             rc = push_fmt(&b, "%s", s->mode);
-        if (rc == MT_OK && s->delay >= 0)
+        /* Delay mode without a delay: W - 1, the staleness of W equal workers
+         * served in turn, so that the worker axis is the staleness axis. */
+        long delay = s->delay >= 0 ? s->delay
+                     : strcmp(s->mode, "delay") == 0 ? c->workers - 1 : -1;
+        if (rc == MT_OK && delay >= 0)
             rc = push_fmt(&b, "--delay");
-        if (rc == MT_OK && s->delay >= 0)
-            rc = push_fmt(&b, "%ld", s->delay);
+        if (rc == MT_OK && delay >= 0)
+            rc = push_fmt(&b, "%ld", delay);
     }
     /* The shortest text that reads back as exactly the grid's momentum. */
     char mu[32];

@@ -31,7 +31,7 @@ typedef struct {
     int repeats;                         /* R >= 1 */
     uint64_t seed;                       /* repeat r trains with seed + r - 1 */
     char mode[16];                       /* "" (not given), async, sync or delay */
-    long delay;                          /* --delay N for delay mode; -1 = not given */
+    long delay;                          /* --delay N for delay mode; -1 = W - 1 per cell */
     char preset[16];                     /* "" or the preset the grid came from */
     int n_train_args;
     char *train_args[MT_SWEEP_MAX_ARGS]; /* flags passed to every cell's `mutau train` (owned) */
@@ -73,7 +73,8 @@ int mt_sweep_spec_check(const mt_sweep_spec *s);
 
 /* The argument vector of a fresh `mutau train` run of cell c in run
  * directory `dir`, with --threads T (T > 0) and --progress plain, the spec's
- * train flags first so that the cell's own values come last. `argv` gets
+ * train flags first so that the cell's own values come last. In delay mode
+ * without --delay, a cell of W workers trains with delay W - 1. `argv` gets
  * `exe`, "train", ..., NULL; the strings live in `buf` (cap bytes) or in the
  * spec. Returns the argument count or MT_ERR_ARG when it does not fit. */
 int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *exe,

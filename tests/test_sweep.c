@@ -112,6 +112,14 @@ START_TEST(test_train_argv)
     joined_argv(&s, 3, got, sizeof got);
     ck_assert_str_eq(got, "--epochs 3 --workers 4 --mode delay --delay 3 --momentum 0.9 --seed 7 "
                           "--threads 2 --progress plain --out d/cell");
+    /* Delay mode without a delay: W - 1 per cell. */
+    s.delay = -1;
+    joined_argv(&s, 2, got, sizeof got);
+    ck_assert_str_eq(got, "--epochs 3 --workers 4 --mode delay --delay 3 --momentum 0.1 --seed 7 "
+                          "--threads 2 --progress plain --out d/cell");
+    joined_argv(&s, 0, got, sizeof got);
+    ck_assert_str_eq(got, "--epochs 3 --workers 1 --mode delay --delay 0 --momentum 0.1 --seed 7 "
+                          "--threads 2 --progress plain --out d/cell");
     /* A sweep over momentum alone trains single-process runs. */
     s.n_workers = 1;
     s.mode[0] = '\0';
