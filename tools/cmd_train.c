@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const CMD = "train";
 
@@ -370,6 +371,14 @@ int cmd_train(int argc, char **argv)
     if (resume[0]) {
         char path[MT_PATH_CAP + 32];
         mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
+        if (access(path, F_OK) != 0) {
+            mt_trainer_close(&t);
+            cli_error(CMD,
+                      "--resume: %s has no checkpoint.bin (the run ended before its first "
+                      "checkpoint): start it again with --out %s --force",
+                      dir, dir);
+            return EXIT_USAGE;
+        }
         rc = mt_trainer_load(&t, path);
         if (rc == MT_OK)
             rc = mt_log_truncate(dir, t.epoch);
