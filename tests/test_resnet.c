@@ -44,6 +44,46 @@ START_TEST(resnet_counts_match_the_published_numbers)
 }
 END_TEST
 
+/* The CIFAR-10 counts of the common PyTorch version (option A):
+ * ResNet-20/32/44/56/110 have 269,722 / 464,154 / 658,586 / 853,018 /
+ * 1,727,962 parameters. */
+START_TEST(resnet_depths_have_the_cifar10_counts)
+{
+    const int depth[5] = {20, 32, 44, 56, 110};
+    const size_t params[5] = {269722, 464154, 658586, 853018, 1727962};
+    mt_net *net = build(depth[_i], 10, MT_SHORTCUT_A, 1);
+    ck_assert_uint_eq(mt_net_param_count(net), params[_i]);
+    mt_net_free(net);
+}
+END_TEST
+
+START_TEST(nhwc_input_matches_nchw)
+{
+    mt_resnet_cfg c = mt_resnet_default(8, 4);
+    c.h = 6;
+    c.w = 5;
+    mt_net *net;
+    ck_assert_int_eq(mt_resnet_create(&net, &c, 2, NULL, NULL, NULL), MT_OK);
+    mt_rng r;
+    mt_rng_seed(&r, 2, 0);
+    mt_net_init(net, &r);
+    float nchw[2 * 3 * 6 * 5], nhwc[2 * 3 * 6 * 5], p[2][8];
+    gc_fill_normal(nchw, sizeof nchw / sizeof *nchw, 2, 1);
+    for (int n = 0; n < 2; n++)
+        for (int ch = 0; ch < 3; ch++)
+            for (int k = 0; k < 30; k++)
+                nhwc[(n * 30 + k) * 3 + ch] = nchw[(n * 3 + ch) * 30 + k];
+    ck_assert_int_eq(mt_net_set_input(net, nchw, 2, (int[2]){1, 3}), MT_OK);
+    ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+    memcpy(p[0], mt_net_probs(net), sizeof p[0]);
+    ck_assert_int_eq(mt_net_set_input_nhwc(net, nhwc, 2, (int[2]){1, 3}), MT_OK);
+    ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+    memcpy(p[1], mt_net_probs(net), sizeof p[1]);
+    ck_assert_int_eq(memcmp(p[0], p[1], sizeof p[0]), 0);
+    mt_net_free(net);
+}
+END_TEST
+
 START_TEST(segments_tile_the_buffers)
 {
     mt_net *net = build(20, 10, MT_SHORTCUT_A, 1);
@@ -286,6 +326,8 @@ Suite *resnet_suite(void)
     TCase *t = tcase_create("resnet");
     tcase_set_timeout(t, 120);
     tcase_add_test(t, resnet_counts_match_the_published_numbers);
+    tcase_add_loop_test(t, resnet_depths_have_the_cifar10_counts, 0, 5);
+    tcase_add_test(t, nhwc_input_matches_nchw);
     tcase_add_test(t, segments_tile_the_buffers);
     tcase_add_test(t, signature_follows_shapes_not_batch);
     tcase_add_test(t, bad_resnet_configs_are_refused);
