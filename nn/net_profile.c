@@ -26,13 +26,9 @@ void mt_net_profile_reset(mt_net *net)
         net->layers[i]->t_fwd = net->layers[i]->t_bwd = 0;
 }
 
-static const mt_net *sort_net;
-
-static int by_time(const void *a, const void *b)
+static double layer_time(const mt_net *net, int i)
 {
-    const mt_layer *x = sort_net->layers[*(const int *)a], *y = sort_net->layers[*(const int *)b];
-    double tx = x->t_fwd + x->t_bwd, ty = y->t_fwd + y->t_bwd;
-    return tx < ty ? 1 : tx > ty ? -1 : 0;
+    return net->layers[i]->t_fwd + net->layers[i]->t_bwd;
 }
 
 void mt_net_profile_print(const mt_net *net, FILE *out, int steps)
@@ -70,10 +66,15 @@ void mt_net_profile_print(const mt_net *net, FILE *out, int steps)
     int *idx = malloc((size_t)net->n_layers * sizeof *idx);
     if (!idx)
         return;
-    for (int i = 0; i < net->n_layers; i++)
-        idx[i] = i;
-    sort_net = net;
-    qsort(idx, (size_t)net->n_layers, sizeof *idx, by_time);
+    /* slowest first; insertion sort keeps layer order among equals */
+    for (int i = 0; i < net->n_layers; i++) {
+        int j = i;
+        while (j > 0 && layer_time(net, idx[j - 1]) < layer_time(net, i)) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
     fprintf(out, "%-14s %-22s %10s %10s %7s\n", "layer", "output", "fwd ms", "bwd ms", "share");
     for (int r = 0; r < net->n_layers; r++) {
         const mt_layer *l = net->layers[idx[r]];
