@@ -810,7 +810,7 @@ int cmd_sweep(int argc, char **argv)
     if (o.jobs * demand * ru.threads > cores)
         fprintf(stderr,
                 "mutau sweep: note: %d job%s x %d worker thread%s x %d OpenMP thread%s > %d "
-                "cores: cells will slow each other down\n",
+                "cores: the threads will wait for each other and the estimate is short\n",
                 o.jobs, o.jobs == 1 ? "" : "s", demand, demand == 1 ? "" : "s", ru.threads,
                 ru.threads == 1 ? "" : "s", cores);
     int rc = mt_spawn_self_exe(ru.exe, sizeof ru.exe);
