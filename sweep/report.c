@@ -289,11 +289,12 @@ static void subtitle_of(const mt_sweep_spec *s, char *buf, size_t cap)
 static void write_cells(FILE *f, const mt_sweep_result *r, int n)
 {
     fprintf(f, "| cell | status | final top-1 | final top-5 | best top-1 (epoch) | epochs | "
-               "staleness mean / max | images/s | seconds |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+               "staleness mean / max | images/s | seconds | CPU seconds |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < n; i++) {
         const mt_sweep_result *x = &r[i];
-        char a[32] = "", b[32] = "", c[48] = "", t[48] = "", ips[24] = "", sec[24] = "";
+        char a[32] = "", b[32] = "", c[48] = "", t[48] = "", ips[24] = "", sec[24] = "",
+             cpu[24] = "";
         if (isfinite(x->final_top1))
             snprintf(a, sizeof a, "%.2f%%", 100 * x->final_top1);
         if (isfinite(x->final_top5))
@@ -306,8 +307,10 @@ static void write_cells(FILE *f, const mt_sweep_result *r, int n)
             snprintf(ips, sizeof ips, "%.0f", x->images_per_s);
         if (isfinite(x->wall_seconds))
             snprintf(sec, sizeof sec, "%.1f", x->wall_seconds);
-        fprintf(f, "| %s | %s | %s | %s | %s | %d/%d | %s | %s | %s |\n", x->cell.name, x->status,
-                a, b, c, x->epochs_done, x->epochs, t, ips, sec);
+        if (isfinite(x->cpu_seconds))
+            snprintf(cpu, sizeof cpu, "%.1f", x->cpu_seconds);
+        fprintf(f, "| %s | %s | %s | %s | %s | %d/%d | %s | %s | %s | %s |\n", x->cell.name,
+                x->status, a, b, c, x->epochs_done, x->epochs, t, ips, sec, cpu);
     }
 }
 

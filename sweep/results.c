@@ -170,7 +170,7 @@ int mt_sweep_result_read(const mt_sweep_spec *s, const mt_sweep_cell *c, const c
     memset(r, 0, sizeof *r);
     r->cell = *c;
     r->final_top1 = r->final_top5 = r->best_top1 = r->best_top5 = NAN;
-    r->tau_mean = r->tau_max = r->images_per_s = r->wall_seconds = NAN;
+    r->tau_mean = r->tau_max = r->images_per_s = r->wall_seconds = r->cpu_seconds = NAN;
     r->delay = s->delay;
     snprintf(r->mode, sizeof r->mode, "%s", mt_sweep_mode(s));
     snprintf(r->status, sizeof r->status, "pending");
@@ -214,6 +214,9 @@ int mt_sweep_result_read(const mt_sweep_spec *s, const mt_sweep_cell *c, const c
         snprintf(r->message, sizeof r->message, "%s", msg);
     }
     /* A process that ended without a final status of its own failed. */
+    json_t *cpu = json_object_get(cell, "cpu_seconds");
+    if (json_is_number(cpu) && json_number_value(cpu) > 0)
+        r->cpu_seconds = json_number_value(cpu);
     const char *outcome = json_string_value(json_object_get(cell, "outcome"));
     if (outcome && strcmp(outcome, "failed") == 0 && strcmp(r->status, "completed") &&
         strcmp(r->status, "diverged")) {
@@ -303,6 +306,7 @@ int mt_sweep_results_write_csv(const char *path, const mt_sweep_result *r, int n
         put_num(f, x->tau_max, "%.0f");
         put_num(f, x->images_per_s, "%.1f");
         put_num(f, x->wall_seconds, "%.2f");
+        put_num(f, x->cpu_seconds, "%.2f");
         fprintf(f, ",%s\n", x->status);
     }
     int bad = ferror(f);

@@ -6,7 +6,8 @@
  * images/s, wall time, the per-epoch curve) and config.json (the mode, delay
  * and worker count the trainer recorded, when it records them). A cell that
  * never started, or whose process failed without a final status, has the
- * status "pending" or "failed" (the sweep's cell.json says which).
+ * status "pending" or "failed" (the sweep's cell.json says which, and the CPU
+ * time its processes used: on a shared machine the honest measure of cost).
  *
  * Not here: running cells, drawing (sweep/report.h).
  */
@@ -29,6 +30,7 @@ typedef struct {
     double tau_mean, tau_max; /* staleness over the run; 0 for single-process runs; NaN unknown */
     double images_per_s;      /* mean of log.csv's per-epoch values; NaN when none */
     double wall_seconds;      /* sum of log.csv's epoch times (across resumes); NaN when none */
+    double cpu_seconds;       /* CPU time of the cell's processes (cell.json); NaN when unknown */
     char message[256];        /* final.json's message or the failure */
     /* the per-epoch curve (log.csv rows with an evaluation) */
     int n_curve;
@@ -52,7 +54,7 @@ void mt_sweep_results_free(mt_sweep_result *r, int n);
 #define MT_SWEEP_RESULTS_HEADER                                                                \
     "cell,workers,momentum,mode,delay,repeat,seed,final_top1,final_top5,best_top1,best_top5,"  \
     "best_epoch,epochs,epochs_planned,staleness_mean,staleness_max,images_per_s,wall_seconds,"  \
-    "status"
+    "cpu_seconds,status"
 int mt_sweep_results_write_csv(const char *path, const mt_sweep_result *r, int n);
 
 /* Mean and sample standard deviation over the completed repeats of one

@@ -286,9 +286,11 @@ START_TEST(test_result_from_run_directory)
     mt_sweep_result_free(&r);
     write_file(tmpdir, c.name, "final.json", "{\"status\": \"running\"}");
     write_file(tmpdir, c.name, "cell.json",
-               "{\"outcome\": \"failed\", \"message\": \"killed by signal 9\"}");
+               "{\"outcome\": \"failed\", \"message\": \"killed by signal 9\", "
+               "\"cpu_seconds\": 12.5}");
     ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);
     ck_assert_str_eq(r.status, "failed");
+    ck_assert_double_eq_tol(r.cpu_seconds, 12.5, 1e-12);
     ck_assert_str_eq(r.message, "killed by signal 9");
     mt_sweep_result_free(&r);
 
@@ -369,7 +371,7 @@ START_TEST(test_stats_csv_and_table)
     ck_assert_msg(strncmp(csv, MT_SWEEP_RESULTS_HEADER "\n", strlen(MT_SWEEP_RESULTS_HEADER) + 1) == 0,
                   "header: %.200s", csv);
     ck_assert_msg(strstr(csv, "\nw4_mu0.1_r2,4,0.1,async,,2,8,0.740000,0.970000,0.700000,0.970000,"
-                              "3,4,4,,,200.0,10.00,completed\n"),
+                              "3,4,4,,,200.0,10.00,,completed\n"),
                   "csv:\n%s", csv);
     ck_assert_msg(strstr(csv, "\nw1_mu0.9_r2,4,") == NULL && strstr(csv, ",diverged\n") &&
                       strstr(csv, ",pending\n"),

@@ -167,6 +167,8 @@ START_TEST(test_tiny_sweep_and_report)
         ck_assert_msg(strstr(csv, row), "no row for %s:\n%s", cells[i], csv);
     }
     ck_assert_msg(strstr(csv, ",pending") == NULL && strstr(csv, ",failed") == NULL, "%s", csv);
+    /* Every cell's CPU time is recorded (the column before the status). */
+    ck_assert_msg(strstr(csv, ",,completed") == NULL, "%s", csv);
     free(csv);
 
     rc = run("report sw", err, sizeof err);

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -420,16 +421,21 @@ static enum cell_state cell_state(const char *dir, const mt_sweep_result *r)
     return file_exists(dir, name, "checkpoint.bin") ? CELL_RESUME : CELL_RESTART;
 }
 
-/* cell.json: what the sweep knows about a cell's last process. */
+/* cell.json: what the sweep knows about a cell's last process, and the CPU
+ * seconds of all its processes so far (`cpu` is added to the recorded sum). */
 static void write_cell_json(const char *dir, const mt_sweep_cell *c, const char *outcome,
-                            const char *message)
+                            const char *message, double cpu)
 {
     char d[PATH_MAX * 2];
     snprintf(d, sizeof d, "%s/%s", dir, c->name);
-    json_t *j = json_pack("{s:s, s:i, s:f, s:i, s:I, s:s, s:s}", "cell", c->name, "workers",
+    json_t *old = NULL;
+    if (file_exists(dir, c->name, "cell.json") && mt_rundir_read_json(d, "cell.json", &old) == MT_OK)
+        cpu += json_number_value(json_object_get(old, "cpu_seconds"));
+    json_decref(old);
+    json_t *j = json_pack("{s:s, s:i, s:f, s:i, s:I, s:s, s:s, s:f}", "cell", c->name, "workers",
                           c->workers, "momentum", c->momentum, "repeat", c->repeat, "seed",
                           (json_int_t)c->seed, "outcome", outcome, "message",
-                          message ? message : "");
+                          message ? message : "", "cpu_seconds", cpu);
     if (j && mt_rundir_write_json(d, "cell.json", j) != MT_OK)
         fprintf(stderr, "mutau sweep: warning: %s\n", mt_errmsg());
     json_decref(j);
@@ -485,7 +491,7 @@ static int start_cell(const runner *ru, const mt_sweep_cell *c, enum cell_state 
             argv[n] = NULL;
         }
     }
-    write_cell_json(dir, c, "running", NULL);
+    write_cell_json(dir, c, "running", NULL, 0);
     return mt_spawn(pid, argv, log);
 }
 
@@ -705,7 +711,8 @@ static int run_cells(const runner *ru, const int *todo, int n_todo, const enum c
         if (p->running == 0)
             break;
         int st;
-        pid_t pid = waitpid(-1, &st, WNOHANG);
+        struct rusage use;
+        pid_t pid = wait4(-1, &st, WNOHANG, &use);
         if (pid < 0 && errno != EINTR) {
             rc = mt_error(MT_ERR_LIB, "waitpid: %s", strerror(errno));
             break;
@@ -733,13 +740,16 @@ static int run_cells(const runner *ru, const int *todo, int n_todo, const enum c
         snprintf(log, sizeof log, "%s/%s/train.out", o->out, c.name);
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         double secs = now_seconds() - slots[j].t0;
+        double cpu = (double)use.ru_utime.tv_sec + 1e-6 * (double)use.ru_utime.tv_usec +
+                     (double)use.ru_stime.tv_sec + 1e-6 * (double)use.ru_stime.tv_usec;
         if (code == EXIT_OK || code == EXIT_DIVERGED) {
             mt_sweep_result r;
             mt_sweep_result_read(&o->spec, &c, o->out, &r);
-            write_cell_json(o->out, &c, code == EXIT_OK ? "completed" : "diverged", r.message);
+            write_cell_json(o->out, &c, code == EXIT_OK ? "completed" : "diverged", r.message,
+                            cpu);
             if (code == EXIT_OK)
-                snprintf(event, sizeof event, "%s: completed, test top-1 %.2f%% (%.0f s)", c.name,
-                         100 * r.final_top1, secs);
+                snprintf(event, sizeof event, "%s: completed, test top-1 %.2f%% (%.0f s, %.0f s CPU)",
+                         c.name, 100 * r.final_top1, secs, cpu);
             else
                 snprintf(event, sizeof event, "%s: diverged: %s", c.name, r.message);
             mt_sweep_result_free(&r);
@@ -750,13 +760,13 @@ static int run_cells(const runner *ru, const int *todo, int n_todo, const enum c
                 p->measured_n++;
             }
         } else if (code == EXIT_INTERRUPTED && stopping) {
-            write_cell_json(o->out, &c, "interrupted", "stopped with the sweep");
+            write_cell_json(o->out, &c, "interrupted", "stopped with the sweep", cpu);
             snprintf(event, sizeof event, "%s: stopped, checkpoint saved", c.name);
         } else {
             last_line(log, line, sizeof line);
             char msg[1200];
             snprintf(msg, sizeof msg, "%s: %s", how, line[0] ? line : "no message");
-            write_cell_json(o->out, &c, "failed", msg);
+            write_cell_json(o->out, &c, "failed", msg, cpu);
             snprintf(event, sizeof event, "%s: failed (%s; see %s)", c.name, msg, log);
             p->failed++;
             p->finished++;
