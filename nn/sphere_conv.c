@@ -630,7 +630,7 @@ static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, cons
                                 rb[i] += gc;
                                 gcv[i] = gc;
                             }
-                        } else {
+                        } else if (op == MT_SPHERE_SIGMOID) {
                             const float *restrict cc = p->cache_c + o;
                             const float *restrict ff = p->cache_f + o;
 #pragma omp simd
@@ -641,14 +641,21 @@ static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, cons
                                 rb[i] += gc;
                                 gcv[i] = gc;
                             }
-                        }
-                        p->t[q] += lanes_sum(gcv, B);
-                        if (p->cache_dk) {
+                        } else { /* learnable sigmoid: also sum dy dy/dk */
+                            const float *restrict cc = p->cache_c + o;
+                            const float *restrict ff = p->cache_f + o;
                             const float *restrict dd = p->cache_dk + o;
 #pragma omp simd
-                            for (int i = 0; i < B; i++)
+                            for (int i = 0; i < B; i++) {
+                                float g = d[i] * ff[i];
+                                s[i] = g * ia[i] * ib;
+                                float gc = g * cc[i];
+                                rb[i] += gc;
+                                gcv[i] = gc;
                                 db[i] += d[i] * dd[i];
+                            }
                         }
+                        p->t[q] += lanes_sum(gcv, B);
                     }
             }
 #pragma omp critical
