@@ -360,12 +360,10 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
         t->data = mt_alloc(b);
         if (!t->data)
             return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory for activations");
-        if (t->needs_diff) {
-            t->diff = mt_alloc(b);
-            if (!t->diff)
-                return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory for gradients");
-        }
     }
+    int grc = mt_grad_buffers_alloc(net);
+    if (grc < 0)
+        return grc;
     net->diff_scratch = mt_alloc(max_bytes);
     net->diff_scratch_bytes = max_bytes;
     net->labels = mt_alloc((size_t)net->batch * sizeof(int));
@@ -428,6 +426,7 @@ int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, floa
     if (rc < 0)
         return rc;
     net->want_input_grad = src->want_input_grad;
+    net->keep_grads = src->keep_grads;
     for (int i = 0; i < src->n_layers && rc >= 0; i++) {
         const mt_layer *l = src->layers[i];
         int ids[MT_LAYER_MAX_IN];
@@ -456,10 +455,10 @@ void mt_net_free(mt_net *net)
     free(net->layers);
     for (int i = 0; i < net->n_tensors; i++) {
         mt_free(net->tensors[i]->data);
-        mt_free(net->tensors[i]->diff);
         free(net->tensors[i]);
     }
     free(net->tensors);
+    mt_grad_buffers_free(net);
     free(net->segs);
     if (net->own_params)
         mt_free(net->params);

@@ -183,6 +183,11 @@ int mt_net_backward_from(mt_net *net, int id, const float *diff_nchw);
  * with mt_net_read_diff(net, mt_net_input(net), ...)). Off by default. */
 int mt_net_want_input_grad(mt_net *net, int on);
 
+/* Before finalize: give every activation its own gradient buffer, so that
+ * mt_net_read_diff() can read any of them after backward (costs memory:
+ * about as much as the activations). Off by default. */
+int mt_net_keep_grads(mt_net *net, int on);
+
 float mt_net_loss(const mt_net *net);          /* mean over the valid samples */
 const float *mt_net_probs(const mt_net *net);  /* (n, classes), row-major */
 int mt_net_classes(const mt_net *net);
@@ -191,7 +196,10 @@ int mt_net_batch(const mt_net *net);
 int mt_net_correct(const mt_net *net, int k);
 
 /* Copies tensor `id` of the last forward (or its gradient after backward) in
- * NCHW order into out (n*c*h*w floats); for tests and inspection. */
+ * NCHW order into out (n*c*h*w floats); for tests and inspection. Gradient
+ * buffers of intermediate tensors are shared during backward (their
+ * lifetimes do not overlap): after backward only the input's gradient is
+ * sure to be there, unless mt_net_keep_grads(net, 1) was called. */
 int mt_net_read(mt_net *net, int id, float *out);
 int mt_net_read_diff(mt_net *net, int id, float *out);
 int mt_net_shape(const mt_net *net, int id, int shape[4]);

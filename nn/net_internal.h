@@ -35,7 +35,15 @@ struct mt_net {
     int trained; /* the last forward was a training one */
     int has_labels;
     int profile;
+    int keep_grads;   /* every activation keeps its own gradient buffer */
+    float **grad_bufs; /* the (shared) gradient buffers, nn/grad_buffers.c */
+    int n_grad_bufs;
 };
+
+/* Assigns every tensor that needs one a gradient buffer (shared where
+ * lifetimes allow) and frees them. */
+int mt_grad_buffers_alloc(mt_net *net);
+void mt_grad_buffers_free(mt_net *net);
 
 /* Aligned allocation of n bytes, zeroed (NULL on failure). */
 void *mt_alloc(size_t bytes);

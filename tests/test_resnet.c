@@ -84,6 +84,43 @@ START_TEST(nhwc_input_matches_nchw)
 }
 END_TEST
 
+/* Shared gradient buffers (the default) give the very gradients of one
+ * buffer per activation. */
+START_TEST(shared_grad_buffers_change_nothing)
+{
+    mt_resnet_cfg c = mt_resnet_default(14, 10);
+    c.h = c.w = 8;
+    c.shortcut = _i ? MT_SHORTCUT_B : MT_SHORTCUT_A;
+    float *g[2] = {NULL, NULL}, x[4 * 3 * 8 * 8], gx[2][4 * 3 * 8 * 8];
+    int labels[4] = {1, 2, 3, 9};
+    gc_fill_normal(x, sizeof x / sizeof *x, 6, 1);
+    size_t np = 0;
+    for (int keep = 0; keep < 2; keep++) {
+        mt_net *net;
+        ck_assert_int_eq(mt_net_create(&net, 4, 3, 8, 8), MT_OK);
+        ck_assert_int_eq(mt_net_keep_grads(net, keep), MT_OK);
+        ck_assert_int_eq(mt_net_want_input_grad(net, 1), MT_OK);
+        ck_assert_int_ge(mt_resnet_build(net, &c), 0);
+        ck_assert_int_eq(mt_net_finalize(net, NULL, NULL, NULL), MT_OK);
+        mt_rng r;
+        mt_rng_seed(&r, 6, 0);
+        mt_net_init(net, &r);
+        ck_assert_int_eq(mt_net_set_input(net, x, 4, labels), MT_OK);
+        ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+        ck_assert_int_eq(mt_net_backward(net), MT_OK);
+        np = mt_net_param_count(net);
+        g[keep] = malloc(np * sizeof(float));
+        memcpy(g[keep], mt_net_grads(net), np * sizeof(float));
+        ck_assert_int_eq(mt_net_read_diff(net, mt_net_input(net), gx[keep]), MT_OK);
+        mt_net_free(net);
+    }
+    ck_assert_int_eq(memcmp(g[0], g[1], np * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(gx[0], gx[1], sizeof gx[0]), 0);
+    free(g[0]);
+    free(g[1]);
+}
+END_TEST
+
 START_TEST(segments_tile_the_buffers)
 {
     mt_net *net = build(20, 10, MT_SHORTCUT_A, 1);
@@ -328,6 +365,7 @@ Suite *resnet_suite(void)
     tcase_add_test(t, resnet_counts_match_the_published_numbers);
     tcase_add_loop_test(t, resnet_depths_have_the_cifar10_counts, 0, 5);
     tcase_add_test(t, nhwc_input_matches_nchw);
+    tcase_add_loop_test(t, shared_grad_buffers_change_nothing, 0, 2);
     tcase_add_test(t, segments_tile_the_buffers);
     tcase_add_test(t, signature_follows_shapes_not_batch);
     tcase_add_test(t, bad_resnet_configs_are_refused);
