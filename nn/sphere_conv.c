@@ -582,6 +582,17 @@ static void elementwise_forward(sc_priv *p, float *y, int train)
         forward_pass(p, y, train, p->dst.B);
 }
 
+/* One output element of the backward pass, g = G = dL/dc: S = G / (|w||x|)
+ * (scale = 1/(|w||x|)), and G c into the filter's and the position's sums. */
+static inline __attribute__((always_inline)) void bwd_elem(float g, float c, float scale,
+                                                           float *s, float *rb, float *gcv)
+{
+    *s = g * scale;
+    float gc = g * c;
+    *rb += gc;
+    *gcv = gc;
+}
+
 /* G = dy F, S = G ia ib; r[o] += G c, t[n, p] += sum_o G c, dk[o] += dy dy/dk. */
 static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, const float *dy,
                                                                 const float *y, const int B)
@@ -609,51 +620,31 @@ static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, cons
                         float ib = p->ib[q], gcv[B];
                         const float *restrict d = dy + o;
                         float *restrict s = p->s + o;
+                        const float *restrict cc = op == MT_SPHERE_COSINE ? y + o : p->cache_c + o;
+                        float sc[B];
+                        for (int i = 0; i < B; i++)
+                            sc[i] = ia[i] * ib;
                         if (op == MT_SPHERE_COSINE) { /* c = y, F = 1 */
-                            const float *restrict cc = y + o;
 #pragma omp simd
-                            for (int i = 0; i < B; i++) {
-                                float g = d[i] * mask[i];
-                                s[i] = g * ia[i] * ib;
-                                float gc = g * cc[i];
-                                rb[i] += gc;
-                                gcv[i] = gc;
-                            }
+                            for (int i = 0; i < B; i++)
+                                bwd_elem(d[i] * mask[i], cc[i], sc[i], s + i, rb + i, gcv + i);
                         } else if (op == MT_SPHERE_LINEAR) { /* F = -2/pi dtheta/dc */
-                            const float *restrict cc = p->cache_c + o;
 #pragma omp simd
-                            for (int i = 0; i < B; i++) {
-                                float g = d[i] * (-2.0f / MT_SPHERE_PI) *
-                                          mt_sphere_dtheta_dc(cc[i]) * mask[i];
-                                s[i] = g * ia[i] * ib;
-                                float gc = g * cc[i];
-                                rb[i] += gc;
-                                gcv[i] = gc;
-                            }
-                        } else if (op == MT_SPHERE_SIGMOID) {
-                            const float *restrict cc = p->cache_c + o;
+                            for (int i = 0; i < B; i++)
+                                bwd_elem(d[i] * (-2.0f / MT_SPHERE_PI) *
+                                             mt_sphere_dtheta_dc(cc[i]) * mask[i],
+                                         cc[i], sc[i], s + i, rb + i, gcv + i);
+                        } else { /* the sigmoids: F kept by forward */
                             const float *restrict ff = p->cache_f + o;
 #pragma omp simd
-                            for (int i = 0; i < B; i++) {
-                                float g = d[i] * ff[i];
-                                s[i] = g * ia[i] * ib;
-                                float gc = g * cc[i];
-                                rb[i] += gc;
-                                gcv[i] = gc;
-                            }
-                        } else { /* learnable sigmoid: also sum dy dy/dk */
-                            const float *restrict cc = p->cache_c + o;
-                            const float *restrict ff = p->cache_f + o;
+                            for (int i = 0; i < B; i++)
+                                bwd_elem(d[i] * ff[i], cc[i], sc[i], s + i, rb + i, gcv + i);
+                        }
+                        if (op == MT_SPHERE_LR_SIGMOID) { /* and sum dy dy/dk */
                             const float *restrict dd = p->cache_dk + o;
 #pragma omp simd
-                            for (int i = 0; i < B; i++) {
-                                float g = d[i] * ff[i];
-                                s[i] = g * ia[i] * ib;
-                                float gc = g * cc[i];
-                                rb[i] += gc;
-                                gcv[i] = gc;
+                            for (int i = 0; i < B; i++)
                                 db[i] += d[i] * dd[i];
-                            }
                         }
                         p->t[q] += lanes_sum(gcv, B);
                     }
