@@ -1,7 +1,7 @@
 /* test_sphere_resnet.c: SphereResNet-n (models/sphere_resnet.h): exact
  * parameter and multiply-add counts of both width presets against counts
  * derived here from the architecture, and a SphereResNet-20 that overfits a
- * small synthetic batch (loss near 0, every image right) for two operator /
+ * small synthetic batch (loss near 0, every image right) for three operator /
  * classifier combinations.
  */
 #include "core/rng.h"
@@ -128,6 +128,9 @@ START_TEST(sphere_resnet20_overfits_a_small_batch)
     int correct;
     double loss = overfit(MT_SPHERE_LINEAR, 0, 30, &correct);
     ck_assert_msg(loss < 0.05 && correct == 16, "linear: loss %g, %d/16 right after 30 steps", loss,
+                  correct);
+    loss = overfit(MT_SPHERE_COSINE, 0, 30, &correct);
+    ck_assert_msg(loss < 0.05 && correct == 16, "cosine: loss %g, %d/16 right after 30 steps", loss,
                   correct);
     loss = overfit(MT_SPHERE_LR_SIGMOID, 1, 30, &correct);
     ck_assert_msg(loss < 0.2 && correct == 16,
