@@ -201,13 +201,14 @@ static int plot_heatmap(const char *dir, const mt_sweep_spec *s, const mt_sweep_
 }
 
 /* Accuracy per epoch for worker count index w: a curve per momentum, the
- * mean over the repeats that reached each epoch, band ± sd. */
+ * mean over the repeats that reached each epoch, band ± sd. Diverged repeats
+ * are left out, as in the table; unfinished ones count up to where they are. */
 static int plot_epochs(const char *dir, const mt_sweep_spec *s, const mt_sweep_result *r, int w,
                        const char *subtitle, int *written)
 {
     int nm = s->n_momentum, n = mt_sweep_cell_count(s), max_ep = 0;
     for (int i = 0; i < n; i++)
-        if (r[i].cell.workers == s->workers[w])
+        if (r[i].cell.workers == s->workers[w] && strcmp(r[i].status, "diverged") != 0)
             for (int k = 0; k < r[i].n_curve; k++)
                 if (r[i].curve_epoch[k] > max_ep)
                     max_ep = r[i].curve_epoch[k];
@@ -228,7 +229,8 @@ static int plot_epochs(const char *dir, const mt_sweep_spec *s, const mt_sweep_r
             for (int pass = 0; pass < 2; pass++)
                 for (int i = 0; i < n; i++) {
                     const mt_sweep_result *q = &r[i];
-                    if (q->cell.workers != s->workers[w] || q->cell.momentum != s->momentum[m])
+                    if (q->cell.workers != s->workers[w] || q->cell.momentum != s->momentum[m] ||
+                        strcmp(q->status, "diverged") == 0)
                         continue;
                     for (int k = 0; k < q->n_curve; k++)
                         if (q->curve_epoch[k] == e + 1 && isfinite(q->curve_top1[k])) {

@@ -8,7 +8,8 @@
  *   heatmap.png               workers x momentum of the mean, the best
  *                             momentum of each worker count outlined;
  *   epochs_wW.png             test top-1 vs epoch for worker count W, one
- *                             curve per momentum (mean over repeats, band ± sd).
+ *                             curve per momentum (mean over the repeats that
+ *                             did not diverge, band ± sd).
  * Accuracies are shown in percent. Diverged repeats do not enter means; the
  * table counts them.
  *

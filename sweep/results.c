@@ -105,6 +105,7 @@ static int read_log(const char *dir, mt_sweep_result *r)
         c_top5 = column_of(cols, nc, "val_top5", NULL),
         c_ips = column_of(cols, nc, "images_per_s", NULL),
         c_sec = column_of(cols, nc, "seconds", NULL),
+        c_vloss = column_of(cols, nc, "val_loss", NULL),
         c_tmean = column_of(cols, nc, "staleness_mean", "tau_mean"),
         c_tmax = column_of(cols, nc, "staleness_max", "tau_max");
     int cap = 0, rows = 0;
@@ -126,7 +127,9 @@ static int read_log(const char *dir, mt_sweep_result *r)
             tmean_sum += x, n_tmean++;
         if (isfinite(x = field(v, n, c_tmax)) && !(x <= tmax))
             tmax = x;
-        if (!isfinite(t1))
+        /* An evaluation with a non-finite loss scored non-finite outputs:
+         * its accuracy means nothing. */
+        if (!isfinite(t1) || (c_vloss >= 0 && v[c_vloss][0] && !isfinite(field(v, n, c_vloss))))
             continue;
         if (!(t1 <= r->best_top1)) {
             r->best_top1 = t1;

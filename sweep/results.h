@@ -24,7 +24,8 @@ typedef struct {
     char mode[16];
     long delay;               /* the fixed (mean) delay of delay mode; -1 = none */
     double final_top1, final_top5; /* final.json's test evaluation; NaN when absent */
-    double best_top1, best_top5;   /* best over log.csv's evaluated epochs; NaN when none */
+    double best_top1, best_top5;   /* best over log.csv's evaluated epochs (those with a
+                                      finite loss); NaN when none */
     int best_epoch;           /* the epoch of best_top1; 0 when none */
     int epochs_done, epochs;  /* completed / planned */
     double tau_mean, tau_max; /* staleness over the run; 0 for single-process runs; NaN unknown */

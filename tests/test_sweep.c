@@ -270,6 +270,16 @@ START_TEST(test_result_from_run_directory)
     ck_assert(isnan(r.tau_mean));
     mt_sweep_result_free(&r);
 
+    /* An evaluation of non-finite outputs (val_loss NaN) does not count,
+     * whatever accuracy it printed. */
+    write_file(tmpdir, c.name, "log.csv",
+               "epoch,val_loss,val_top1,val_top5\n1,1.5,0.4,0.8\n2,-nan,1.0,1.0\n3,inf,1.0,1.0\n");
+    ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);
+    ck_assert_double_eq_tol(r.best_top1, 0.4, 1e-12);
+    ck_assert_double_eq_tol(r.best_top5, 0.8, 1e-12);
+    ck_assert_int_eq(r.n_curve, 1);
+    mt_sweep_result_free(&r);
+
     /* Staleness columns, when the log has them. */
     write_file(tmpdir, c.name, "log.csv",
                "epoch,val_top1,staleness_mean,staleness_max\n1,0.5,2.5,7\n2,0.6,3.5,9\n");
