@@ -115,17 +115,21 @@ static int close_log(FILE *f, const char *dir)
     return MT_OK;
 }
 
-int mt_log_start(const char *dir)
+int mt_log_start(const char *dir) { return mt_log_start_ext(dir, ""); }
+
+int mt_log_start_ext(const char *dir, const char *extra_header)
 {
     FILE *f;
     int rc = open_log(dir, "w", &f);
     if (rc != MT_OK)
         return rc;
-    fprintf(f, "%s\n", MT_LOG_HEADER);
+    fprintf(f, "%s%s\n", MT_LOG_HEADER, extra_header);
     return close_log(f, dir);
 }
 
-int mt_log_append(const char *dir, const mt_log_row *r)
+int mt_log_append(const char *dir, const mt_log_row *r) { return mt_log_append_ext(dir, r, ""); }
+
+int mt_log_append_ext(const char *dir, const mt_log_row *r, const char *extra)
 {
     FILE *f;
     int rc = open_log(dir, "a", &f);
@@ -139,7 +143,7 @@ int mt_log_append(const char *dir, const mt_log_row *r)
         fprintf(f, "%.10g,%.6f,%.6f,", r->val_loss, r->val_top1, r->val_top5);
     else
         fputs(",,,", f);
-    fprintf(f, "%.1f,%.3f\n", r->images_per_s, r->seconds);
+    fprintf(f, "%.1f,%.3f%s\n", r->images_per_s, r->seconds, extra);
     return close_log(f, dir);
 }
 

@@ -46,6 +46,10 @@ int mt_rundir_read_json(const char *dir, const char *name, json_t **out);
 /* log.csv: starts it with the header (truncating). */
 int mt_log_start(const char *dir);
 int mt_log_append(const char *dir, const mt_log_row *row);
+/* The same with more columns: extra_header (",a,b") follows the standard
+ * header, extra (",1,2") ends the row (a multi-worker run's staleness). */
+int mt_log_start_ext(const char *dir, const char *extra_header);
+int mt_log_append_ext(const char *dir, const mt_log_row *row, const char *extra);
 /* Keeps the header and the rows of epochs <= `epochs` (resuming from a
  * checkpoint taken after epoch `epochs`). */
 int mt_log_truncate(const char *dir, int epochs);

@@ -178,6 +178,11 @@ enum { PROGF_LOSS_SUM, PROGF_SECONDS, PROGF_BEST_TOP1, PROGF_LAST_LR, PROGF_N };
 
 int mt_trainer_save(const mt_trainer *t, const char *path)
 {
+    return mt_trainer_save_ext(t, path, NULL, NULL);
+}
+
+int mt_trainer_save_ext(const mt_trainer *t, const char *path, mt_trainer_ckpt_fn add, void *ctx)
+{
     int64_t prog[PROG_N] = {t->epoch, t->next_index, t->step, t->ep_correct, t->ep_seen,
                             t->best_epoch, t->steps_per_epoch, t->cfg.batch};
     double progf[PROGF_N] = {t->ep_loss_sum, t->ep_seconds, t->best_top1, t->last_lr};
@@ -202,6 +207,8 @@ int mt_trainer_save(const mt_trainer *t, const char *path)
         rc = mt_ckpt_add(&c, "config_hash", &t->config_hash, sizeof t->config_hash);
     if (rc == MT_OK)
         rc = mt_ckpt_add(&c, "data", data_id, sizeof data_id);
+    if (rc == MT_OK && add)
+        rc = add(ctx, &c);
     if (rc == MT_OK)
         rc = mt_ckpt_write(&c, path);
     mt_ckpt_free(&c);
@@ -209,6 +216,11 @@ int mt_trainer_save(const mt_trainer *t, const char *path)
 }
 
 int mt_trainer_load(mt_trainer *t, const char *path)
+{
+    return mt_trainer_load_ext(t, path, NULL, NULL);
+}
+
+int mt_trainer_load_ext(mt_trainer *t, const char *path, mt_trainer_ckpt_fn get, void *ctx)
 {
     mt_ckpt c;
     int rc = mt_ckpt_read(&c, path, t->signature, t->model_desc);
@@ -252,6 +264,8 @@ int mt_trainer_load(mt_trainer *t, const char *path)
         rc = mt_ckpt_get(&c, "bn_state", mt_net_state(t->net), ns * sizeof(float));
     if (rc == MT_OK)
         rc = mt_ckpt_get(&c, "rng", t->rng.s, sizeof t->rng.s);
+    if (rc == MT_OK && get)
+        rc = get(ctx, &c);
     mt_ckpt_free(&c);
     if (rc != MT_OK)
         return rc;
@@ -328,9 +342,15 @@ static json_t *per_class_json(const mt_trainer *t, const mt_eval_result *r)
     return a;
 }
 
-/* final.json for `status`; `test` is the final test-set evaluation (or NULL). */
 static int write_final(const mt_trainer *t, const char *dir, const char *status,
                        const char *message, const mt_eval_result *test, double seconds)
+{
+    return mt_trainer_write_final(t, dir, status, message, test, seconds, NULL);
+}
+
+int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *status,
+                           const char *message, const mt_eval_result *test, double seconds,
+                           json_t *extra)
 {
     json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:I, s:f, s:f}", "status", status, "message",
                           message ? message : "", "epochs_completed", t->epoch, "epochs",
@@ -348,6 +368,8 @@ static int write_final(const mt_trainer *t, const char *dir, const char *status,
         snprintf(cmd, sizeof cmd, "mutau train --resume %s", dir);
         json_object_set_new(j, "resume", json_string(cmd));
     }
+    if (extra)
+        json_object_update(j, extra);
     int rc = mt_rundir_write_json(dir, "final.json", j);
     json_decref(j);
     return rc;

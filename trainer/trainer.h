@@ -25,6 +25,7 @@
 #ifndef MT_TRAINER_TRAINER_H
 #define MT_TRAINER_TRAINER_H
 
+#include "core/checkpoint.h"
 #include "core/rng.h"
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
@@ -98,6 +99,19 @@ int mt_trainer_evaluate(mt_trainer *t, int test);
  * settings' hash and the data's size. */
 int mt_trainer_save(const mt_trainer *t, const char *path);
 int mt_trainer_load(mt_trainer *t, const char *path);
+/* The same with more sections (a multi-worker run's, trainer/train_ps.h):
+ * `add` adds them to the checkpoint being written (their bytes must stay
+ * valid until it is), `get` reads them after the trainer's own are loaded. */
+typedef int (*mt_trainer_ckpt_fn)(void *ctx, mt_ckpt *c);
+int mt_trainer_save_ext(const mt_trainer *t, const char *path, mt_trainer_ckpt_fn add, void *ctx);
+int mt_trainer_load_ext(mt_trainer *t, const char *path, mt_trainer_ckpt_fn get, void *ctx);
+
+/* final.json in `dir` for `status` (running, completed, diverged,
+ * interrupted, failed), `test` the final test-set evaluation (or NULL);
+ * the keys of `extra` (may be NULL; not stolen) are added. */
+int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *status,
+                           const char *message, const mt_eval_result *test, double seconds,
+                           json_t *extra);
 
 /* The run in `dir` (created by the caller, config.json written): from the
  * current state (fresh or loaded) to the end. Writes log.csv rows,
