@@ -1,0 +1,605 @@
+/* train_ps.c: a training run whose steps the parameter server takes (see
+ * train_ps.h): settings, the workers' gradient callback, the epoch-end
+ * callback (snapshot, evaluation, log row, checkpoint) and the run. */
+#include "trainer/train_ps.h"
+
+#include "core/checkpoint.h"
+#include "core/signals.h"
+#include "core/status.h"
+#include "ps/net_worker.h"
+#include "ps/ps.h"
+#include "ps/ps_ckpt.h"
+#include "trainer/rundir.h"
+
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* log.csv's columns after the single-process ones. */
+#define PS_LOG_COLUMNS ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share"
+
+struct worker {
+    mt_train_ps *r;
+    mt_net *own_net; /* NULL for worker 0, which steps the trainer's net */
+    mt_ps_net_worker nw;
+};
+
+struct mt_train_ps {
+    mt_trainer *t;
+    mt_train_ps_config cfg; /* delay resolved */
+    int per_step;           /* batches per server step: W in sync mode, else 1 */
+    int slots;              /* batches trained per epoch: steps per epoch x per_step */
+    int batches;            /* the data's batches per epoch */
+    mt_ps *ps;
+    struct worker *w;
+    int n_workers;
+    void **ctx;
+    double *loss;     /* (slots) loss x images of each batch of the epoch in progress */
+    int32_t *correct; /* (slots) its top-1 hits */
+    int eval_threads;
+    /* the run in progress */
+    const char *dir;
+    mt_progress progress;
+    pthread_mutex_t progress_lock;
+    double t_epoch;  /* start of this process's part of the epoch in progress */
+    int64_t v_epoch; /* the version then */
+    mt_ps_timing timing_epoch; /* mt_ps_timing totals at t_epoch */
+};
+
+/* ---- settings ------------------------------------------------------------- */
+
+void mt_train_ps_config_default(mt_train_ps_config *p)
+{
+    memset(p, 0, sizeof *p);
+    p->workers = 1;
+    p->mode = MT_PS_ASYNC;
+    p->delay_kind = MT_DELAY_FIXED;
+    p->delay = -1;
+    p->shards = 4;
+}
+
+int mt_train_ps_enabled(const mt_train_ps_config *p)
+{
+    return !(p->workers == 1 && p->mode == MT_PS_ASYNC);
+}
+
+static int64_t resolved_delay(const mt_train_ps_config *p)
+{
+    return p->delay >= 0 ? p->delay : p->workers - 1;
+}
+
+int mt_train_ps_config_check(const mt_train_ps_config *p, int threads)
+{
+    if (p->workers < 1 || p->workers > 4096)
+        return mt_error(MT_ERR_ARG, "--workers: %d is not in [1, 4096]", p->workers);
+    if (p->mode < MT_PS_ASYNC || p->mode > MT_PS_DELAY)
+        return mt_error(MT_ERR_ARG, "--mode: %d is not async, sync or delay", p->mode);
+    if (p->shards < 1 || p->shards > MT_PS_MAX_SHARDS)
+        return mt_error(MT_ERR_ARG, "--shards: %d is not in [1, %d]", p->shards,
+                        MT_PS_MAX_SHARDS);
+    if (p->delay_kind < MT_DELAY_FIXED || p->delay_kind > MT_DELAY_GEOMETRIC)
+        return mt_error(MT_ERR_ARG, "--delay-dist: %d is not fixed, uniform or geometric",
+                        p->delay_kind);
+    if (p->mode != MT_PS_DELAY && p->delay >= 0)
+        return mt_error(MT_ERR_ARG, "--delay: only with --mode delay (the mode is %s)",
+                        mt_ps_mode_name(p->mode));
+    if (p->mode != MT_PS_DELAY && p->delay_kind != MT_DELAY_FIXED)
+        return mt_error(MT_ERR_ARG, "--delay-dist: only with --mode delay (the mode is %s)",
+                        mt_ps_mode_name(p->mode));
+    if (!mt_train_ps_enabled(p) || p->oversubscribe)
+        return MT_OK;
+    /* Computing threads at once: W, or one in delay mode. */
+    int cores = mt_ps_cores();
+    int conc = p->mode == MT_PS_DELAY ? 1 : p->workers;
+    if (threads > 0 && (long)conc * threads > cores)
+        return mt_error(MT_ERR_ARG,
+                        "--threads: %d worker%s x %d threads = %ld exceed the %d cores; give "
+                        "fewer, or --oversubscribe to time-share them",
+                        conc, conc == 1 ? "" : "s", threads, (long)conc * threads, cores);
+    if (conc > cores)
+        return mt_error(MT_ERR_ARG,
+                        "--workers: %d %s workers exceed the %d cores (a thread each); give "
+                        "--oversubscribe to time-share them",
+                        conc, mt_ps_mode_name(p->mode), cores);
+    return MT_OK;
+}
+
+json_t *mt_train_ps_config_to_json(const mt_train_ps_config *p, int threads_per_worker)
+{
+    int delay = p->mode == MT_PS_DELAY;
+    return json_pack("{s:i, s:s, s:s?, s:o, s:i, s:b, s:i}", "workers", p->workers, "mode",
+                     mt_ps_mode_name(p->mode), "delay_dist",
+                     delay ? mt_delay_kind_name(p->delay_kind) : NULL, "delay",
+                     delay ? json_integer(resolved_delay(p)) : json_null(), "shards", p->shards,
+                     "oversubscribe", p->oversubscribe, "threads_per_worker",
+                     threads_per_worker);
+}
+
+int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, const char *where)
+{
+    const json_t *j = json_object_get(settings, "ps");
+    if (!j)
+        return MT_OK;
+    if (!json_is_object(j))
+        return mt_error(MT_ERR_FORMAT, "%s: ps is not an object", where);
+    const json_t *v;
+    if ((v = json_object_get(j, "workers")) && !json_is_integer(v))
+        return mt_error(MT_ERR_FORMAT, "%s: ps.workers is not an integer", where);
+    if (v)
+        p->workers = (int)json_integer_value(v);
+    if ((v = json_object_get(j, "shards")) && !json_is_integer(v))
+        return mt_error(MT_ERR_FORMAT, "%s: ps.shards is not an integer", where);
+    if (v)
+        p->shards = (int)json_integer_value(v);
+    if ((v = json_object_get(j, "oversubscribe")))
+        p->oversubscribe = json_is_true(v);
+    if ((v = json_object_get(j, "mode"))) {
+        int m = json_is_string(v) ? mt_ps_mode_parse(json_string_value(v)) : -1;
+        if (m < 0)
+            return mt_error(MT_ERR_FORMAT, "%s: ps.mode is not async, sync or delay", where);
+        p->mode = m;
+    }
+    if ((v = json_object_get(j, "delay_dist")) && !json_is_null(v)) {
+        int k = json_is_string(v) ? mt_delay_kind_parse(json_string_value(v)) : -1;
+        if (k < 0)
+            return mt_error(MT_ERR_FORMAT, "%s: ps.delay_dist is not fixed, uniform or geometric",
+                            where);
+        p->delay_kind = k;
+    }
+    if ((v = json_object_get(j, "delay")) && !json_is_null(v)) {
+        if (!json_is_integer(v))
+            return mt_error(MT_ERR_FORMAT, "%s: ps.delay is not an integer", where);
+        p->delay = (int64_t)json_integer_value(v);
+    }
+    return MT_OK;
+}
+
+uint64_t mt_train_ps_hash(uint64_t h, const mt_train_ps_config *p)
+{
+    /* Shards and oversubscription do not change what is computed. */
+    h = mt_hash64_str(h, "ps");
+    h = mt_hash64_u64(h, (uint64_t)p->mode);
+    h = mt_hash64_u64(h, (uint64_t)p->workers);
+    if (p->mode == MT_PS_DELAY) {
+        h = mt_hash64_u64(h, (uint64_t)p->delay_kind);
+        h = mt_hash64_u64(h, (uint64_t)resolved_delay(p));
+    }
+    return h;
+}
+
+/* ---- the workers' step ------------------------------------------------------ */
+
+/* Batch number b of the server (0, 1, ... in step order; sync: step k's W
+ * batches are kW ... kW + W - 1) is slot b - e x slots of epoch e, and that
+ * slot is batch `slot` of the data's epoch e. */
+static int worker_grad(void *ctx, const float *theta, int64_t version, int64_t batch,
+                       float *state, float *grad)
+{
+    struct worker *w = ctx;
+    mt_train_ps *r = w->r;
+    int64_t step = batch / r->per_step;
+    int64_t epoch = step / r->t->steps_per_epoch;
+    int64_t slot = batch - epoch * r->slots;
+    mt_ps_net_worker *nw = &w->nw;
+    /* From zero, the worker's sums are exactly this batch's numbers. */
+    nw->loss_sum = 0;
+    nw->batches = nw->correct = nw->seen = 0;
+    int rc = mt_ps_net_grad(nw, theta, version, epoch * r->batches + slot, state, grad);
+    if (rc < 0)
+        return rc;
+    /* The single-process trainer's loss x n, summed in batch order at the epoch's end. */
+    r->loss[slot] = nw->loss_sum * (double)nw->seen;
+    r->correct[slot] = (int32_t)nw->correct;
+    if (mt_signals_pending())
+        mt_ps_request_stop(r->ps);
+    if (pthread_mutex_trylock(&r->progress_lock) == 0) {
+        mt_progress_step(&r->progress, (int)(slot / r->per_step), step + 1, nw->loss_sum);
+        pthread_mutex_unlock(&r->progress_lock);
+    }
+    return MT_OK;
+}
+
+/* ---- the server's state into the trainer -------------------------------------- */
+
+/* On a quiescent server: parameters, velocity and BN state into the trainer's
+ * net (which the evaluation net shares) and the position and the epoch's sums
+ * so far into t, as a checkpoint and final.json want them. */
+static void pull_state(mt_train_ps *r)
+{
+    mt_trainer *t = r->t;
+    mt_ps_server *s = mt_ps_server_of(r->ps);
+    size_t np = mt_net_param_count(t->net), ns = mt_net_state_count(t->net);
+    memcpy(mt_net_params(t->net), mt_ps_server_theta(s), np * sizeof(float));
+    memcpy(t->velocity, mt_ps_server_velocity(s), np * sizeof(float));
+    if (ns)
+        memcpy(mt_net_state(t->net), mt_ps_server_state(s), ns * sizeof(float));
+    int64_t v = mt_ps_server_version(s);
+    t->step = v;
+    t->epoch = (int)(v / t->steps_per_epoch);
+    t->next_index = (int)(v % t->steps_per_epoch);
+    t->last_lr = v > 0 ? mt_ps_server_lr(s, v - 1) : 0.0;
+    t->ep_loss_sum = 0;
+    t->ep_correct = 0;
+    int done = t->next_index * r->per_step;
+    for (int i = 0; i < done; i++) {
+        t->ep_loss_sum += r->loss[i];
+        t->ep_correct += r->correct[i];
+    }
+    t->ep_seen = (int64_t)done * t->cfg.batch;
+}
+
+/* ---- checkpoints ------------------------------------------------------------ */
+
+static int ckpt_add(void *ctx, mt_ckpt *c)
+{
+    mt_train_ps *r = ctx;
+    int rc = mt_ps_ckpt_add(r->ps, c);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(c, "train.batch_loss", r->loss, (size_t)r->slots * sizeof *r->loss);
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(c, "train.batch_correct", r->correct,
+                         (size_t)r->slots * sizeof *r->correct);
+    return rc;
+}
+
+static int ckpt_get(void *ctx, mt_ckpt *c)
+{
+    mt_train_ps *r = ctx;
+    int rc = mt_ps_ckpt_load(r->ps, c);
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(c, "train.batch_loss", r->loss, (size_t)r->slots * sizeof *r->loss);
+    if (rc == MT_OK)
+        rc = mt_ckpt_get(c, "train.batch_correct", r->correct,
+                         (size_t)r->slots * sizeof *r->correct);
+    return rc;
+}
+
+static int save_checkpoint(mt_train_ps *r)
+{
+    char path[MT_PATH_CAP + 32];
+    int rc = mt_rundir_path(path, sizeof path, r->dir, "checkpoint.bin");
+    if (rc != MT_OK)
+        return rc;
+    pull_state(r);
+    return mt_trainer_save_ext(r->t, path, ckpt_add, r);
+}
+
+int mt_train_ps_load(mt_train_ps *r, const char *path)
+{
+    mt_trainer *t = r->t;
+    int rc = mt_trainer_load_ext(t, path, ckpt_get, r);
+    if (rc != MT_OK)
+        return rc;
+    int64_t v = mt_ps_server_version(mt_ps_server_of(r->ps));
+    if (v != t->step)
+        return mt_error(MT_ERR_FORMAT, "%s: the server is at step %lld, the trainer at %lld", path,
+                        (long long)v, (long long)t->step);
+    return MT_OK;
+}
+
+/* ---- the epoch's end ----------------------------------------------------------- */
+
+static double server_share(const mt_ps_timing *now, const mt_ps_timing *before)
+{
+    double server = (now->pull_s - before->pull_s) + (now->push_s - before->push_s);
+    double all = server + (now->grad_s - before->grad_s) + (now->wait_s - before->wait_s);
+    return all > 0 ? server / all : 0.0;
+}
+
+static int evaluate(mt_train_ps *r, int test)
+{
+    /* The other workers are idle: the evaluation gets the run's threads. */
+    omp_set_num_threads(r->eval_threads);
+    int rc = mt_trainer_evaluate(r->t, test);
+    omp_set_num_threads(mt_ps_threads(r->ps));
+    return rc;
+}
+
+/* Runs in a worker thread on a quiescent server at the end of epoch `epoch`. */
+static int on_epoch_end(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *tau)
+{
+    mt_train_ps *r = ctx;
+    mt_trainer *t = r->t;
+    const mt_train_config *c = &t->cfg;
+    double now = mt_now();
+    pull_state(r);
+    t->epoch = (int)epoch;
+    t->ep_loss_sum = 0;
+    t->ep_correct = 0;
+    for (int i = 0; i < r->slots; i++) {
+        t->ep_loss_sum += r->loss[i];
+        t->ep_correct += r->correct[i];
+    }
+    t->ep_seen = (int64_t)r->slots * c->batch;
+    int last = t->epoch + 1 == c->epochs;
+    int due = last || (c->eval_every > 0 && (t->epoch + 1) % c->eval_every == 0);
+    double train_s = now - r->t_epoch;
+    int64_t images = (t->step - r->v_epoch) * r->per_step * c->batch;
+    mt_log_row row = {.epoch = t->epoch + 1,
+                      .step = t->step,
+                      .lr = t->last_lr,
+                      .train_loss = t->ep_loss_sum / (double)t->ep_seen,
+                      .train_acc = (double)t->ep_correct / (double)t->ep_seen,
+                      .images_per_s = train_s > 0 ? (double)images / train_s : 0};
+    mt_tau_summary ts;
+    mt_tau_hist_summary(tau, &ts);
+    mt_ps_timing tm;
+    mt_ps_timing_get(ps, &tm);
+    double share = server_share(&tm, &r->timing_epoch);
+    pthread_mutex_lock(&r->progress_lock);
+    mt_progress_epoch_end(&r->progress);
+    pthread_mutex_unlock(&r->progress_lock);
+    if (due) {
+        int rc = evaluate(r, 0);
+        if (rc != MT_OK)
+            return rc;
+        row.evaluated = 1;
+        row.val_loss = t->last_eval.loss;
+        row.val_top1 = t->last_eval.top1;
+        row.val_top5 = t->last_eval.top5;
+        if (t->last_eval.top1 > t->best_top1) {
+            t->best_top1 = t->last_eval.top1;
+            t->best_epoch = t->epoch;
+        }
+    }
+    row.seconds = t->ep_seconds + (mt_now() - r->t_epoch);
+    char extra[160];
+    snprintf(extra, sizeof extra, ",%.4f,%lld,%lld,%lld,%lld,%.5f", ts.mean, (long long)ts.max,
+             (long long)ts.p50, (long long)ts.p90, (long long)ts.p99, share);
+    int rc = mt_log_append_ext(r->dir, &row, extra);
+    if (rc != MT_OK)
+        return rc;
+    char eval[128] = "";
+    if (row.evaluated)
+        snprintf(eval, sizeof eval, "  %s loss %.4f top-1 %.2f%% top-5 %.2f%%", t->eval_name,
+                 row.val_loss, 100 * row.val_top1, 100 * row.val_top5);
+    mt_progress_line(&r->progress,
+                     "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%%s  tau mean %.2f max %lld  "
+                     "%.0f img/s  %.1f s",
+                     row.epoch, c->epochs, row.lr, row.train_loss, 100 * row.train_acc, eval,
+                     ts.mean, (long long)ts.max, row.images_per_s, row.seconds);
+    /* The next epoch starts here: its sums, its staleness and its seconds. */
+    t->epoch++;
+    t->ep_seconds = 0;
+    memset(r->loss, 0, (size_t)r->slots * sizeof *r->loss);
+    memset(r->correct, 0, (size_t)r->slots * sizeof *r->correct);
+    mt_tau_hist_clear(mt_ps_tau_epoch(ps));
+    if (last || t->epoch % c->ckpt_every == 0) {
+        rc = save_checkpoint(r);
+        if (rc != MT_OK)
+            return rc;
+    }
+    r->t_epoch = mt_now();
+    r->v_epoch = t->step;
+    r->timing_epoch = tm;
+    if (t->epoch < c->epochs) {
+        pthread_mutex_lock(&r->progress_lock);
+        mt_progress_epoch_begin(&r->progress, t->epoch, (int)t->steps_per_epoch, 0);
+        pthread_mutex_unlock(&r->progress_lock);
+    }
+    return MT_OK;
+}
+
+/* ---- building and the run -------------------------------------------------------- */
+
+void mt_train_ps_close(mt_train_ps *r)
+{
+    if (!r)
+        return;
+    mt_ps_free(r->ps);
+    for (int i = 0; r->w && i < r->n_workers; i++) {
+        mt_ps_net_worker_free(&r->w[i].nw);
+        mt_net_free(r->w[i].own_net);
+    }
+    free(r->w);
+    free(r->ctx);
+    free(r->loss);
+    free(r->correct);
+    pthread_mutex_destroy(&r->progress_lock);
+    free(r);
+}
+
+int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config *p)
+{
+    *out = NULL;
+    int rc = mt_train_ps_config_check(p, t->cfg.threads);
+    if (rc != MT_OK)
+        return rc;
+    mt_train_ps *r = calloc(1, sizeof *r);
+    if (!r)
+        return mt_error(MT_ERR_NOMEM, "trainer: out of memory");
+    pthread_mutex_init(&r->progress_lock, NULL);
+    r->t = t;
+    r->cfg = *p;
+    r->cfg.delay = p->mode == MT_PS_DELAY ? resolved_delay(p) : -1;
+    r->batches = t->steps_per_epoch;
+    r->per_step = p->mode == MT_PS_SYNC ? p->workers : 1;
+    int spe = r->batches / r->per_step;
+    if (spe < 1) {
+        mt_train_ps_close(r);
+        return mt_error(MT_ERR_ARG,
+                        "--workers: %d sync workers take %d batches a step, an epoch has %d "
+                        "(%d images of batch %d)",
+                        p->workers, p->workers, r->batches, t->data.train.n, t->cfg.batch);
+    }
+    /* Sync mode: the epoch and the schedule count server steps. */
+    t->steps_per_epoch = spe;
+    t->sched.steps_per_epoch = spe;
+    t->config_hash = mt_train_ps_hash(t->config_hash, &r->cfg);
+    r->slots = spe * r->per_step;
+    r->loss = calloc((size_t)r->slots, sizeof *r->loss);
+    r->correct = calloc((size_t)r->slots, sizeof *r->correct);
+    r->n_workers = p->mode == MT_PS_DELAY ? 1 : p->workers;
+    r->w = calloc((size_t)r->n_workers, sizeof *r->w);
+    r->ctx = calloc((size_t)r->n_workers, sizeof *r->ctx);
+    if (!r->loss || !r->correct || !r->w || !r->ctx) {
+        mt_train_ps_close(r);
+        return mt_error(MT_ERR_NOMEM, "trainer: out of memory for %d workers", p->workers);
+    }
+    for (int i = 0; i < r->n_workers && rc == MT_OK; i++) {
+        struct worker *w = &r->w[i];
+        w->r = r;
+        r->ctx[i] = w;
+        mt_net *net = t->net;
+        if (i > 0) {
+            rc = mt_net_clone(&w->own_net, t->net, t->cfg.batch, NULL, NULL, NULL);
+            net = w->own_net;
+        }
+        if (rc == MT_OK)
+            rc = mt_ps_net_worker_init(&w->nw, net, &t->data.train, &t->pipe);
+        if (rc != MT_OK)
+            rc = mt_error_context(rc, "worker %d", i);
+    }
+    mt_ps_server_config sc;
+    mt_ps_server_config_default(&sc, mt_net_param_count(t->net), mt_net_state_count(t->net));
+    sc.shards = p->shards;
+    sc.opt = t->opt;
+    sc.decay = &t->decay;
+    sc.schedule = t->sched;
+    mt_ps_config pc;
+    mt_ps_config_default(&pc);
+    pc.mode = p->mode;
+    pc.workers = p->workers;
+    pc.threads = t->cfg.threads;
+    pc.oversubscribe = p->oversubscribe;
+    pc.delay_kind = p->delay_kind;
+    pc.delay = r->cfg.delay < 0 ? 0 : r->cfg.delay;
+    /* The delays' own seed, apart from the parameters' and the data's. */
+    pc.seed = mt_hash64_str(mt_hash64_u64(MT_HASH64_INIT, t->cfg.seed), "delays");
+    pc.steps_per_epoch = spe;
+    pc.grad = worker_grad;
+    pc.worker_ctx = r->ctx;
+    pc.epoch_end = on_epoch_end;
+    pc.epoch_ctx = r;
+    if (rc == MT_OK)
+        rc = mt_schedule_check(&t->sched);
+    if (rc == MT_OK)
+        rc = mt_ps_create(&r->ps, &sc, &pc, mt_net_params(t->net), mt_net_state(t->net));
+    if (rc != MT_OK) {
+        mt_train_ps_close(r);
+        return rc;
+    }
+    int threads = mt_ps_threads(r->ps), cores = mt_ps_cores();
+    r->eval_threads = p->mode == MT_PS_DELAY ? threads
+                      : (long)threads * p->workers < cores ? threads * p->workers
+                                                            : cores;
+    *out = r;
+    return MT_OK;
+}
+
+int mt_train_ps_threads(const mt_train_ps *r) { return mt_ps_threads(r->ps); }
+
+void mt_train_ps_config_json(const mt_train_ps *r, json_t *config)
+{
+    json_t *settings = json_object_get(config, "settings");
+    if (settings)
+        json_object_set_new(settings, "ps",
+                            mt_train_ps_config_to_json(&r->cfg, mt_ps_threads(r->ps)));
+}
+
+int mt_train_ps_log_start(const char *dir) { return mt_log_start_ext(dir, PS_LOG_COLUMNS); }
+
+/* final.json's staleness summary and server numbers. */
+static json_t *final_extra(mt_train_ps *r)
+{
+    mt_tau_summary ts;
+    mt_tau_hist_summary(mt_ps_tau_total(r->ps), &ts);
+    mt_ps_timing tm, zero = {0};
+    mt_ps_timing_get(r->ps, &tm);
+    json_t *cfg = mt_train_ps_config_to_json(&r->cfg, mt_ps_threads(r->ps));
+    json_object_set_new(cfg, "server_share", json_real(server_share(&tm, &zero)));
+    json_object_set_new(cfg, "seconds",
+                        json_pack("{s:f, s:f, s:f, s:f}", "gradients", tm.grad_s, "pull",
+                                  tm.pull_s, "push", tm.push_s, "wait", tm.wait_s));
+    return json_pack("{s:{s:I, s:f, s:I, s:I, s:I, s:I}, s:o}", "staleness", "count",
+                     (json_int_t)ts.count, "mean", ts.mean, "max", (json_int_t)ts.max, "p50",
+                     (json_int_t)ts.p50, "p90", (json_int_t)ts.p90, "p99", (json_int_t)ts.p99,
+                     "ps", cfg);
+}
+
+static int write_final(mt_train_ps *r, const char *status, const char *message,
+                       const mt_eval_result *test, double seconds)
+{
+    json_t *extra = final_extra(r);
+    int rc = mt_trainer_write_final(r->t, r->dir, status, message, test, seconds, extra);
+    json_decref(extra);
+    return rc;
+}
+
+int mt_train_ps_run(mt_train_ps *r, const char *dir)
+{
+    mt_trainer *t = r->t;
+    const mt_train_config *c = &t->cfg;
+    double t_run = mt_now();
+    int64_t spe = t->steps_per_epoch, total = (int64_t)c->epochs * spe;
+    mt_ps_server *s = mt_ps_server_of(r->ps);
+    r->dir = dir;
+    mt_progress_init(&r->progress, c->progress, c->epochs, total, c->batch * r->per_step);
+    int rc = write_final(r, "running", NULL, NULL, 0);
+    if (rc != MT_OK)
+        return rc;
+    int64_t v = mt_ps_server_version(s);
+    if (v < total) {
+        int64_t target = total;
+        if (c->stop_after > 0 && c->stop_after < total)
+            target = c->stop_after > v ? c->stop_after : v;
+        r->t_epoch = mt_now();
+        r->v_epoch = v;
+        mt_ps_timing_get(r->ps, &r->timing_epoch);
+        mt_progress_epoch_begin(&r->progress, t->epoch, (int)spe, t->next_index);
+        rc = mt_ps_run(r->ps, target);
+        mt_progress_epoch_end(&r->progress);
+        v = mt_ps_server_version(s);
+        if (rc == MT_ERR_DIVERGED) {
+            char msg[768];
+            snprintf(msg, sizeof msg,
+                     "the training loss became non-finite at epoch %lld, step %lld (lr %g): %s",
+                     (long long)(v / spe + 1), (long long)v + 1, mt_ps_server_lr(s, v),
+                     mt_errmsg());
+            pull_state(r);
+            write_final(r, "diverged", msg, NULL, mt_now() - t_run);
+            return mt_error(MT_ERR_DIVERGED, "%s", msg);
+        }
+        if (rc < 0 && rc != MT_ERR_INTERRUPTED) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mt_errmsg());
+            write_final(r, "failed", msg, NULL, mt_now() - t_run);
+            return mt_error(rc, "%s", msg);
+        }
+        if (v < total) {
+            t->ep_seconds += mt_now() - r->t_epoch;
+            rc = save_checkpoint(r);
+            if (rc != MT_OK)
+                return rc;
+            int sig = mt_signals_pending();
+            char msg[MT_PATH_CAP + 256];
+            snprintf(msg, sizeof msg,
+                     "stopped by %s at epoch %d, step %lld; checkpoint saved; resume with: "
+                     "mutau train --resume %s",
+                     sig ? mt_signal_name(sig) : "--stop-after", t->epoch + 1,
+                     (long long)t->step, dir);
+            write_final(r, "interrupted", msg, NULL, mt_now() - t_run);
+            return mt_error(MT_ERR_INTERRUPTED, "%s", msg);
+        }
+    }
+    /* The final report: the server's parameters on the test set. */
+    pull_state(r);
+    rc = evaluate(r, 1);
+    if (rc != MT_OK)
+        return rc;
+    rc = write_final(r, "completed", NULL, &t->last_eval, mt_now() - t_run);
+    if (rc != MT_OK)
+        return rc;
+    mt_tau_summary ts;
+    mt_tau_hist_summary(mt_ps_tau_total(r->ps), &ts);
+    mt_progress_line(&r->progress,
+                     "done: test top-1 %.2f%% top-5 %.2f%% loss %.4f; best %s top-1 %.2f%% "
+                     "(epoch %d); tau mean %.2f max %lld",
+                     100 * t->last_eval.top1, 100 * t->last_eval.top5, t->last_eval.loss,
+                     t->eval_name, 100 * t->best_top1, t->best_epoch + 1, ts.mean,
+                     (long long)ts.max);
+    return MT_OK;
+}

@@ -1,0 +1,86 @@
+/* train_ps.h: multi-worker training (`mutau train --workers W --mode
+ * async|sync|delay`): the trainer's run (trainer.h) with its steps taken by
+ * the parameter server (ps/ps.h) and W network copies as its workers
+ * (ps/net_worker.h).
+ *
+ * Everything a single-process run has holds here too: config.json (with a
+ * `settings.ps` section), log.csv (with staleness and server-time columns),
+ * final.json (with a staleness summary), evaluation of a consistent snapshot
+ * of the server at every epoch end, progress, checkpoints with exact resume,
+ * SIGINT/SIGTERM and --stop-after (checkpoint, MT_ERR_INTERRUPTED),
+ * divergence (MT_ERR_DIVERGED, final.json "diverged").
+ *
+ * Epochs and batches. async and delay: one server step per batch, an epoch
+ * is the trainer's B batches. sync: one step consumes W batches, an epoch is
+ * floor(B / W) steps (the last B mod W batches of the epoch's order are left
+ * out, as a partial batch is); the learning-rate schedule counts server
+ * steps either way.
+ *
+ * Determinism. The training loss of an epoch is summed in batch order from a
+ * per-batch record, whichever worker computed which batch, so delay and sync
+ * runs are bit for bit reproducible (same build, same --threads) and a delay
+ * run with delay 0 is bit for bit the single-process trainer. A resumed delay
+ * or sync run continues bit for bit; an async run resumes its state exactly,
+ * and its future is a race.
+ *
+ * Not here: the server and the modes (ps/), flag parsing (tools/).
+ */
+#ifndef MT_TRAINER_TRAIN_PS_H
+#define MT_TRAINER_TRAIN_PS_H
+
+#include "trainer/trainer.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct {
+    int workers;       /* W >= 1 */
+    int mode;          /* enum mt_ps_mode */
+    int delay_kind;    /* enum mt_delay_kind (delay mode) */
+    int64_t delay;     /* N (delay mode); < 0: W - 1, what W round-robin workers produce */
+    int shards;        /* S, server locks (>= 1) */
+    int oversubscribe; /* 1: allow W x T > cores */
+} mt_train_ps_config;
+
+/* 1 worker, async (= the single-process trainer), fixed delay W - 1, 4 shards. */
+void mt_train_ps_config_default(mt_train_ps_config *p);
+
+/* Whether the settings need the server: anything but one async worker,
+ * which is the single-process trainer itself. */
+int mt_train_ps_enabled(const mt_train_ps_config *p);
+
+/* Checks the settings and the thread budget (W x T against the cores, T =
+ * `threads`, 0 = the default of cores / W); MT_ERR_ARG naming the flag. */
+int mt_train_ps_config_check(const mt_train_ps_config *p, int threads);
+
+/* settings.ps of config.json and back (a missing section keeps p). */
+json_t *mt_train_ps_config_to_json(const mt_train_ps_config *p, int threads_per_worker);
+int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, const char *where);
+
+/* The settings that shape the trajectory, chained onto hash h. */
+uint64_t mt_train_ps_hash(uint64_t h, const mt_train_ps_config *p);
+
+typedef struct mt_train_ps mt_train_ps;
+
+/* After mt_trainer_open: builds the W - 1 further nets, their workers and
+ * the server from t's parameters, and adapts t (sync mode's steps per epoch
+ * and schedule, the settings hash). t must outlive the result. */
+int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config *p);
+void mt_train_ps_close(mt_train_ps *r);
+
+/* The OpenMP threads each worker uses. */
+int mt_train_ps_threads(const mt_train_ps *r);
+
+/* Adds settings.ps to a config.json object made by mt_trainer_config_json. */
+void mt_train_ps_config_json(const mt_train_ps *r, json_t *config);
+
+/* Starts log.csv with the staleness columns. */
+int mt_train_ps_log_start(const char *dir);
+
+/* Loads a checkpoint written by a run of the same settings (resume). */
+int mt_train_ps_load(mt_train_ps *r, const char *path);
+
+/* mt_trainer_run's contract for a multi-worker run in `dir`. */
+int mt_train_ps_run(mt_train_ps *r, const char *dir);
+
+#endif
