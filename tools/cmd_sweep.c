@@ -479,7 +479,12 @@ static int start_cell(const runner *ru, const mt_sweep_cell *c, enum cell_state 
     if (st == CELL_RESUME) {
         snprintf(tbuf, sizeof tbuf, "%d", ru->threads);
         char *a[] = {(char *)ru->exe, "train", "--resume", cdir, "--threads", tbuf,
-                     "--progress", "plain", NULL};
+                     "--progress", "plain", NULL, NULL};
+        /* The one train flag of the invocation, not of the run, that a
+         * resumed cell needs again. */
+        for (int i = 0; i < ru->o->spec.n_train_args; i++)
+            if (strcmp(ru->o->spec.train_args[i], "--oversubscribe") == 0)
+                a[8] = "--oversubscribe";
         memcpy(argv, a, sizeof a);
     } else {
         int n = mt_sweep_train_argv(&ru->o->spec, c, ru->exe, cdir, ru->threads, argv,
