@@ -10,8 +10,10 @@
 #include "core/status.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/train_ps_cli.h"
 #include "trainer/config.h"
 #include "trainer/rundir.h"
+#include "trainer/train_ps.h"
 #include "trainer/trainer.h"
 
 #include <getopt.h>
@@ -27,6 +29,7 @@ static void usage(FILE *out)
     fprintf(out,
 "usage: mutau train [FLAGS]\n"
 "       mutau train --resume DIR [--threads N] [--progress MODE] [--stop-after STEPS]\n"
+"                   [--oversubscribe]\n"
 "\n"
 "Trains a network with momentum SGD in one process and writes a run directory:\n"
 "config.json (every setting, versions), log.csv (one row per epoch), final.json\n"
@@ -94,6 +97,28 @@ static void usage(FILE *out)
 "                        (checkpoint, exit 4): chunked jobs on time-limited queues\n"
 "  --progress MODE       auto|bar|plain|quiet (default auto: a bar on a terminal,\n"
 "                        one line per epoch otherwise)\n"
+"\n"
+"workers (the parameter server, docs/ps.md; default: one worker, which is the\n"
+"single-process trainer):\n"
+"  --workers W           W workers share one server (default 1)\n"
+"  --mode MODE           async: W worker threads, each pulls, computes on its own\n"
+"                        network copy and pushes; the staleness tau is whatever\n"
+"                        the race produces (about W - 1) (default);\n"
+"                        sync: W batches at the same version, gradients averaged,\n"
+"                        one step (tau = 0; an epoch is batches / W steps);\n"
+"                        delay: one compute thread, step k's gradient taken at\n"
+"                        theta_{k - tau_k}: reproducible bit for bit\n"
+"  --delay N             delay mode: the (mean) delay (default W - 1: a fixed delay\n"
+"                        N models N + 1 workers served in turn)\n"
+"  --delay-dist KIND     delay mode: fixed|uniform|geometric (default fixed; uniform\n"
+"                        on 0..2N, geometric with mean N, drawn from the seed)\n"
+"  --shards S            server locks over the parameter buffer (default 4)\n"
+"  --oversubscribe       allow W x --threads beyond the cores (workers time-share)\n"
+"                        --threads is per worker; default cores / W, and\n"
+"                        W x threads may not exceed the cores without this flag.\n"
+"                        log.csv gets tau_mean, tau_max, tau_p50/p90/p99 per epoch\n"
+"                        and server_share (workers' time in pull + push)\n"
+"\n"
 "  --help                this text\n"
 "\n"
 "exit status: 0 done, 1 failed during the run, 2 bad flag, file or data,\n"
@@ -106,7 +131,7 @@ enum {
     O_NO_AUGMENT, O_MODEL, O_SPHERE_OP, O_WIDTH, O_SMOOTH, O_EPOCHS, O_BATCH, O_LR, O_SCHEDULE,
     O_MILESTONES, O_GAMMA, O_LR_FINAL, O_WARMUP, O_MOMENTUM, O_NESTEROV, O_WD, O_WD_BN, O_SEED,
     O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
-    O_PROGRESS, O_HELP
+    O_PROGRESS, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB, O_HELP
 };
 
 static const struct option options[] = {
@@ -144,6 +169,12 @@ static const struct option options[] = {
     {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
     {"stop-after", required_argument, 0, O_STOP_AFTER},
     {"progress", required_argument, 0, O_PROGRESS},
+    {"workers", required_argument, 0, O_WORKERS},
+    {"mode", required_argument, 0, O_MODE},
+    {"delay", required_argument, 0, O_DELAY},
+    {"delay-dist", required_argument, 0, O_DELAY_DIST},
+    {"shards", required_argument, 0, O_SHARDS},
+    {"oversubscribe", no_argument, 0, O_OVERSUB},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -152,7 +183,7 @@ static const struct option options[] = {
 static int allowed_with_resume(int opt)
 {
     return opt == O_RESUME || opt == O_THREADS || opt == O_PROGRESS || opt == O_STOP_AFTER ||
-           opt == O_HELP;
+           opt == O_OVERSUB || opt == O_HELP;
 }
 
 static const char *flag_name(int opt)
@@ -271,9 +302,10 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
     return -1;
 }
 
-/* The settings of the run in `dir`, with the run-only flags applied on top. */
+/* The settings of the run in `dir` (ps: its workers, if any), with the
+ * run-only flags applied on top. */
 static int load_resume_config(const char *dir, mt_train_config *c, const mt_train_config *flags,
-                              const int *given)
+                              const int *given, mt_train_ps_config *ps)
 {
     json_t *j;
     int rc = mt_rundir_read_json(dir, "config.json", &j);
@@ -283,6 +315,8 @@ static int load_resume_config(const char *dir, mt_train_config *c, const mt_trai
     snprintf(where, sizeof where, "%s/config.json", dir);
     mt_train_config_default(c);
     rc = mt_train_config_from_json(c, json_object_get(j, "settings"), where);
+    if (rc == MT_OK)
+        rc = mt_train_ps_config_from_json(ps, json_object_get(j, "settings"), where);
     json_decref(j);
     if (rc != MT_OK)
         return cli_fail(CMD, rc);
@@ -315,6 +349,8 @@ int cmd_train(int argc, char **argv)
 {
     mt_train_config c, flags;
     mt_train_config_default(&flags);
+    mt_train_ps_config ps;
+    mt_train_ps_config_default(&ps);
     int given[O_HELP - O_DATA + 1] = {0};
     int force = 0;
     char resume[MT_PATH_CAP] = "";
@@ -333,6 +369,11 @@ int cmd_train(int argc, char **argv)
                 return EXIT_USAGE;
             continue;
         }
+        if (train_ps_is_flag(flag_name(opt))) {
+            if (train_ps_flag(&ps, flag_name(opt), optarg))
+                return EXIT_USAGE;
+            continue;
+        }
         if (apply_flag(&flags, opt, optarg, &force))
             return EXIT_USAGE;
     }
@@ -345,17 +386,21 @@ int cmd_train(int argc, char **argv)
             if (given[o - O_DATA] && !allowed_with_resume(o)) {
                 cli_error(CMD,
                           "--%s cannot be given with --resume: the run's settings are in "
-                          "%s/config.json (only --threads, --progress and --stop-after may be given)",
+                          "%s/config.json (only --threads, --progress, --stop-after and "
+                          "--oversubscribe may be given)",
                           flag_name(o), resume);
                 return EXIT_USAGE;
             }
-        int ec = load_resume_config(resume, &c, &flags, given);
+        int ec = load_resume_config(resume, &c, &flags, given, &ps);
         if (ec != EXIT_OK)
             return ec;
+        ps.oversubscribe |= given[O_OVERSUB - O_DATA];
     } else {
         c = flags;
     }
     int rc = mt_train_config_check(&c);
+    if (rc == MT_OK)
+        rc = mt_train_ps_config_check(&ps, c.threads);
     if (rc != MT_OK)
         return cli_fail(CMD, rc);
     if (!resume[0])
@@ -363,6 +408,10 @@ int cmd_train(int argc, char **argv)
 
     mt_trainer t;
     rc = mt_trainer_open(&t, &c);
+    /* More than one async worker, or another mode: the parameter server. */
+    mt_train_ps *psrun = NULL;
+    if (rc == MT_OK && mt_train_ps_enabled(&ps))
+        rc = mt_train_ps_open(&psrun, &t, &ps);
     if (rc != MT_OK) {
         mt_trainer_close(&t);
         return cli_fail(CMD, rc);
@@ -372,6 +421,7 @@ int cmd_train(int argc, char **argv)
         char path[MT_PATH_CAP + 32];
         mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
         if (access(path, F_OK) != 0) {
+            mt_train_ps_close(psrun);
             mt_trainer_close(&t);
             cli_error(CMD,
                       "--resume: %s has no checkpoint.bin (the run ended before its first "
@@ -379,10 +429,11 @@ int cmd_train(int argc, char **argv)
                       dir, dir);
             return EXIT_USAGE;
         }
-        rc = mt_trainer_load(&t, path);
+        rc = psrun ? mt_train_ps_load(psrun, path) : mt_trainer_load(&t, path);
         if (rc == MT_OK)
             rc = mt_log_truncate(dir, t.epoch);
         if (rc != MT_OK) {
+            mt_train_ps_close(psrun);
             mt_trainer_close(&t);
             return cli_fail(CMD, mt_error_context(rc, "--resume"));
         }
@@ -394,13 +445,16 @@ int cmd_train(int argc, char **argv)
         rc = mt_rundir_create(dir, force);
         if (rc == MT_OK) {
             j = mt_trainer_config_json(&t);
+            if (j && psrun)
+                mt_train_ps_config_json(psrun, j);
             rc = j ? mt_rundir_write_json(dir, "config.json", j)
                    : mt_error(MT_ERR_NOMEM, "config.json: cannot build");
         }
         json_decref(j);
         if (rc == MT_OK)
-            rc = mt_log_start(dir);
+            rc = psrun ? mt_train_ps_log_start(dir) : mt_log_start(dir);
         if (rc != MT_OK) {
+            mt_train_ps_close(psrun);
             mt_trainer_close(&t);
             return cli_fail(CMD, mt_error_context(rc, "--out"));
         }
@@ -409,12 +463,15 @@ int cmd_train(int argc, char **argv)
                    "steps -> %s\n",
                    t.model_desc, t.data.dir, t.data.train.n, t.eval_split->n, t.eval_name,
                    t.data.num_classes, c.epochs, t.steps_per_epoch, dir);
+        if (psrun && c.progress != MT_PROGRESS_QUIET)
+            mt_train_ps_describe(psrun, stdout);
     }
     fflush(stdout);
 
     mt_signals_install();
-    rc = mt_trainer_run(&t, dir);
+    rc = psrun ? mt_train_ps_run(psrun, dir) : mt_trainer_run(&t, dir);
     mt_signals_restore();
+    mt_train_ps_close(psrun);
     mt_trainer_close(&t);
     switch (rc) {
     case MT_OK: return EXIT_OK;

@@ -94,16 +94,16 @@ int mt_train_ps_config_check(const mt_train_ps_config *p, int threads)
     /* Computing threads at once: W, or one in delay mode. */
     int cores = mt_ps_cores();
     int conc = p->mode == MT_PS_DELAY ? 1 : p->workers;
-    if (threads > 0 && (long)conc * threads > cores)
-        return mt_error(MT_ERR_ARG,
-                        "--threads: %d worker%s x %d threads = %ld exceed the %d cores; give "
-                        "fewer, or --oversubscribe to time-share them",
-                        conc, conc == 1 ? "" : "s", threads, (long)conc * threads, cores);
     if (conc > cores)
         return mt_error(MT_ERR_ARG,
                         "--workers: %d %s workers exceed the %d cores (a thread each); give "
                         "--oversubscribe to time-share them",
                         conc, mt_ps_mode_name(p->mode), cores);
+    if (threads > 0 && (long)conc * threads > cores)
+        return mt_error(MT_ERR_ARG,
+                        "--threads: %d worker%s x %d threads = %ld exceed the %d cores; give "
+                        "fewer, or --oversubscribe to time-share them",
+                        conc, conc == 1 ? "" : "s", threads, (long)conc * threads, cores);
     return MT_OK;
 }
 
@@ -491,6 +491,21 @@ int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config 
 }
 
 int mt_train_ps_threads(const mt_train_ps *r) { return mt_ps_threads(r->ps); }
+
+void mt_train_ps_describe(const mt_train_ps *r, FILE *out)
+{
+    const mt_train_ps_config *p = &r->cfg;
+    int t = mt_ps_threads(r->ps);
+    if (p->mode == MT_PS_DELAY)
+        fprintf(out, "delay mode: tau %s %lld%s (models %lld workers served in turn), one compute "
+                     "thread x %d\n",
+                mt_delay_kind_name(p->delay_kind), (long long)p->delay,
+                p->delay_kind == MT_DELAY_FIXED ? "" : " on average", (long long)p->delay + 1, t);
+    else
+        fprintf(out, "%d %s worker%s x %d thread%s, %d shard%s\n", p->workers,
+                mt_ps_mode_name(p->mode), p->workers == 1 ? "" : "s", t, t == 1 ? "" : "s",
+                p->shards, p->shards == 1 ? "" : "s");
+}
 
 void mt_train_ps_config_json(const mt_train_ps *r, json_t *config)
 {

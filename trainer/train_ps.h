@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct {
     int workers;       /* W >= 1 */
@@ -70,6 +71,9 @@ void mt_train_ps_close(mt_train_ps *r);
 
 /* The OpenMP threads each worker uses. */
 int mt_train_ps_threads(const mt_train_ps *r);
+
+/* One line saying how the steps are computed ("2 async workers x 1 thread, 4 shards"). */
+void mt_train_ps_describe(const mt_train_ps *r, FILE *out);
 
 /* Adds settings.ps to a config.json object made by mt_trainer_config_json. */
 void mt_train_ps_config_json(const mt_train_ps *r, json_t *config);

@@ -1,0 +1,52 @@
+/* train_ps_cli.c: the multi-worker flags of `mutau train` (see train_ps_cli.h). */
+#include "tools/train_ps_cli.h"
+
+#include "core/status.h"
+#include "ps/ps.h"
+#include "tools/cli.h"
+
+#include <string.h>
+
+static const char *const CMD = "train";
+
+int train_ps_is_flag(const char *flag)
+{
+    static const char *const flags[] = {"workers", "mode", "delay", "delay-dist", "shards",
+                                        "oversubscribe", NULL};
+    for (int i = 0; flags[i]; i++)
+        if (strcmp(flag, flags[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int train_ps_flag(mt_train_ps_config *p, const char *flag, const char *arg)
+{
+    static const char *const modes[] = {"async", "sync", "delay", NULL};
+    static const char *const kinds[] = {"fixed", "uniform", "geometric", NULL};
+    long v;
+    int k;
+    if (strcmp(flag, "workers") == 0)
+        return cli_int(CMD, flag, arg, 1, 4096, &v) ? -1 : (p->workers = (int)v, 0);
+    if (strcmp(flag, "shards") == 0)
+        return cli_int(CMD, flag, arg, 1, MT_PS_MAX_SHARDS, &v) ? -1 : (p->shards = (int)v, 0);
+    if (strcmp(flag, "delay") == 0)
+        return cli_int(CMD, flag, arg, 0, 1000000, &v) ? -1 : (p->delay = v, 0);
+    if (strcmp(flag, "oversubscribe") == 0) {
+        p->oversubscribe = 1;
+        return 0;
+    }
+    if (strcmp(flag, "mode") == 0) {
+        if ((k = cli_choice(CMD, flag, arg, modes)) < 0)
+            return -1;
+        p->mode = mt_ps_mode_parse(modes[k]);
+        return 0;
+    }
+    if (strcmp(flag, "delay-dist") == 0) {
+        if ((k = cli_choice(CMD, flag, arg, kinds)) < 0)
+            return -1;
+        p->delay_kind = mt_delay_kind_parse(kinds[k]);
+        return 0;
+    }
+    cli_error(CMD, "--%s: not a multi-worker flag", flag);
+    return -1;
+}
