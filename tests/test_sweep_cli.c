@@ -10,7 +10,9 @@
  *     unstable when lr wd > 2; momentum mu moves the bound to 2 (1 + mu), so
  *     with lr wd = 2.5 the mu = 0 cell diverges and the mu = 0.9 cell does not;
  *   - changed settings, bad flags and flags train refuses exit 2 with one
- *     line naming them, leaving the sweep directory as it was.
+ *     line naming them, leaving the sweep directory as it was;
+ *   - delay mode: a cell of W workers trains with delay W - 1 and its
+ *     staleness reaches results.csv.
  */
 #include "tests/check_main.h"
 
@@ -364,6 +366,37 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* Delay mode: a cell of W workers trains with delay W - 1, and results.csv
+ * records the delay and the staleness the trainer measured (the ring fills
+ * over the first W - 1 steps, so the mean is below W - 1, the max equal). */
+START_TEST(test_delay_mode_cells)
+{
+    make_data(256);
+    char err[8192];
+    int rc = run("sweep --out dm --workers 1,3 --momentum 0.5 --mode delay " TINY
+                 "--epochs 2 --lr 0.05 --schedule cosine",
+                 err, sizeof err);
+    if (rc == 2 && strstr(err, "'--workers'"))
+        return; /* a trainer without the parameter server: test_bad_input covers it */
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    char *cfg = read_in("dm/w3_mu0.5_r1/config.json");
+    ck_assert_msg(cfg && strstr(cfg, "\"delay\": 2"), "%s", cfg);
+    free(cfg);
+    char *csv = read_in("dm/results.csv");
+    ck_assert_msg(strstr(csv, "\nw1_mu0.5_r1,1,0.5,delay,0,1,1,"), "%s", csv);
+    ck_assert_msg(strstr(csv, "\nw3_mu0.5_r1,3,0.5,delay,2,1,1,"), "%s", csv);
+    /* staleness_mean, staleness_max of the 3-worker cell: below 2, and 2. */
+    const char *row = strstr(csv, "\nw3_mu0.5_r1,");
+    const char *f = row + 1;
+    for (int k = 0; k < 14; k++)
+        f = strchr(f, ',') + 1;
+    double mean = strtod(f, NULL);
+    double max = strtod(strchr(f, ',') + 1, NULL);
+    ck_assert_msg(mean > 1.5 && mean < 2 && max == 2, "staleness %g / %g in %s", mean, max, row);
+    free(csv);
+}
+END_TEST
+
 static Suite *sweep_cli_suite(void)
 {
     Suite *s = suite_create("sweep_cli");
@@ -374,6 +407,7 @@ static Suite *sweep_cli_suite(void)
     tcase_add_test(tc, test_stopped_and_resumed);
     tcase_add_test(tc, test_diverged_cell);
     tcase_add_test(tc, test_bad_input);
+    tcase_add_test(tc, test_delay_mode_cells);
     suite_add_tcase(s, tc);
     return s;
 }
