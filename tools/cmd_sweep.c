@@ -609,10 +609,6 @@ static int run_trial(const runner *ru, const mt_sweep_cell *c, mt_sweep_cost *co
         mt_spawn_describe(st, how, sizeof how);
         cli_error(CMD, "the cells' settings do not train (trial run of %s: %s): %s", c->name, how,
                   line[0] ? line : "no message");
-        if (strstr(line, "'--workers'") || strstr(line, "'--mode'") || strstr(line, "'--delay'"))
-            fprintf(stderr, "mutau sweep: this mutau train has no parameter server flags yet; a "
-                            "sweep over momentum alone (no --workers other than 1, no --mode, "
-                            "no --delay, no preset) trains single-process runs\n");
         remove_trial(tdir);
         return code == EXIT_USAGE ? EXIT_USAGE : EXIT_FAILED;
     }
