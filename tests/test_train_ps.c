@@ -1,0 +1,464 @@
+/* test_train_ps.c: `mutau train --workers W --mode async|sync|delay` end to
+ * end on a tiny synthetic dataset and a tiny ResNet, through the built tool
+ * ($MUTAU):
+ *   - delay mode with tau = 0 (and sync mode with one worker) is bit for bit
+ *     the single-process trainer: log.csv rows without the timing and
+ *     staleness columns, the final test numbers, and the checkpoint's
+ *     parameters, velocity and BN statistics;
+ *   - delay mode with random delays reproduces itself bit for bit, and a run
+ *     stopped with --stop-after and resumed equals the uninterrupted one;
+ *   - sync runs record tau = 0, async runs with 2 workers a mean tau near 1,
+ *     and no push is lost (the staleness count is the step count);
+ *   - SIGTERM stops an async run with a checkpoint (exit 4) and it resumes;
+ *   - divergence exits 3, W x T beyond the cores and bad flags exit 2 naming
+ *     the flag.
+ */
+#include "datasets/synth.h"
+#include "ps/ps.h"
+#include "tests/check_main.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char root[64];
+static char data_dir[128];
+
+/* A 4-class 1x8x8 IDX dataset of 192 training and 64 test images. */
+static void setup(void)
+{
+    snprintf(root, sizeof root, "/tmp/mt_train_ps_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(data_dir, sizeof data_dir, "%s/data", root);
+    mt_synth_config sc;
+    mt_synth_config_default(&sc, MT_FORMAT_IDX);
+    sc.classes = 4;
+    sc.n_train = 192;
+    sc.n_test = 64;
+    sc.h = sc.w = 8;
+    sc.gzip = 0;
+    ck_assert_int_eq(mt_synth_write(data_dir, &sc, NULL), 0);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *tool(void)
+{
+    const char *m = getenv("MUTAU");
+    ck_assert_msg(m && *m, "MUTAU (the built tool's path) is not set; run through make test");
+    return m;
+}
+
+/* Runs argv (NULL-terminated) in the background, stdout and stderr to root/OUT.out. */
+static pid_t spawn(const char *out_name, const char *const *argv)
+{
+    char out[200];
+    snprintf(out, sizeof out, "%s/%s.out", root, out_name);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Starts `mutau train` with the tiny flags (run directory root/NAME), then
+ * `args` (NULL-terminated). */
+static pid_t start(const char *name, const char *const *args)
+{
+    static char out_dir[160];
+    snprintf(out_dir, sizeof out_dir, "%s/%s", root, name);
+    const char *argv[64] = {tool(), "train", "--data", data_dir, "--model", "resnet8", "--width",
+                            "16", "--lr", "0.05", "--schedule", "cosine", "--warmup-epochs",
+                            "0.5", "--progress", "plain", "--threads", "1", "--eval-batch", "25",
+                            "--out", out_dir};
+    int n = 22;
+    for (int i = 0; args[i]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return spawn(name, argv);
+}
+
+static int finish(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int train(const char *name, const char *const *args) { return finish(start(name, args)); }
+
+/* `mutau train --resume root/NAME`, output to root/OUT.out; the exit code. */
+static int resume(const char *name, const char *out_name)
+{
+    char dir[160];
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    const char *argv[] = {tool(), "train", "--resume", dir, NULL};
+    return finish(spawn(out_name, argv));
+}
+
+/* The whole file root/NAME/FILE (or root/NAME.out when file is NULL); *len its size. */
+static char *slurp(const char *name, const char *file, long *len)
+{
+    char path[256];
+    if (file)
+        snprintf(path, sizeof path, "%s/%s/%s", root, name, file);
+    else
+        snprintf(path, sizeof path, "%s/%s.out", root, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = n;
+    return buf;
+}
+
+static void expect_output(const char *name, const char *needle)
+{
+    char *s = slurp(name, NULL, NULL);
+    ck_assert_msg(strstr(s, needle) != NULL, "output of %s lacks '%s':\n%s", name, needle, s);
+    free(s);
+}
+
+static json_t *load_json(const char *name, const char *file)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s/%s", root, name, file);
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    ck_assert_msg(j != NULL, "%s: %s", path, e.text);
+    return j;
+}
+
+/* log.csv with only the columns of `keep` (a string of 0/1, one per column):
+ * the trajectory's columns without timings. */
+static char *log_columns(const char *name, const char *keep)
+{
+    char *s = slurp(name, "log.csv", NULL);
+    char *out = malloc(strlen(s) + 2), *o = out;
+    int nkeep = (int)strlen(keep);
+    char *save_line;
+    for (char *line = strtok_r(s, "\n", &save_line); line;
+         line = strtok_r(NULL, "\n", &save_line)) {
+        /* strsep keeps empty fields (epochs without evaluation). */
+        char *f;
+        for (int col = 0; (f = strsep(&line, ",")) && col < nkeep; col++)
+            if (keep[col] == '1')
+                o += sprintf(o, "%s,", f);
+        o += sprintf(o, "\n");
+    }
+    free(s);
+    return out;
+}
+
+/* epoch .. val_top5 of the single-process columns. */
+static const char TRAJECTORY[] = "11111111";
+/* ... and tau_mean .. tau_p99 after images_per_s and seconds. */
+static const char TRAJECTORY_TAU[] = "1111111100111110";
+
+static void expect_same_log(const char *a, const char *b, const char *keep)
+{
+    char *la = log_columns(a, keep), *lb = log_columns(b, keep);
+    ck_assert_msg(strstr(la, "\n1,") != NULL, "%s/log.csv has no epoch 1:\n%s", a, la);
+    ck_assert_msg(strcmp(la, lb) == 0, "log.csv of %s and %s differ:\n%s---\n%s", a, b, la, lb);
+    free(la);
+    free(lb);
+}
+
+/* Section `sec` of root/NAME/checkpoint.bin (core/checkpoint.h's layout:
+ * 24 bytes of header, then name[24], u64 size, bytes). */
+static char *ckpt_section(const char *name, const char *sec, uint64_t *size)
+{
+    long n;
+    char *f = slurp(name, "checkpoint.bin", &n);
+    for (long p = 24; p + 32 <= n;) {
+        uint64_t sz;
+        memcpy(&sz, f + p + 24, 8);
+        if (strncmp(f + p, sec, 24) == 0) {
+            char *out = malloc(sz ? sz : 1);
+            memcpy(out, f + p + 32, sz);
+            *size = sz;
+            free(f);
+            return out;
+        }
+        p += 32 + (long)sz;
+    }
+    free(f);
+    ck_abort_msg("%s/checkpoint.bin has no section %s", name, sec);
+    return NULL;
+}
+
+static void expect_same_sections(const char *a, const char *b, const char *const *secs)
+{
+    for (int i = 0; secs[i]; i++) {
+        uint64_t na, nb;
+        char *sa = ckpt_section(a, secs[i], &na), *sb = ckpt_section(b, secs[i], &nb);
+        ck_assert_msg(na == nb, "%s: %llu bytes in %s, %llu in %s", secs[i],
+                      (unsigned long long)na, a, (unsigned long long)nb, b);
+        uint64_t first = na;
+        for (uint64_t k = 0; k < na && first == na; k++)
+            if (sa[k] != sb[k])
+                first = k;
+        ck_assert_msg(first == na, "%s of %s and %s differ from byte %llu (float %llu)", secs[i],
+                      a, b, (unsigned long long)first, (unsigned long long)first / 4);
+        free(sa);
+        free(sb);
+    }
+}
+
+static double final_number(const char *name, const char *obj, const char *key)
+{
+    json_t *j = load_json(name, "final.json");
+    json_t *o = obj ? json_object_get(j, obj) : j;
+    ck_assert_msg(json_is_number(json_object_get(o, key)), "%s: final.json lacks %s.%s", name,
+                  obj ? obj : "", key);
+    double v = json_number_value(json_object_get(o, key));
+    json_decref(j);
+    return v;
+}
+
+static void expect_status(const char *name, const char *status)
+{
+    json_t *j = load_json(name, "final.json");
+    const char *s = json_string_value(json_object_get(j, "status"));
+    ck_assert_msg(s && strcmp(s, status) == 0, "%s: status %s, want %s", name, s ? s : "(none)",
+                  status);
+    json_decref(j);
+}
+
+static const char *const STATE[] = {"params", "velocity", "bn_state", NULL};
+
+START_TEST(delay_zero_and_one_sync_worker_are_the_single_process_trainer)
+{
+    const char *plain[] = {"--batch", "32", "--epochs", "2", NULL};
+    ck_assert_int_eq(train("plain", plain), 0);
+    const char *delay[] = {"--batch", "32", "--epochs", "2", "--workers", "1", "--mode", "delay",
+                           "--delay", "0", NULL};
+    ck_assert_int_eq(train("delay0", delay), 0);
+    const char *sync[] = {"--batch", "32", "--epochs", "2", "--workers", "1", "--mode", "sync",
+                          NULL};
+    ck_assert_int_eq(train("sync1", sync), 0);
+    const char *runs[] = {"delay0", "sync1"};
+    for (int i = 0; i < 2; i++) {
+        expect_same_log("plain", runs[i], TRAJECTORY);
+        expect_same_sections("plain", runs[i], STATE);
+        ck_assert(final_number("plain", "final", "loss") == final_number(runs[i], "final", "loss"));
+        ck_assert(final_number("plain", "final", "top1") == final_number(runs[i], "final", "top1"));
+        ck_assert(final_number(runs[i], "staleness", "max") == 0);
+        ck_assert(final_number(runs[i], "staleness", "count") == 12);
+    }
+    /* One async worker is the single-process trainer itself: no ps section. */
+    json_t *cfg = load_json("plain", "config.json");
+    ck_assert_ptr_null(json_object_get(json_object_get(cfg, "settings"), "ps"));
+    json_decref(cfg);
+    cfg = load_json("delay0", "config.json");
+    json_t *ps = json_object_get(json_object_get(cfg, "settings"), "ps");
+    ck_assert_str_eq(json_string_value(json_object_get(ps, "mode")), "delay");
+    ck_assert_int_eq(json_integer_value(json_object_get(ps, "delay")), 0);
+    json_decref(cfg);
+}
+END_TEST
+
+START_TEST(random_delays_reproduce_and_resume_bit_for_bit)
+{
+    const char *a[] = {"--batch", "32", "--epochs", "3", "--workers", "4", "--mode", "delay",
+                       "--delay", "2", "--delay-dist", "geometric", NULL};
+    ck_assert_int_eq(train("a", a), 0);
+    ck_assert_int_eq(train("b", a), 0);
+    expect_same_log("a", "b", TRAJECTORY_TAU);
+    long na, nb;
+    char *ca = slurp("a", "checkpoint.bin", &na), *cb = slurp("b", "checkpoint.bin", &nb);
+    ck_assert_msg(na == nb && memcmp(ca, cb, (size_t)na) == 0, "checkpoints differ");
+    free(cb);
+    /* Delays were drawn: some stale gradients, mean within reach of 2. */
+    double mean = final_number("a", "staleness", "mean");
+    ck_assert_msg(mean > 0.8 && mean < 3.2, "geometric delay 2: mean tau %g", mean);
+    ck_assert_int_eq((int)final_number("a", "staleness", "count"), 18);
+
+    /* Stopped in epoch 2 (step 8 of 18), then resumed. */
+    const char *c[] = {"--batch", "32", "--epochs", "3", "--workers", "4", "--mode", "delay",
+                       "--delay", "2", "--delay-dist", "geometric", "--stop-after", "8", NULL};
+    ck_assert_int_eq(train("c", c), 4);
+    expect_status("c", "interrupted");
+    expect_output("c", "--resume");
+    ck_assert_int_eq(resume("c", "c2"), 0);
+    expect_output("c2", "resuming");
+    expect_same_log("a", "c", TRAJECTORY_TAU);
+    long nc;
+    char *cc = slurp("c", "checkpoint.bin", &nc);
+    ck_assert_msg(na == nc && memcmp(ca, cc, (size_t)na) == 0,
+                  "the resumed run's checkpoint differs from the uninterrupted run's");
+    free(ca);
+    free(cc);
+}
+END_TEST
+
+/* Column `col` (0-based) of every row of log.csv, into v; the row count. */
+static int log_column(const char *name, int col, double *v, int cap)
+{
+    char *s = slurp(name, "log.csv", NULL);
+    int rows = 0;
+    char *save;
+    for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line == s)
+            continue; /* the header */
+        char *c = line;
+        for (int k = 0; k < col && c; k++)
+            c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
+        ck_assert_msg(c != NULL, "%s/log.csv: row '%s' has no column %d", name, line, col);
+        if (rows < cap)
+            v[rows++] = strtod(c, NULL);
+    }
+    free(s);
+    return rows;
+}
+
+enum { COL_TAU_MEAN = 10, COL_TAU_MAX = 11, COL_SHARE = 15 };
+
+START_TEST(sync_has_no_staleness_and_async_about_one)
+{
+    /* Sync, 2 workers: 6 batches an epoch make 3 steps of 2. */
+    const char *s[] = {"--batch", "32", "--epochs", "2", "--workers", "2", "--mode", "sync",
+                       NULL};
+    ck_assert_int_eq(train("sync", s), 0);
+    char *header = slurp("sync", "log.csv", NULL);
+    ck_assert_msg(strncmp(header, "epoch,step,lr,train_loss,train_acc,val_loss,val_top1,val_top5,"
+                                  "images_per_s,seconds,tau_mean,tau_max,tau_p50,tau_p90,tau_p99,"
+                                  "server_share\n", 131) == 0, "header: %s", header);
+    free(header);
+    double v[8];
+    ck_assert_int_eq(log_column("sync", COL_TAU_MAX, v, 8), 2);
+    ck_assert(v[0] == 0 && v[1] == 0);
+    ck_assert_int_eq(log_column("sync", 1, v, 8), 2);
+    ck_assert_msg(v[0] == 3 && v[1] == 6, "sync steps %g, %g: want 3, 6", v[0], v[1]);
+    ck_assert_int_eq((int)final_number("sync", NULL, "steps"), 6);
+    /* Staleness counts gradients: 2 a step. */
+    ck_assert_int_eq((int)final_number("sync", "staleness", "count"), 12);
+
+    /* Async, 2 workers x 1 thread: 24 steps an epoch of batch 8. */
+    const char *a[] = {"--batch", "8", "--epochs", "2", "--workers", "2", NULL};
+    ck_assert_int_eq(train("async", a), 0);
+    expect_status("async", "completed");
+    ck_assert_int_eq(log_column("async", COL_TAU_MEAN, v, 8), 2);
+    for (int e = 0; e < 2; e++)
+        /* W - 1 = 1 in steady state; the race restarts at tau 0 each epoch. */
+        ck_assert_msg(v[e] >= 0.4 && v[e] <= 1.6, "epoch %d: 2 async workers, mean tau %g", e + 1,
+                      v[e]);
+    ck_assert_int_eq(log_column("async", COL_SHARE, v, 8), 2);
+    ck_assert_msg(v[0] >= 0 && v[0] < 1, "server share %g", v[0]);
+    /* No push lost: every step's gradient was recorded once. */
+    ck_assert_int_eq((int)final_number("async", NULL, "steps"), 48);
+    ck_assert_int_eq((int)final_number("async", "staleness", "count"), 48);
+    double top1 = final_number("async", "final", "top1");
+    ck_assert(top1 >= 0 && top1 <= 1);
+}
+END_TEST
+
+START_TEST(async_stops_on_sigterm_and_resumes)
+{
+    const char *a[] = {"--batch", "8", "--epochs", "8", "--workers", "2", NULL};
+    pid_t pid = start("a", a);
+    char ck[200];
+    snprintf(ck, sizeof ck, "%s/a/checkpoint.bin", root);
+    for (int i = 0; i < 60000 && access(ck, F_OK) != 0; i++)
+        usleep(1000);
+    kill(pid, SIGTERM);
+    int rc = finish(pid);
+    ck_assert_msg(rc == 4, "SIGTERM: exit %d (0 means the run ended before the signal)", rc);
+    expect_output("a", "SIGTERM");
+    expect_status("a", "interrupted");
+    ck_assert_int_eq(resume("a", "a2"), 0);
+    expect_output("a2", "resuming");
+    expect_status("a", "completed");
+    /* Every step's push counted once across the two processes. */
+    ck_assert_int_eq((int)final_number("a", NULL, "steps"), 8 * 24);
+    ck_assert_int_eq((int)final_number("a", "staleness", "count"), 8 * 24);
+    double v[16];
+    ck_assert_int_eq(log_column("a", 0, v, 16), 8);
+}
+END_TEST
+
+START_TEST(divergence_exits_3)
+{
+    const char *a[] = {"--batch", "32", "--epochs", "2", "--workers", "2", "--lr", "1e5",
+                       "--warmup-epochs", "0", NULL};
+    ck_assert_int_eq(train("a", a), 3);
+    expect_output("a", "non-finite");
+    expect_status("a", "diverged");
+}
+END_TEST
+
+START_TEST(thread_budget_and_bad_flags_exit_2_naming_the_flag)
+{
+    char over[16];
+    snprintf(over, sizeof over, "%d", mt_ps_cores() + 1);
+    struct {
+        const char *args[10];
+        const char *needle;
+    } cases[] = {
+        {{"--workers", over, NULL}, "--workers"},
+        {{"--workers", over, "--mode", "sync", NULL}, "--oversubscribe"},
+        {{"--workers", "1", "--mode", "delay", "--threads", over, NULL}, "--threads"},
+        {{"--workers", "0", NULL}, "--workers"},
+        {{"--mode", "hogwild", NULL}, "--mode"},
+        {{"--delay", "2", NULL}, "--delay"},
+        {{"--mode", "delay", "--delay-dist", "poisson", NULL}, "--delay-dist"},
+        {{"--mode", "sync", "--delay-dist", "uniform", NULL}, "--delay-dist"},
+        {{"--workers", "2", "--shards", "0", NULL}, "--shards"},
+        /* 6 batches cannot make a step of 7 sync workers */
+        {{"--batch", "32", "--workers", "7", "--mode", "sync", "--oversubscribe", NULL},
+         "--workers"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = train("bad", cases[i].args);
+        ck_assert_msg(rc == 2, "case %zu (%s): exit %d", i, cases[i].needle, rc);
+        expect_output("bad", cases[i].needle);
+    }
+    /* Allowed when asked for. */
+    const char *ok[] = {"--batch", "32", "--epochs", "1", "--workers", over, "--oversubscribe",
+                        NULL};
+    ck_assert_int_eq(train("over", ok), 0);
+    ck_assert_int_eq((int)final_number("over", "staleness", "count"), 6);
+}
+END_TEST
+
+static Suite *train_ps_suite(void)
+{
+    Suite *s = suite_create("train_ps");
+    TCase *tc = tcase_create("end_to_end");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, delay_zero_and_one_sync_worker_are_the_single_process_trainer);
+    tcase_add_test(tc, random_delays_reproduce_and_resume_bit_for_bit);
+    tcase_add_test(tc, sync_has_no_staleness_and_async_about_one);
+    tcase_add_test(tc, async_stops_on_sigterm_and_resumes);
+    tcase_add_test(tc, divergence_exits_3);
+    tcase_add_test(tc, thread_budget_and_bad_flags_exit_2_naming_the_flag);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MT_CHECK_MAIN(train_ps_suite)
