@@ -1,15 +1,20 @@
 /* resnet.c: the training-step throughput of ResNet-20 and ResNet-32 (batch
  * 128, 3x32x32, 100 classes; forward + loss + backward, gradients ready) at 1
- * and 2 threads, a per-layer time profile, OpenBLAS next to oneDNN, and, when
- * /usr/bin/python3 has torch, the same step in PyTorch measured right after
- * each mutau measurement, with the ratio.
+ * and 2 threads, OpenBLAS next to oneDNN, a per-layer time profile, and, when
+ * /usr/bin/python3 has torch, the same step in PyTorch with the ratio.
  *
- * Prints one machine-readable line per measurement:
- *   bench model=resnet20 threads=1 images_per_s=... mean_images_per_s=...
- *   bench model=resnet20 threads=1 torch_images_per_s=... ratio=...
- *   bench blas_mix threads=2 sgemm_alone_ms=... sgemm_after_convs_ms=... ...
- * images_per_s uses the best step (other processes only slow steps down),
- * mean_images_per_s the mean. Run from the repository root (make bench).
+ * On a shared machine a measurement is only as good as its quietest moments,
+ * so mutau and PyTorch (kept running beside, bench/torch_resnet.py --serve)
+ * alternate in short rounds and each side reports its best step: a load that
+ * comes and goes hits both alike. At one thread the CPU time of the computing
+ * thread is reported too; it does not count time the thread waited for a
+ * core.
+ *
+ * One machine-readable line per measurement:
+ *   bench model=resnet20 threads=1 images_per_s=... mean_images_per_s=... cpu_images_per_s=...
+ *   bench model=resnet20 threads=1 torch_images_per_s=... torch_cpu_images_per_s=... ratio=... cpu_ratio=...
+ *   bench blas_mix threads=2 sgemm_after_openmp_ms=... sgemm_after_convs_ms=... ...
+ * Usage: bench/resnet [STEPS_PER_ROUND [ROUNDS]], from the repository root.
  */
 #include "core/status.h"
 #include "models/resnet_bench.h"
@@ -19,13 +24,21 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+static int fail(void)
+{
+    fprintf(stderr, "bench: %s\n", mt_errmsg());
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const int depths[] = {20, 32}, threads[] = {1, 2};
-    const int batch = 128, classes = 100, warmup = 2;
-    int steps = argc > 1 ? atoi(argv[1]) : 8;
-    if (steps < 1)
-        steps = 8;
+    const int batch = 128, classes = 100;
+    int steps = argc > 1 ? atoi(argv[1]) : 4, rounds = argc > 2 ? atoi(argv[2]) : 3;
+    if (steps < 1 || rounds < 1) {
+        fprintf(stderr, "usage: %s [STEPS_PER_ROUND [ROUNDS]]\n", argv[0]);
+        return 2;
+    }
     const char *script = getenv("MUTAU_TORCH_SCRIPT");
     if (!script)
         script = "bench/torch_resnet.py";
@@ -36,53 +49,70 @@ int main(int argc, char **argv)
            batch, classes);
     printf("oneDNN %d.%d.%d (cpu runtime %s); OpenBLAS %s\n", v->major, v->minor, v->patch,
            v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other", blas);
-    printf("%ld cores online; timings are wall clock and only as quiet as the machine\n",
-           sysconf(_SC_NPROCESSORS_ONLN));
-    int torch = mt_bench_have_torch() && access(script, R_OK) == 0;
-    if (!torch)
+    printf("%ld cores online; %d rounds of %d steps per side, best step reported\n",
+           sysconf(_SC_NPROCESSORS_ONLN), rounds, steps);
+    mt_torch_peer *torch = NULL;
+    if (!mt_bench_have_torch() || access(script, R_OK) != 0)
         printf("PyTorch comparison skipped (no torch for /usr/bin/python3, or no %s)\n", script);
-    int status = 0;
-    for (size_t d = 0; d < sizeof depths / sizeof *depths; d++)
+    else if (mt_torch_peer_open(&torch, script) < 0)
+        return fail();
+    for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {
+        mt_bench_net *b;
+        if (mt_bench_net_create(&b, depths[d], classes, batch) < 0)
+            return fail();
         for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
-            mt_step_timing tm;
-            if (mt_bench_resnet(depths[d], classes, batch, threads[t], warmup, steps, NULL, &tm) <
-                0) {
-                fprintf(stderr, "bench: %s\n", mt_errmsg());
-                return 1;
-            }
-            double ips = batch / tm.best_s;
-            printf("bench model=resnet%d threads=%d images_per_s=%.1f mean_images_per_s=%.1f\n",
-                   depths[d], threads[t], ips, batch / tm.mean_s);
-            fflush(stdout);
-            double tips;
-            if (torch) {
-                if (mt_bench_torch(script, depths[d], batch, threads[t], warmup, steps, &tips) < 0) {
-                    fprintf(stderr, "bench: %s\n", mt_errmsg());
-                    status = 1;
-                    continue;
+            mt_step_timing best = {1e30, 1e30, 1e30, 0}, tm;
+            double tw = 0, tc = 0, w, c;
+            double mean_sum = 0;
+            for (int r = 0; r < rounds; r++) {
+                int warm = r == 0 ? 2 : 1;
+                if (mt_bench_net_run(b, threads[t], warm, steps, NULL, &tm) < 0)
+                    return fail();
+                best.best_s = tm.best_s < best.best_s ? tm.best_s : best.best_s;
+                best.best_cpu_s = tm.best_cpu_s < best.best_cpu_s ? tm.best_cpu_s : best.best_cpu_s;
+                mean_sum += tm.mean_s;
+                if (torch) {
+                    if (mt_torch_peer_run(torch, depths[d], threads[t], batch, warm, steps, &w,
+                                          &c) < 0)
+                        return fail();
+                    tw = w > tw ? w : tw;
+                    tc = c > tc ? c : tc;
                 }
-                printf("bench model=resnet%d threads=%d torch_images_per_s=%.1f ratio=%.2f\n",
-                       depths[d], threads[t], tips, ips / tips);
-                fflush(stdout);
             }
+            double ips = batch / best.best_s, cips = batch / best.best_cpu_s;
+            printf("bench model=resnet%d threads=%d images_per_s=%.1f mean_images_per_s=%.1f",
+                   depths[d], threads[t], ips, batch / (mean_sum / rounds));
+            if (threads[t] == 1)
+                printf(" cpu_images_per_s=%.1f", cips);
+            printf("\n");
+            if (torch) {
+                printf("bench model=resnet%d threads=%d torch_images_per_s=%.1f", depths[d],
+                       threads[t], tw);
+                if (threads[t] == 1)
+                    printf(" torch_cpu_images_per_s=%.1f", tc);
+                printf(" ratio=%.2f", ips / tw);
+                if (threads[t] == 1)
+                    printf(" cpu_ratio=%.2f", cips / tc);
+                printf("\n");
+            }
+            fflush(stdout);
         }
+        mt_bench_net_free(b);
+    }
+    mt_torch_peer_close(torch);
     for (int t = 1; t <= 2; t++) {
         mt_blas_mix m;
-        if (mt_bench_blas_mix(t, &m) < 0) {
-            fprintf(stderr, "bench: %s\n", mt_errmsg());
-            return 1;
-        }
-        printf("bench blas_mix threads=%d sgemm=%dx%dx%d sgemm_alone_ms=%.3f "
-               "sgemm_after_convs_ms=%.3f resnet20_forward_alone_ms=%.2f "
+        if (mt_bench_blas_mix(t, &m) < 0)
+            return fail();
+        printf("bench blas_mix threads=%d sgemm=%dx%dx%d sgemm_after_openmp_ms=%.3f "
+               "sgemm_after_convs_ms=%.3f resnet20_forward_after_openmp_ms=%.2f "
                "resnet20_forward_after_sgemm_ms=%.2f\n",
                t, m.m, m.n, m.k, m.sgemm_alone_ms, m.sgemm_mixed_ms, m.forward_alone_ms,
                m.forward_mixed_ms);
     }
-    printf("\nper-layer profile, ResNet-20, 1 thread (ms per step):\n");
+    printf("\nper-layer profile, ResNet-20, 1 thread (ms per step, wall clock):\n");
     mt_step_timing tm;
-    if (mt_bench_resnet(20, classes, batch, 1, warmup, steps, stdout, &tm) < 0) {
-        fprintf(stderr, "bench: %s\n", mt_errmsg());
-        return 1;
-    }
-    return status;
+    if (mt_bench_resnet(20, classes, batch, 1, 2, 2 * steps, stdout, &tm) < 0)
+        return fail();
+    return 0;
 }

@@ -3,11 +3,16 @@
 3x32x32, batch 128, 100 classes) trained step by step (forward + loss +
 backward, gradients ready, no optimizer), channels_last, at a given thread
 count. Prints one machine-readable line per measurement:
-    torch model=resnet20 threads=1 images_per_s=...
-Run with OPENBLAS_NUM_THREADS=1 (the caller sets it) so that only oneDNN's
-threads compute.
+    torch model=resnet20 threads=1 images_per_s=... cpu_images_per_s=...
+images_per_s from the best step's wall time, cpu_images_per_s from its CPU
+time in this thread (meaningful at one thread). With --serve it reads
+requests "DEPTH THREADS BATCH WARMUP STEPS" from stdin, one per line, and
+answers each with that line, so that the caller can alternate short runs of
+its own and of PyTorch on a busy machine. Run with OPENBLAS_NUM_THREADS=1
+(the caller sets it) so that only oneDNN's threads compute.
 """
 import argparse
+import sys
 import time
 
 import torch
@@ -55,6 +60,34 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
+_nets = {}
+
+
+def measure(depth, threads, batch, warmup, steps):
+    torch.set_num_threads(threads)
+    key = (depth, batch)
+    if key not in _nets:
+        torch.manual_seed(0)
+        net = ResNet(depth, 100).to(memory_format=torch.channels_last).train()
+        x = torch.randn(batch, 3, 32, 32).to(memory_format=torch.channels_last)
+        y = torch.randint(0, 100, (batch,))
+        _nets[key] = (net, x, y)
+    net, x, y = _nets[key]
+    best = best_cpu = None
+    for i in range(warmup + steps):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        for p in net.parameters():
+            p.grad = None
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        dt, dc = time.perf_counter() - t0, time.thread_time() - c0
+        if i >= warmup:
+            best = dt if best is None else min(best, dt)
+            best_cpu = dc if best_cpu is None else min(best_cpu, dc)
+    print("torch model=resnet%d threads=%d images_per_s=%.1f cpu_images_per_s=%.1f"
+          % (depth, threads, batch / best, batch / best_cpu), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--depth", type=int, nargs="+", default=[20, 32])
@@ -62,27 +95,20 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
-    torch.manual_seed(0)
+    if a.serve:
+        print("ready", flush=True)
+        for line in sys.stdin:
+            f = line.split()
+            if len(f) == 5:
+                measure(*map(int, f))
+            else:
+                print("error: expected DEPTH THREADS BATCH WARMUP STEPS", flush=True)
+        return
     for depth in a.depth:
         for t in a.threads:
-            torch.set_num_threads(t)
-            net = ResNet(depth, 100).to(memory_format=torch.channels_last).train()
-            x = torch.randn(a.batch, 3, 32, 32).to(memory_format=torch.channels_last)
-            y = torch.randint(0, 100, (a.batch,))
-            best = None
-            for i in range(a.warmup + a.steps):
-                t0 = time.perf_counter()
-                for p in net.parameters():
-                    p.grad = None
-                loss = F.cross_entropy(net(x), y)
-                loss.backward()
-                dt = time.perf_counter() - t0
-                if i >= a.warmup:
-                    best = dt if best is None else min(best, dt)
-            # the median-free "best step" is less sensitive to other processes
-            print("torch model=resnet%d threads=%d images_per_s=%.1f" % (depth, t, a.batch / best),
-                  flush=True)
+            measure(depth, t, a.batch, a.warmup, a.steps)
 
 
 if __name__ == "__main__":

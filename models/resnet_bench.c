@@ -11,12 +11,21 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
@@ -45,41 +54,151 @@ static int make_net(mt_net **net, int depth, int classes, int batch, float **x, 
     return mt_net_set_input(*net, *x, batch, *labels);
 }
 
-int mt_bench_resnet(int depth, int classes, int batch, int threads, int warmup, int steps,
-                    FILE *profile, mt_step_timing *out)
+struct mt_bench_net {
+    mt_net *net;
+    float *x;
+    int *labels;
+};
+
+int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch)
+{
+    mt_bench_net *b = calloc(1, sizeof *b);
+    if (!b)
+        return mt_error(MT_ERR_NOMEM, "bench: out of memory");
+    int rc = make_net(&b->net, depth, classes, batch, &b->x, &b->labels);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    *out = b;
+    return MT_OK;
+}
+
+void mt_bench_net_free(mt_bench_net *b)
+{
+    if (!b)
+        return;
+    mt_net_free(b->net);
+    free(b->x);
+    free(b->labels);
+    free(b);
+}
+
+int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *profile,
+                     mt_step_timing *out)
 {
     if (steps < 1 || warmup < 0 || !out)
         return mt_error(MT_ERR_ARG, "bench: steps %d (>= 1), warmup %d (>= 0)", steps, warmup);
     mt_set_threads(threads);
-    mt_net *net;
-    float *x;
-    int *labels;
-    int rc = make_net(&net, depth, classes, batch, &x, &labels);
-    if (rc < 0)
-        return rc;
-    double best = INFINITY, total = 0;
+    double best = INFINITY, best_cpu = INFINITY, total = 0;
+    int rc = MT_OK;
+    mt_net_profile_reset(b->net);
     for (int s = 0; s < warmup + steps && rc >= 0; s++) {
-        if (s == warmup && profile)
-            mt_net_profile(net, 1);
-        double t0 = now();
-        rc = mt_net_forward(net, 1);
+        mt_net_profile(b->net, profile && s >= warmup);
+        double t0 = now(), c0 = cpu_now();
+        rc = mt_net_forward(b->net, 1);
         if (rc >= 0)
-            rc = mt_net_backward(net);
-        double dt = now() - t0;
+            rc = mt_net_backward(b->net);
+        double dt = now() - t0, dc = cpu_now() - c0;
         if (s >= warmup) {
             total += dt;
             best = dt < best ? dt : best;
+            best_cpu = dc < best_cpu ? dc : best_cpu;
         }
     }
+    mt_net_profile(b->net, 0);
     if (rc >= 0 && profile)
-        mt_net_profile_print(net, profile, steps);
+        mt_net_profile_print(b->net, profile, steps);
     out->best_s = best;
+    out->best_cpu_s = best_cpu;
     out->mean_s = total / steps;
     out->steps = steps;
-    mt_net_free(net);
-    free(x);
-    free(labels);
     return rc;
+}
+
+int mt_bench_resnet(int depth, int classes, int batch, int threads, int warmup, int steps,
+                    FILE *profile, mt_step_timing *out)
+{
+    mt_bench_net *b;
+    int rc = mt_bench_net_create(&b, depth, classes, batch);
+    if (rc < 0)
+        return rc;
+    rc = mt_bench_net_run(b, threads, warmup, steps, profile, out);
+    mt_bench_net_free(b);
+    return rc;
+}
+
+struct mt_torch_peer {
+    pid_t pid;
+    FILE *to, *from;
+};
+
+int mt_torch_peer_open(mt_torch_peer **out, const char *script)
+{
+    int in[2], outp[2];
+    if (pipe(in) != 0)
+        return mt_error(MT_ERR_IO, "bench: pipe failed");
+    if (pipe(outp) != 0) {
+        close(in[0]);
+        close(in[1]);
+        return mt_error(MT_ERR_IO, "bench: pipe failed");
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        return mt_error(MT_ERR_IO, "bench: fork failed");
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(outp[1], 1);
+        close(in[0]), close(in[1]), close(outp[0]), close(outp[1]);
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        execl("/usr/bin/python3", "python3", script, "--serve", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(outp[1]);
+    mt_torch_peer *t = calloc(1, sizeof *t);
+    if (t) {
+        t->pid = pid;
+        t->to = fdopen(in[1], "w");
+        t->from = fdopen(outp[0], "r");
+    }
+    char line[256];
+    if (!t || !t->to || !t->from || !fgets(line, sizeof line, t->from) ||
+        strncmp(line, "ready", 5) != 0) {
+        mt_torch_peer_close(t);
+        return mt_error(MT_ERR_LIB, "bench: %s --serve did not start", script);
+    }
+    *out = t;
+    return MT_OK;
+}
+
+int mt_torch_peer_run(mt_torch_peer *t, int depth, int threads, int batch, int warmup, int steps,
+                      double *images_per_s, double *cpu_images_per_s)
+{
+    fprintf(t->to, "%d %d %d %d %d\n", depth, threads, batch, warmup, steps);
+    fflush(t->to);
+    char line[512];
+    if (!fgets(line, sizeof line, t->from))
+        return mt_error(MT_ERR_LIB, "bench: PyTorch gave no answer");
+    const char *w = strstr(line, " images_per_s="), *c = strstr(line, "cpu_images_per_s=");
+    if (strncmp(line, "torch ", 6) != 0 || !w || !c)
+        return mt_error(MT_ERR_LIB, "bench: PyTorch answered '%.100s'", line);
+    *images_per_s = atof(w + 14);
+    *cpu_images_per_s = atof(c + 17);
+    return MT_OK;
+}
+
+void mt_torch_peer_close(mt_torch_peer *t)
+{
+    if (!t)
+        return;
+    if (t->to)
+        fclose(t->to); /* end of input: the server returns */
+    if (t->from)
+        fclose(t->from);
+    if (t->pid > 0)
+        waitpid(t->pid, NULL, 0);
+    free(t);
 }
 
 int mt_bench_have_torch(void)
@@ -124,6 +243,19 @@ void mt_bench_blas_info(char *buf, size_t size)
              env ? env : "(unset)");
 }
 
+/* Every OpenMP thread busy with plain arithmetic for about `seconds`. */
+static void burst(double seconds)
+{
+    double t0 = now();
+#pragma omp parallel
+    {
+        volatile double x = 1.0;
+        while (now() - t0 < seconds)
+            for (int i = 0; i < 10000; i++)
+                x = x * 1.0000001 + 1e-9;
+    }
+}
+
 int mt_bench_blas_mix(int threads, mt_blas_mix *out)
 {
     enum { REPS = 10 };
@@ -144,29 +276,36 @@ int mt_bench_blas_mix(int threads, mt_blas_mix *out)
     }
     for (size_t i = 0; i < (size_t)m * k; i++)
         a[i] = b[i] = (float)(i % 7) * 0.1f;
+    /* Each round times four things back to back, so that all see the same
+     * load: an sgemm after a burst of plain OpenMP work as long as a forward
+     * (the control), an sgemm right after oneDNN's convolutions, a forward
+     * right after an sgemm, and a forward after a plain burst (the control).
+     * A pool of OpenBLAS threads fighting OpenMP's would slow the second and
+     * third against their controls. */
     double g_alone = INFINITY, g_mixed = INFINITY, f_alone = INFINITY, f_mixed = INFINITY;
-    for (int r = 0; r < 2 + REPS && rc >= 0; r++) { /* two warm-up rounds */
-        /* Alternating: each sgemm right after oneDNN's convolutions, each
-         * forward right after an sgemm. */
+    double burst_s = 0.05;
+    for (int r = 0; r < 1 + REPS && rc >= 0; r++) { /* one warm-up round */
+        burst(burst_s);
         double t0 = now();
-        rc = mt_net_forward(net, 1);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
         double t1 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
-        double t2 = now();
-        if (r < 2)
-            continue;
-        f_mixed = fmin(f_mixed, t1 - t0);
-        g_mixed = fmin(g_mixed, t2 - t1);
-    }
-    for (int r = 0; r < REPS && rc >= 0; r++) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
-        g_alone = fmin(g_alone, now() - t0);
-    }
-    for (int r = 0; r < REPS && rc >= 0; r++) {
-        double t0 = now();
         rc = mt_net_forward(net, 1);
-        f_alone = fmin(f_alone, now() - t0);
+        double t2 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
+        double t3 = now();
+        rc = rc < 0 ? rc : mt_net_forward(net, 1);
+        double t4 = now();
+        burst(t4 - t3);
+        double t5 = now();
+        rc = rc < 0 ? rc : mt_net_forward(net, 1);
+        double t6 = now();
+        burst_s = t2 - t1;
+        if (r < 1)
+            continue;
+        g_alone = fmin(g_alone, t1 - t0);
+        g_mixed = fmin(g_mixed, t3 - t2);
+        f_mixed = fmin(f_mixed, t4 - t3);
+        f_alone = fmin(f_alone, t6 - t5);
     }
     out->sgemm_alone_ms = 1e3 * g_alone;
     out->sgemm_mixed_ms = 1e3 * g_mixed;

@@ -15,8 +15,26 @@
 
 typedef struct mt_step_timing {
     double best_s, mean_s; /* seconds per step */
+    double best_cpu_s;     /* the calling thread's CPU time (all of it at 1 thread) */
     int steps;
 } mt_step_timing;
+
+/* A ResNet with its random batch, kept for several runs of steps. */
+typedef struct mt_bench_net mt_bench_net;
+int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch);
+/* Runs warmup + steps steps with `threads` threads; profile as below. */
+int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *profile,
+                     mt_step_timing *out);
+void mt_bench_net_free(mt_bench_net *b);
+
+/* PyTorch kept running beside (bench/torch_resnet.py --serve), so that short
+ * runs of both can alternate and see the same machine. */
+typedef struct mt_torch_peer mt_torch_peer;
+int mt_torch_peer_open(mt_torch_peer **out, const char *script);
+/* Best-step images/s, wall clock and CPU time of PyTorch's calling thread. */
+int mt_torch_peer_run(mt_torch_peer *t, int depth, int threads, int batch, int warmup, int steps,
+                      double *images_per_s, double *cpu_images_per_s);
+void mt_torch_peer_close(mt_torch_peer *t);
 
 /* Times `steps` training steps of ResNet-depth (option A, 3x32x32, `classes`)
  * at batch `batch` with `threads` OpenMP threads in the calling thread, after
@@ -33,9 +51,10 @@ int mt_bench_have_torch(void);
 int mt_bench_torch(const char *script, int depth, int batch, int threads, int warmup, int steps,
                    double *images_per_s);
 
-/* OpenBLAS next to oneDNN: times an sgemm alone, and the same sgemm run
- * between the convolutions of a ResNet-20 forward; likewise the forward alone
- * and with sgemms between. Fills ms per sgemm/forward for both. */
+/* OpenBLAS next to oneDNN: a 512^3 sgemm right after a ResNet-20 forward's
+ * convolutions against the same sgemm after as long a burst of plain OpenMP
+ * work ("alone"), and the forward right after an sgemm against the forward
+ * after a plain burst; best of 10 rounds, all four timed in every round. */
 typedef struct mt_blas_mix {
     double sgemm_alone_ms, sgemm_mixed_ms, forward_alone_ms, forward_mixed_ms;
     int m, n, k;

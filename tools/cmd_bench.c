@@ -33,7 +33,8 @@ static void usage(FILE *out)
             "  --profile        also print each measurement's per-layer time profile\n"
             "  --torch FILE     also time PyTorch with FILE (bench/torch_resnet.py) under\n"
             "                   /usr/bin/python3 and print the ratio\n"
-            "  --blas           also time an OpenBLAS sgemm alone and between oneDNN convolutions\n"
+            "  --blas           also time an OpenBLAS sgemm after oneDNN convolutions against after\n"
+            "                   plain OpenMP work, and a forward after an sgemm against after plain work\n"
             "  -h, --help       this help\n\n"
             "exit status: 0 done, 2 bad flag, 1 a measurement failed\n");
 }
@@ -137,8 +138,8 @@ int cmd_bench(int argc, char **argv)
         int rc = mt_bench_blas_mix((int)threads[t], &m);
         if (rc < 0)
             return cli_fail(CMD, rc);
-        printf("bench blas_mix threads=%ld sgemm=%dx%dx%d sgemm_alone_ms=%.3f "
-               "sgemm_after_convs_ms=%.3f resnet20_forward_alone_ms=%.2f "
+        printf("bench blas_mix threads=%ld sgemm=%dx%dx%d sgemm_after_openmp_ms=%.3f "
+               "sgemm_after_convs_ms=%.3f resnet20_forward_after_openmp_ms=%.2f "
                "resnet20_forward_after_sgemm_ms=%.2f\n",
                threads[t], m.m, m.n, m.k, m.sgemm_alone_ms, m.sgemm_mixed_ms,
                m.forward_alone_ms, m.forward_mixed_ms);
