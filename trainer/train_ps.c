@@ -496,11 +496,12 @@ void mt_train_ps_describe(const mt_train_ps *r, FILE *out)
 {
     const mt_train_ps_config *p = &r->cfg;
     int t = mt_ps_threads(r->ps);
-    if (p->mode == MT_PS_DELAY)
-        fprintf(out, "delay mode: tau %s %lld%s (models %lld workers served in turn), one compute "
-                     "thread x %d\n",
-                mt_delay_kind_name(p->delay_kind), (long long)p->delay,
-                p->delay_kind == MT_DELAY_FIXED ? "" : " on average", (long long)p->delay + 1, t);
+    if (p->mode == MT_PS_DELAY && p->delay_kind == MT_DELAY_FIXED)
+        fprintf(out, "delay mode: tau %lld (%lld workers served in turn), one compute thread x %d\n",
+                (long long)p->delay, (long long)p->delay + 1, t);
+    else if (p->mode == MT_PS_DELAY)
+        fprintf(out, "delay mode: tau %s with mean %lld, one compute thread x %d\n",
+                mt_delay_kind_name(p->delay_kind), (long long)p->delay, t);
     else
         fprintf(out, "%d %s worker%s x %d thread%s, %d shard%s\n", p->workers,
                 mt_ps_mode_name(p->mode), p->workers == 1 ? "" : "s", t, t == 1 ? "" : "s",
