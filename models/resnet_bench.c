@@ -220,9 +220,9 @@ int mt_bench_torch(const char *script, int depth, int batch, int threads, int wa
     char line[512];
     int found = 0;
     while (fgets(line, sizeof line, p)) {
-        const char *k = strstr(line, "images_per_s=");
+        const char *k = strstr(line, " images_per_s=");
         if (strncmp(line, "torch ", 6) == 0 && k) {
-            *images_per_s = atof(k + 13);
+            *images_per_s = atof(k + 14);
             found = 1;
         }
     }

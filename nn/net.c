@@ -330,6 +330,7 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
         return mt_error(MT_ERR_ARG, "mt_net_finalize: already finalized");
     if (net->n_layers == 0)
         return mt_error(MT_ERR_ARG, "mt_net_finalize: the net has no layers");
+    net->threads = omp_get_max_threads();
     MT_DNNL(dnnl_engine_create(&net->eng, dnnl_cpu, 0));
     MT_DNNL(dnnl_stream_create(&net->stream, net->eng, dnnl_stream_default_flags));
 
@@ -608,11 +609,14 @@ int mt_net_forward(mt_net *net, int train)
         return mt_error(MT_ERR_ARG,
                         "mt_net_forward: training needs a full batch (%d of %d samples given)",
                         net->n_valid, net->batch);
+    int rc = mt_net_match_threads(net);
+    if (rc < 0)
+        return rc;
     net->trained = 0;
     for (int i = 0; i < net->n_layers; i++) {
         mt_layer *l = net->layers[i];
         double t0 = net->profile ? now() : 0;
-        int rc = l->kind->forward(l, train);
+        rc = l->kind->forward(l, train);
         if (rc < 0)
             return mt_error_context(rc, "%s forward", l->name);
         if (net->profile)
@@ -627,7 +631,12 @@ int mt_net_forward(mt_net *net, int train)
 /* Runs backward over layers [0, last], whose output gradients are set. */
 static int run_backward(mt_net *net, int last)
 {
-    for (int i = last; i >= 0; i--) {
+    /* with the thread count of the primitives (the forward's) */
+    int caller = omp_get_max_threads();
+    if (caller != net->threads)
+        omp_set_num_threads(net->threads);
+    int rc = MT_OK;
+    for (int i = last; i >= 0 && rc >= 0; i--) {
         mt_layer *l = net->layers[i];
         if (!l->out->needs_diff)
             continue;
@@ -637,13 +646,15 @@ static int run_backward(mt_net *net, int last)
             l->out->diff_written = 1;
         }
         double t0 = net->profile ? now() : 0;
-        int rc = l->kind->backward(l);
+        rc = l->kind->backward(l);
         if (rc < 0)
-            return mt_error_context(rc, "%s backward", l->name);
+            mt_error_context(rc, "%s backward", l->name);
         if (net->profile)
             l->t_bwd += now() - t0;
     }
-    return MT_OK;
+    if (caller != net->threads)
+        omp_set_num_threads(caller);
+    return rc;
 }
 
 static void reset_diffs(mt_net *net)

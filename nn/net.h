@@ -42,7 +42,10 @@
  * Threads. A net may be used by one thread at a time; different nets may step
  * in different threads at once. oneDNN and mutau's own loops use as many
  * OpenMP threads as the CALLING thread's OpenMP setting says: call
- * mt_set_threads(T) in each worker thread before it steps its net.
+ * mt_set_threads(T) in each worker thread before it steps its net. oneDNN's
+ * primitives are made for one thread count, so a forward called with another
+ * count than the last first re-creates them (once, with allocation): build
+ * where convenient, step anywhere. Backward runs with its forward's count.
  *
  * Not here: optimizers (optim/), data loading (datasets/), the ResNet
  * definitions (models/), new layer kinds (nn/layer.h explains how to add one).

@@ -38,7 +38,13 @@ struct mt_net {
     int keep_grads;   /* every activation keeps its own gradient buffer */
     float **grad_bufs; /* the (shared) gradient buffers, nn/grad_buffers.c */
     int n_grad_bufs;
+    int threads; /* OpenMP threads the primitives were created for */
 };
+
+/* Re-creates every primitive for the calling thread's OpenMP thread count
+ * when it differs from the one the net was built for (nn/net_threads.c). */
+int mt_net_match_threads(mt_net *net);
+int mt_net_recompile(mt_net *net);
 
 /* Assigns every tensor that needs one a gradient buffer (shared where
  * lifetimes allow) and frees them. */

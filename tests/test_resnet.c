@@ -121,6 +121,40 @@ START_TEST(shared_grad_buffers_change_nothing)
 }
 END_TEST
 
+/* A net built at 2 threads and stepped at 1 re-creates its primitives: the
+ * same gradients, bit for bit, as a net built at 1. */
+START_TEST(thread_count_change_recreates_primitives)
+{
+    mt_resnet_cfg c = mt_resnet_default(8, 10);
+    c.h = c.w = 8;
+    float x[4 * 3 * 8 * 8], *g[2];
+    gc_fill_normal(x, sizeof x / sizeof *x, 7, 1);
+    int labels[4] = {0, 3, 5, 7};
+    size_t np = 0;
+    for (int k = 0; k < 2; k++) {
+        mt_set_threads(k == 0 ? 2 : 1);
+        mt_net *net;
+        ck_assert_int_eq(mt_resnet_create(&net, &c, 4, NULL, NULL, NULL), MT_OK);
+        mt_rng r;
+        mt_rng_seed(&r, 7, 0);
+        mt_net_init(net, &r);
+        mt_set_threads(1);
+        for (int step = 0; step < 2; step++) {
+            ck_assert_int_eq(mt_net_set_input(net, x, 4, labels), MT_OK);
+            ck_assert_msg(mt_net_forward(net, 1) == MT_OK, "%s", mt_errmsg());
+            ck_assert_msg(mt_net_backward(net) == MT_OK, "%s", mt_errmsg());
+        }
+        np = mt_net_param_count(net);
+        g[k] = malloc(np * sizeof(float));
+        memcpy(g[k], mt_net_grads(net), np * sizeof(float));
+        mt_net_free(net);
+    }
+    ck_assert_int_eq(memcmp(g[0], g[1], np * sizeof(float)), 0);
+    free(g[0]);
+    free(g[1]);
+}
+END_TEST
+
 START_TEST(segments_tile_the_buffers)
 {
     mt_net *net = build(20, 10, MT_SHORTCUT_A, 1);
@@ -365,6 +399,7 @@ Suite *resnet_suite(void)
     tcase_add_test(t, resnet_counts_match_the_published_numbers);
     tcase_add_loop_test(t, resnet_depths_have_the_cifar10_counts, 0, 5);
     tcase_add_test(t, nhwc_input_matches_nchw);
+    tcase_add_test(t, thread_count_change_recreates_primitives);
     tcase_add_loop_test(t, shared_grad_buffers_change_nothing, 0, 2);
     tcase_add_test(t, segments_tile_the_buffers);
     tcase_add_test(t, signature_follows_shapes_not_batch);
