@@ -14,9 +14,12 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* log.csv's columns after the single-process ones. */
 #define PS_LOG_COLUMNS ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share"
@@ -193,8 +196,6 @@ static int worker_grad(void *ctx, const float *theta, int64_t version, int64_t b
     /* The single-process trainer's loss x n, summed in batch order at the epoch's end. */
     r->loss[slot] = nw->loss_sum * (double)nw->seen;
     r->correct[slot] = (int32_t)nw->correct;
-    if (mt_signals_pending())
-        mt_ps_request_stop(r->ps);
     if (pthread_mutex_trylock(&r->progress_lock) == 0) {
         mt_progress_step(&r->progress, (int)(slot / r->per_step), step + 1, nw->loss_sum);
         pthread_mutex_unlock(&r->progress_lock);
@@ -423,7 +424,8 @@ int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config 
         return mt_error(MT_ERR_ARG,
                         "--workers: %d sync workers take %d batches a step, an epoch has %d "
                         "(%d images of batch %d)",
-                        p->workers, p->workers, r->batches, t->data.train.n, t->cfg.batch);
+                        p->workers, p->workers, t->steps_per_epoch, t->data.train.n,
+                        t->cfg.batch);
     }
     /* Sync mode: the epoch and the schedule count server steps. */
     t->steps_per_epoch = spe;
@@ -482,10 +484,18 @@ int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config 
         mt_train_ps_close(r);
         return rc;
     }
+    /* Evaluation: the idle workers' threads, within the cores and within
+     * OMP_NUM_THREADS when the environment sets it (tests/run.sh does under
+     * ThreadSanitizer, which cannot see OpenMP's barriers). */
     int threads = mt_ps_threads(r->ps), cores = mt_ps_cores();
-    r->eval_threads = p->mode == MT_PS_DELAY ? threads
-                      : (long)threads * p->workers < cores ? threads * p->workers
-                                                            : cores;
+    long eval = p->mode == MT_PS_DELAY ? threads : (long)threads * p->workers;
+    const char *env = getenv("OMP_NUM_THREADS");
+    long cap = env ? strtol(env, NULL, 10) : 0;
+    if (eval > cores)
+        eval = cores;
+    if (cap > 0 && eval > cap)
+        eval = cap;
+    r->eval_threads = eval > threads ? (int)eval : threads;
     *out = r;
     return MT_OK;
 }
@@ -545,6 +555,52 @@ static int write_final(mt_train_ps *r, const char *status, const char *message,
     return rc;
 }
 
+/* mt_ps_run in a thread of its own while the calling thread watches for
+ * SIGINT/SIGTERM: the run's threads block both, so the handler runs only in
+ * the watching thread, the only one that reads its flag (core/signals.h), and
+ * turns it into mt_ps_request_stop. */
+struct runner {
+    mt_ps *ps;
+    int64_t target;
+    int rc;
+    char msg[1024]; /* the run thread's error message */
+    atomic_int done;
+};
+
+static void *run_thread(void *arg)
+{
+    struct runner *u = arg;
+    u->rc = mt_ps_run(u->ps, u->target);
+    if (u->rc < 0)
+        snprintf(u->msg, sizeof u->msg, "%s", mt_errmsg());
+    atomic_store(&u->done, 1);
+    return NULL;
+}
+
+static int run_watching_signals(mt_ps *ps, int64_t target)
+{
+    struct runner u = {.ps = ps, .target = target};
+    atomic_init(&u.done, 0);
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    pthread_t th;
+    int started = pthread_create(&th, NULL, run_thread, &u) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started)
+        return mt_error(MT_ERR_LIB, "trainer: cannot start the run's thread");
+    const struct timespec tick = {0, 20 * 1000 * 1000};
+    while (!atomic_load(&u.done)) {
+        if (mt_signals_pending())
+            mt_ps_request_stop(ps);
+        nanosleep(&tick, NULL);
+    }
+    pthread_join(th, NULL);
+    return u.rc < 0 ? mt_error(u.rc, "%s", u.msg) : u.rc;
+}
+
 int mt_train_ps_run(mt_train_ps *r, const char *dir)
 {
     mt_trainer *t = r->t;
@@ -566,7 +622,7 @@ int mt_train_ps_run(mt_train_ps *r, const char *dir)
         r->v_epoch = v;
         mt_ps_timing_get(r->ps, &r->timing_epoch);
         mt_progress_epoch_begin(&r->progress, t->epoch, (int)spe, t->next_index);
-        rc = mt_ps_run(r->ps, target);
+        rc = run_watching_signals(r->ps, target);
         mt_progress_epoch_end(&r->progress);
         v = mt_ps_server_version(s);
         if (rc == MT_ERR_DIVERGED) {
