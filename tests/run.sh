@@ -7,16 +7,17 @@
 # code 2-20x. Under ThreadSanitizer, OpenMP runs one thread per calling thread:
 # GNU OpenMP's barriers are invisible to it and would be reported as races.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)   # absolute: tools the tests start may run elsewhere
 
 if [ -n "${MUTAU_TSAN:-}" ]; then
     export OMP_NUM_THREADS=1
-    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(dirname "$0")/tsan.supp ${TSAN_OPTIONS:-}"
+    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$here/tsan.supp ${TSAN_OPTIONS:-}"
     export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
 fi
 case "${MUTAU:-}" in
     */asan/*)
         export ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}"
-        export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp print_suppressions=0 ${LSAN_OPTIONS:-}"
+        export LSAN_OPTIONS="suppressions=$here/lsan.supp print_suppressions=0 ${LSAN_OPTIONS:-}"
         export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1 ${UBSAN_OPTIONS:-}"
         export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10} ;;
 esac
