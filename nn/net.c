@@ -392,23 +392,11 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
                                     l->name, l->buf_size[b]);
             }
     }
-    if (net->scratch_size) {
-        net->scratch = mt_alloc(net->scratch_size);
-        if (!net->scratch)
-            return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory for the scratchpad");
-        dnnl_memory_desc_t smd;
-        dnnl_dims_t d = {(dnnl_dim_t)net->scratch_size};
-        MT_DNNL(dnnl_memory_desc_init_by_tag(&smd, 1, d, dnnl_u8, dnnl_a));
-        MT_DNNL(dnnl_memory_create(&net->m_scratch, &smd, net->eng, net->scratch));
-    }
-    for (int i = 0; i < net->n_layers; i++) {
-        mt_layer *l = net->layers[i];
-        if (l->kind->bind) {
-            int rc = l->kind->bind(l);
-            if (rc < 0)
-                return mt_error_context(rc, "%s", l->name);
-        }
-    }
+    int rc = net->scratch_size ? mt_net_scratch_alloc(net) : MT_OK;
+    if (rc >= 0)
+        rc = mt_net_bind_all(net);
+    if (rc < 0)
+        return rc;
     net->finalized = 1;
     return MT_OK;
 }

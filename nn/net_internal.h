@@ -45,6 +45,10 @@ struct mt_net {
  * when it differs from the one the net was built for (nn/net_threads.c). */
 int mt_net_match_threads(mt_net *net);
 int mt_net_recompile(mt_net *net);
+/* (Re)allocates the shared scratchpad for net->scratch_size bytes; binds
+ * every layer's memory objects. */
+int mt_net_scratch_alloc(mt_net *net);
+int mt_net_bind_all(mt_net *net);
 
 /* Assigns every tensor that needs one a gradient buffer (shared where
  * lifetimes allow) and frees them. */

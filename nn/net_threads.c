@@ -18,6 +18,36 @@
 #include <omp.h>
 #include <string.h>
 
+int mt_net_scratch_alloc(mt_net *net)
+{
+    if (net->m_scratch)
+        dnnl_memory_destroy(net->m_scratch);
+    net->m_scratch = NULL;
+    mt_free(net->scratch);
+    net->scratch = mt_alloc(net->scratch_size);
+    if (!net->scratch)
+        return mt_error(MT_ERR_NOMEM, "out of memory for a %zu-byte scratchpad",
+                        net->scratch_size);
+    dnnl_memory_desc_t smd;
+    dnnl_dims_t d = {(dnnl_dim_t)net->scratch_size};
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&smd, 1, d, dnnl_u8, dnnl_a));
+    MT_DNNL(dnnl_memory_create(&net->m_scratch, &smd, net->eng, net->scratch));
+    return MT_OK;
+}
+
+int mt_net_bind_all(mt_net *net)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        mt_layer *l = net->layers[i];
+        if (l->kind->bind) {
+            int rc = l->kind->bind(l);
+            if (rc < 0)
+                return mt_error_context(rc, "%s", l->name);
+        }
+    }
+    return MT_OK;
+}
+
 static void destroy_all(mt_net *net)
 {
     for (int i = 0; i < net->n_layers; i++) {
@@ -59,30 +89,16 @@ int mt_net_recompile(mt_net *net)
         }
     }
     if (net->scratch_size > old_scratch) {
-        if (net->m_scratch)
-            dnnl_memory_destroy(net->m_scratch);
-        net->m_scratch = NULL;
-        mt_free(net->scratch);
-        net->scratch = mt_alloc(net->scratch_size);
-        if (!net->scratch)
-            return mt_error(MT_ERR_NOMEM, "out of memory for the scratchpad");
-        dnnl_memory_desc_t smd;
-        dnnl_dims_t d = {(dnnl_dim_t)net->scratch_size};
-        MT_DNNL(dnnl_memory_desc_init_by_tag(&smd, 1, d, dnnl_u8, dnnl_a));
-        MT_DNNL(dnnl_memory_create(&net->m_scratch, &smd, net->eng, net->scratch));
+        int rc = mt_net_scratch_alloc(net);
+        if (rc < 0)
+            return rc;
     } else {
         net->scratch_size = old_scratch;
     }
-    for (int i = 0; i < net->n_layers; i++) {
-        mt_layer *l = net->layers[i];
-        if (l->kind->bind) {
-            int rc = l->kind->bind(l);
-            if (rc < 0)
-                return mt_error_context(rc, "%s", l->name);
-        }
-    }
-    net->threads = omp_get_max_threads();
-    return MT_OK;
+    int rc = mt_net_bind_all(net);
+    if (rc >= 0)
+        net->threads = omp_get_max_threads();
+    return rc;
 }
 
 int mt_net_match_threads(mt_net *net)
