@@ -153,6 +153,10 @@ int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const ch
             rc = push_fmt(&b, "--mode");
         if (rc == MT_OK && s->mode[0])
             rc = push_fmt(&b, "%s", s->mode);
+        /* W computing threads: the sweep has budgeted J x W x T against the
+         * cores (and said so when it exceeds them), so the cell may too. */
+        if (rc == MT_OK && c->workers > 1 && strcmp(s->mode, "delay") != 0)
+            rc = push_fmt(&b, "--oversubscribe");
         /* Delay mode without a delay: W - 1, the staleness of W equal workers
          * served in turn, so that the worker axis is the staleness axis. */
         long delay = s->delay >= 0 ? s->delay

@@ -101,8 +101,8 @@ START_TEST(test_train_argv)
     char got[2048];
     /* Worker counts other than 1 in the grid: every cell passes --workers. */
     joined_argv(&s, 6, got, sizeof got);
-    ck_assert_str_eq(got, "--epochs 3 --workers 4 --momentum 0.1 --seed 8 --threads 2 --progress "
-                          "plain --out d/cell");
+    ck_assert_str_eq(got, "--epochs 3 --workers 4 --oversubscribe --momentum 0.1 --seed 8 "
+                          "--threads 2 --progress plain --out d/cell");
     joined_argv(&s, 1, got, sizeof got);
     ck_assert_str_eq(got, "--epochs 3 --workers 1 --momentum 0.9 --seed 7 --threads 2 --progress "
                           "plain --out d/cell");
