@@ -316,6 +316,26 @@ START_TEST(random_delays_reproduce_and_resume_bit_for_bit)
 }
 END_TEST
 
+START_TEST(sync_resumes_bit_for_bit)
+{
+    /* 2 sync workers, batch 16: 12 batches an epoch make 6 steps of 2. */
+    const char *a[] = {"--batch", "16", "--epochs", "2", "--workers", "2", "--mode", "sync",
+                       NULL};
+    ck_assert_int_eq(train("a", a), 0);
+    const char *b[] = {"--batch", "16", "--epochs", "2", "--workers", "2", "--mode", "sync",
+                       "--stop-after", "4", NULL};
+    ck_assert_int_eq(train("b", b), 4);
+    ck_assert_int_eq(resume("b", "b2"), 0);
+    expect_same_log("a", "b", TRAJECTORY_TAU);
+    long na, nb;
+    char *ca = slurp("a", "checkpoint.bin", &na), *cb = slurp("b", "checkpoint.bin", &nb);
+    ck_assert_msg(na == nb && memcmp(ca, cb, (size_t)na) == 0,
+                  "the resumed sync run's checkpoint differs from the uninterrupted run's");
+    free(ca);
+    free(cb);
+}
+END_TEST
+
 /* Column `col` (0-based) of every row of log.csv, into v; the row count. */
 static int log_column(const char *name, int col, double *v, int cap)
 {
@@ -437,6 +457,10 @@ START_TEST(thread_budget_and_bad_flags_exit_2_naming_the_flag)
         ck_assert_msg(rc == 2, "case %zu (%s): exit %d", i, cases[i].needle, rc);
         expect_output("bad", cases[i].needle);
     }
+    const char *help[] = {"--help", NULL};
+    ck_assert_int_eq(train("help", help), 0);
+    expect_output("help", "--delay-dist");
+    expect_output("help", "--oversubscribe");
     /* Allowed when asked for. */
     const char *ok[] = {"--batch", "32", "--epochs", "1", "--workers", over, "--oversubscribe",
                         NULL};
@@ -453,6 +477,7 @@ static Suite *train_ps_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, delay_zero_and_one_sync_worker_are_the_single_process_trainer);
     tcase_add_test(tc, random_delays_reproduce_and_resume_bit_for_bit);
+    tcase_add_test(tc, sync_resumes_bit_for_bit);
     tcase_add_test(tc, sync_has_no_staleness_and_async_about_one);
     tcase_add_test(tc, async_stops_on_sigterm_and_resumes);
     tcase_add_test(tc, divergence_exits_3);
