@@ -16,7 +16,10 @@
  *      activations does not exist yet; request private buffers (weight
  *      reorders, workspaces) with mt_layer_buffer(), which the net allocates.
  *      Create primitives with mt_prim_create() so the net's shared user
- *      scratchpad is sized for them.
+ *      scratchpad is sized for them. When a forward runs at another OpenMP
+ *      thread count than the net was built for, the net calls destroy then
+ *      compile then bind again (oneDNN splits work for the count at
+ *      creation): compile must be repeatable and choose the same layouts.
  *   4. kind.bind(l) (optional) runs once when all pointers exist.
  *      kind.forward(l, train) and kind.backward(l): pointers are final by now:
  *      l->in[i]->data, l->out->data, l->out->diff, l->param, l->grad,
