@@ -463,9 +463,9 @@ int cmd_train(int argc, char **argv)
                    "steps -> %s\n",
                    t.model_desc, t.data.dir, t.data.train.n, t.eval_split->n, t.eval_name,
                    t.data.num_classes, c.epochs, t.steps_per_epoch, dir);
-        if (psrun && c.progress != MT_PROGRESS_QUIET)
-            mt_train_ps_describe(psrun, stdout);
     }
+    if (psrun && c.progress != MT_PROGRESS_QUIET)
+        mt_train_ps_describe(psrun, stdout);
     fflush(stdout);
 
     mt_signals_install();
