@@ -1,0 +1,136 @@
+/* train_workers.c: `mutau train --workers W` on a real network: what the
+ * workers buy, and how close async W workers come to delay W - 1.
+ *
+ * ResNet-20 on Fashion-MNIST (the default data), batch 128, the first 2,560
+ * training images (20 steps), lr 0.05 constant, momentum 0.9, no augmentation,
+ * one thread per worker, through the trainer's own multi-worker run
+ * (trainer/train_ps.h) in a temporary run directory. For each setting it
+ * reads the run's log.csv: training images per second, the training loss,
+ * the measured staleness and the server's share of the workers' time, and
+ * the process CPU seconds per trained image (loading the data and the final
+ * evaluation of 500 images included; on a machine shared with other work, wall-clock
+ * rates say more about the load than about mutau; CPU seconds per image do
+ * not). Rows:
+ *   1 worker (single process), 2 async x 1 thread, delay 1 (what 2 workers
+ *   served in turn produce), 2 sync.
+ * Prints "bench train_workers mode=... workers=... img_s=... cpu_s_per_img=...
+ * tau_mean=... server_share=... train_loss=..." per row.
+ * Not a benchmark of the server alone (bench/ps.c is).
+ */
+#include "core/status.h"
+#include "ps/ps.h"
+#include "trainer/rundir.h"
+#include "trainer/train_ps.h"
+#include "trainer/trainer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct row {
+    double img_s, loss, tau, share, cpu_per_img;
+};
+
+/* Field `col` of the last line of dir/log.csv. */
+static double last_field(const char *dir, int col)
+{
+    char path[512], line[1024], last[1024] = "";
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        snprintf(last, sizeof last, "%s", line);
+    fclose(f);
+    char *p = last;
+    for (int i = 0; i < col && p; i++)
+        p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    return p ? strtod(p, NULL) : -1;
+}
+
+static int train(const char *dir, const mt_train_ps_config *p, struct row *out)
+{
+    mt_train_config c;
+    mt_train_config_default(&c);
+    c.limit_train = 2560;
+    c.limit_test = 500;
+    c.epochs = 1;
+    c.threads = 1;
+    c.augment = 0;
+    c.schedule.kind = MT_SCHED_CONSTANT;
+    c.schedule.base_lr = 0.05;
+    c.eval_every = 0;
+    c.progress = MT_PROGRESS_QUIET;
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", dir);
+    mt_trainer t;
+    mt_train_ps *r = NULL;
+    clock_t cpu0 = clock();
+    int rc = mt_trainer_open(&t, &c);
+    if (rc == MT_OK && mt_train_ps_enabled(p))
+        rc = mt_train_ps_open(&r, &t, p);
+    if (rc == MT_OK)
+        rc = mt_rundir_create(dir, 1);
+    if (rc == MT_OK)
+        rc = r ? mt_train_ps_log_start(dir) : mt_log_start(dir);
+    if (rc == MT_OK)
+        rc = r ? mt_train_ps_run(r, dir) : mt_trainer_run(&t, dir);
+    double images = (double)t.step * c.batch * (p->mode == MT_PS_SYNC ? p->workers : 1);
+    mt_train_ps_close(r);
+    mt_trainer_close(&t);
+    if (rc != MT_OK) {
+        fprintf(stderr, "train_workers: %s\n", mt_errmsg());
+        return rc;
+    }
+    out->cpu_per_img = (double)(clock() - cpu0) / CLOCKS_PER_SEC / images;
+    out->img_s = last_field(dir, 8);
+    out->loss = last_field(dir, 3);
+    out->tau = r ? last_field(dir, 10) : 0;
+    out->share = r ? last_field(dir, 15) : 0;
+    return MT_OK;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/mt_bench_workers_XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    struct {
+        const char *label;
+        int workers, mode;
+        int64_t delay;
+    } cases[] = {{"1 worker", 1, MT_PS_ASYNC, -1},
+                 {"2 async", 2, MT_PS_ASYNC, -1},
+                 {"delay 1", 2, MT_PS_DELAY, 1},
+                 {"2 sync", 2, MT_PS_SYNC, -1}};
+    int n = (int)(sizeof cases / sizeof cases[0]), status = 0;
+    printf("ResNet-20, Fashion-MNIST, batch 128, 20 steps, 1 thread per worker, %d cores\n",
+           mt_ps_cores());
+    printf("%-9s %8s %12s %9s %8s %10s\n", "run", "img/s", "CPU ms/img", "tau mean", "server",
+           "train loss");
+    for (int i = 0; i < n; i++) {
+        mt_train_ps_config p;
+        mt_train_ps_config_default(&p);
+        p.workers = cases[i].workers;
+        p.mode = cases[i].mode;
+        p.delay = cases[i].delay;
+        char run_dir[64];
+        snprintf(run_dir, sizeof run_dir, "%s/%d", dir, i);
+        struct row r;
+        if (train(run_dir, &p, &r) != MT_OK) {
+            status = 1;
+            continue;
+        }
+        printf("%-9s %8.1f %12.2f %9.2f %7.2f%% %10.4f\n", cases[i].label, r.img_s,
+               1e3 * r.cpu_per_img, r.tau, 100 * r.share, r.loss);
+        printf("bench train_workers mode=%s workers=%d img_s=%.1f cpu_s_per_img=%.5f "
+               "tau_mean=%.3f server_share=%.5f train_loss=%.5f\n",
+               mt_ps_mode_name(cases[i].mode), cases[i].workers, r.img_s, r.cpu_per_img, r.tau,
+               r.share, r.loss);
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        status = 1;
+    return status;
+}
