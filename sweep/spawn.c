@@ -70,6 +70,8 @@ void mt_spawn_describe(int st, char *buf, size_t cap)
 {
     if (WIFEXITED(st))
         snprintf(buf, cap, "exit %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+        snprintf(buf, cap, "killed by SIGKILL (the kernel's out-of-memory killer sends it)");
     else if (WIFSIGNALED(st))
         snprintf(buf, cap, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
     else

@@ -154,7 +154,7 @@ static int apply_preset(sweep_opts *o, const char *name)
         static const char *const paper[] = {
             "--model", "sphere-resnet-32", "--batch", "128", "--lr", "0.2", "--schedule",
             "multistep", "--lr-milestones", "60,120,160", "--lr-gamma", "0.2", "--epochs", "200",
-            NULL};
+            "--oversubscribe", NULL};
         args = paper;
         /* CIFAR-100 or nothing: the default falls back to Fashion-MNIST. */
         char found[PATH_MAX];
@@ -604,7 +604,7 @@ static int run_trial(const runner *ru, const mt_sweep_cell *c, mt_sweep_cost *co
     }
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     if (code != EXIT_OK && code != EXIT_INTERRUPTED && code != EXIT_DIVERGED) {
-        char line[1024], how[64];
+        char line[1024], how[96];
         last_line(log, line, sizeof line);
         mt_spawn_describe(st, how, sizeof how);
         cli_error(CMD, "the cells' settings do not train (trial run of %s: %s): %s", c->name, how,
@@ -740,7 +740,7 @@ static int run_cells(const runner *ru, const int *todo, int n_todo, const enum c
         p->running--;
         mt_sweep_cell c;
         mt_sweep_cell_at(&o->spec, slots[j].cell, &c);
-        char how[64], line[1024], log[PATH_MAX * 2 + 16], event[PATH_MAX * 3 + 1400];
+        char how[96], line[1024], log[PATH_MAX * 2 + 16], event[PATH_MAX * 3 + 1400];
         mt_spawn_describe(st, how, sizeof how);
         snprintf(log, sizeof log, "%s/%s/train.out", o->out, c.name);
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
