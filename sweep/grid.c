@@ -53,6 +53,11 @@ int mt_sweep_uses_ps(const mt_sweep_spec *s)
     return 0;
 }
 
+int mt_sweep_cell_oversubscribes(const mt_sweep_spec *s, const mt_sweep_cell *c)
+{
+    return mt_sweep_uses_ps(s) && c->workers > 1 && strcmp(s->mode, "delay") != 0;
+}
+
 int mt_sweep_cell_count(const mt_sweep_spec *s)
 {
     return s->n_workers * s->n_momentum * s->repeats;
@@ -155,7 +160,7 @@ int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const ch
             rc = push_fmt(&b, "%s", s->mode);
         /* W computing threads: the sweep has budgeted J x W x T against the
          * cores (and said so when it exceeds them), so the cell may too. */
-        if (rc == MT_OK && c->workers > 1 && strcmp(s->mode, "delay") != 0)
+        if (rc == MT_OK && mt_sweep_cell_oversubscribes(s, c))
             rc = push_fmt(&b, "--oversubscribe");
         /* Delay mode without a delay: W - 1, the staleness of W equal workers
          * served in turn, so that the worker axis is the staleness axis. */

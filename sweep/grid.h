@@ -63,6 +63,12 @@ const char *mt_sweep_mode(const mt_sweep_spec *s);
  * run equals bit for bit. */
 int mt_sweep_uses_ps(const mt_sweep_spec *s);
 
+/* Whether cell c passes --oversubscribe: async and sync cells of W > 1
+ * workers, whose J x W x T budget the sweep makes itself (mutau train would
+ * refuse W x T beyond the cores). Not kept in the run, so a resumed cell
+ * passes it again. */
+int mt_sweep_cell_oversubscribes(const mt_sweep_spec *s, const mt_sweep_cell *c);
+
 /* Cells: n_workers x n_momentum x repeats. Repeat-major so that the first
  * pass over the grid gives every cell one result before any gets a second. */
 int mt_sweep_cell_count(const mt_sweep_spec *s);

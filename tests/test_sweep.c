@@ -106,6 +106,15 @@ START_TEST(test_train_argv)
     joined_argv(&s, 1, got, sizeof got);
     ck_assert_str_eq(got, "--epochs 3 --workers 1 --momentum 0.9 --seed 7 --threads 2 --progress "
                           "plain --out d/cell");
+    /* Resumed cells need --oversubscribe again: async cells of W > 1 only. */
+    mt_sweep_cell c4, c1;
+    mt_sweep_cell_at(&s, 6, &c4);
+    mt_sweep_cell_at(&s, 0, &c1);
+    ck_assert_int_eq(mt_sweep_cell_oversubscribes(&s, &c4), 1);
+    ck_assert_int_eq(mt_sweep_cell_oversubscribes(&s, &c1), 0);
+    snprintf(s.mode, sizeof s.mode, "delay");
+    ck_assert_int_eq(mt_sweep_cell_oversubscribes(&s, &c4), 0);
+    s.mode[0] = '\0';
     /* Mode and delay follow the worker count. */
     snprintf(s.mode, sizeof s.mode, "delay");
     s.delay = 3;

@@ -154,7 +154,7 @@ static int apply_preset(sweep_opts *o, const char *name)
         static const char *const paper[] = {
             "--model", "sphere-resnet-32", "--batch", "128", "--lr", "0.2", "--schedule",
             "multistep", "--lr-milestones", "60,120,160", "--lr-gamma", "0.2", "--epochs", "200",
-            "--oversubscribe", NULL};
+            NULL};
         args = paper;
         /* CIFAR-100 or nothing: the default falls back to Fashion-MNIST. */
         char found[PATH_MAX];
@@ -482,6 +482,8 @@ static int start_cell(const runner *ru, const mt_sweep_cell *c, enum cell_state 
                      "--progress", "plain", NULL, NULL};
         /* The one train flag of the invocation, not of the run, that a
          * resumed cell needs again. */
+        if (mt_sweep_cell_oversubscribes(&ru->o->spec, c))
+            a[8] = "--oversubscribe";
         for (int i = 0; i < ru->o->spec.n_train_args; i++)
             if (strcmp(ru->o->spec.train_args[i], "--oversubscribe") == 0)
                 a[8] = "--oversubscribe";
