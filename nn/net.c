@@ -801,6 +801,10 @@ int mt_net_correct(const mt_net *net, int k)
     for (int i = 0; i < net->n_valid; i++) {
         const float *row = p + (size_t)i * C;
         float pl = row[net->labels[i]];
+        /* NaN compares false against everything: without this a diverged net's
+         * outputs would all count as correct */
+        if (!isfinite(pl))
+            continue;
         int above = 0;
         /* ties count against the label: a constant output is not "correct" */
         for (int c = 0; c < C; c++)

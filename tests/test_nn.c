@@ -457,6 +457,12 @@ START_TEST(accuracy_counts_top_k)
     ck_assert_int_eq(mt_net_correct(net, 1), 1); /* sample 0 */
     ck_assert_int_eq(mt_net_correct(net, 2), 2); /* + sample 1 */
     ck_assert_int_eq(mt_net_correct(net, 3), 3); /* + sample 2 */
+    /* A diverged net's NaN outputs are never correct. */
+    W[0] = NAN;
+    int rc = mt_net_forward(net, 0);
+    ck_assert_msg(rc == MT_OK || rc == MT_ERR_DIVERGED, "forward: %d %s", rc, mt_errmsg());
+    ck_assert_int_eq(mt_net_correct(net, 1), 0);
+    ck_assert_int_eq(mt_net_correct(net, 4), 0);
     mt_net_free(net);
 }
 END_TEST

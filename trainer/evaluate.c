@@ -51,7 +51,8 @@ int mt_evaluate(mt_net *net, const mt_split *s, const mt_norm *norm, float *x, i
                 if (row[k] > row[best])
                     best = k;
             result->class_total[y[i]]++;
-            result->class_correct[y[i]] += best == y[i];
+            /* a non-finite row (a diverged net) is wrong for every class */
+            result->class_correct[y[i]] += best == y[i] && isfinite(row[best]);
         }
     }
     result->n = s->n;
