@@ -6,52 +6,15 @@
 #include "core/status.h"
 #include "plot/plot.h"
 #include "tests/check_main.h"
+#include "tests/png_check.h"
+#include "tests/tool_run.h"
 
 #include <math.h>
-#include <png.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct {
-    int width, height;
-    unsigned char *rgb; /* (height, width, 3) */
-} image;
-
-/* Reads a PNG as 8-bit RGB; returns 0 on success. */
-static int read_png(const char *path, image *im)
-{
-    memset(im, 0, sizeof *im);
-    png_image p;
-    memset(&p, 0, sizeof p);
-    p.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&p, path))
-        return -1;
-    p.format = PNG_FORMAT_RGB;
-    im->width = (int)p.width;
-    im->height = (int)p.height;
-    im->rgb = malloc(PNG_IMAGE_SIZE(p));
-    if (!im->rgb || !png_image_finish_read(&p, NULL, im->rgb, 0, NULL)) {
-        png_image_free(&p);
-        free(im->rgb);
-        return -1;
-    }
-    return 0;
-}
-
-/* Pixels within `tol` of colour 0xRRGGBB in every channel. */
-static long count_color(const image *im, unsigned rgb, int tol)
-{
-    int r = (rgb >> 16) & 255, g = (rgb >> 8) & 255, b = rgb & 255;
-    long n = 0;
-    for (long i = 0; i < (long)im->width * im->height; i++) {
-        const unsigned char *p = im->rgb + 3 * i;
-        n += abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - b) <= tol;
-    }
-    return n;
-}
 
 static char tmpdir[256];
 
@@ -62,20 +25,9 @@ static const char *tmp_path(const char *name)
     return path;
 }
 
-static void setup(void)
-{
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(tmpdir, sizeof tmpdir, "%s/mutau-plot-XXXXXX", base);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
+static void setup(void) { tmp_dir_make(tmpdir, sizeof tmpdir, "plot"); }
 
-static void teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
+static void teardown(void) { tmp_dir_remove(tmpdir); }
 
 START_TEST(line_chart_is_a_png_of_the_requested_size)
 {
@@ -97,14 +49,14 @@ START_TEST(line_chart_is_a_png_of_the_requested_size)
                             .log_y = 1, .ymin = NAN, .ymax = NAN, .legend_title = "series"};
     const char *path = tmp_path("lines.png");
     ck_assert_int_eq(mt_plot_lines(path, &o, s, 2), MT_OK);
-    image im;
-    ck_assert_int_eq(read_png(path, &im), 0);
+    png_rgb im;
+    ck_assert_int_eq(png_rgb_read(path, &im), 0);
     ck_assert_int_eq(im.width, 640);
     ck_assert_int_eq(im.height, 480);
     /* A white page with both series' colours on it. */
-    ck_assert_int_gt(count_color(&im, 0xFFFFFF, 0), 640 * 480 / 3);
-    ck_assert_int_gt(count_color(&im, mt_plot_color(0), 24), 100);
-    ck_assert_int_gt(count_color(&im, mt_plot_color(1), 24), 50);
+    ck_assert_int_gt(png_rgb_count_color(&im, 0xFFFFFF, 0), 640 * 480 / 3);
+    ck_assert_int_gt(png_rgb_count_color(&im, mt_plot_color(0), 24), 100);
+    ck_assert_int_gt(png_rgb_count_color(&im, mt_plot_color(1), 24), 50);
     free(im.rgb);
 
     /* Error bars, linear axes, a fixed range and another size. */
@@ -116,7 +68,7 @@ START_TEST(line_chart_is_a_png_of_the_requested_size)
     o.height = 200;
     o.legend = MT_PLOT_LEGEND_TOP_LEFT;
     ck_assert_int_eq(mt_plot_lines(path, &o, s, 2), MT_OK);
-    ck_assert_int_eq(read_png(path, &im), 0);
+    ck_assert_int_eq(png_rgb_read(path, &im), 0);
     ck_assert_int_eq(im.width, 300);
     ck_assert_int_eq(im.height, 200);
     free(im.rgb);
@@ -164,21 +116,21 @@ START_TEST(heat_map_marks_and_missing_cells)
                               .format = "%.1f", .width = 500, .height = 400, .vmin = NAN, .vmax = NAN};
     const char *path = tmp_path("heat.png");
     ck_assert_int_eq(mt_plot_heatmap(path, &o, v, R, C, marked), MT_OK);
-    image im;
-    ck_assert_int_eq(read_png(path, &im), 0);
+    png_rgb im;
+    ck_assert_int_eq(png_rgb_read(path, &im), 0);
     ck_assert_int_eq(im.width, 500);
     ck_assert_int_eq(im.height, 400);
     const unsigned mark = 0xE8175D, missing = 0xC8C8C8, low = 0x440154, high = 0xFDE725;
-    ck_assert_int_eq(count_color(&im, mark, 10), 0);
-    ck_assert_int_gt(count_color(&im, missing, 2), 1000); /* the NaN cell */
-    ck_assert_int_gt(count_color(&im, low, 6), 1000);     /* the lowest cell, viridis' dark end */
-    ck_assert_int_gt(count_color(&im, high, 6), 1000);    /* the highest cell, its bright end */
+    ck_assert_int_eq(png_rgb_count_color(&im, mark, 10), 0);
+    ck_assert_int_gt(png_rgb_count_color(&im, missing, 2), 1000); /* the NaN cell */
+    ck_assert_int_gt(png_rgb_count_color(&im, low, 6), 1000);     /* the lowest cell, viridis' dark end */
+    ck_assert_int_gt(png_rgb_count_color(&im, high, 6), 1000);    /* the highest cell, its bright end */
     free(im.rgb);
 
     marked[0] = marked[7] = 1;
     ck_assert_int_eq(mt_plot_heatmap(path, &o, v, R, C, marked), MT_OK);
-    ck_assert_int_eq(read_png(path, &im), 0);
-    ck_assert_int_gt(count_color(&im, mark, 10), 200);
+    ck_assert_int_eq(png_rgb_read(path, &im), 0);
+    ck_assert_int_gt(png_rgb_count_color(&im, mark, 10), 200);
     free(im.rgb);
 
     double all_nan[2] = {NAN, NAN};
@@ -205,8 +157,8 @@ static void *draw_many(void *arg)
         snprintf(path, sizeof path, "%s/%s", tmpdir, name);
         if (mt_plot_lines(path, &o, &s, 1) != MT_OK)
             return (void *)1;
-        image im;
-        if (read_png(path, &im) != 0 || im.width != 200 + 10 * id || im.height != 150) {
+        png_rgb im;
+        if (png_rgb_read(path, &im) != 0 || im.width != 200 + 10 * id || im.height != 150) {
             free(im.rgb);
             return (void *)1;
         }

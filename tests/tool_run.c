@@ -1,0 +1,101 @@
+/* tool_run.c: running the built tool from the tests and reading back what it
+ * wrote (see tool_run.h). */
+#include "tests/tool_run.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *tool_path(void)
+{
+    const char *m = getenv("MUTAU");
+    ck_assert_msg(m && *m, "MUTAU (the built tool's path) is not set; run through make test");
+    return m;
+}
+
+void tmp_dir_make(char *dir, size_t cap, const char *name)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, cap, "%s/mutau-%s-XXXXXX", base, name);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+int tmp_dir_remove(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) == 0)
+        return 0;
+    fprintf(stderr, "could not remove %s\n", dir);
+    return -1;
+}
+
+pid_t tool_spawn(const char *out_path, const char *const *argv)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int tool_wait(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int tool_sh(const char *dir, const char *args, char *err, size_t cap)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", dir, tool_path(), args);
+    int st = system(cmd);
+    if (err) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/err.txt", dir);
+        char *s = file_read(p, NULL);
+        snprintf(err, cap, "%s", s ? s : "");
+        free(s);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+char *file_read(const char *path, long *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        s = NULL;
+    }
+    fclose(f);
+    if (!s)
+        return NULL;
+    s[n] = '\0';
+    if (len)
+        *len = n;
+    return s;
+}
+
+char *file_read_checked(const char *path, long *len)
+{
+    char *s = file_read(path, len);
+    ck_assert_msg(s != NULL, "cannot open %s", path);
+    return s;
+}
