@@ -4,50 +4,27 @@
  * the file.
  */
 #include "tests/check_main.h"
+#include "tests/png_check.h"
+#include "tests/tool_run.h"
 
 #include <jansson.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 static char tmpdir[256];
 
-static void setup(void)
-{
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(tmpdir, sizeof tmpdir, "%s/mutau-pca-cli-XXXXXX", base);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
+static void setup(void) { tmp_dir_make(tmpdir, sizeof tmpdir, "pca-cli"); }
 
-static void teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
+static void teardown(void) { tmp_dir_remove(tmpdir); }
 
 /* Runs `mutau pca ARGS` with stdout and stderr in files of tmpdir; returns
  * the exit status, and the stderr text in err (may be NULL). */
 static int run_pca(const char *args, char *err, size_t cap)
 {
-    const char *mutau = getenv("MUTAU");
-    ck_assert_msg(mutau != NULL, "MUTAU is not set (run through make test)");
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' pca %s >'%s/out.txt' 2>'%s/err.txt'", mutau, args, tmpdir, tmpdir);
-    int st = system(cmd);
-    if (err) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/err.txt", tmpdir);
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(err, 1, cap - 1, f) : 0;
-        err[n] = '\0';
-        if (f)
-            fclose(f);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(cmd, sizeof cmd, "pca %s", args);
+    return tool_sh(tmpdir, cmd, err, cap);
 }
 
 static long count_lines(const char *path)
@@ -61,25 +38,6 @@ static long count_lines(const char *path)
         n += c == '\n';
     fclose(f);
     return n;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s)
-        s[n] = '\0';
-    fclose(f);
-    return s;
 }
 
 START_TEST(small_grid_writes_every_file)
@@ -111,16 +69,14 @@ START_TEST(small_grid_writes_every_file)
     const char *figs[4] = {"figure1.png", "convergence.png", "optimal_delay.png", "heatmap.png"};
     for (int k = 0; k < 4; k++) {
         snprintf(path, sizeof path, "%s/a/%s", tmpdir, figs[k]);
-        png_image p;
-        memset(&p, 0, sizeof p);
-        p.version = PNG_IMAGE_VERSION;
-        ck_assert_msg(png_image_begin_read_from_file(&p, path), "%s is not a PNG", figs[k]);
+        png_rgb p;
+        ck_assert_msg(png_rgb_read(path, &p) == 0, "%s is not a PNG", figs[k]);
         ck_assert_int_eq(p.width, k < 3 ? 1000 : 1200);
         ck_assert_int_eq(p.height, k < 3 ? 640 : 60 * 2 + 240);
-        png_image_free(&p);
+        free(p.rgb);
     }
     snprintf(path, sizeof path, "%s/out.txt", tmpdir);
-    char *out = slurp(path);
+    char *out = file_read(path, NULL);
     ck_assert_ptr_nonnull(out);
     ck_assert_ptr_nonnull(strstr(out, "optimal tau"));
     free(out);
@@ -139,7 +95,7 @@ START_TEST(results_do_not_depend_on_threads)
     ck_assert_int_eq(run_pca(args, NULL, 0), 0);
     snprintf(a, sizeof a, "%s/t1/results.csv", tmpdir);
     snprintf(b, sizeof b, "%s/t2/results.csv", tmpdir);
-    char *x = slurp(a), *y = slurp(b);
+    char *x = file_read(a, NULL), *y = file_read(b, NULL);
     ck_assert_ptr_nonnull(x);
     ck_assert_ptr_nonnull(y);
     ck_assert_str_eq(x, y);

@@ -15,8 +15,9 @@
  *     staleness reaches results.csv.
  */
 #include "tests/check_main.h"
+#include "tests/png_check.h"
+#include "tests/tool_run.h"
 
-#include <png.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,69 +29,19 @@
 
 static char tmpdir[256];
 
-static void setup(void)
-{
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(tmpdir, sizeof tmpdir, "%s/mutau-sweep-cli-XXXXXX", base);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
+static void setup(void) { tmp_dir_make(tmpdir, sizeof tmpdir, "sweep-cli"); }
 
-static void teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static const char *mutau(void)
-{
-    const char *m = getenv("MUTAU");
-    ck_assert_msg(m != NULL, "MUTAU is not set (run through make test)");
-    return m;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s)
-        s[n] = '\0';
-    fclose(f);
-    return s;
-}
+static void teardown(void) { tmp_dir_remove(tmpdir); }
 
 /* Runs `mutau ARGS` in tmpdir, output in out.txt / err.txt there; returns
  * the exit status and the stderr text in err (may be NULL). */
-static int run(const char *args, char *err, size_t cap)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", tmpdir, mutau(), args);
-    int st = system(cmd);
-    if (err) {
-        char p[512];
-        snprintf(p, sizeof p, "%s/err.txt", tmpdir);
-        char *s = slurp(p);
-        snprintf(err, cap, "%s", s ? s : "");
-        free(s);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static int run(const char *args, char *err, size_t cap) { return tool_sh(tmpdir, args, err, cap); }
 
 static char *read_in(const char *rel)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
-    return slurp(p);
+    return file_read(p, NULL);
 }
 
 static int exists_in(const char *rel)
@@ -124,27 +75,12 @@ static void check_png(const char *rel)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    ck_assert_msg(png_image_begin_read_from_file(&img, p), "%s is not a PNG: %s", rel,
-                  img.message);
-    ck_assert_msg(img.width >= 400 && img.height >= 300, "%s: %ux%u", rel, img.width, img.height);
-    img.format = PNG_FORMAT_RGB;
-    png_bytep buf = malloc(PNG_IMAGE_SIZE(img));
-    ck_assert_msg(png_image_finish_read(&img, NULL, buf, 0, NULL), "%s: %s", rel, img.message);
+    png_rgb img;
+    ck_assert_msg(png_rgb_read(p, &img) == 0, "%s is not a PNG: %s", rel, img.message);
+    ck_assert_msg(img.width >= 400 && img.height >= 300, "%s: %dx%d", rel, img.width, img.height);
     /* A drawn figure, not a blank page: many distinct colours. */
-    int distinct = 0;
-    unsigned seen[64] = {0};
-    for (size_t i = 0; i < PNG_IMAGE_SIZE(img) && distinct < 8; i += 3) {
-        unsigned c = (unsigned)buf[i] << 16 | (unsigned)buf[i + 1] << 8 | buf[i + 2];
-        int k = 0;
-        while (k < distinct && seen[k] != c)
-            k++;
-        if (k == distinct)
-            seen[distinct++] = c;
-    }
-    free(buf);
+    int distinct = png_rgb_distinct(&img, 8);
+    free(img.rgb);
     ck_assert_msg(distinct >= 8, "%s has %d colours", rel, distinct);
 }
 
@@ -234,7 +170,7 @@ START_TEST(test_stopped_and_resumed)
     const char *args = "sweep --out sw --momentum 0.3,0.6,0.9 --jobs 1 " TINY
                        "--epochs 4 --lr 0.05 --schedule cosine";
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' %s >out1.txt 2>err1.txt", tmpdir, mutau(),
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' %s >out1.txt 2>err1.txt", tmpdir, tool_path(),
              args);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
