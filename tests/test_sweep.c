@@ -9,6 +9,7 @@
 #include "sweep/report.h"
 #include "sweep/results.h"
 #include "tests/check_main.h"
+#include "tests/tool_run.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,20 +19,9 @@
 
 static char tmpdir[256];
 
-static void setup(void)
-{
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(tmpdir, sizeof tmpdir, "%s/mutau-sweep-XXXXXX", base);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
+static void setup(void) { tmp_dir_make(tmpdir, sizeof tmpdir, "sweep"); }
 
-static void teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
+static void teardown(void) { tmp_dir_remove(tmpdir); }
 
 /* workers {1, 4} x momentum {0.1, 0.9} x 2 repeats, seed 7. */
 static void small_spec(mt_sweep_spec *s)
@@ -328,18 +318,6 @@ START_TEST(test_result_from_run_directory)
 }
 END_TEST
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 START_TEST(test_stats_csv_and_table)
 {
     mt_sweep_spec s;
@@ -381,7 +359,7 @@ START_TEST(test_stats_csv_and_table)
     char p[512];
     snprintf(p, sizeof p, "%s/results.csv", tmpdir);
     ck_assert_int_eq(mt_sweep_results_write_csv(p, r, mt_sweep_cell_count(&s)), MT_OK);
-    char *csv = slurp(p);
+    char *csv = file_read(p, NULL);
     ck_assert_ptr_nonnull(csv);
     int lines = 0;
     for (char *c = csv; *c; c++)
@@ -408,6 +386,7 @@ START_TEST(test_stats_csv_and_table)
     ck_assert_msg(strstr(text, "(1 to run)  0.9\n") && strstr(text, "62.00 ± 2.00  0.1\n"),
                   "table:\n%s", text);
     free(text);
+    free(csv);
     mt_sweep_results_free(r, mt_sweep_cell_count(&s));
     mt_sweep_spec_free(&s);
 }
