@@ -2,11 +2,10 @@
  * tiny ResNet: the run directory's files, bit-for-bit resume (after
  * --stop-after and after SIGTERM), refusal of corrupt and foreign checkpoints,
  * divergence, and bad flags. Runs the built tool ($MUTAU). */
-#include "datasets/synth.h"
 #include "tests/check_main.h"
+#include "tests/tiny_data.h"
+#include "tests/tool_run.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,63 +25,27 @@ static void setup(void)
     snprintf(root, sizeof root, "/tmp/mt_train_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(root));
     snprintf(data_dir, sizeof data_dir, "%s/data", root);
-    mt_synth_config sc;
-    mt_synth_config_default(&sc, MT_FORMAT_IDX);
-    sc.classes = 4;
-    sc.n_train = 192;
-    sc.n_test = 64;
-    sc.h = sc.w = 8;
-    sc.gzip = 0;
-    ck_assert_int_eq(mt_synth_write(data_dir, &sc, NULL), 0);
+    tiny_data_write(data_dir);
 }
 
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *mutau(void)
-{
-    const char *m = getenv("MUTAU");
-    ck_assert_msg(m && *m, "MUTAU (the built tool's path) is not set; run through make test");
-    return m;
-}
+static void teardown(void) { ck_assert_int_eq(tmp_dir_remove(root), 0); }
 
 /* Starts `mutau train ARGS... NULL` with stdout+stderr to root/NAME.out. */
 static pid_t start(const char *name, const char *const *args)
 {
     const char *argv[64];
     int n = 0;
-    argv[n++] = mutau();
+    argv[n++] = tool_path();
     argv[n++] = "train";
     for (int i = 0; args[i]; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
     char out[160];
     snprintf(out, sizeof out, "%s/%s.out", root, name);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return tool_spawn(out, argv);
 }
 
-static int finish(pid_t pid)
-{
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int run(const char *name, const char *const *args) { return finish(start(name, args)); }
+static int run(const char *name, const char *const *args) { return tool_wait(start(name, args)); }
 
 static char *slurp(const char *fmt, ...)
 {
@@ -92,26 +54,14 @@ static char *slurp(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(path, sizeof path, fmt, ap);
     va_end(ap);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    return file_read_checked(path, NULL);
 }
 
 static json_t *load_json(const char *run_name, const char *file)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s/%s", root, run_name, file);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    ck_assert_msg(j != NULL, "%s: %s", path, e.text);
-    return j;
+    return json_read_checked(path);
 }
 
 /* log.csv with the two timing columns (images_per_s, seconds) cut off. */
@@ -266,7 +216,7 @@ START_TEST(resume_is_bit_for_bit_the_uninterrupted_run)
     for (int i = 0; i < 20000 && access(ck, F_OK) != 0; i++)
         usleep(1000);
     kill(pid, SIGTERM);
-    int rc = finish(pid);
+    int rc = tool_wait(pid);
     ck_assert_msg(rc == 4, "SIGTERM: exit %d (0 means the run ended before the signal)", rc);
     expect_output("c1", "SIGTERM");
     expect_output("c1", "mutau train --resume");

@@ -99,3 +99,11 @@ char *file_read_checked(const char *path, long *len)
     ck_assert_msg(s != NULL, "cannot open %s", path);
     return s;
 }
+
+json_t *json_read_checked(const char *path)
+{
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    ck_assert_msg(j != NULL, "%s: %s", path, e.text);
+    return j;
+}

@@ -9,6 +9,7 @@
 #ifndef MUTAU_TESTS_TOOL_RUN_H
 #define MUTAU_TESTS_TOOL_RUN_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -38,5 +39,9 @@ int tool_sh(const char *dir, const char *args, char *err, size_t cap);
  * file_read_checked fails the test naming the path. */
 char *file_read(const char *path, long *len);
 char *file_read_checked(const char *path, long *len);
+
+/* The JSON document in path (json_decref it); fails the test naming the path
+ * and the parser's reason. */
+json_t *json_read_checked(const char *path);
 
 #endif
