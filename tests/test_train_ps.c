@@ -13,19 +13,17 @@
  *   - divergence exits 3, W x T beyond the cores and bad flags exit 2 naming
  *     the flag.
  */
-#include "datasets/synth.h"
 #include "ps/ps.h"
 #include "tests/check_main.h"
+#include "tests/tiny_data.h"
+#include "tests/tool_run.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static char root[64];
@@ -37,45 +35,17 @@ static void setup(void)
     snprintf(root, sizeof root, "/tmp/mt_train_ps_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(root));
     snprintf(data_dir, sizeof data_dir, "%s/data", root);
-    mt_synth_config sc;
-    mt_synth_config_default(&sc, MT_FORMAT_IDX);
-    sc.classes = 4;
-    sc.n_train = 192;
-    sc.n_test = 64;
-    sc.h = sc.w = 8;
-    sc.gzip = 0;
-    ck_assert_int_eq(mt_synth_write(data_dir, &sc, NULL), 0);
+    tiny_data_write(data_dir);
 }
 
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *tool(void)
-{
-    const char *m = getenv("MUTAU");
-    ck_assert_msg(m && *m, "MUTAU (the built tool's path) is not set; run through make test");
-    return m;
-}
+static void teardown(void) { ck_assert_int_eq(tmp_dir_remove(root), 0); }
 
 /* Runs argv (NULL-terminated) in the background, stdout and stderr to root/OUT.out. */
 static pid_t spawn(const char *out_name, const char *const *argv)
 {
     char out[200];
     snprintf(out, sizeof out, "%s/%s.out", root, out_name);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return tool_spawn(out, argv);
 }
 
 /* Starts `mutau train` with the tiny flags (run directory root/NAME), then
@@ -84,10 +54,10 @@ static pid_t start(const char *name, const char *const *args)
 {
     static char out_dir[160];
     snprintf(out_dir, sizeof out_dir, "%s/%s", root, name);
-    const char *argv[64] = {tool(), "train", "--data", data_dir, "--model", "resnet8", "--width",
-                            "16", "--lr", "0.05", "--schedule", "cosine", "--warmup-epochs",
-                            "0.5", "--progress", "plain", "--threads", "1", "--eval-batch", "25",
-                            "--out", out_dir};
+    const char *argv[64] = {tool_path(), "train", "--data", data_dir, "--model", "resnet8",
+                            "--width", "16", "--lr", "0.05", "--schedule", "cosine",
+                            "--warmup-epochs", "0.5", "--progress", "plain", "--threads", "1",
+                            "--eval-batch", "25", "--out", out_dir};
     int n = 22;
     for (int i = 0; args[i]; i++)
         argv[n++] = args[i];
@@ -95,23 +65,15 @@ static pid_t start(const char *name, const char *const *args)
     return spawn(name, argv);
 }
 
-static int finish(pid_t pid)
-{
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int train(const char *name, const char *const *args) { return finish(start(name, args)); }
+static int train(const char *name, const char *const *args) { return tool_wait(start(name, args)); }
 
 /* `mutau train --resume root/NAME`, output to root/OUT.out; the exit code. */
 static int resume(const char *name, const char *out_name)
 {
     char dir[160];
     snprintf(dir, sizeof dir, "%s/%s", root, name);
-    const char *argv[] = {tool(), "train", "--resume", dir, NULL};
-    return finish(spawn(out_name, argv));
+    const char *argv[] = {tool_path(), "train", "--resume", dir, NULL};
+    return tool_wait(spawn(out_name, argv));
 }
 
 /* The whole file root/NAME/FILE (or root/NAME.out when file is NULL); *len its size. */
@@ -122,18 +84,7 @@ static char *slurp(const char *name, const char *file, long *len)
         snprintf(path, sizeof path, "%s/%s/%s", root, name, file);
     else
         snprintf(path, sizeof path, "%s/%s.out", root, name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = n;
-    return buf;
+    return file_read_checked(path, len);
 }
 
 static void expect_output(const char *name, const char *needle)
@@ -147,10 +98,7 @@ static json_t *load_json(const char *name, const char *file)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s/%s", root, name, file);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    ck_assert_msg(j != NULL, "%s: %s", path, e.text);
-    return j;
+    return json_read_checked(path);
 }
 
 /* log.csv with only the columns of `keep` (a string of 0/1, one per column):
@@ -406,7 +354,7 @@ START_TEST(async_stops_on_sigterm_and_resumes)
     for (int i = 0; i < 60000 && access(ck, F_OK) != 0; i++)
         usleep(1000);
     kill(pid, SIGTERM);
-    int rc = finish(pid);
+    int rc = tool_wait(pid);
     ck_assert_msg(rc == 4, "SIGTERM: exit %d (0 means the run ended before the signal)", rc);
     expect_output("a", "SIGTERM");
     expect_status("a", "interrupted");
