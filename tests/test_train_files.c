@@ -3,6 +3,7 @@
  * resume, refusal to reuse a run directory. */
 #include "core/status.h"
 #include "tests/check_main.h"
+#include "tests/tool_run.h"
 #include "trainer/config.h"
 #include "trainer/rundir.h"
 
@@ -19,12 +20,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
+static void teardown(void) { ck_assert_int_eq(tmp_dir_remove(dir), 0); }
 
 START_TEST(config_json_round_trips_and_hash_ignores_run_settings)
 {
