@@ -95,17 +95,6 @@ json_t *mt_train_config_to_json(const mt_train_config *c)
 
 /* Typed getters: a key of the wrong type is an error naming it; a missing
  * key leaves the value alone. */
-static int get_int(const json_t *o, const char *sec, const char *key, int *out, const char *where)
-{
-    const json_t *v = json_object_get(json_object_get(o, sec), key);
-    if (!v)
-        return MT_OK;
-    if (!json_is_integer(v))
-        return mt_error(MT_ERR_FORMAT, "%s: %s.%s is not an integer", where, sec, key);
-    *out = (int)json_integer_value(v);
-    return MT_OK;
-}
-
 static int get_i64(const json_t *o, const char *sec, const char *key, int64_t *out,
                    const char *where)
 {
@@ -116,6 +105,14 @@ static int get_i64(const json_t *o, const char *sec, const char *key, int64_t *o
         return mt_error(MT_ERR_FORMAT, "%s: %s.%s is not an integer", where, sec, key);
     *out = (int64_t)json_integer_value(v);
     return MT_OK;
+}
+
+static int get_int(const json_t *o, const char *sec, const char *key, int *out, const char *where)
+{
+    int64_t v = *out;
+    int rc = get_i64(o, sec, key, &v, where);
+    *out = (int)v;
+    return rc;
 }
 
 static int get_bool(const json_t *o, const char *sec, const char *key, int *out, const char *where)
