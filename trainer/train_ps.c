@@ -337,14 +337,7 @@ static int on_epoch_end(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *
         int rc = evaluate(r, 0);
         if (rc != MT_OK)
             return rc;
-        row.evaluated = 1;
-        row.val_loss = t->last_eval.loss;
-        row.val_top1 = t->last_eval.top1;
-        row.val_top5 = t->last_eval.top5;
-        if (t->last_eval.top1 > t->best_top1) {
-            t->best_top1 = t->last_eval.top1;
-            t->best_epoch = t->epoch;
-        }
+        mt_trainer_note_eval(t, &row);
     }
     row.seconds = t->ep_seconds + (mt_now() - r->t_epoch);
     char extra[160];

@@ -170,6 +170,18 @@ int mt_trainer_evaluate(mt_trainer *t, int test)
     return mt_evaluate(t->eval_net, s, &t->norm, t->eval_x, t->eval_y, &t->last_eval);
 }
 
+void mt_trainer_note_eval(mt_trainer *t, mt_log_row *row)
+{
+    row->evaluated = 1;
+    row->val_loss = t->last_eval.loss;
+    row->val_top1 = t->last_eval.top1;
+    row->val_top5 = t->last_eval.top5;
+    if (t->last_eval.top1 > t->best_top1) {
+        t->best_top1 = t->last_eval.top1;
+        t->best_epoch = t->epoch;
+    }
+}
+
 /* ---- checkpoints -------------------------------------------------------- */
 
 enum { PROG_EPOCH, PROG_INDEX, PROG_STEP, PROG_CORRECT, PROG_SEEN, PROG_BEST_EPOCH,
@@ -405,14 +417,7 @@ static int end_epoch(mt_trainer *t, const char *dir, mt_progress *p, double trai
         int rc = mt_trainer_evaluate(t, 0);
         if (rc != MT_OK)
             return rc;
-        row.evaluated = 1;
-        row.val_loss = t->last_eval.loss;
-        row.val_top1 = t->last_eval.top1;
-        row.val_top5 = t->last_eval.top5;
-        if (t->last_eval.top1 > t->best_top1) {
-            t->best_top1 = t->last_eval.top1;
-            t->best_epoch = t->epoch;
-        }
+        mt_trainer_note_eval(t, &row);
     }
     row.seconds = t->ep_seconds + (mt_now() - t0);
     int rc = mt_log_append(dir, &row);

@@ -35,6 +35,7 @@
 #include "trainer/config.h"
 #include "trainer/evaluate.h"
 #include "trainer/progress.h"
+#include "trainer/rundir.h"
 
 #include <stdint.h>
 
@@ -94,6 +95,11 @@ void mt_trainer_apply(mt_trainer *t);
 /* Evaluates on the evaluation split (or the test split when `test`), into
  * t->last_eval. */
 int mt_trainer_evaluate(mt_trainer *t, int test);
+
+/* After an evaluation at the end of epoch t->epoch: t->last_eval into the
+ * log row's val_* columns (marked evaluated), and the best top-1 and its
+ * epoch kept. */
+void mt_trainer_note_eval(mt_trainer *t, mt_log_row *row);
 
 /* Checkpoint of the whole state; loading checks the model signature, the
  * settings' hash and the data's size. */
