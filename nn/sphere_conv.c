@@ -6,10 +6,11 @@
  * gradients. Everything else is linear in the activations and runs as fused
  * passes in the convolution's own output layout (oneDNN's nChw16c on AVX-512):
  *   forward:  one pass over the output: c = s/|w||x|, y = g(theta), caching c
- *             and F = dy/dc (and dy/dk) for backward;
- *   backward: one pass over the output: G = dL/dy F, S = G/(|w||x|), and the
- *             sums R_o = sum_{n,p} G c (filter-norm term) and
- *             T_np = sum_o G c (patch-norm term);
+ *             (and u = (theta - pi/2)/k for the learnable sigmoid);
+ *   backward: one pass over the output: F = dy/dc recomputed from c and y,
+ *             G = dL/dy F, S = G/(|w||x|), and the sums R_o = sum_{n,p} G c
+ *             (filter-norm term), T_np = sum_o G c (patch-norm term) and
+ *             dL/dk_o = sum_{n,p} dL/dy dy/dk (learnable sigmoid);
  *   plus the patch norms: sum_c x^2 per position, boxed over the window
  *   (zero padding counts as zeros), and in backward its transpose, added as
  *   x * U to the input gradient.
@@ -85,6 +86,7 @@ typedef struct {
     float *mask;   /* 1 on real channels */
     float *ik;     /* 1/k of the sigmoid */
     float *coeff;  /* C(k) */
+    float *icoeff; /* 1/C(k): backward recovers h = y/C */
     float *dcoeff; /* C'(k) */
     float *ksign;  /* d k / d k_raw */
     double *r, *dk;
@@ -95,10 +97,14 @@ typedef struct {
     float *rows; /* (n, ih, ow) the box sum's row pass */
     float *gram;
     /* activation-sized, in the output layout (private buffers 4..7) */
-    float *cache_c, *cache_f, *s, *cache_dk;
+    float *cache_c, *cache_u, *s;
 } sc_priv;
 
-enum { BUF_C = 4, BUF_F = 5, BUF_S = 6, BUF_DK = 7 };
+/* Backward needs c (all but cosine, which reads it from y) and, for the
+ * learnable sigmoid, u; F = dy/dc and dy/dk are recomputed from c, u and
+ * y = C h, which costs less than writing and re-reading them (at narrow
+ * widths these passes are bound by memory traffic, not arithmetic). */
+enum { BUF_C = 4, BUF_U = 5, BUF_S = 6 };
 
 static const mt_sphere_conv_cfg *cfg_of(const mt_layer *l)
 {
@@ -154,6 +160,7 @@ static void sc_destroy(mt_layer *l)
     free(p->mask);
     free(p->ik);
     free(p->coeff);
+    free(p->icoeff);
     free(p->dcoeff);
     free(p->ksign);
     free(p->r);
@@ -205,13 +212,10 @@ static int sc_compile(mt_layer *l)
     p->ocp = p->cb * p->dst.B;
     if (p->op != MT_SPHERE_NONE) {
         size_t act = dnnl_memory_desc_get_size(&p->conv.dst_md);
-        /* cosine reads c back from its output; linear recomputes F from c */
-        int sig = p->op == MT_SPHERE_SIGMOID || p->op == MT_SPHERE_LR_SIGMOID;
+        /* cosine reads c back from its output */
         if ((p->op != MT_SPHERE_COSINE && (rc = mt_layer_buffer(l, BUF_C, act)) < 0) ||
-            (sig && (rc = mt_layer_buffer(l, BUF_F, act)) < 0) ||
+            (p->op == MT_SPHERE_LR_SIGMOID && (rc = mt_layer_buffer(l, BUF_U, act)) < 0) ||
             (rc = mt_layer_buffer(l, BUF_S, act)) < 0)
-            return rc;
-        if (p->op == MT_SPHERE_LR_SIGMOID && (rc = mt_layer_buffer(l, BUF_DK, act)) < 0)
             return rc;
     }
     size_t npos = (size_t)p->n * p->oh * p->ow, nin = (size_t)p->n * p->ih * p->iw;
@@ -219,6 +223,7 @@ static int sc_compile(mt_layer *l)
     p->mask = calloc(p->ocp, sizeof *p->mask);
     p->ik = calloc(p->ocp, sizeof *p->ik);
     p->coeff = calloc(p->ocp, sizeof *p->coeff);
+    p->icoeff = calloc(p->ocp, sizeof *p->icoeff);
     p->dcoeff = calloc(p->ocp, sizeof *p->dcoeff);
     p->ksign = calloc(p->ocp, sizeof *p->ksign);
     p->r = calloc(p->ocp, sizeof *p->r);
@@ -229,19 +234,21 @@ static int sc_compile(mt_layer *l)
     p->rows = calloc((size_t)p->n * p->ih * p->ow, sizeof *p->rows);
     if (c->ortho > 0.0f)
         p->gram = calloc((size_t)p->oc * p->oc, sizeof *p->gram);
-    if (!p->ia || !p->mask || !p->ik || !p->coeff || !p->dcoeff || !p->ksign || !p->r || !p->dk || !p->ib ||
+    if (!p->ia || !p->mask || !p->ik || !p->coeff || !p->icoeff || !p->dcoeff || !p->ksign || !p->r || !p->dk || !p->ib ||
         !p->t || !p->sq || !p->rows || (c->ortho > 0.0f && !p->gram))
         return mt_error(MT_ERR_NOMEM, "%s: out of memory", l->name);
     for (int o = 0; o < p->oc; o++) {
         p->mask[o] = 1.0f;
         p->ik[o] = 1.0f / p->sig_k;
         p->coeff[o] = mt_sphere_sigmoid_coeff(p->sig_k);
+        p->icoeff[o] = 1.0f / p->coeff[o];
         p->ksign[o] = 1.0f;
     }
     /* The padding channels compute with k = 1, c = 0: finite, masked to 0. */
     for (int o = p->oc; o < p->ocp; o++) {
         p->ik[o] = 1.0f;
         p->coeff[o] = 1.0f;
+        p->icoeff[o] = 1.0f;
     }
     return MT_OK;
 }
@@ -251,9 +258,8 @@ static int sc_bind(mt_layer *l)
     sc_priv *p = l->priv;
     if (p->op != MT_SPHERE_NONE) {
         p->cache_c = l->buf[BUF_C];
-        p->cache_f = l->buf[BUF_F];
+        p->cache_u = p->op == MT_SPHERE_LR_SIGMOID ? l->buf[BUF_U] : NULL;
         p->s = l->buf[BUF_S];
-        p->cache_dk = p->op == MT_SPHERE_LR_SIGMOID ? l->buf[BUF_DK] : NULL;
     }
     float *ddst = p->op == MT_SPHERE_NONE ? l->out->diff : p->s;
     int rc = mt_conv_prim_bind(&p->conv, l->in[0]->data, l->out->data, l->param, NULL, NULL, ddst,
@@ -300,6 +306,7 @@ static void filter_norms(sc_priv *p, const float *w)
             float k = mt_sphere_lr_k(kraw[o], &p->ksign[o]);
             p->ik[o] = 1.0f / k;
             p->coeff[o] = mt_sphere_sigmoid_coeff(k);
+            p->icoeff[o] = 1.0f / p->coeff[o];
             p->dcoeff[o] = mt_sphere_sigmoid_dcoeff(k);
         }
     }
@@ -499,10 +506,9 @@ static void add_patch_term(sc_priv *p, const float *x, float *dx)
 /* One block of B output channels at one position; y holds s on entry.
  * Always inlined with constant op and train, so each loop is branch-free. */
 static inline __attribute__((always_inline)) void fwd_block(int op, int B, float *restrict y, float *restrict cc,
-                             float *restrict ff, float *restrict dd, const float *restrict ia,
+                             float *restrict uu, const float *restrict ia,
                              const float *restrict mask, const float *restrict ik,
-                             const float *restrict coeff, const float *restrict dcoeff, float ib,
-                             int train)
+                             const float *restrict coeff, float ib, int train)
 {
     if (op == MT_SPHERE_COSINE) {
 #pragma omp simd
@@ -523,23 +529,18 @@ static inline __attribute__((always_inline)) void fwd_block(int op, int B, float
         for (int i = 0; i < B; i++) {
             float c = y[i] * ia[i] * ib;
             float th = mt_sphere_acosf(mt_sphere_clamp(c));
-            float dth;
-            y[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], 0.0f, &dth, NULL) * mask[i];
-            if (train) {
+            y[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], 0.0f, NULL, NULL) * mask[i];
+            if (train)
                 cc[i] = c;
-                ff[i] = dth * mt_sphere_dtheta_dc(c) * mask[i];
-            }
         }
-    } else { /* learnable sigmoid in training: also dy/dk */
+    } else { /* learnable sigmoid in training: also u for dy/dk */
 #pragma omp simd
         for (int i = 0; i < B; i++) {
             float c = y[i] * ia[i] * ib;
             float th = mt_sphere_acosf(mt_sphere_clamp(c));
-            float dth, dk;
-            y[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], dcoeff[i], &dth, &dk) * mask[i];
+            y[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], 0.0f, NULL, NULL) * mask[i];
             cc[i] = c;
-            ff[i] = dth * mt_sphere_dtheta_dc(c) * mask[i];
-            dd[i] = dk * mask[i];
+            uu[i] = (th - MT_SPHERE_HALF_PI) * ik[i];
         }
     }
 }
@@ -556,20 +557,18 @@ static inline __attribute__((always_inline)) void forward_pass(sc_priv *p, float
         for (int cb = 0; cb < p->cb; cb++) {
             const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
             const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
-            const float *dcoeff = p->dcoeff + cb * B;
             for (int h = 0; h < oh; h++)
                 for (int w = 0; w < ow; w++) {
                     long o = lo_block(lo, n, cb, h, w);
                     float ib = p->ib[((size_t)n * oh + h) * ow + w];
                     if (!train || op == MT_SPHERE_COSINE) /* cosine keeps no cache */
-                        fwd_block(op, B, y + o, NULL, NULL, NULL, ia, mask, ik, coeff, dcoeff, ib, 0);
+                        fwd_block(op, B, y + o, NULL, NULL, ia, mask, ik, coeff, ib, 0);
                     else if (op == MT_SPHERE_LINEAR)
-                        fwd_block(MT_SPHERE_LINEAR, B, y + o, p->cache_c + o, NULL, NULL, ia, mask,
-                                  ik, coeff, dcoeff, ib, 1);
+                        fwd_block(MT_SPHERE_LINEAR, B, y + o, p->cache_c + o, NULL, ia, mask, ik,
+                                  coeff, ib, 1);
                     else
-                        fwd_block(op, B, y + o, p->cache_c + o, p->cache_f + o,
-                                  p->cache_dk ? p->cache_dk + o : NULL, ia, mask, ik, coeff,
-                                  dcoeff, ib, 1);
+                        fwd_block(op, B, y + o, p->cache_c + o,
+                                  p->cache_u ? p->cache_u + o : NULL, ia, mask, ik, coeff, ib, 1);
                 }
         }
 }
@@ -593,6 +592,14 @@ static inline __attribute__((always_inline)) void bwd_elem(float g, float c, flo
     *gcv = gc;
 }
 
+/* -dh/du = 2 e / (1 + e)^2 of the sigmoid from h = (1 - e)/(1 + e) itself:
+ * 1 - h^2 = 4 e / (1 + e)^2. Exact in exact arithmetic; in float its
+ * absolute error is that of h (a few 1e-8), so no exp is needed. */
+static inline float sig_de(float h)
+{
+    return 0.5f * (1.0f - h) * (1.0f + h);
+}
+
 /* G = dy F, S = G ia ib; r[o] += G c, t[n, p] += sum_o G c, dk[o] += dy dy/dk. */
 static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, const float *dy,
                                                                 const float *y, const int B)
@@ -612,6 +619,8 @@ static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, cons
         for (int n = 0; n < p->n; n++)
             for (int cb = 0; cb < p->cb; cb++) {
                 const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
+                const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
+                const float *icoeff = p->icoeff + cb * B, *dcoeff = p->dcoeff + cb * B;
                 float *rb = rl + cb * B, *db = dl + cb * B;
                 for (int h = 0; h < oh; h++)
                     for (int w = 0; w < ow; w++) {
@@ -634,17 +643,25 @@ static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, cons
                                 bwd_elem(d[i] * (-2.0f / MT_SPHERE_PI) *
                                              mt_sphere_dtheta_dc(cc[i]) * mask[i],
                                          cc[i], sc[i], s + i, rb + i, gcv + i);
-                        } else { /* the sigmoids: F kept by forward */
-                            const float *restrict ff = p->cache_f + o;
+                        } else if (op == MT_SPHERE_SIGMOID) { /* F from h = y/C */
+                            const float *restrict yy = y + o;
 #pragma omp simd
-                            for (int i = 0; i < B; i++)
-                                bwd_elem(d[i] * ff[i], cc[i], sc[i], s + i, rb + i, gcv + i);
-                        }
-                        if (op == MT_SPHERE_LR_SIGMOID) { /* and sum dy dy/dk */
-                            const float *restrict dd = p->cache_dk + o;
+                            for (int i = 0; i < B; i++) {
+                                float de = sig_de(yy[i] * icoeff[i]);
+                                float f = -coeff[i] * ik[i] * de * mt_sphere_dtheta_dc(cc[i]);
+                                bwd_elem(d[i] * f * mask[i], cc[i], sc[i], s + i, rb + i,
+                                         gcv + i);
+                            }
+                        } else { /* and sum dy dy/dk, dy/dk = C' h + C de u / k */
+                            const float *restrict yy = y + o, *restrict uu = p->cache_u + o;
 #pragma omp simd
-                            for (int i = 0; i < B; i++)
-                                db[i] += d[i] * dd[i];
+                            for (int i = 0; i < B; i++) {
+                                float hv = yy[i] * icoeff[i], de = sig_de(hv);
+                                float f = -coeff[i] * ik[i] * de * mt_sphere_dtheta_dc(cc[i]);
+                                float dm = d[i] * mask[i];
+                                bwd_elem(dm * f, cc[i], sc[i], s + i, rb + i, gcv + i);
+                                db[i] += dm * (dcoeff[i] * hv + coeff[i] * de * uu[i] * ik[i]);
+                            }
                         }
                         p->t[q] += lanes_sum(gcv, B);
                     }
