@@ -341,32 +341,35 @@ static inline __attribute__((always_inline)) float block_sumsq(const float *rest
     return lanes_sum(v, m);
 }
 
-/* sq[n, h, w] = sum_c x[n, c, h, w]^2 over the input's layout; B constant
- * (16) in the common case, so a full block is one vector. */
-static inline __attribute__((always_inline)) void sumsq_pass(sc_priv *p, const float *x,
-                                                             const int B)
+/* sq[n, h, w] = sum_c x[n, c, h, w]^2 along one input row; B constant (16)
+ * in the common case, so a full block is one vector. The per-B dispatch is
+ * inside the parallel loop: GCC outlines an OpenMP region before it inlines,
+ * so a constant passed to a function holding the region does not reach it. */
+static inline __attribute__((always_inline)) void sumsq_row(sc_priv *p, const float *x, int n,
+                                                            int h, const int B)
 {
     const sc_layout *lo = &p->src;
-    int ih = p->ih, iw = p->iw, ic = p->ic, full = ic / B, rest = ic % B;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < p->n; n++)
-        for (int h = 0; h < ih; h++)
-            for (int w = 0; w < iw; w++) {
-                float acc = 0.0f;
-                for (int cb = 0; cb < full; cb++)
-                    acc += block_sumsq(x + lo_block(lo, n, cb, h, w), B);
-                if (rest)
-                    acc += block_sumsq(x + lo_block(lo, n, full, h, w), rest);
-                p->sq[((size_t)n * ih + h) * iw + w] = acc;
-            }
+    int iw = p->iw, ic = p->ic, full = ic / B, rest = ic % B;
+    for (int w = 0; w < iw; w++) {
+        float acc = 0.0f;
+        for (int cb = 0; cb < full; cb++)
+            acc += block_sumsq(x + lo_block(lo, n, cb, h, w), B);
+        if (rest)
+            acc += block_sumsq(x + lo_block(lo, n, full, h, w), rest);
+        p->sq[((size_t)n * p->ih + h) * iw + w] = acc;
+    }
 }
 
 static void channel_sumsq(sc_priv *p, const float *x)
 {
-    if (p->src.B == 16)
-        sumsq_pass(p, x, 16);
-    else
-        sumsq_pass(p, x, p->src.B);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int h = 0; h < p->ih; h++) {
+            if (p->src.B == 16)
+                sumsq_row(p, x, n, h, 16);
+            else
+                sumsq_row(p, x, n, h, p->src.B);
+        }
 }
 
 /* The offsets d in [*lo, *hi) of a k-wide window starting at i*st - pad
@@ -465,40 +468,42 @@ static void patch_norms_backward(sc_priv *p)
     }
 }
 
-/* dx[n, c, h, w] += x[n, c, h, w] U[n, h, w] over the input's layout. */
-static inline __attribute__((always_inline)) void patch_term_pass(sc_priv *p, const float *x,
-                                                                  float *dx, const int B)
+/* dx[n, c, h, w] += x[n, c, h, w] U[n, h, w] along one input row. */
+static inline __attribute__((always_inline)) void patch_term_row(sc_priv *p, const float *x,
+                                                                 float *dx, int n, int h,
+                                                                 const int B)
 {
     const sc_layout *lo = &p->src;
-    int ih = p->ih, iw = p->iw, ic = p->ic, nb = (ic + B - 1) / B;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < p->n; n++)
-        for (int h = 0; h < ih; h++)
-            for (int w = 0; w < iw; w++) {
-                float u = p->sq[((size_t)n * ih + h) * iw + w];
-                for (int cb = 0; cb < nb; cb++) {
-                    long o = lo_block(lo, n, cb, h, w);
-                    int m = cb < nb - 1 || ic % B == 0 ? B : ic % B;
-                    float *restrict d = dx + o;
-                    const float *restrict xs = x + o;
-                    if (m == B) {
+    int iw = p->iw, ic = p->ic, nb = (ic + B - 1) / B;
+    for (int w = 0; w < iw; w++) {
+        float u = p->sq[((size_t)n * p->ih + h) * iw + w];
+        for (int cb = 0; cb < nb; cb++) {
+            long o = lo_block(lo, n, cb, h, w);
+            int m = cb < nb - 1 || ic % B == 0 ? B : ic % B;
+            float *restrict d = dx + o;
+            const float *restrict xs = x + o;
+            if (m == B) {
 #pragma omp simd
-                        for (int i = 0; i < B; i++)
-                            d[i] += xs[i] * u;
-                    } else {
-                        for (int i = 0; i < m; i++)
-                            d[i] += xs[i] * u;
-                    }
-                }
+                for (int i = 0; i < B; i++)
+                    d[i] += xs[i] * u;
+            } else {
+                for (int i = 0; i < m; i++)
+                    d[i] += xs[i] * u;
             }
+        }
+    }
 }
 
 static void add_patch_term(sc_priv *p, const float *x, float *dx)
 {
-    if (p->src.B == 16)
-        patch_term_pass(p, x, dx, 16);
-    else
-        patch_term_pass(p, x, dx, p->src.B);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int h = 0; h < p->ih; h++) {
+            if (p->src.B == 16)
+                patch_term_row(p, x, dx, n, h, 16);
+            else
+                patch_term_row(p, x, dx, n, h, p->src.B);
+        }
 }
 
 /* ---- the fused element-wise passes --------------------------------------------- */
@@ -545,40 +550,41 @@ static inline __attribute__((always_inline)) void fwd_block(int op, int B, float
     }
 }
 
-/* B is a constant 16 (nChw16c) in the common case: the inner loops are then
- * exactly one AVX-512 vector with no remainder handling. */
-static inline __attribute__((always_inline)) void forward_pass(sc_priv *p, float *y, int train,
-                                                               const int B)
+/* One channel block of one image. B is a constant 16 (nChw16c) in the
+ * common case: the inner loops are then exactly one AVX-512 vector with no
+ * remainder handling (dispatched inside the parallel loop, see sumsq_row). */
+static inline __attribute__((always_inline)) void forward_plane(sc_priv *p, float *y, int train,
+                                                                int n, int cb, const int B)
 {
     const sc_layout *lo = &p->dst;
     int oh = p->oh, ow = p->ow, op = p->op;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < p->n; n++)
-        for (int cb = 0; cb < p->cb; cb++) {
-            const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
-            const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
-            for (int h = 0; h < oh; h++)
-                for (int w = 0; w < ow; w++) {
-                    long o = lo_block(lo, n, cb, h, w);
-                    float ib = p->ib[((size_t)n * oh + h) * ow + w];
-                    if (!train || op == MT_SPHERE_COSINE) /* cosine keeps no cache */
-                        fwd_block(op, B, y + o, NULL, NULL, ia, mask, ik, coeff, ib, 0);
-                    else if (op == MT_SPHERE_LINEAR)
-                        fwd_block(MT_SPHERE_LINEAR, B, y + o, p->cache_c + o, NULL, ia, mask, ik,
-                                  coeff, ib, 1);
-                    else
-                        fwd_block(op, B, y + o, p->cache_c + o,
-                                  p->cache_u ? p->cache_u + o : NULL, ia, mask, ik, coeff, ib, 1);
-                }
+    const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
+    const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
+    for (int h = 0; h < oh; h++)
+        for (int w = 0; w < ow; w++) {
+            long o = lo_block(lo, n, cb, h, w);
+            float ib = p->ib[((size_t)n * oh + h) * ow + w];
+            if (!train || op == MT_SPHERE_COSINE) /* cosine keeps no cache */
+                fwd_block(op, B, y + o, NULL, NULL, ia, mask, ik, coeff, ib, 0);
+            else if (op == MT_SPHERE_LINEAR)
+                fwd_block(MT_SPHERE_LINEAR, B, y + o, p->cache_c + o, NULL, ia, mask, ik, coeff,
+                          ib, 1);
+            else
+                fwd_block(op, B, y + o, p->cache_c + o, p->cache_u ? p->cache_u + o : NULL, ia,
+                          mask, ik, coeff, ib, 1);
         }
 }
 
 static void elementwise_forward(sc_priv *p, float *y, int train)
 {
-    if (p->dst.B == 16)
-        forward_pass(p, y, train, 16);
-    else
-        forward_pass(p, y, train, p->dst.B);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int cb = 0; cb < p->cb; cb++) {
+            if (p->dst.B == 16)
+                forward_plane(p, y, train, n, cb, 16);
+            else
+                forward_plane(p, y, train, n, cb, p->dst.B);
+        }
 }
 
 /* One output element of the backward pass, g = G = dL/dc: S = G / (|w||x|)
@@ -600,23 +606,15 @@ static inline float sig_de(float h)
     return 0.5f * (1.0f - h) * (1.0f + h);
 }
 
-/* G = dy F, S = G ia ib; r[o] += G c, t[n, p] += sum_o G c, dk[o] += dy dy/dk. */
-static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, const float *dy,
-                                                                const float *y, const int B)
+/* G = dy F, S = G ia ib; rl[o] += G c, t[n, p] += sum_o G c, dl[o] += dy dy/dk
+ * over image n (B constant in the common case, see forward_plane). */
+static inline __attribute__((always_inline)) void backward_image(sc_priv *p, const float *dy,
+                                                                 const float *y, int n,
+                                                                 float *rl, float *dl,
+                                                                 const int B)
 {
     const sc_layout *lo = &p->dst;
-    int oh = p->oh, ow = p->ow, ocp = p->ocp, op = p->op;
-    double *r = p->r, *dkacc = p->dk;
-    memset(r, 0, sizeof *r * ocp);
-    memset(dkacc, 0, sizeof *dkacc * ocp);
-    memset(p->t, 0, sizeof *p->t * (size_t)p->n * oh * ow);
-#pragma omp parallel
-    {
-        float rl[ocp], dl[ocp];
-        memset(rl, 0, sizeof rl);
-        memset(dl, 0, sizeof dl);
-#pragma omp for schedule(static)
-        for (int n = 0; n < p->n; n++)
+    int oh = p->oh, ow = p->ow, op = p->op;
             for (int cb = 0; cb < p->cb; cb++) {
                 const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
                 const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
@@ -666,20 +664,33 @@ static inline __attribute__((always_inline)) void backward_pass(sc_priv *p, cons
                         p->t[q] += lanes_sum(gcv, B);
                     }
             }
+}
+
+static void elementwise_backward(sc_priv *p, const float *dy, const float *y)
+{
+    int ocp = p->ocp;
+    double *r = p->r, *dkacc = p->dk;
+    memset(r, 0, sizeof *r * ocp);
+    memset(dkacc, 0, sizeof *dkacc * ocp);
+    memset(p->t, 0, sizeof *p->t * (size_t)p->n * p->oh * p->ow);
+#pragma omp parallel
+    {
+        float rl[ocp], dl[ocp];
+        memset(rl, 0, sizeof rl);
+        memset(dl, 0, sizeof dl);
+#pragma omp for schedule(static)
+        for (int n = 0; n < p->n; n++) {
+            if (p->dst.B == 16)
+                backward_image(p, dy, y, n, rl, dl, 16);
+            else
+                backward_image(p, dy, y, n, rl, dl, p->dst.B);
+        }
 #pragma omp critical
         for (int o = 0; o < ocp; o++) {
             r[o] += rl[o];
             dkacc[o] += dl[o];
         }
     }
-}
-
-static void elementwise_backward(sc_priv *p, const float *dy, const float *y)
-{
-    if (p->dst.B == 16)
-        backward_pass(p, dy, y, 16);
-    else
-        backward_pass(p, dy, y, p->dst.B);
 }
 
 /* ---- forward and backward ------------------------------------------------------ */
