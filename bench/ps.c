@@ -15,8 +15,11 @@
  *    workers' time spent pulling and pushing (lock waits included): the
  *    speedup the server allows is about W (1 - server_share), whatever else
  *    runs on the machine.
- *      bench ps scaling grad=resnet20|spin workers=W images_per_s=.. speedup=..
- *            server_share=..
+ *    Three alternating rounds (16 steps per worker after one untimed step),
+ *    then the median speedup against the issue's 1.9x.
+ *      bench ps scaling grad=resnet20|spin round=R workers=W images_per_s=..
+ *            speedup=.. server_share=..
+ *      bench ps scaling grad=resnet20|spin median_speedup=.. target=1.9 met|not-met
  * 3. Async W workers vs delay W-1. Equal workers on a least-squares problem:
  *    the measured tau and the loss reached, next to delay mode with a fixed
  *    delay of W - 1 and with none.
@@ -247,6 +250,18 @@ static double async_images_per_s(int W, int use_resnet, int steps_per_worker, do
         ns = mt_net_state_count(rw[0].net);
         theta0 = mt_net_params(rw[0].net);
         state0 = mt_net_state(rw[0].net);
+        /* One untimed step per network first: the first pass faults in the
+         * workspaces and warms oneDNN's caches, a one-off cost of any run. */
+        float *g = malloc(2 * n * sizeof(float));
+        int ok = g != NULL;
+        mt_set_threads(1);
+        if (ok)
+            memcpy(g + n, theta0, n * sizeof(float));
+        for (int i = 0; i < W && ok; i++)
+            ok = resnet_grad(&rw[i], g + n, 0, 0, NULL, g) >= 0;
+        free(g);
+        if (!ok)
+            return -1;
     } else {
         theta0 = calloc(n, sizeof(float));
         ctx[0] = ctx[1] = &n;
@@ -285,19 +300,36 @@ static double async_images_per_s(int W, int use_resnet, int steps_per_worker, do
     return ips;
 }
 
+/* Three alternating rounds of 1 and 2 workers, so a change in the machine's
+ * load hits both; the median speedup is the figure to compare with the
+ * target (2 async workers x 1 thread >= 1.9x one worker x 1 thread). */
 static void bench_scaling(int have_resnet)
 {
+    enum { ROUNDS = 3 };
     for (int use_resnet = have_resnet; use_resnet >= 0; use_resnet--) {
-        int steps = use_resnet ? 8 : 30;
-        double share1 = 0, share2 = 0;
-        double one = async_images_per_s(1, use_resnet, steps, &share1);
-        double two = async_images_per_s(2, use_resnet, steps, &share2);
+        int steps = use_resnet ? 16 : 30;
         const char *name = use_resnet ? "resnet20" : "spin";
-        printf("bench ps scaling grad=%s workers=1 threads=1 images_per_s=%.1f server_share=%.4f\n",
-               name, one, share1);
-        printf("bench ps scaling grad=%s workers=2 threads=1 images_per_s=%.1f speedup=%.3f "
-               "server_share=%.4f cores=%d\n",
-               name, two, two / one, share2, mt_ps_cores());
+        double speedup[ROUNDS];
+        for (int r = 0; r < ROUNDS; r++) {
+            double share1 = 0, share2 = 0;
+            double one = async_images_per_s(1, use_resnet, steps, &share1);
+            double two = async_images_per_s(2, use_resnet, steps, &share2);
+            speedup[r] = two / one;
+            printf("bench ps scaling grad=%s round=%d workers=1 threads=1 images_per_s=%.1f "
+                   "server_share=%.4f\n",
+                   name, r + 1, one, share1);
+            printf("bench ps scaling grad=%s round=%d workers=2 threads=1 images_per_s=%.1f "
+                   "speedup=%.3f server_share=%.4f cores=%d\n",
+                   name, r + 1, two, speedup[r], share2, mt_ps_cores());
+        }
+        for (int i = 1; i < ROUNDS; i++) /* insertion sort for the median */
+            for (int j = i; j > 0 && speedup[j] < speedup[j - 1]; j--) {
+                double x = speedup[j];
+                speedup[j] = speedup[j - 1];
+                speedup[j - 1] = x;
+            }
+        printf("bench ps scaling grad=%s median_speedup=%.3f target=1.9 %s\n", name,
+               speedup[ROUNDS / 2], speedup[ROUNDS / 2] >= 1.9 ? "met" : "not-met");
     }
 }
 
