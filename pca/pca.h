@@ -96,6 +96,12 @@ typedef struct {
     const double *v0;             /* (d) start v_0 = v_{-1}; NULL: a random unit vector per run */
     int checkpoints;              /* error recorded after iters*(i+1)/checkpoints steps, i < checkpoints */
     double blowup;                /* |v|^2 above this counts as diverged (> 1) */
+    /* Polled about every million floating-point operations of the run (every
+     * few thousand steps at small d); nonzero abandons the run, which then
+     * returns MT_ERR_INTERRUPTED with `out` and `trace` incomplete. NULL:
+     * never. It must be safe to call from several threads at once. */
+    int (*stop)(void *ctx);
+    void *stop_ctx;
 } mt_pca_run_cfg;
 
 typedef struct {
@@ -117,11 +123,15 @@ long mt_pca_run_work_size(const mt_pca_run_cfg *cfg);
  * depend on the other cells or on threads. `work` holds
  * mt_pca_run_work_size doubles; `trace` (checkpoints, may be NULL) receives the
  * error at each checkpoint; `v_end` (d, may be NULL) the final iterate.
- * The configuration must have passed mt_pca_run_check; returns MT_OK. */
+ * The configuration must have passed mt_pca_run_check; returns MT_OK, or
+ * MT_ERR_INTERRUPTED when cfg->stop asked to stop (no message is set: the
+ * caller knows why it stopped). */
 int mt_pca_run(const mt_pca_run_cfg *cfg, uint64_t seed, uint64_t run, double *work,
                double *trace, double *v_end, mt_pca_run_result *out);
 
-/* A grid of cells (momentum i, delay j), `runs` runs each. */
+typedef struct mt_pca_grid_result mt_pca_grid_result;
+
+/* A grid of cells (momentum i, delay j), `runs` runs each. Cell c = i n_tau + j. */
 typedef struct {
     mt_pca_run_cfg base;   /* everything but momentum and delay */
     const double *momenta; /* (n_mu) */
@@ -135,18 +145,43 @@ typedef struct {
      * finished runs; may be NULL. */
     void (*progress)(long done, long total, void *ctx);
     void *progress_ctx;
+    /* Polled by every worker before each run and inside runs (as
+     * mt_pca_run_cfg.stop, which the grid sets from this); nonzero stops the
+     * grid: no run starts after it, runs in flight are abandoned, and the
+     * completed cells stay in the result. May be NULL. */
+    int (*stop)(void *ctx);
+    void *stop_ctx;
+    /* Called, one thread at a time, each time a cell has all its runs (its
+     * slots of the result are final and no thread writes them again); `res`
+     * may be read only in completed cells (res->cell_done). A negative return
+     * (with mt_error's message) stops the grid with that status. May be NULL. */
+    int (*cell_done)(const mt_pca_grid_result *res, long cell, void *ctx);
+    void *cell_ctx;
 } mt_pca_grid_cfg;
 
-typedef struct {
+struct mt_pca_grid_result {
     int n_mu, n_tau, runs, checkpoints;
     long iters;
     double *error;           /* (n_mu, n_tau, runs) final error of each run */
     unsigned char *diverged; /* (n_mu, n_tau, runs) */
     double *trace;           /* (n_mu, n_tau, runs, checkpoints) error at checkpoints, or NULL */
-    double seconds;          /* wall time of the grid */
-    int threads;             /* threads used */
-} mt_pca_grid_result;
+    unsigned char *cell_done; /* (n_mu, n_tau) 1 when every run of the cell is in */
+    long cells_done;         /* how many */
+    double seconds;          /* wall time of the grid (summed over a resumed grid's parts) */
+    int threads;             /* threads used (by the last part) */
+};
 
+/* Checks every cell of cfg and allocates `out` with no cell done. */
+int mt_pca_grid_init(const mt_pca_grid_cfg *cfg, mt_pca_grid_result *out);
+
+/* Runs the cells of `out` that are not done (out came from mt_pca_grid_init
+ * with the same cfg, then perhaps completed cells from a checkpoint).
+ * MT_OK when every cell is done; MT_ERR_INTERRUPTED (message: how many cells
+ * are done) when cfg->stop stopped it first; a cell_done callback's error.
+ * In every case `out` keeps each completed cell. */
+int mt_pca_grid_continue(const mt_pca_grid_cfg *cfg, mt_pca_grid_result *out);
+
+/* mt_pca_grid_init and mt_pca_grid_continue; on error `out` is freed. */
 int mt_pca_grid_run(const mt_pca_grid_cfg *cfg, mt_pca_grid_result *out);
 void mt_pca_grid_free(mt_pca_grid_result *r);
 

@@ -147,6 +147,19 @@ long mt_pca_run_work_size(const mt_pca_run_cfg *cfg)
  * few dozen steps of leaving the sphere and a coarse check loses nothing. */
 enum { CHECK_EVERY = 16 };
 
+/* Steps between polls of cfg->stop: about a million flops (a step costs
+ * about d flops, d^2 with a full covariance), a power of two in [1, 4096], so
+ * a stop request is seen within milliseconds at any d and the poll costs
+ * nothing measurable. */
+static long poll_every(const mt_pca_cov *c)
+{
+    double flops = 8.0 * c->d * (c->diagonal ? 1 : c->d);
+    long n = 4096;
+    while (n > 1 && n * flops > 1e6)
+        n /= 2;
+    return n;
+}
+
 int mt_pca_run(const mt_pca_run_cfg *cfg, uint64_t seed, uint64_t run, double *work,
                double *trace, double *v_end, mt_pca_run_result *out)
 {
@@ -184,8 +197,11 @@ int mt_pca_run(const mt_pca_run_cfg *cfg, uint64_t seed, uint64_t run, double *w
     out->diverged_at = -1;
     int next_ck = 0;
     long ck_at = cfg->checkpoints > 0 ? cfg->iters / cfg->checkpoints : -1;
+    const long poll_mask = poll_every(c) - 1;
     long k;
     for (k = 0; k < cfg->iters; k++) {
+        if (cfg->stop && (k & poll_mask) == poll_mask && cfg->stop(cfg->stop_ctx))
+            return MT_ERR_INTERRUPTED;
         double *v = hist + (k % ring) * d;
         long t = mt_pca_delay_draw(cfg->delay_dist, cfg->delay, &delay_rng);
         if (t > k)
