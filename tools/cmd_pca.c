@@ -2,11 +2,17 @@
  * Figure 1: Async-MSGD's optimisation error after a fixed number of
  * iterations over a grid of momenta and delays, many runs per cell.
  *
+ * Ctrl-C or SIGTERM stops it cleanly: the completed cells are kept in
+ * OUT/progress.bin (pca/pca_ckpt.h, also saved as cells complete) and
+ * `mutau pca --resume OUT` continues to the same files bit for bit; exit 4.
+ *
  * This file parses flags and prints; the simulation is pca/pca.h, the files
- * and the table pca/pca_report.h.
+ * and the table pca/pca_report.h, the progress file pca/pca_ckpt.h.
  */
+#include "core/signals.h"
 #include "core/status.h"
 #include "pca/pca.h"
+#include "pca/pca_ckpt.h"
 #include "pca/pca_report.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -27,7 +33,8 @@ enum { MAX_MOMENTA = 64, MAX_DELAYS = 4096, MAX_DELAY = 100000 };
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: mutau pca [OPTIONS]\n\n"
+            "usage: mutau pca [OPTIONS]\n"
+            "       mutau pca --resume DIR [--threads N] [--no-progress]\n\n"
             "Async-MSGD on streaming PCA (Liu et al. 2018, eq. 2.1, Figure 1):\n"
             "  v_{k+1} = v_k + mu (v_k - v_{k-1}) + lr (I - w w^T) X_k X_k^T w,  w = v_{k-tau_k},\n"
             "X_k i.i.d. with covariance Sigma, v_0 = v_{-1}. For every (momentum, delay) cell it runs\n"
@@ -67,9 +74,20 @@ static void usage(FILE *out)
             "                       summary.json, figure1.png, convergence.png, optimal_delay.png,\n"
             "                       heatmap.png\n"
             "  --runs-csv           also write runs.csv, one row per run\n"
+            "  --force              start over in a DIR that holds an unfinished grid (progress.bin)\n"
+            "  --resume DIR         continue the grid stopped in DIR from DIR/progress.bin, with DIR's\n"
+            "                       own settings (only --threads and --no-progress may be given too);\n"
+            "                       only the missing cells are run, and the files are the same bit for\n"
+            "                       bit as an uninterrupted run's (summary.json's seconds and threads aside)\n"
             "  --no-progress        no progress line (shown by default on a terminal)\n"
             "  -h, --help           this help\n\n"
-            "exit status: 0 done (diverged runs are results, not failures), 2 bad input, 1 failure\n");
+            "Ctrl-C or SIGTERM stops the grid within about a second: the completed cells are kept in\n"
+            "DIR/progress.bin (saved atomically, also as cells complete, so a kill or a power loss loses\n"
+            "little more than the cells in flight) and mutau pca --resume DIR continues it. A finished\n"
+            "grid removes progress.bin.\n\n"
+            "exit status: 0 done (diverged runs are results, not failures), 1 failure during the run,\n"
+            "2 bad input (a flag, a file or a field), 4 interrupted (progress saved; continue with\n"
+            "mutau pca --resume DIR)\n");
 }
 
 /* "A:B[:STEP]" or "a,b,c" into ascending delays; returns the count or -1. */
@@ -160,11 +178,124 @@ static void show_progress(long done, long total, void *ctx)
     fflush(stderr);
 }
 
+static int stop_requested(void *ctx)
+{
+    (void)ctx;
+    return mt_signals_pending() != 0;
+}
+
+static void print_setup(const mt_pca_grid_cfg *g, const char *sigma_text, const char *init_text)
+{
+    printf("mutau pca: d = %d, Sigma = %s, lr = %g, %d momenta x %d delays (%s) x %d runs x %ld iterations, "
+           "%s data, start %s, seed %llu\n",
+           g->base.cov->d, sigma_text, g->base.lr, g->n_mu, g->n_tau, mt_pca_delay_name(g->base.delay_dist),
+           g->runs, g->base.iters, mt_pca_data_name(g->base.data), init_text, (unsigned long long)g->seed);
+    fflush(stdout);
+}
+
+/* Runs the missing cells of `res` with progress saved in DIR/progress.bin
+ * (written at once when `fresh`), then writes the report and removes the
+ * progress file. Returns the exit code. */
+static int run_grid(mt_pca_grid_cfg *g, mt_pca_grid_result *res, const mt_pca_report *setup, int fresh,
+                    int progress)
+{
+    const char *dir = setup->out_dir;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, MT_PCA_CKPT_FILE);
+    mt_pca_ckpt w;
+    int rc = mt_pca_ckpt_open(&w, path, setup, res);
+    if (rc == MT_OK && fresh)
+        rc = mt_pca_ckpt_save(&w, res); /* from now on DIR holds an unfinished grid */
+    if (rc < 0) {
+        mt_pca_ckpt_close(&w);
+        return cli_fail(CMD, mt_error_context(rc, "--out"));
+    }
+    g->stop = stop_requested;
+    g->cell_done = mt_pca_ckpt_on_cell;
+    g->cell_ctx = &w;
+    mt_signals_install();
+    rc = mt_pca_grid_continue(g, res);
+    int sig = mt_signals_pending();
+    mt_signals_restore();
+    if (rc == MT_ERR_INTERRUPTED) {
+        rc = mt_pca_ckpt_save(&w, res);
+        mt_pca_ckpt_close(&w);
+        if (progress)
+            fputc('\n', stderr);
+        if (rc < 0) {
+            cli_error(CMD, "stopped by %s, but the progress could not be saved: %s", mt_signal_name(sig),
+                      mt_errmsg());
+            return EXIT_FAILED;
+        }
+        long cells = (long)g->n_mu * g->n_tau;
+        cli_error(CMD, "stopped by %s: kept %ld of %ld cells (%ld of %ld runs) in %s; continue with: mutau pca "
+                  "--resume %s",
+                  mt_signal_name(sig), res->cells_done, cells, res->cells_done * g->runs, cells * g->runs, path,
+                  dir);
+        return EXIT_INTERRUPTED;
+    }
+    mt_pca_ckpt_close(&w);
+    if (rc < 0) {
+        /* A failure during the run (the progress file could not be written) is not the user's input. */
+        cli_error(CMD, "%s", mt_errmsg());
+        return EXIT_FAILED;
+    }
+    mt_pca_report rep = *setup;
+    rep.result = res;
+    if ((rc = mt_pca_report_write(&rep, stdout)) < 0)
+        return cli_fail(CMD, rc);
+    /* The grid is in the files now; only an unfinished grid keeps progress.bin. */
+    if (unlink(path) != 0 && errno != ENOENT) {
+        cli_error(CMD, "%s: cannot remove: %s", path, strerror(errno));
+        return EXIT_FAILED;
+    }
+    printf("results, summary.json and figures in %s/\n", dir);
+    return EXIT_OK;
+}
+
+/* `mutau pca --resume DIR`: the grid and its completed cells from
+ * DIR/progress.bin; threads and progress from the flags. */
+static int resume_grid(const char *dir, long threads, int progress)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, MT_PCA_CKPT_FILE);
+    if (access(path, F_OK) != 0) {
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        if (access(path, F_OK) == 0)
+            cli_error(CMD, "--resume: %s has no %s: its grid is complete (summary.json)", dir, MT_PCA_CKPT_FILE);
+        else
+            cli_error(CMD, "--resume: %s has no %s: there is no grid to continue", dir, MT_PCA_CKPT_FILE);
+        return EXIT_USAGE;
+    }
+    mt_pca_saved saved;
+    mt_pca_grid_result res;
+    int rc = mt_pca_ckpt_load(path, &saved, &res);
+    if (rc < 0)
+        return cli_fail(CMD, mt_error_context(rc, "--resume"));
+    saved.grid.threads = (int)threads;
+    saved.grid.progress = progress ? show_progress : NULL;
+    print_setup(&saved.grid, saved.sigma_text, saved.init_text);
+    printf("mutau pca: resuming %s: %ld of %ld cells done\n", dir, res.cells_done,
+           (long)saved.grid.n_mu * saved.grid.n_tau);
+    fflush(stdout);
+    mt_pca_report setup = {.grid = &saved.grid,
+                           .out_dir = dir,
+                           .factor = saved.factor,
+                           .write_runs = saved.write_runs,
+                           .sigma_text = saved.sigma_text,
+                           .init_text = saved.init_text};
+    int status = run_grid(&saved.grid, &res, &setup, 0, progress);
+    mt_pca_grid_free(&res);
+    mt_pca_saved_free(&saved);
+    return status;
+}
+
 int cmd_pca(int argc, char **argv)
 {
     enum {
         O_DIM = 256, O_SIGMA, O_SIGMA_FILE, O_DATA, O_INIT, O_LR, O_MOMENTUM, O_DELAYS, O_DELAY_DIST,
-        O_ITERS, O_RUNS, O_BOUND, O_TOL, O_SEED, O_THREADS, O_CK, O_OUT, O_RUNS_CSV, O_NO_PROGRESS
+        O_ITERS, O_RUNS, O_BOUND, O_TOL, O_SEED, O_THREADS, O_CK, O_OUT, O_RUNS_CSV, O_NO_PROGRESS,
+        O_FORCE, O_RESUME, O_END
     };
     static const struct option opts[] = {
         {"dim", required_argument, 0, O_DIM},
@@ -186,6 +317,8 @@ int cmd_pca(int argc, char **argv)
         {"out", required_argument, 0, O_OUT},
         {"runs-csv", no_argument, 0, O_RUNS_CSV},
         {"no-progress", no_argument, 0, O_NO_PROGRESS},
+        {"force", no_argument, 0, O_FORCE},
+        {"resume", required_argument, 0, O_RESUME},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -201,12 +334,16 @@ int cmd_pca(int argc, char **argv)
     static double sigma_diag[MT_PCA_MAX_DIM];
     int n_sigma = 0;
     const char *sigma_file = NULL, *init = "saddle", *out_dir = "pca-out", *sigma_arg = NULL;
-    int data = MT_PCA_DATA_GAUSSIAN, dist = MT_PCA_DELAY_FIXED, runs_csv = 0;
+    const char *resume = NULL;
+    int data = MT_PCA_DATA_GAUSSIAN, dist = MT_PCA_DELAY_FIXED, runs_csv = 0, force = 0;
     int progress = isatty(STDERR_FILENO);
+    int given[O_END - O_DIM] = {0};
 
     optind = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c >= O_DIM && c < O_END)
+            given[c - O_DIM] = 1;
         switch (c) {
         case O_DIM:
             if (cli_int(CMD, "dim", optarg, 1, MT_PCA_MAX_DIM, &dim) < 0)
@@ -273,6 +410,8 @@ int cmd_pca(int argc, char **argv)
         case O_OUT: out_dir = optarg; break;
         case O_RUNS_CSV: runs_csv = 1; break;
         case O_NO_PROGRESS: progress = 0; break;
+        case O_FORCE: force = 1; break;
+        case O_RESUME: resume = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(CMD);
         }
@@ -280,6 +419,20 @@ int cmd_pca(int argc, char **argv)
     if (optind < argc) {
         cli_error(CMD, "unexpected argument '%s'", argv[optind]);
         return cli_bad_option(CMD);
+    }
+    if (resume) {
+        /* The grid's settings are the checkpoint's: a flag that would change
+         * them (or where the files go) is refused, not silently ignored. */
+        for (const struct option *o = opts; o->name; o++)
+            if (o->val >= O_DIM && o->val < O_END && given[o->val - O_DIM] && o->val != O_RESUME &&
+                o->val != O_THREADS && o->val != O_NO_PROGRESS) {
+                cli_error(CMD,
+                          "--%s cannot be given with --resume: the grid's settings are in %s/%s (only "
+                          "--threads and --no-progress may be given)",
+                          o->name, resume, MT_PCA_CKPT_FILE);
+                return EXIT_USAGE;
+            }
+        return resume_grid(resume, threads, progress);
     }
     if (n_tau < 0)
         n_tau = parse_delays("0:160:5", delays, MAX_DELAYS);
@@ -391,37 +544,42 @@ int cmd_pca(int argc, char **argv)
             goto out;
         }
     }
-    double mem = (double)n_mu * n_tau * runs * (checkpoints + 2) * 8;
+    /* The results and the progress file's packed copy of them. */
+    double mem = 2.0 * n_mu * n_tau * runs * (checkpoints + 2) * 8;
     if (mem > 4e9) {
-        cli_error(CMD, "the grid would keep %.1f GB of results; lower --runs, --checkpoints or the grid", mem / 1e9);
+        cli_error(CMD, "the grid would keep %.1f GB of results (and their copy for progress.bin); lower --runs, "
+                  "--checkpoints or the grid", mem / 1e9);
         status = EXIT_USAGE;
+        goto out;
+    }
+    mt_pca_grid_result res;
+    if ((rc = mt_pca_grid_init(&g, &res)) < 0) {
+        status = cli_fail(CMD, rc);
         goto out;
     }
     if (make_dirs(out_dir) < 0) {
         status = EXIT_USAGE;
-        goto out;
+        goto free_res;
     }
-    printf("mutau pca: d = %d, Sigma = %s, lr = %g, %d momenta x %d delays (%s) x %ld runs x %ld iterations, "
-           "%s data, start %s, seed %ld\n",
-           d, sigma_text, lr, n_mu, n_tau, dist_names[dist], runs, iters, data_names[data], init_text, seed);
-    fflush(stdout);
-
-    mt_pca_grid_result res;
-    if ((rc = mt_pca_grid_run(&g, &res)) < 0) {
-        status = cli_fail(CMD, rc);
-        goto out;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", out_dir, MT_PCA_CKPT_FILE);
+    if (access(path, F_OK) == 0 && !force) {
+        cli_error(CMD,
+                  "%s holds an unfinished grid (%s): continue it with mutau pca --resume %s, or start over "
+                  "with --force",
+                  out_dir, MT_PCA_CKPT_FILE, out_dir);
+        status = EXIT_USAGE;
+        goto free_res;
     }
-    mt_pca_report rep = {.grid = &g,
-                         .result = &res,
-                         .out_dir = out_dir,
-                         .factor = tolerance,
-                         .write_runs = runs_csv,
-                         .sigma_text = sigma_text,
-                         .init_text = init_text};
-    if ((rc = mt_pca_report_write(&rep, stdout)) < 0)
-        status = cli_fail(CMD, rc);
-    else
-        printf("results, summary.json and figures in %s/\n", out_dir);
+    print_setup(&g, sigma_text, init_text);
+    mt_pca_report setup = {.grid = &g,
+                           .out_dir = out_dir,
+                           .factor = tolerance,
+                           .write_runs = runs_csv,
+                           .sigma_text = sigma_text,
+                           .init_text = init_text};
+    status = run_grid(&g, &res, &setup, 1, progress);
+free_res:
     mt_pca_grid_free(&res);
 out:
     free(v0);
