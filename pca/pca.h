@@ -14,7 +14,8 @@
  *   - a grid (mt_pca_grid_run): many runs per (mu, tau) cell, in parallel,
  *     with results that do not depend on the thread count.
  * Statistics over runs, the "optimal delay" and the output files are in
- * pca_stats.h and pca_write.h.
+ * pca_stats.h and pca_report.h; a stopped grid's progress on disk, to
+ * continue it, in pca_ckpt.h.
  *
  * The optimisation error of v is 1 - |P v|^2 / |v|^2, where P projects onto
  * the eigenspace of Sigma's largest eigenvalue (for diag(4,3,2,1) that is

@@ -360,9 +360,11 @@ START_TEST(interrupted_then_resumed_equals_uninterrupted)
     free(text);
     ck_assert_int_eq(access(ckpt, F_OK), 0);
 
-    /* Resumed on two threads: only the missing cells run. */
+    /* Resumed on two threads (one under ThreadSanitizer, to which OpenMP's
+     * barriers are invisible): only the missing cells run. */
+    const char *two = getenv("MUTAU_TSAN") ? "1" : "2";
     char args[800], err[2048];
-    snprintf(args, sizeof args, "pca --resume '%s' --threads 2", dir);
+    snprintf(args, sizeof args, "pca --resume '%s' --threads %s", dir, two);
     ck_assert_msg(tool_sh(tmpdir, args, err, sizeof err) == 0, "--resume failed: %s", err);
     snprintf(args, sizeof args, "%s/out.txt", tmpdir);
     text = file_read_checked(args, NULL);
@@ -371,7 +373,7 @@ START_TEST(interrupted_then_resumed_equals_uninterrupted)
     ck_assert_msg(access(ckpt, F_OK) != 0, "a finished grid keeps %s", ckpt);
 
     /* The same grid uninterrupted. */
-    argv[NG + 3] = "2", argv[NG + 5] = ref;
+    argv[NG + 3] = two, argv[NG + 5] = ref;
     pid = tool_spawn(log, argv);
     ck_assert_int_eq(tool_wait(pid), 0);
     assert_same_files(ref, dir);
