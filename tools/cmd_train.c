@@ -29,7 +29,7 @@ static void usage(FILE *out)
     fprintf(out,
 "usage: mutau train [FLAGS]\n"
 "       mutau train --resume DIR [--threads N] [--progress MODE] [--stop-after STEPS]\n"
-"                   [--oversubscribe]\n"
+"                   [--oversubscribe] [--ignore-memory]\n"
 "\n"
 "Trains a network with momentum SGD in one process and writes a run directory:\n"
 "config.json (every setting, versions), log.csv (one row per epoch), final.json\n"
@@ -114,16 +114,25 @@ static void usage(FILE *out)
 "                        on 0..2N, geometric with mean N, drawn from the seed)\n"
 "  --shards S            server locks over the parameter buffer (default 4)\n"
 "  --oversubscribe       allow W x threads beyond the cores (workers time-share)\n"
+"  --ignore-memory       build the workers' network copies even when they do not\n"
+"                        seem to fit in memory\n"
 "With workers, --threads is per worker (default cores / W) and W x threads may\n"
 "not exceed the cores without --oversubscribe. log.csv gets tau_mean, tau_max,\n"
 "tau_p50, tau_p90, tau_p99 per epoch and server_share (the workers' time in\n"
 "pull and push); final.json a staleness summary (docs/train.md).\n"
+"Before building them, a run of W workers estimates its memory (W network\n"
+"copies, each measured as the first is built; delay mode: its ring of past\n"
+"parameters) and refuses (exit 2) when that exceeds what the machine can give\n"
+"(MemAvailable, or a cgroup limit). MUTAU_MEM_AVAILABLE=SIZE (bytes, or 512M,\n"
+"8G, 7.5Gi) pretends that much memory is available to the run in all, e.g. a\n"
+"job's share of a shared node.\n"
 "\n"
 "  --help                this text\n"
 "\n"
-"exit status: 0 done, 1 failed during the run, 2 bad flag, file or data,\n"
-"3 diverged (loss NaN/Inf; final.json status \"diverged\"), 4 interrupted\n"
-"(checkpoint written; resume with mutau train --resume DIR).\n");
+"exit status: 0 done, 1 failed during the run, 2 bad flag, file or data (or\n"
+"workers that do not fit in memory), 3 diverged (loss NaN/Inf; final.json\n"
+"status \"diverged\"), 4 interrupted (checkpoint written; resume with mutau\n"
+"train --resume DIR).\n");
 }
 
 enum {
@@ -131,7 +140,8 @@ enum {
     O_NO_AUGMENT, O_MODEL, O_SPHERE_OP, O_WIDTH, O_SMOOTH, O_EPOCHS, O_BATCH, O_LR, O_SCHEDULE,
     O_MILESTONES, O_GAMMA, O_LR_FINAL, O_WARMUP, O_MOMENTUM, O_NESTEROV, O_WD, O_WD_BN, O_SEED,
     O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
-    O_PROGRESS, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB, O_HELP
+    O_PROGRESS, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB, O_IGNORE_MEMORY,
+    O_HELP
 };
 
 static const struct option options[] = {
@@ -175,6 +185,7 @@ static const struct option options[] = {
     {"delay-dist", required_argument, 0, O_DELAY_DIST},
     {"shards", required_argument, 0, O_SHARDS},
     {"oversubscribe", no_argument, 0, O_OVERSUB},
+    {"ignore-memory", no_argument, 0, O_IGNORE_MEMORY},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -183,7 +194,7 @@ static const struct option options[] = {
 static int allowed_with_resume(int opt)
 {
     return opt == O_RESUME || opt == O_THREADS || opt == O_PROGRESS || opt == O_STOP_AFTER ||
-           opt == O_OVERSUB || opt == O_HELP;
+           opt == O_OVERSUB || opt == O_IGNORE_MEMORY || opt == O_HELP;
 }
 
 static const char *flag_name(int opt)
@@ -386,8 +397,8 @@ int cmd_train(int argc, char **argv)
             if (given[o - O_DATA] && !allowed_with_resume(o)) {
                 cli_error(CMD,
                           "--%s cannot be given with --resume: the run's settings are in "
-                          "%s/config.json (only --threads, --progress, --stop-after and "
-                          "--oversubscribe may be given)",
+                          "%s/config.json (only --threads, --progress, --stop-after, "
+                          "--oversubscribe and --ignore-memory may be given)",
                           flag_name(o), resume);
                 return EXIT_USAGE;
             }
@@ -395,6 +406,7 @@ int cmd_train(int argc, char **argv)
         if (ec != EXIT_OK)
             return ec;
         ps.oversubscribe |= given[O_OVERSUB - O_DATA];
+        ps.ignore_memory |= given[O_IGNORE_MEMORY - O_DATA];
     } else {
         c = flags;
     }

@@ -12,7 +12,7 @@ static const char *const CMD = "train";
 int train_ps_is_flag(const char *flag)
 {
     static const char *const flags[] = {"workers", "mode", "delay", "delay-dist", "shards",
-                                        "oversubscribe", NULL};
+                                        "oversubscribe", "ignore-memory", NULL};
     for (int i = 0; flags[i]; i++)
         if (strcmp(flag, flags[i]) == 0)
             return 1;
@@ -33,6 +33,10 @@ int train_ps_flag(mt_train_ps_config *p, const char *flag, const char *arg)
         return cli_int(CMD, flag, arg, 0, 1000000, &v) ? -1 : (p->delay = v, 0);
     if (strcmp(flag, "oversubscribe") == 0) {
         p->oversubscribe = 1;
+        return 0;
+    }
+    if (strcmp(flag, "ignore-memory") == 0) {
+        p->ignore_memory = 1;
         return 0;
     }
     if (strcmp(flag, "mode") == 0) {

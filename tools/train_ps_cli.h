@@ -1,5 +1,5 @@
 /* train_ps_cli.h: the multi-worker flags of `mutau train` (--workers, --mode,
- * --delay, --delay-dist, --shards, --oversubscribe), for tools/cmd_train.c.
+ * --delay, --delay-dist, --shards, --oversubscribe, --ignore-memory), for tools/cmd_train.c.
  * Their record in config.json and the run itself are trainer/train_ps.h.
  */
 #ifndef MT_TOOLS_TRAIN_PS_CLI_H

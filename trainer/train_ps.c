@@ -4,11 +4,13 @@
 #include "trainer/train_ps.h"
 
 #include "core/checkpoint.h"
+#include "core/meminfo.h"
 #include "core/signals.h"
 #include "core/status.h"
 #include "ps/net_worker.h"
 #include "ps/ps.h"
 #include "ps/ps_ckpt.h"
+#include "trainer/mem_guard.h"
 #include "trainer/rundir.h"
 
 #include <math.h>
@@ -50,6 +52,8 @@ struct mt_train_ps {
     double t_epoch;  /* start of this process's part of the epoch in progress */
     int64_t v_epoch; /* the version then */
     mt_ps_timing timing_epoch; /* mt_ps_timing totals at t_epoch */
+    /* memory at the start: what the run was expected to hold and what there was */
+    uint64_t mem_need, mem_budget; /* bytes; mem_budget 0: unknown or not checked */
 };
 
 /* ---- settings ------------------------------------------------------------- */
@@ -113,12 +117,12 @@ int mt_train_ps_config_check(const mt_train_ps_config *p, int threads)
 json_t *mt_train_ps_config_to_json(const mt_train_ps_config *p, int threads_per_worker)
 {
     int delay = p->mode == MT_PS_DELAY;
-    return json_pack("{s:i, s:s, s:s?, s:o, s:i, s:b, s:i}", "workers", p->workers, "mode",
+    return json_pack("{s:i, s:s, s:s?, s:o, s:i, s:b, s:b, s:i}", "workers", p->workers, "mode",
                      mt_ps_mode_name(p->mode), "delay_dist",
                      delay ? mt_delay_kind_name(p->delay_kind) : NULL, "delay",
                      delay ? json_integer(resolved_delay(p)) : json_null(), "shards", p->shards,
-                     "oversubscribe", p->oversubscribe, "threads_per_worker",
-                     threads_per_worker);
+                     "oversubscribe", p->oversubscribe, "ignore_memory", p->ignore_memory,
+                     "threads_per_worker", threads_per_worker);
 }
 
 int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, const char *where)
@@ -139,6 +143,8 @@ int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, 
         p->shards = (int)json_integer_value(v);
     if ((v = json_object_get(j, "oversubscribe")))
         p->oversubscribe = json_is_true(v);
+    if ((v = json_object_get(j, "ignore_memory")))
+        p->ignore_memory = json_is_true(v);
     if ((v = json_object_get(j, "mode"))) {
         int m = json_is_string(v) ? mt_ps_mode_parse(json_string_value(v)) : -1;
         if (m < 0)
@@ -379,6 +385,46 @@ static int on_epoch_end(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *
 
 /* ---- building and the run -------------------------------------------------------- */
 
+/* Whether the run fits in memory (trainer/mem_guard.h); before anything is
+ * built. Records the need and the budget for final.json. */
+static int check_memory(mt_train_ps *r, const mt_train_ps_config *p)
+{
+    mt_trainer *t = r->t;
+    const mt_split *tr = &t->data.train;
+    mt_mem_need m = {.model = t->cfg.model,
+                     .batch = t->cfg.batch,
+                     .mode = p->mode,
+                     .workers = p->workers,
+                     .delay_kind = p->delay_kind,
+                     .delay = resolved_delay(p),
+                     .delay_given = p->delay >= 0,
+                     .params = mt_net_param_count(t->net),
+                     .state = mt_net_state_count(t->net),
+                     .net_bytes = t->net_bytes};
+    if (p->mode == MT_PS_DELAY)
+        m.ring_versions = mt_delay_default_cap(p->delay_kind, m.delay) + 1;
+    /* mt_ps_net_worker_init's buffers: the epoch order and one batch. */
+    m.worker_bytes = (uint64_t)tr->n * sizeof(uint32_t) +
+                     (uint64_t)t->cfg.batch * (mt_split_image_bytes(tr) * sizeof(float) + sizeof(int));
+    mt_mem_usage use;
+    m.held = mt_mem_usage_self(&use) == MT_OK ? use.rss : 0;
+    r->mem_need = m.held + mt_mem_need_extra(&m, p->workers);
+    if (p->ignore_memory)
+        return MT_OK;
+    mt_mem_avail avail;
+    int rc = mt_mem_available(&avail);
+    if (rc == MT_ERR_ARG)
+        return rc; /* MUTAU_MEM_AVAILABLE is not a size */
+    if (rc != MT_OK || m.held == 0) {
+        mt_clear_error(); /* nothing to compare with: the run goes ahead */
+        return MT_OK;
+    }
+    /* The user's allowance for the whole process, or what it holds and can get. */
+    m.budget = avail.budget ? avail.budget : m.held + avail.available;
+    r->mem_budget = m.budget;
+    return mt_mem_need_check(&m);
+}
+
 void mt_train_ps_close(mt_train_ps *r)
 {
     if (!r)
@@ -428,6 +474,11 @@ int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config 
     r->loss = calloc((size_t)r->slots, sizeof *r->loss);
     r->correct = calloc((size_t)r->slots, sizeof *r->correct);
     r->n_workers = p->mode == MT_PS_DELAY ? 1 : p->workers;
+    rc = check_memory(r, p);
+    if (rc != MT_OK) {
+        mt_train_ps_close(r);
+        return rc;
+    }
     r->w = calloc((size_t)r->n_workers, sizeof *r->w);
     r->ctx = calloc((size_t)r->n_workers, sizeof *r->ctx);
     if (!r->loss || !r->correct || !r->w || !r->ctx) {
@@ -533,6 +584,12 @@ static json_t *final_extra(mt_train_ps *r)
     json_object_set_new(cfg, "seconds",
                         json_pack("{s:f, s:f, s:f, s:f}", "gradients", tm.grad_s, "pull",
                                   tm.pull_s, "push", tm.push_s, "wait", tm.wait_s));
+    /* The estimate at the start (trainer/mem_guard.h) next to the peak. */
+    json_t *budget = r->mem_budget ? json_integer((json_int_t)r->mem_budget) : json_null();
+    json_object_set_new(cfg, "memory",
+                        json_pack("{s:I, s:I, s:o}", "network_bytes",
+                                  (json_int_t)r->t->net_bytes, "estimate_bytes",
+                                  (json_int_t)r->mem_need, "available_bytes", budget));
     return json_pack("{s:{s:I, s:f, s:I, s:I, s:I, s:I}, s:o}", "staleness", "count",
                      (json_int_t)ts.count, "mean", ts.mean, "max", (json_int_t)ts.max, "p50",
                      (json_int_t)ts.p50, "p90", (json_int_t)ts.p90, "p99", (json_int_t)ts.p99,

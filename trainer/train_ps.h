@@ -41,6 +41,7 @@ typedef struct {
     int64_t delay;     /* N (delay mode); < 0: W - 1, what W round-robin workers produce */
     int shards;        /* S, server locks (>= 1) */
     int oversubscribe; /* 1: allow W x T > cores */
+    int ignore_memory; /* 1: build the W network copies even when they do not seem to fit */
 } mt_train_ps_config;
 
 /* 1 worker, async (= the single-process trainer), fixed delay W - 1, 4 shards. */
@@ -65,7 +66,13 @@ typedef struct mt_train_ps mt_train_ps;
 
 /* After mt_trainer_open: builds the W - 1 further nets, their workers and
  * the server from t's parameters, and adapts t (sync mode's steps per epoch
- * and schedule, the settings hash). t must outlive the result. */
+ * and schedule, the settings hash). t must outlive the result.
+ *
+ * Memory first: unless ignore_memory, what the run would hold (the network
+ * copies, the server, delay mode's ring; trainer/mem_guard.h) is compared
+ * with what the process holds plus what the machine can still give
+ * (core/meminfo.h), and a run that does not fit is refused with MT_ERR_ARG
+ * and one line naming the flags to change, before anything is built. */
 int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config *p);
 void mt_train_ps_close(mt_train_ps *r);
 

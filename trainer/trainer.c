@@ -3,6 +3,7 @@
 #include "trainer/trainer.h"
 
 #include "core/checkpoint.h"
+#include "core/meminfo.h"
 #include "core/signals.h"
 #include "core/status.h"
 #include "core/version.h"
@@ -90,10 +91,14 @@ int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
     if (rc != MT_OK)
         return rc;
     const mt_split *tr = &t->data.train;
+    /* What one network holds, for a multi-worker run's copies (trainer/mem_guard.h). */
+    mt_mem_mark mark;
+    mt_mem_mark_now(&mark);
     rc = mt_model_build(&t->net, cfg, cfg->batch, tr->c, tr->h, tr->w, t->data.num_classes,
                         t->model_desc, sizeof t->model_desc);
     if (rc != MT_OK)
         return rc;
+    t->net_bytes = mt_mem_grown_since(&mark);
     rc = mt_net_clone(&t->eval_net, t->net, cfg->eval_batch, mt_net_params(t->net), NULL,
                       mt_net_state(t->net));
     if (rc != MT_OK)
@@ -375,6 +380,9 @@ int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *sta
         json_object_set_new(j, "final", eval_json(test, "test"));
         json_object_set_new(j, "per_class", per_class_json(t, test));
     }
+    mt_mem_usage mem;
+    if (mt_mem_usage_self(&mem) == MT_OK && mem.peak > 0)
+        json_object_set_new(j, "peak_rss_bytes", json_integer((json_int_t)mem.peak));
     if (strcmp(status, "interrupted") == 0) {
         char cmd[MT_PATH_CAP + 64];
         snprintf(cmd, sizeof cmd, "mutau train --resume %s", dir);

@@ -51,6 +51,7 @@ typedef struct {
     /* model */
     mt_net *net;      /* training net, batch cfg.batch */
     mt_net *eval_net; /* inference net, batch cfg.eval_batch, same parameters and state */
+    uint64_t net_bytes; /* memory the training net took while it was built (core/meminfo.h) */
     char model_desc[160];
     uint64_t signature;
     float *eval_x;
