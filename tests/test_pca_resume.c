@@ -332,8 +332,8 @@ static void assert_same_files(const char *a, const char *b)
 
 START_TEST(interrupted_then_resumed_equals_uninterrupted)
 {
-    /* 6 cells of 2 runs of a million steps: about a second on one thread. */
-    const char *grid[] = {"--runs", "2", "--iters", "1000000", "--delays", "0,10,20", "--momentum", "0.7,0.9",
+    /* 6 cells of 2 runs of 500000 steps: about half a second on one thread. */
+    const char *grid[] = {"--runs", "2", "--iters", "500000", "--delays", "0,10,20", "--momentum", "0.7,0.9",
                           "--checkpoints", "5", "--delay-dist", "uniform", "--seed", "3", "--runs-csv",
                           "--no-progress"};
     enum { NG = sizeof grid / sizeof grid[0] };
