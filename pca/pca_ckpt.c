@@ -18,6 +18,7 @@ typedef struct {
         iters, seed;
     double lr, blowup, factor, seconds;
 } scalars;
+_Static_assert(sizeof(scalars) == 17 * 8 && sizeof(double) == 8, "the settings section is 17 8-byte fields");
 
 static uint64_t signature(void) { return mt_hash64_str(MT_HASH64_INIT, "mutau pca grid progress"); }
 
@@ -175,7 +176,7 @@ static int check_scalars(const char *path, const scalars *s)
         {"n_tau", s->n_tau, 1, 1 << 20},
         {"runs", s->runs, 1, 1 << 30},
         {"iters", s->iters, 1, INT64_MAX / 2},
-        {"checkpoints", s->checkpoints, 0, s->iters},
+        {"checkpoints", s->checkpoints, 0, s->iters < 1000000 ? s->iters : 1000000},
         {"delay_dist", s->delay_dist, MT_PCA_DELAY_FIXED, MT_PCA_DELAY_GEOMETRIC},
         {"data", s->data, MT_PCA_DATA_GAUSSIAN, MT_PCA_DATA_BOUNDED},
         {"random_init", s->random_init, 0, 1},
@@ -292,16 +293,16 @@ static int load_cells(const mt_ckpt *c, mt_pca_grid_result *res)
             return mt_error(MT_ERR_FORMAT,
                             "%s: section '%s' has %llu bytes, %zu completed cells of %zu runs need %zu", c->path,
                             sizes[k].s->name, (unsigned long long)sizes[k].s->size, done, runs, sizes[k].want);
-    const double *err = e->data, *tr = t->data;
-    const unsigned char *dv = v->data;
+    /* Sections sit at any byte offset in the file: copied as bytes. */
+    const unsigned char *err = e->data, *dv = v->data, *tr = t->data;
     size_t p = 0;
     for (long k = 0; k < cells; k++) {
         if (!res->cell_done[k])
             continue;
-        memcpy(res->error + k * runs, err + p * runs, runs * sizeof *res->error);
+        memcpy(res->error + k * runs, err + p * runs * 8, runs * 8);
         memcpy(res->diverged + k * runs, dv + p * runs, runs);
         if (ck)
-            memcpy(res->trace + k * runs * ck, tr + p * runs * ck, runs * ck * sizeof *res->trace);
+            memcpy(res->trace + k * runs * ck, tr + p * runs * ck * 8, runs * ck * 8);
         for (size_t r = 0; r < runs; r++) {
             double x = res->error[k * runs + r];
             if (!(x >= 0 && x <= 1) || res->diverged[k * runs + r] > 1)
