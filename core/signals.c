@@ -5,13 +5,18 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 
-static volatile sig_atomic_t pending;
+/* A lock-free atomic, not a volatile sig_atomic_t: the handler may run on one
+ * thread while workers of another poll the flag (C11 allows lock-free atomics
+ * in handlers). */
+static atomic_int pending;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal flag must be lock-free");
 static struct sigaction old_int, old_term;
 static int installed;
 
-static void on_signal(int sig) { pending = sig; }
+static void on_signal(int sig) { atomic_store(&pending, sig); }
 
 int mt_signals_install(void)
 {
@@ -22,7 +27,7 @@ int mt_signals_install(void)
     /* No SA_RESTART is needed (loops poll); SA_RESETHAND so a second signal
      * takes the default action and ends a process stuck while saving. */
     sa.sa_flags = SA_RESETHAND;
-    pending = 0;
+    atomic_store(&pending, 0);
     struct sigaction *save_int = installed ? NULL : &old_int;
     struct sigaction *save_term = installed ? NULL : &old_term;
     if (sigaction(SIGINT, &sa, save_int) != 0 || sigaction(SIGTERM, &sa, save_term) != 0)
@@ -40,9 +45,9 @@ void mt_signals_restore(void)
     installed = 0;
 }
 
-int mt_signals_pending(void) { return pending; }
+int mt_signals_pending(void) { return atomic_load_explicit(&pending, memory_order_relaxed); }
 
-void mt_signals_clear(void) { pending = 0; }
+void mt_signals_clear(void) { atomic_store(&pending, 0); }
 
 const char *mt_signal_name(int sig)
 {

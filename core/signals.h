@@ -1,7 +1,7 @@
 /* signals.h: Ctrl-C and SIGTERM as a request to stop cleanly.
  *
  * mt_signals_install() makes SIGINT and SIGTERM set a flag (async-signal-safe:
- * the handler only stores a sig_atomic_t). Long loops poll mt_signals_pending()
+ * the handler only stores a lock-free atomic int). Long loops poll mt_signals_pending()
  * between steps, finish the step, save their state and return
  * MT_ERR_INTERRUPTED. The handler is installed with SA_RESETHAND, so a second
  * Ctrl-C while the state is being saved kills the process the usual way.
