@@ -1,6 +1,7 @@
 /* estimate.c: the cost of a cell from a trial run (see estimate.h). */
 #include "sweep/estimate.h"
 
+#include "core/meminfo.h"
 #include "core/status.h"
 #include "trainer/rundir.h"
 
@@ -34,6 +35,8 @@ int mt_sweep_cost_read(const char *dir, double wall_seconds, mt_sweep_cost *c)
     const char *split = json_string_value(json_object_get(data, "eval_split"));
     int eval_n = (int)json_integer_value(json_object_get(data, split ? split : "test"));
     int test_n = (int)json_integer_value(json_object_get(data, "test"));
+    json_int_t peak = json_integer_value(json_object_get(fin, "peak_rss_bytes"));
+    c->peak_bytes = peak > 0 ? (uint64_t)peak : 0;
     json_decref(cfg);
     json_decref(fin);
     if (steps < 1 || !(seconds > 0) || c->epochs < 1 || batch < 1 || c->steps_per_epoch < 1)
@@ -57,6 +60,31 @@ double mt_sweep_cost_cell(const mt_sweep_cost *c, int epochs_done)
     int evals = c->eval_every > 0 ? left / c->eval_every + 1 : 1;
     return c->startup_seconds + (double)left * c->steps_per_epoch * c->step_seconds +
            evals * c->eval_seconds + c->test_seconds;
+}
+
+int mt_sweep_jobs_fitting(uint64_t peak, uint64_t available, int jobs)
+{
+    if (peak == 0)
+        return jobs;
+    uint64_t fit = available / peak;
+    if (fit < 1)
+        fit = 1;
+    return fit < (uint64_t)jobs ? (int)fit : jobs;
+}
+
+void mt_sweep_memory_line(char *buf, size_t cap, uint64_t peak, int jobs, uint64_t available)
+{
+    char p[32], all[32], have[32];
+    mt_mem_format(p, sizeof p, peak);
+    mt_mem_format(all, sizeof all, peak * (uint64_t)jobs);
+    mt_mem_format(have, sizeof have, available);
+    if (jobs == 1)
+        snprintf(buf, cap, "memory: a cell peaked at %s in the trial, %s is available", p, have);
+    else
+        snprintf(buf, cap,
+                 "memory: a cell peaked at %s in the trial; %d side by side need about %s, %s "
+                 "is available",
+                 p, jobs, all, have);
 }
 
 void mt_sweep_format_duration(char *buf, unsigned long cap, double s)

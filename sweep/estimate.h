@@ -9,10 +9,19 @@
  * against forward + backward). Cells run side by side are assumed not to
  * slow each other down, which holds while jobs x threads fit the cores.
  *
+ * Memory: the trial's peak resident size (final.json's peak_rss_bytes, or
+ * the child's ru_maxrss) is what one cell of the grid's largest worker count
+ * holds; J cells side by side hold about J times that, which must fit in
+ * what the machine can give (core/meminfo.h) or the kernel's out-of-memory
+ * killer ends cells without a message.
+ *
  * Not here: running the trial (tools/cmd_sweep.c).
  */
 #ifndef MT_SWEEP_ESTIMATE_H
 #define MT_SWEEP_ESTIMATE_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     double step_seconds;    /* per optimizer step */
@@ -21,6 +30,7 @@ typedef struct {
     double test_seconds;    /* the final pass over the test set */
     int epochs, steps_per_epoch, eval_every;
     int trial_steps;
+    uint64_t peak_bytes;    /* the trial's peak resident size (0: unknown) */
 } mt_sweep_cost;
 
 /* Reads the trial run in `dir` that took `wall_seconds` in all. */
@@ -28,6 +38,14 @@ int mt_sweep_cost_read(const char *dir, double wall_seconds, mt_sweep_cost *c);
 
 /* Seconds for a cell with `epochs_done` of the epochs already done. */
 double mt_sweep_cost_cell(const mt_sweep_cost *c, int epochs_done);
+
+/* How many cells of `peak` bytes fit side by side in `available` bytes, at
+ * most `jobs` and at least 1 (one cell alone is mutau train's to check). */
+int mt_sweep_jobs_fitting(uint64_t peak, uint64_t available, int jobs);
+
+/* The memory line of the estimate: "memory: a cell peaked at 1.4 GB in the
+ * trial; 2 side by side need about 2.8 GB, 21.9 GB is available". */
+void mt_sweep_memory_line(char *buf, size_t cap, uint64_t peak, int jobs, uint64_t available);
 
 /* "3 h 20 min", "12 min 5 s", "40 s". */
 void mt_sweep_format_duration(char *buf, unsigned long cap, double seconds);

@@ -7,10 +7,16 @@
  *     workers, and a delay ring of 100001 versions), nothing written; the
  *     same run goes ahead with --ignore-memory; a bad MUTAU_MEM_AVAILABLE is
  *     exit 2 naming it; a run that fits records its estimate next to its
- *     peak in final.json, and the two agree.
+ *     peak in final.json, and the two agree;
+ *   - `mutau sweep`: cells side by side against the memory (sweep/estimate.h)
+ *     worked by hand; a dry run prints the trial's peak, runs fewer cells at
+ *     a time when they do not fit, warns when --jobs or one cell alone does
+ *     not fit, and a trial refused for memory stops the sweep with train's
+ *     line (exit 2).
  */
 #include "core/status.h"
 #include "ps/ps.h"
+#include "sweep/estimate.h"
 #include "tests/check_main.h"
 #include "tests/tiny_data.h"
 #include "tests/tool_run.h"
@@ -153,21 +159,34 @@ static void setup(void)
 
 static void teardown(void) { ck_assert_int_eq(tmp_dir_remove(root), 0); }
 
-#define TINY "--data data --model resnet8 --width 16 --batch 32 --epochs 1 --lr 0.05 " \
-             "--schedule cosine " \
-             "--threads 1 --eval-batch 32 --progress quiet "
+#define TINY_FLAGS "--data data --model resnet8 --width 16 --batch 32 --epochs 1 " \
+                   "--lr 0.05 --schedule cosine --threads 1 --eval-batch 32 "
+#define TINY TINY_FLAGS "--progress quiet "
 
-/* `mutau train TINY ARGS` in root with MUTAU_MEM_AVAILABLE=mem (NULL:
- * unset); the exit code, stderr in err. */
-static int train(const char *mem, const char *args, char *err, size_t cap)
+/* `mutau ARGS` in root with MUTAU_MEM_AVAILABLE=mem (NULL: unset); the
+ * exit code, stderr in err. */
+static int train_env(const char *mem, const char *args, char *err, size_t cap)
 {
     if (mem)
         ck_assert_int_eq(setenv("MUTAU_MEM_AVAILABLE", mem, 1), 0);
     else
         ck_assert_int_eq(unsetenv("MUTAU_MEM_AVAILABLE"), 0);
+    return tool_sh(root, args, err, cap);
+}
+
+/* `mutau train TINY ARGS`, as train_env. */
+static int train(const char *mem, const char *args, char *err, size_t cap)
+{
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "train " TINY "%s", args);
-    return tool_sh(root, cmd, err, cap);
+    return train_env(mem, cmd, err, cap);
+}
+
+static const char *in_root(const char *rel)
+{
+    static char p[512];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    return p;
 }
 
 static int lines(const char *s)
@@ -178,12 +197,7 @@ static int lines(const char *s)
     return n;
 }
 
-static int exists(const char *rel)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", root, rel);
-    return access(p, F_OK) == 0;
-}
+static int exists(const char *rel) { return access(in_root(rel), F_OK) == 0; }
 
 START_TEST(train_refused)
 {
@@ -219,9 +233,7 @@ START_TEST(train_ignore_memory)
     char err[2048];
     int rc = train("1M", "--workers 2 --oversubscribe --ignore-memory --out a", err, sizeof err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
-    char path[512];
-    snprintf(path, sizeof path, "%s/a/final.json", root);
-    json_t *fin = json_read_checked(path);
+    json_t *fin = json_read_checked(in_root("a/final.json"));
     ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "completed");
     json_t *mem = json_object_get(json_object_get(fin, "ps"), "memory");
     ck_assert_msg(json_is_null(json_object_get(mem, "available_bytes")),
@@ -236,9 +248,7 @@ START_TEST(train_estimate_matches_peak)
     char err[2048];
     int rc = train(NULL, "--workers 2 --oversubscribe --out a", err, sizeof err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
-    char path[512];
-    snprintf(path, sizeof path, "%s/a/final.json", root);
-    json_t *fin = json_read_checked(path);
+    json_t *fin = json_read_checked(in_root("a/final.json"));
     json_t *mem = json_object_get(json_object_get(fin, "ps"), "memory");
     double est = json_number_value(json_object_get(mem, "estimate_bytes"));
     double net = json_number_value(json_object_get(mem, "network_bytes"));
@@ -252,6 +262,60 @@ START_TEST(train_estimate_matches_peak)
     ck_assert_msg(est > 0.7 * peak && est < 1.5 * peak, "estimate %.1f MB, peak %.1f MB",
                   est / 1e6, peak / 1e6);
     json_decref(fin);
+}
+END_TEST
+
+/* ---- mutau sweep ------------------------------------------------------------- */
+
+START_TEST(sweep_jobs_arithmetic)
+{
+    /* 1.4 GB cells in 5 GB: 3 fit; never fewer than one, never more than asked. */
+    ck_assert_int_eq(mt_sweep_jobs_fitting(1400000000, 5000000000, 8), 3);
+    ck_assert_int_eq(mt_sweep_jobs_fitting(1400000000, 5000000000, 2), 2);
+    ck_assert_int_eq(mt_sweep_jobs_fitting(1400000000, 4200000000, 8), 3);
+    ck_assert_int_eq(mt_sweep_jobs_fitting(1400000000, 4199999999, 8), 2);
+    ck_assert_int_eq(mt_sweep_jobs_fitting(1400000000, 1000, 8), 1);
+    ck_assert_int_eq(mt_sweep_jobs_fitting(0, 1000, 8), 8); /* unknown peak */
+    char line[256];
+    mt_sweep_memory_line(line, sizeof line, 1400000000, 3, 21900000000);
+    ck_assert_str_eq(line, "memory: a cell peaked at 1.4 GB in the trial; 3 side by side need "
+                           "about 4.2 GB, 21.9 GB is available");
+    mt_sweep_memory_line(line, sizeof line, 1400000000, 1, 21900000000);
+    ck_assert_str_eq(line, "memory: a cell peaked at 1.4 GB in the trial, 21.9 GB is available");
+}
+END_TEST
+
+#define SWEEP "sweep --dry-run --out sw --momentum 0.5 " TINY_FLAGS
+
+START_TEST(sweep_memory)
+{
+    char err[2048];
+    /* Single-process cells: the trial's peak against the machine's memory. */
+    int rc = train_env(NULL, SWEEP, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    char *out = file_read_checked(in_root("out.txt"), NULL);
+    ck_assert_msg(strstr(out, "memory: a cell peaked at ") && strstr(out, " is available\n"),
+                  "%s", out);
+    int two = strstr(out, "; 2 side by side,") != NULL;
+    free(out);
+    /* 1 MB: one cell alone does not fit; the sweep's own choice of jobs
+     * comes down to one at a time (with two cores or more). */
+    rc = train_env("1M", SWEEP, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    out = file_read_checked(in_root("out.txt"), NULL);
+    ck_assert_msg(!two || strstr(out, "2 side by side need about "), "%s", out);
+    ck_assert_msg(!two || strstr(out, "1.0 MB is available: 1 at a time\n"), "%s", out);
+    ck_assert_msg(strstr(err, "mutau sweep: warning: one cell alone peaked at ") &&
+                      strstr(err, "only 1.0 MB is available"),
+                  "%s", err);
+    free(out);
+    /* Cells of 2 workers: the trial itself is refused by mutau train. */
+    rc = train_env("1M", SWEEP "--workers 1,2 --oversubscribe", err, sizeof err);
+    ck_assert_msg(rc == 2, "exit %d: %s", rc, err);
+    ck_assert_msg(strstr(err, "mutau sweep: the cells' settings do not train (trial run of "
+                              "w2_mu0.5_r1: exit 2): mutau train: --workers 2: 2 copies of "
+                              "resnet8"),
+                  "%s", err);
 }
 END_TEST
 
@@ -269,6 +333,10 @@ static Suite *mem_guard_suite(void)
     tcase_add_test(tc, train_refused);
     tcase_add_test(tc, train_ignore_memory);
     tcase_add_test(tc, train_estimate_matches_peak);
+    tcase_add_test(tc, sweep_memory);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("sweep");
+    tcase_add_test(tc, sweep_jobs_arithmetic);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,6 +13,7 @@
  * Not here: training (tools/cmd_train.c), reading results and drawing
  * (sweep/results.h, sweep/report.h).
  */
+#include "core/meminfo.h"
 #include "core/signals.h"
 #include "core/status.h"
 #include "datasets/dataset.h"
@@ -83,14 +84,18 @@ static void usage(FILE *out)
 "  --out DIR           the sweep directory (default sweeps/PRESET, or sweeps/sweep)\n"
 "  --jobs J            cells trained side by side (default: as many as the cores\n"
 "                      allow with each cell's threads: J x W x T <= cores for\n"
-"                      async/sync, J x T <= cores for delay and one-worker cells)\n"
+"                      async/sync, J x T <= cores for delay and one-worker cells;\n"
+"                      then no more than fit in memory at the trial's peak)\n"
 "  --threads T         OpenMP threads per cell (per worker) (default: cores / (J x W))\n"
 "  --dry-run           print the cells and the time estimate, train nothing\n"
 "  --help              this text\n"
 "\n"
 "Before training, a trial of %d steps of one cell times the model on this machine\n"
-"and the sweep prints the cell count and an estimate of the total time; then a\n"
-"progress line (cells done, ETA). Each cell's output is in DIR/CELL/train.out.\n"
+"and the sweep prints the cell count, an estimate of the total time and the\n"
+"trial's peak memory x the cells side by side against the memory available\n"
+"(MemAvailable or a cgroup limit; MUTAU_MEM_AVAILABLE=SIZE pretends another\n"
+"amount, e.g. 8G), with a warning when --jobs J does not fit; then a progress\n"
+"line (cells done, ETA). Each cell's output is in DIR/CELL/train.out.\n"
 "`mutau report DIR` writes the tables and figures.\n"
 "\n"
 "exit status: 0 every cell finished (completed or diverged), 1 some cells failed\n"
@@ -589,7 +594,9 @@ static int run_trial(const runner *ru, const mt_sweep_cell *c, mt_sweep_cost *co
     if (rc != MT_OK)
         return cli_fail(CMD, rc);
     int st;
-    while (waitpid(pid, &st, 0) < 0) {
+    struct rusage use; /* the trial's peak resident size */
+    memset(&use, 0, sizeof use);
+    while (wait4(pid, &st, 0, &use) < 0) {
         if (errno != EINTR) {
             cli_error(CMD, "waiting for the trial run: %s", strerror(errno));
             return EXIT_FAILED;
@@ -615,6 +622,8 @@ static int run_trial(const runner *ru, const mt_sweep_cell *c, mt_sweep_cost *co
         return code == EXIT_USAGE ? EXIT_USAGE : EXIT_FAILED;
     }
     rc = mt_sweep_cost_read(tdir, wall, cost);
+    if (rc == MT_OK && (uint64_t)use.ru_maxrss * 1024 > cost->peak_bytes)
+        cost->peak_bytes = (uint64_t)use.ru_maxrss * 1024; /* Linux: kilobytes */
     remove_trial(tdir);
     return rc == MT_OK ? EXIT_OK : cli_fail(CMD, rc);
 }
@@ -628,6 +637,48 @@ static int cell_demand(const mt_sweep_spec *s, int workers)
     if (!mt_sweep_uses_ps(s))
         return 1;
     return strcmp(mt_sweep_mode(s), "delay") == 0 ? 1 : workers;
+}
+
+/* ---- memory ------------------------------------------------------------------ */
+
+/* J cells side by side, each as large as the trial at its peak, against what
+ * the machine can give: fewer at a time when J was the sweep's choice, a
+ * warning when it was the user's (--jobs) or when one cell alone is too
+ * large (a single-process cell, or --ignore-memory: mutau train refuses the
+ * others itself). */
+static void check_memory(sweep_opts *o, const mt_sweep_cost *cost, int jobs_given)
+{
+    mt_mem_avail a;
+    int rc = cost->peak_bytes ? mt_mem_available(&a) : MT_ERR_IO;
+    if (rc == MT_ERR_ARG)
+        fprintf(stderr, "mutau sweep: warning: %s; memory not checked\n", mt_errmsg());
+    if (rc != MT_OK)
+        return;
+    uint64_t have = a.budget ? a.budget : a.available, peak = cost->peak_bytes;
+    int fit = mt_sweep_jobs_fitting(peak, have, o->jobs);
+    char line[256], s_peak[32], s_have[32];
+    mt_sweep_memory_line(line, sizeof line, peak, o->jobs, have);
+    mt_mem_format(s_peak, sizeof s_peak, peak);
+    mt_mem_format(s_have, sizeof s_have, have);
+    if (fit < o->jobs && !jobs_given) {
+        printf("%s: %d at a time\n", line, fit);
+        o->jobs = fit;
+    } else {
+        printf("%s\n", line);
+    }
+    if (peak > have)
+        fprintf(stderr,
+                "mutau sweep: warning: one cell alone peaked at %s, only %s is available: the "
+                "kernel's out-of-memory killer may end cells (SIGKILL, no checkpoint); fewer "
+                "--workers or a smaller --batch need less\n",
+                s_peak, s_have);
+    else if (fit < o->jobs)
+        fprintf(stderr,
+                "mutau sweep: warning: --jobs %d: %d cells side by side need about %d x %s, "
+                "only %s is available: the kernel's out-of-memory killer may end cells "
+                "(SIGKILL, no checkpoint); --jobs %d fits\n",
+                o->jobs, o->jobs, o->jobs, s_peak, s_have, fit);
+    fflush(stdout);
 }
 
 /* ---- the command ------------------------------------------------------------ */
@@ -754,9 +805,12 @@ static int run_cells(const runner *ru, const int *todo, int n_todo, const enum c
             mt_sweep_result_read(&o->spec, &c, o->out, &r);
             write_cell_json(o->out, &c, code == EXIT_OK ? "completed" : "diverged", r.message,
                             cpu);
+            char peak[32];
+            mt_mem_format(peak, sizeof peak, (uint64_t)use.ru_maxrss * 1024);
             if (code == EXIT_OK)
-                snprintf(event, sizeof event, "%s: completed, test top-1 %.2f%% (%.0f s, %.0f s CPU)",
-                         c.name, 100 * r.final_top1, secs, cpu);
+                snprintf(event, sizeof event,
+                         "%s: completed, test top-1 %.2f%% (%.0f s, %.0f s CPU, peak %s)", c.name,
+                         100 * r.final_top1, secs, cpu, peak);
             else
                 snprintf(event, sizeof event, "%s: diverged: %s", c.name, r.message);
             mt_sweep_result_free(&r);
@@ -817,7 +871,7 @@ int cmd_sweep(int argc, char **argv)
 
     /* Threads: J x demand x T within the cores unless the user says otherwise. */
     runner ru = {.o = &o};
-    int cores = mt_ps_cores(), demand = 1;
+    int cores = mt_ps_cores(), demand = 1, jobs_given = o.jobs > 0;
     for (int i = 0; i < s->n_workers; i++)
         if (cell_demand(s, s->workers[i]) > demand)
             demand = cell_demand(s, s->workers[i]);
@@ -886,6 +940,8 @@ int cmd_sweep(int argc, char **argv)
                 forget_sweep_dir(&o);
             goto done_signals;
         }
+        check_memory(&o, &cost, jobs_given);
+        p.jobs = o.jobs;
         double total = 0;
         for (int i = 0; i < n_todo; i++)
             total += mt_sweep_cost_cell(&cost, res[todo[i]].epochs_done);
