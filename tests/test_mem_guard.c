@@ -132,8 +132,8 @@ START_TEST(delay_arithmetic)
     ck_assert_str_eq(mt_errmsg(),
                      "--workers 8: delay mode keeps the last 3001 versions of resnet20's "
                      "parameters (4.0 MB each, 12.0 GB in all); the run needs about 13.0 GB, "
-                     "5.0 GB is available; use a smaller --workers; --ignore-memory tries "
-                     "anyway");
+                     "5.0 GB is available; use fewer --workers or a --delay; --ignore-memory "
+                     "tries anyway");
     m.delay_given = 1;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
     ck_assert_msg(strncmp(mt_errmsg(), "--delay 3000: ", 14) == 0 &&

@@ -95,10 +95,11 @@ int mt_mem_need_check(const mt_mem_need *m)
         mt_mem_format(s_rest, sizeof s_rest, ring_bytes(m));
         return mt_error(MT_ERR_ARG,
                         "%s: delay mode keeps the last %lld versions of %s's parameters "
-                        "(%s each, %s in all); the run needs about %s, %s is available; use a "
-                        "smaller %s; --ignore-memory tries anyway",
+                        "(%s each, %s in all); the run needs about %s, %s is available; use "
+                        "%s; --ignore-memory tries anyway",
                         flag, (long long)m->ring_versions, m->model, s_each, s_rest, s_need,
-                        s_have, m->delay_given ? "--delay" : "--workers");
+                        s_have,
+                        m->delay_given ? "a smaller --delay" : "fewer --workers or a --delay");
     }
     uint64_t each = mt_mem_need_per_worker(m);
     uint64_t copies = (uint64_t)m->workers * each;
