@@ -11,28 +11,33 @@ top-1 and the means, and one machine-readable line per framework:
 
     bench parity_fashion_mnist framework=pytorch seeds=2 top1_mean=...
 
+With --delay N both frameworks take step k's gradient at the parameters of
+step k - N (at the initial ones before step N), the paper's eq. 1.3 with a
+fixed staleness: mutau as `--mode delay --delay N` (N + 1 workers served in
+turn), PyTorch by evaluating the gradient on a copy of the parameters N steps
+old and applying it to the current ones with torch.optim.SGD. This checks that
+what staleness does to accuracy is the method's and not mutau's.
+--momentum changes mu in both.
+
 Usage: bench/parity_fashion_mnist.py [--mutau PATH] [--seeds 1,2] [--epochs 3]
-       [--threads 2] [--out DIR] [--only pytorch|mutau]
+       [--threads 2] [--out DIR] [--only pytorch|mutau] [--momentum 0.9] [--delay 0]
        [--limit-train N] [--limit-test N]   (the first N images: a quicker, weaker check)
 Long: about ten minutes per run and framework on two cores.
 """
+import collections
 import argparse
 import gzip
-import json
 import math
 import os
 import struct
-import subprocess
 import sys
 import time
 
 import numpy as np
 import torch
+from recipe import DATA, run_mutau
 import torch.nn as nn
 import torch.nn.functional as F
-
-DATA = "/usr/share/datasets/fashion-mnist"
-
 
 def read_idx(path):
     op = gzip.open if path.endswith(".gz") else open
@@ -109,7 +114,7 @@ def augment(batch_u8, rng, pad=4):
 
 
 def run_pytorch(seed, epochs, threads, limit_train=0, limit_test=0, lr=0.1, batch=128, wd=5e-4,
-                mu=0.9):
+                mu=0.9, delay=0):
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
@@ -129,6 +134,10 @@ def run_pytorch(seed, epochs, threads, limit_train=0, limit_test=0, lr=0.1, batc
     steps = len(xtr) // batch
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / (epochs * steps), 1.0))))
+    params = list(model.parameters())
+    # The last delay + 1 parameter versions; history[0] is theta_{k - delay}
+    # (theta_0 before step delay).
+    history = collections.deque(maxlen=delay + 1)
     t0 = time.time()
     for ep in range(epochs):
         model.train()
@@ -136,9 +145,19 @@ def run_pytorch(seed, epochs, threads, limit_train=0, limit_test=0, lr=0.1, batc
         for b in range(steps):
             idx = order[b * batch:(b + 1) * batch]
             x = norm(augment(xtr[idx], rng)).unsqueeze(1)
+            if delay:
+                with torch.no_grad():
+                    current = [p.detach().clone() for p in params]
+                    history.append(current)
+                    for p, old in zip(params, history[0]):
+                        p.copy_(old)
             loss = F.cross_entropy(model(x), torch.from_numpy(ytr[idx]))
             opt.zero_grad()
             loss.backward()
+            if delay:
+                with torch.no_grad():
+                    for p, cur in zip(params, current):
+                        p.copy_(cur)
             opt.step()
             sched.step()
         print("pytorch seed %d epoch %d loss %.4f (%.0f s)" % (seed, ep + 1, loss.item(),
@@ -152,18 +171,6 @@ def run_pytorch(seed, epochs, threads, limit_train=0, limit_test=0, lr=0.1, batc
     return correct / len(xte)
 
 
-def run_mutau(path, seed, epochs, threads, out, limit_train=0, limit_test=0):
-    d = os.path.join(out, "mutau-seed%d" % seed)
-    cmd = [path, "train", "--data", DATA, "--model", "resnet20", "--batch", "128", "--lr", "0.1",
-           "--schedule", "cosine", "--lr-final", "0", "--epochs", str(epochs), "--momentum", "0.9",
-           "--weight-decay", "5e-4", "--wd-bn-bias", "yes", "--seed", str(seed), "--threads",
-           str(threads), "--eval-every", "0", "--progress", "plain", "--out", d, "--force",
-           "--limit-train", str(limit_train), "--limit-test", str(limit_test)]
-    subprocess.run(cmd, check=True)
-    with open(os.path.join(d, "final.json")) as f:
-        return json.load(f)["final"]["top1"]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mutau", default=os.environ.get("MUTAU", "build/mutau"))
@@ -174,6 +181,8 @@ def main():
     ap.add_argument("--only", choices=["pytorch", "mutau"])
     ap.add_argument("--limit-train", type=int, default=0)
     ap.add_argument("--limit-test", type=int, default=0)
+    ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--delay", type=int, default=0)
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     res = {}
@@ -182,14 +191,17 @@ def main():
             continue
         accs = []
         for s in seeds:
-            acc = (run_mutau(a.mutau, s, a.epochs, a.threads, a.out, a.limit_train, a.limit_test)
+            acc = (run_mutau(a.mutau, s, a.epochs, a.threads, a.out, a.limit_train, a.limit_test,
+                             mu=a.momentum, delay=a.delay)
                    if fw == "mutau" else
-                   run_pytorch(s, a.epochs, a.threads, a.limit_train, a.limit_test))
+                   run_pytorch(s, a.epochs, a.threads, a.limit_train, a.limit_test, mu=a.momentum,
+                               delay=a.delay))
             print("%s seed %d: test top-1 %.2f%%" % (fw, s, 100 * acc), flush=True)
             accs.append(acc)
         res[fw] = float(np.mean(accs))
-        print("bench parity_fashion_mnist framework=%s seeds=%d limit_train=%d top1_mean=%.4f "
-              "top1=%s" % (fw, len(seeds), a.limit_train, res[fw],
+        print("bench parity_fashion_mnist framework=%s seeds=%d limit_train=%d momentum=%g "
+              "delay=%d top1_mean=%.4f top1=%s" % (fw, len(seeds), a.limit_train, a.momentum,
+                                                   a.delay, res[fw],
                            ",".join("%.4f" % x for x in accs)), flush=True)
     if len(res) == 2:
         gap = 100 * (res["mutau"] - res["pytorch"])
