@@ -12,7 +12,7 @@
  *     worked by hand; a dry run prints the trial's peak, runs fewer cells at
  *     a time when they do not fit, warns when --jobs or one cell alone does
  *     not fit, and a trial refused for memory stops the sweep with train's
- *     line (exit 2).
+ *     line (exit 2); a trained cell's line and final.json give its peak.
  */
 #include "core/status.h"
 #include "ps/ps.h"
@@ -309,6 +309,17 @@ START_TEST(sweep_memory)
                       strstr(err, "only 1.0 MB is available"),
                   "%s", err);
     free(out);
+    /* Trained for real: each finished cell's line gives its peak, and its
+     * final.json keeps it. */
+    rc = train_env(NULL, "sweep --out sw1 --momentum 0.5 " TINY_FLAGS, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_msg(strstr(err, "w1_mu0.5_r1: completed, test top-1 ") &&
+                      strstr(err, " s CPU, peak "),
+                  "%s", err);
+    json_t *fin = json_read_checked(in_root("sw1/w1_mu0.5_r1/final.json"));
+    ck_assert_msg(json_integer_value(json_object_get(fin, "peak_rss_bytes")) > (1 << 20),
+                  "no peak_rss_bytes in the cell's final.json");
+    json_decref(fin);
     /* Cells of 2 workers: the trial itself is refused by mutau train. */
     rc = train_env("1M", SWEEP "--workers 1,2 --oversubscribe", err, sizeof err);
     ck_assert_msg(rc == 2, "exit %d: %s", rc, err);
