@@ -10,7 +10,8 @@
  *   IDX (MNIST, Fashion-MNIST)
  *                      DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
  *   image folder       DIR/train/<class>/<images>, DIR/test/<class>/<images> (PNG via libpng;
- *                      JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM via stb_image), all one size
+ *                      JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM via stb_image), all one size;
+ *                      other files in class folders are skipped and counted (ds->skipped)
  *
  * DIR may also be the folder that holds the official archive's top folder
  * (cifar-100-binary/ or cifar-10-batches-bin/), as `mutau data fetch` leaves it.
@@ -41,6 +42,14 @@ typedef enum {
     MT_FORMAT_FOLDER
 } mt_data_format;
 
+/* What an image-folder load left out of one split: the entries of its class
+ * folders whose names do not end in an image extension the decoders read
+ * (see formats.h), as torchvision's ImageFolder leaves them out. */
+typedef struct {
+    int n;              /* entries skipped */
+    char example[256];  /* the first, relative to the dataset folder: "train/cat/README.txt" */
+} mt_skipped;
+
 /* One split: n images of c x h x w bytes each. */
 typedef struct {
     int n, c, h, w;
@@ -56,6 +65,8 @@ typedef struct {
     mt_split val;       /* hold-out validation images; val.n == 0 when none */
     mt_split test;
     char *dir;          /* the directory the data was read from */
+    mt_skipped skipped[2]; /* image folders: [0] train/ (before the hold-out), [1] test/;
+                              n == 0 for every other format */
 } mt_dataset;
 
 typedef struct {
@@ -102,6 +113,12 @@ int mt_dataset_open_default(mt_dataset *ds, const mt_dataset_options *opt);
  * val_size is not in [1, train.n - 1]. mt_dataset_open does this itself when
  * opt->val_size > 0. */
 int mt_dataset_holdout(mt_dataset *ds, int val_size, uint64_t seed);
+
+/* The one-line note a tool prints about split s's skipped entries (s = 0
+ * train, 1 test): "skipped 2 non-image files (e.g. train/cat/README.txt)".
+ * Returns 0 and writes nothing when none were skipped. Loading never prints:
+ * the caller decides whether and where (mutau data info: stderr). */
+int mt_dataset_skip_note(const mt_dataset *ds, int s, char *buf, size_t cap);
 
 /* Frees everything and zeroes *ds; safe on a zeroed or already-freed dataset. */
 void mt_dataset_free(mt_dataset *ds);

@@ -1,4 +1,5 @@
-/* fetch.c: download, verify, unpack, validate, rename (see fetch.h). */
+/* fetch.c: lock, sweep leftovers, download, verify, unpack, validate, rename
+ * (see fetch.h). */
 #define _GNU_SOURCE /* mkdtemp, nftw */
 #include "datasets/fetch.h"
 
@@ -9,14 +10,19 @@
 #include "datasets/md5.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,9 +35,141 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
-static void remove_tree(const char *path)
+/* 0, or -1 with errno of the first entry that could not be removed. */
+static int remove_tree(const char *path)
 {
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+static void notice(const mt_fetch_options *opt, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void notice(const mt_fetch_options *opt, const char *fmt, ...)
+{
+    if (!opt->notice)
+        return;
+    char line[MT_PATH_CAP + 200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    opt->notice(opt->notice_ctx, line);
+}
+
+/* ---- the folder lock ----------------------------------------------------- */
+
+#define LOCK_NAME ".fetch.lock"
+#define TEMP_PREFIX ".fetch-" /* the temporaries below: .fetch-archive-*, .fetch-unpack-* */
+
+/* Takes the exclusive lock on DIR/.fetch.lock without waiting: *fd >= 0 when
+ * held. When the lock file cannot be created because DIR is not writable,
+ * *fd is -1 and MT_OK is returned (a dataset already in place can still be
+ * checked; downloading needs the lock). Another holder is MT_ERR_IO.
+ *
+ * The file is unlinked by its holder at the end, so a lock taken on a file
+ * that was unlinked meanwhile is worthless: the path is checked to still be
+ * the locked file, else taken again.
+ *
+ * No O_CLOEXEC, on purpose: curl and tar inherit the descriptor, so when this
+ * process is killed outright its children hold the lock until they end, and
+ * no later fetch removes temporaries they are still writing. */
+static int lock_dir(const char *dir, int *fd)
+{
+    *fd = -1;
+    char path[MT_PATH_CAP];
+    int rc = mt_path_join(path, sizeof path, dir, LOCK_NAME);
+    if (rc)
+        return rc;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int f = open(path, O_RDWR | O_CREAT, 0644);
+        if (f < 0) {
+            if (errno == EACCES || errno == EROFS || errno == EPERM)
+                return MT_OK;
+            return mt_error(MT_ERR_IO, "%s: cannot create the lock file: %s", path,
+                            strerror(errno));
+        }
+        int r;
+        while ((r = flock(f, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+            ;
+        if (r != 0) {
+            int e = errno;
+            close(f);
+            if (e == EWOULDBLOCK)
+                return mt_error(MT_ERR_IO,
+                                "%s: another fetch holds this folder (%s); run again when it "
+                                "has finished",
+                                dir, path);
+            return mt_error(MT_ERR_IO, "%s: cannot lock: %s", path, strerror(e));
+        }
+        struct stat held, now;
+        if (fstat(f, &held) == 0 && stat(path, &now) == 0 && held.st_dev == now.st_dev &&
+            held.st_ino == now.st_ino) {
+            *fd = f;
+            return MT_OK;
+        }
+        close(f); /* the previous holder removed it after we opened it: again */
+    }
+    return mt_error(MT_ERR_IO, "%s: the lock file keeps changing under this fetch", path);
+}
+
+/* Removes the lock file, then releases the lock (see lock_dir). */
+static void unlock_dir(const char *dir, int fd)
+{
+    if (fd < 0)
+        return;
+    char path[MT_PATH_CAP];
+    if (mt_path_join(path, sizeof path, dir, LOCK_NAME) == MT_OK)
+        unlink(path);
+    close(fd);
+}
+
+/* Removes DIR's .fetch-* entries, which the lock says no running fetch
+ * owns: they are what a fetch killed outright left behind. Each is reported
+ * through opt->notice; one that cannot be removed is reported and left (it
+ * does not stop this fetch, whose own temporaries have fresh names). */
+static int sweep_leftovers(const char *dir, const mt_fetch_options *opt)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return mt_error(MT_ERR_IO, "%s: cannot read directory: %s", dir, strerror(errno));
+    /* Names first, removal after: no removing under a running readdir. */
+    char **names = NULL;
+    int n = 0, cap = 0, rc = MT_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) && !rc) {
+        if (strncmp(e->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 8;
+            char **grown = realloc(names, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                rc = mt_error(MT_ERR_NOMEM, "%s: out of memory", dir);
+                break;
+            }
+            names = grown;
+        }
+        if (!(names[n] = strdup(e->d_name)))
+            rc = mt_error(MT_ERR_NOMEM, "%s: out of memory", dir);
+        else
+            n++;
+    }
+    closedir(d);
+    for (int i = 0; i < n && !rc; i++) {
+        char path[MT_PATH_CAP];
+        struct stat st;
+        if ((rc = mt_path_join(path, sizeof path, dir, names[i])) || lstat(path, &st) != 0)
+            continue;
+        int folder = S_ISDIR(st.st_mode);
+        int gone = (folder ? remove_tree(path) : unlink(path)) == 0;
+        int err = errno;
+        if (!gone)
+            notice(opt, "cannot remove %s, left behind by an earlier fetch: %s", path,
+                   strerror(err));
+        else
+            notice(opt, "removed %s%s, left behind by an earlier fetch that was killed", path,
+                   folder ? "/" : "");
+    }
+    mt_names_free(names, n);
+    return rc;
 }
 
 static int interrupted(void)
@@ -187,14 +325,22 @@ int mt_fetch(const char *name, const char *dir, const mt_fetch_options *opt, cha
     if (!valid_md5(md5))
         return mt_error(MT_ERR_ARG, "fetch: MD5 '%s' is not 32 hex digits", md5);
     struct job j = {.have_archive = 0};
+    int lock = -1;
     int rc = mt_mkdirs(dir);
     if (!rc)
         rc = mt_path_join(j.final, sizeof j.final, dir, inner);
-    if (rc)
+    if (!rc)
+        rc = lock_dir(dir, &lock);
+    if (!rc && lock >= 0)
+        rc = sweep_leftovers(dir, opt);
+    if (rc) {
+        unlock_dir(dir, lock);
         return rc;
+    }
     if (mt_is_dir(j.final) && !opt->force) {
         mt_dataset ds;
         rc = mt_dataset_open(&ds, j.final, NULL);
+        unlock_dir(dir, lock);
         if (rc)
             return mt_error_context(rc, "%s exists but does not load (--force replaces it)",
                                     j.final);
@@ -203,6 +349,8 @@ int mt_fetch(const char *name, const char *dir, const mt_fetch_options *opt, cha
         snprintf(out, cap, "%s", j.final);
         return MT_OK;
     }
+    if (lock < 0)
+        return mt_error(MT_ERR_IO, "%s: not writable: cannot create %s in it", dir, LOCK_NAME);
     if (!(rc = download(&j, dir, url, md5, opt->quiet)) && !(rc = unpack(&j, dir, inner, url))) {
         char from[MT_PATH_CAP];
         if (!(rc = mt_path_join(from, sizeof from, j.unpack, inner))) {
@@ -214,6 +362,7 @@ int mt_fetch(const char *name, const char *dir, const mt_fetch_options *opt, cha
         }
     }
     job_cleanup(&j);
+    unlock_dir(dir, lock);
     if (!rc)
         snprintf(out, cap, "%s", j.final);
     return rc;

@@ -6,8 +6,15 @@
  * must load as a dataset, and only then is it renamed into place as
  * DIR/cifar-100-binary or DIR/cifar-10-batches-bin. A failed, corrupt or
  * interrupted download therefore never leaves a half-written dataset under
- * the final name (an interrupted one may leave hidden .fetch-* temporaries,
- * which nothing reads and a later fetch does not need).
+ * the final name.
+ *
+ * One fetch at a time per DIR: the whole fetch holds an exclusive flock(2) on
+ * DIR/.fetch.lock (removed again at the end). A second fetch into the same
+ * DIR does not wait: it fails at once with MT_ERR_IO saying another fetch
+ * holds the folder. Holding the lock, a fetch removes the hidden .fetch-*
+ * temporaries that a fetch killed outright (SIGKILL, power loss) left behind:
+ * no live fetch can own them. curl and tar inherit the lock, so the children
+ * of a killed fetch keep the folder until they end too.
  *
  * A stop request (SIGINT or SIGTERM while core/signals.h's handlers are
  * installed, as `mutau data fetch` does) is passed on to curl or tar, the
@@ -35,6 +42,10 @@ typedef struct {
     const char *md5; /* NULL: environment, else official (32 hex digits) */
     int quiet;       /* no progress output from curl */
     int force;       /* replace a dataset already in place */
+    /* Called with one line for each leftover temporary removed (or that could
+     * not be removed); NULL: nothing is reported. */
+    void (*notice)(void *ctx, const char *line);
+    void *notice_ctx;
 } mt_fetch_options;
 
 /* Fetches `name` ("cifar100" or "cifar10") into `dir` (created if needed).

@@ -4,6 +4,12 @@
  * in name order so a folder always loads the same way. Two passes: the first
  * reads only headers (so a size mismatch or an undecodable file is reported
  * before megabytes are decoded) and settles grey vs colour, the second decodes.
+ *
+ * What counts as an image is decided by the name alone, as torchvision's
+ * ImageFolder does: a stray README.txt or Thumbs.db is skipped (and counted,
+ * so the tool can say so) rather than making the whole dataset unusable,
+ * while a file that claims to be an image and does not decode stays an error.
+ *
  * Not here: decoding itself (imageio.c).
  */
 #include "datasets/formats.h"
@@ -17,14 +23,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* libpng: png; stb_image: JPEG (jpg, jpeg, jpe, jfif), BMP, GIF, TGA, PSD,
+ * Radiance HDR (hdr), Softimage PIC (pic), binary PNM (pnm, ppm, pgm). TIFF
+ * and WebP, which torchvision reads through PIL, have no decoder here. */
+const char *const mt_folder_image_exts[] = {"png", "jpg", "jpeg", "jpe", "jfif", "bmp",
+                                            "gif", "tga", "psd", "hdr", "pic", "pnm",
+                                            "ppm", "pgm", NULL};
+
+int mt_folder_is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name)
+        return 0;
+    for (int i = 0; mt_folder_image_exts[i]; i++)
+        if (strcasecmp(dot + 1, mt_folder_image_exts[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* ".png, .jpg, ... or .pgm" */
+static void ext_list(char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; mt_folder_image_exts[i] && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s.%s", i == 0 ? ""
+                                : mt_folder_image_exts[i + 1] ? ", " : " or ",
+                                mt_folder_image_exts[i]);
+}
+
+int mt_dataset_skip_note(const mt_dataset *ds, int s, char *buf, size_t cap)
+{
+    if (s < 0 || s > 1 || ds->skipped[s].n == 0)
+        return 0;
+    const mt_skipped *k = &ds->skipped[s];
+    if (k->n == 1)
+        snprintf(buf, cap, "skipped 1 non-image file (%s)", k->example);
+    else
+        snprintf(buf, cap, "skipped %d non-image files (e.g. %s)", k->n, k->example);
+    return 1;
+}
 
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A sorted list of the names in a directory that are (dirs ? folders : files),
- * skipping hidden ones. */
+/* A sorted list of the names in a directory that are folders (dirs = 1) or
+ * of every entry (dirs = 0), skipping hidden ones. */
 static int list_dir(const char *dir, int dirs, char ***names, int *count)
 {
     DIR *d = opendir(dir);
@@ -39,7 +87,7 @@ static int list_dir(const char *dir, int dirs, char ***names, int *count)
         char path[MT_PATH_CAP];
         if ((rc = mt_path_join(path, sizeof path, dir, e->d_name)))
             break;
-        if (dirs ? !mt_is_dir(path) : !mt_is_file(path))
+        if (dirs && !mt_is_dir(path))
             continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
@@ -110,10 +158,20 @@ static int find_class(char **classes, int n, const char *name)
     return -1;
 }
 
-/* Collects ROOT/SPLIT/<class>/<file> for the given classes. With `is_train`
- * the sub-folders define the classes; otherwise each must be one of them. */
+/* Counts an entry of a class folder that is not an image; the first one is
+ * kept as the example, relative to the dataset folder. */
+static void skip_note(mt_skipped *sk, const char *split, const char *cls, const char *name,
+                      int is_dir)
+{
+    if (sk->n++ == 0)
+        snprintf(sk->example, sizeof sk->example, "%s/%s/%s%s", split, cls, name,
+                 is_dir ? "/" : "");
+}
+
+/* Collects the images ROOT/SPLIT/<class>/<file> of the given classes (each
+ * sub-folder must be one of them) and counts what is not an image in sk. */
 static int collect(const char *root, const char *split, char **classes, int num_classes,
-                   struct file_list *fl)
+                   struct file_list *fl, mt_skipped *sk)
 {
     char dir[MT_PATH_CAP];
     int rc = mt_path_join(dir, sizeof dir, root, split);
@@ -139,14 +197,32 @@ static int collect(const char *root, const char *split, char **classes, int num_
         int n_files;
         if ((rc = list_dir(cdir, 0, &files, &n_files)))
             break;
-        if (n_files == 0)
-            rc = mt_error(MT_ERR_FORMAT, "%s: empty class folder", cdir);
+        int images = 0;
+        mt_skipped here = {0};
         for (int j = 0; j < n_files && !rc; j++) {
             char path[MT_PATH_CAP];
-            if (!(rc = mt_path_join(path, sizeof path, cdir, files[j])))
+            if ((rc = mt_path_join(path, sizeof path, cdir, files[j])))
+                break;
+            if (mt_is_file(path) && mt_folder_is_image_name(files[j])) {
                 rc = files_add(fl, path, label);
+                images++;
+            } else {
+                int is_dir = mt_is_dir(path);
+                skip_note(&here, split, subs[i], files[j], is_dir);
+                skip_note(sk, split, subs[i], files[j], is_dir);
+            }
         }
         mt_names_free(files, n_files);
+        if (!rc && images == 0 && here.n == 0)
+            rc = mt_error(MT_ERR_FORMAT, "%s: empty class folder", cdir);
+        else if (!rc && images == 0) {
+            char exts[160];
+            ext_list(exts, sizeof exts);
+            rc = mt_error(MT_ERR_FORMAT,
+                          "%s: no images in the class folder, only %d other entr%s such as %s "
+                          "(images end in %s)",
+                          cdir, here.n, here.n == 1 ? "y" : "ies", here.example, exts);
+        }
     }
     mt_names_free(subs, n_subs);
     return rc;
@@ -202,8 +278,8 @@ int mt_folder_load(mt_dataset *ds, const char *dir)
     struct file_list train = {0}, test = {0};
     struct file_list *lists[2] = {&train, &test};
     int c, h, w;
-    if (!(rc = collect(dir, "train", ds->class_names, ds->num_classes, &train)) &&
-        !(rc = collect(dir, "test", ds->class_names, ds->num_classes, &test)) &&
+    if (!(rc = collect(dir, "train", ds->class_names, ds->num_classes, &train, &ds->skipped[0])) &&
+        !(rc = collect(dir, "test", ds->class_names, ds->num_classes, &test, &ds->skipped[1])) &&
         !(rc = survey(lists, &c, &h, &w)) && !(rc = decode_all(&train, c, h, w, &ds->train)))
         rc = decode_all(&test, c, h, w, &ds->test);
     files_free(&train);

@@ -59,8 +59,21 @@ int mt_idx_write(const mt_dataset *ds, const char *dir, int gzip);
 /* Image folders: DIR/train/<class>/<image>, DIR/test/<class>/<image>, classes in
  * name order, images in name order, the test split may lack classes. All
  * images must have one size; colour if any image is colour (grey images are
- * then replicated to RGB), else grey; alpha is dropped. */
+ * then replicated to RGB), else grey; alpha is dropped.
+ *
+ * An image is a file whose name ends in one of mt_folder_image_exts
+ * (compared case-insensitively); hidden entries are ignored, and every other
+ * entry of a class folder (README.txt, Thumbs.db, a sub-folder) is skipped
+ * and counted in ds->skipped. A file with an image extension that does not
+ * decode is an error naming it, and so is a class folder without images. */
 int mt_folder_load(mt_dataset *ds, const char *dir);
+
+/* The image extensions, lower case without the dot, NULL-terminated: those
+ * libpng and stb_image (imageio.h) decode. */
+extern const char *const mt_folder_image_exts[];
+
+/* Whether `name` ends in one of them. */
+int mt_folder_is_image_name(const char *name);
 
 /* Writes ds as image folders, one file per image named NNNNNN.EXT with EXT
  * "png" (libpng) or "bmp" (lossless, for the stb_image path). */

@@ -171,6 +171,9 @@ static void roundtrip(mt_data_format format, int gzip, const char *ext, int n_tr
         expect_same_split(&got.test, &made.test, "test");
     }
     ck_assert_int_eq(got.val.n, 0);
+    ck_assert_int_eq(got.skipped[0].n + got.skipped[1].n, 0);
+    char note[300];
+    ck_assert_int_eq(mt_dataset_skip_note(&got, 0, note, sizeof note), 0);
     mt_dataset_free(&got);
     mt_dataset_free(&made);
     mt_dataset_free(&made); /* freeing twice is harmless */
@@ -276,6 +279,83 @@ START_TEST(folder_mixes_grey_and_colour_and_reads_jpeg)
     /* class 2 ends with the colour PNG, exact */
     ck_assert_int_eq(memcmp(mt_split_image(&got.train, 10), colour, sizeof colour), 0);
     mt_dataset_free(&got);
+    mt_dataset_free(&made);
+    remove_tmp();
+}
+END_TEST
+
+START_TEST(folder_image_names)
+{
+    static const char *const yes[] = {"a.png", "a.PNG", "b.jpg", "b.JPEG", "c.Jpe", "d.jfif",
+                                      "e.bmp", "f.gif", "g.tga", "h.psd", "i.hdr", "j.pic",
+                                      "k.pnm", "l.ppm", "m.pgm", "x.y.png"};
+    static const char *const no[] = {"README.txt", "Thumbs.db", "png", "a.png.bak", "a.",
+                                     "a.pn", "a.pngx", "a.tiff", "a.webp", "a.gz", ".png", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        ck_assert_msg(mt_folder_is_image_name(yes[i]), "'%s' is not taken as an image", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        ck_assert_msg(!mt_folder_is_image_name(no[i]), "'%s' is taken as an image", no[i]);
+}
+END_TEST
+
+/* Like torchvision's ImageFolder: files without an image extension are
+ * skipped and counted per split, hidden ones ignored, the rest loads as if
+ * they were not there. */
+START_TEST(folder_skips_non_image_files)
+{
+    make_tmp();
+    mt_synth_config cfg;
+    mt_synth_config_default(&cfg, MT_FORMAT_FOLDER);
+    cfg.classes = 3;
+    cfg.n_train = 9;
+    cfg.n_test = 3;
+    cfg.h = cfg.w = 8;
+    mt_dataset made, got;
+    ck_assert_int_eq(mt_synth_write(tmp_path("f"), &cfg, &made), MT_OK);
+    write_bytes(tmp_path("f/train/class_001/README.txt"), "notes\n", 6);
+    write_bytes(tmp_path("f/train/class_002/Thumbs.db"), "\xd0\xcf\x11\xe0", 4);
+    write_bytes(tmp_path("f/train/class_002/.DS_Store"), "x", 1); /* hidden: not even counted */
+    /* A sub-folder of a class folder is not read (its image would be a 10th). */
+    ck_assert_int_eq(mkdir(tmp_path("f/train/class_000/sub"), 0755), 0);
+    uint8_t extra[3 * 8 * 8];
+    for (int k = 0; k < 3 * 8 * 8; k++)
+        extra[k] = (uint8_t)(255 - k);
+    ck_assert_int_eq(mt_png_write(tmp_path("f/train/class_000/sub/x.png"), extra, 3, 8, 8), MT_OK);
+    /* An upper-case extension is an image: class 0's last. */
+    ck_assert_int_eq(mt_png_write(tmp_path("f/train/class_000/zz.PNG"), extra, 3, 8, 8), MT_OK);
+    write_bytes(tmp_path("f/test/class_000/labels.csv"), "a,0\n", 4);
+    int rc = mt_dataset_open(&got, tmp_path("f"), NULL);
+    ck_assert_msg(rc == MT_OK, "%s", mt_errmsg());
+    ck_assert_int_eq(got.train.n, 10);
+    ck_assert_int_eq(got.test.n, 3);
+    ck_assert_int_eq(got.skipped[0].n, 3);
+    ck_assert_str_eq(got.skipped[0].example, "train/class_000/sub/"); /* the first in load order */
+    ck_assert_int_eq(got.skipped[1].n, 1);
+    ck_assert_str_eq(got.skipped[1].example, "test/class_000/labels.csv");
+    char note[300];
+    ck_assert_int_eq(mt_dataset_skip_note(&got, 0, note, sizeof note), 1);
+    ck_assert_str_eq(note, "skipped 3 non-image files (e.g. train/class_000/sub/)");
+    ck_assert_int_eq(mt_dataset_skip_note(&got, 1, note, sizeof note), 1);
+    ck_assert_str_eq(note, "skipped 1 non-image file (test/class_000/labels.csv)");
+    /* Class 0: images 0, 3, 6 of the generator, then zz.PNG; the rest as written. */
+    ck_assert_int_eq(got.train.labels[3], 0);
+    ck_assert_int_eq(memcmp(mt_split_image(&got.train, 3), extra, sizeof extra), 0);
+    const int from[10] = {0, 3, 6, -1, 1, 4, 7, 2, 5, 8};
+    for (int i = 0; i < 10; i++)
+        if (from[i] >= 0) {
+            ck_assert_int_eq(got.train.labels[i], made.train.labels[from[i]]);
+            ck_assert_msg(memcmp(mt_split_image(&got.train, i), mt_split_image(&made.train, from[i]),
+                                 sizeof extra) == 0,
+                          "training image %d differs from generated image %d", i, from[i]);
+        }
+    expect_same_split(&got.test, &made.test, "test");
+    /* The note survives the hold-out (it describes the folder, not the split). */
+    mt_dataset_options opt = {.val_size = 2, .val_seed = 3};
+    mt_dataset_free(&got);
+    ck_assert_int_eq(mt_dataset_open(&got, tmp_path("f"), &opt), MT_OK);
+    ck_assert_int_eq(got.skipped[0].n, 3);
+    mt_dataset_free(&got);
+    ck_assert_int_eq(got.skipped[0].n, 0);
     mt_dataset_free(&made);
     remove_tmp();
 }
@@ -684,10 +764,21 @@ START_TEST(bad_image_folders)
     ck_assert_int_eq(mt_synth_write(tmp_path("odd"), &cfg, NULL), MT_OK);
     rename(tmp_path("odd/test/class_004/000004.png"), tmp_path("h/test/class_004/zzz.png"));
     expect_open_error(tmp_path("h"), MT_ERR_FORMAT, "zzz.png", "is 32x31, but");
+    /* an image extension in any case still means an image that must decode */
+    write_synth(tmp_path("j"), MT_FORMAT_FOLDER, 0, 30);
+    write_bytes(tmp_path("j/test/class_003/photo.JPG"), "not a jpeg", 10);
+    expect_open_error(tmp_path("j"), MT_ERR_FORMAT, "test/class_003/photo.JPG", "not a readable image");
     /* an empty class folder */
     write_synth(tmp_path("e"), MT_FORMAT_FOLDER, 0, 30);
     mkdir(tmp_path("e/train/zebra"), 0755);
     expect_open_error(tmp_path("e"), MT_ERR_FORMAT, "train/zebra", "empty class folder");
+    /* a class folder with files, none of them an image: the file and the extensions named */
+    write_bytes(tmp_path("e/train/zebra/README.txt"), "x", 1);
+    write_bytes(tmp_path("e/train/zebra/scan.tiff"), "x", 1);
+    expect_open_error(tmp_path("e"), MT_ERR_FORMAT, "train/zebra: no images in the class folder",
+                      "only 2 other entries such as train/zebra/README.txt (images end in .png, "
+                      ".jpg, .jpeg");
+    expect_open_error(tmp_path("e"), MT_ERR_FORMAT, "zebra", ".ppm or .pgm)");
     /* a test class the training split does not have */
     write_synth(tmp_path("t"), MT_FORMAT_FOLDER, 0, 30);
     mkdir(tmp_path("t/test/unicorn"), 0755);
@@ -745,6 +836,8 @@ static Suite *datasets_suite(void)
     tcase_add_test(tc, folder_bmp_roundtrip);
     tcase_add_test(tc, cifar100_coarse_labels_and_archive_folder);
     tcase_add_test(tc, folder_mixes_grey_and_colour_and_reads_jpeg);
+    tcase_add_test(tc, folder_image_names);
+    tcase_add_test(tc, folder_skips_non_image_files);
     tcase_add_test(tc, genuine_cifar100_record_decodes);
     tcase_add_test(tc, real_fashion_mnist_loads);
     tcase_add_test(tc, default_prefers_cifar100_then_fashion_mnist);

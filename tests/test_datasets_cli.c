@@ -1,7 +1,9 @@
-/* test_datasets_cli.c: `mutau data` end to end: synth, info, and fetch from a
- * local archive in the exact official layout (file:// URL, MD5 override),
- * including corrupt, mislaid and interrupted downloads, which must leave no
- * dataset and no temporaries behind. Needs $MUTAU (set by `make test`).
+/* test_datasets_cli.c: `mutau data` end to end: synth, info (with the note
+ * about skipped non-image files), and fetch from a local archive in the exact
+ * official layout (file:// URL, MD5 override), including corrupt, mislaid and
+ * interrupted downloads, which must leave no dataset and no temporaries
+ * behind, the folder lock, and the leftovers of fetches killed outright.
+ * Needs $MUTAU (set by `make test`).
  */
 #define _GNU_SOURCE /* mkdtemp, nftw */
 #include "datasets/dataset.h"
@@ -9,13 +11,16 @@
 #include "tests/check_main.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmp[512];
@@ -80,7 +85,8 @@ static int lines(const char *s)
     return n;
 }
 
-/* Nothing but `keep` (or nothing at all) in dir: no dataset, no temporaries. */
+/* Nothing but `keep` (or nothing at all) in dir: no dataset, no temporaries,
+ * no lock file. */
 static void expect_only(const char *dir, const char *keep)
 {
     DIR *d = opendir(dir);
@@ -131,6 +137,33 @@ START_TEST(synth_then_info)
     ck_assert_int_eq(sh("test -f %s/i/train-images-idx3-ubyte", tmp), 0);
     ck_assert_int_eq(sh("'%s' data info %s/i", mutau(), tmp), 0);
     EXPECT_OUT("images   1x9x9");
+}
+END_TEST
+
+START_TEST(info_notes_skipped_non_image_files)
+{
+    NEED_MUTAU();
+    ck_assert_int_eq(sh("'%s' data synth %s/f --format folder --classes 2 --size 6x6 --train 4 "
+                        "--test 2",
+                        mutau(), tmp),
+                     0);
+    ck_assert_int_eq(sh("echo notes > %s/f/train/class_001/README.txt && echo x > "
+                        "%s/f/train/class_000/Thumbs.db && echo y > %s/f/test/class_001/a.txt",
+                        tmp, tmp, tmp),
+                     0);
+    /* The notes go to stderr, one line per split; stdout is the report. */
+    ck_assert_int_eq(sh("'%s' data info %s/f 2>&1 >/dev/null", mutau(), tmp), 0);
+    ck_assert_str_eq(out, "mutau data: warning: skipped 2 non-image files (e.g. "
+                          "train/class_000/Thumbs.db)\n"
+                          "mutau data: warning: skipped 1 non-image file (test/class_001/a.txt)\n");
+    ck_assert_int_eq(sh("'%s' data info %s/f 2>/dev/null", mutau(), tmp), 0);
+    EXPECT_OUT("train    4 images");
+    EXPECT_OUT("test     2 images");
+    /* A file named as an image that does not decode: exit 2 naming it. */
+    ck_assert_int_eq(sh("echo garbage > %s/f/train/class_001/b.Png", tmp), 0);
+    ck_assert_int_eq(sh("'%s' data info %s/f", mutau(), tmp), 2);
+    EXPECT_OUT("f/train/class_001/b.Png: ");
+    ck_assert_int_eq(lines(out), 1);
 }
 END_TEST
 
@@ -321,6 +354,156 @@ START_TEST(stopped_fetch_cleans_up_and_exits_4)
 }
 END_TEST
 
+/* Plants what a fetch killed outright leaves in dir: a partial download and
+ * a half-unpacked tree. */
+static void plant_leftovers(const char *dir)
+{
+    ck_assert_int_eq(sh("mkdir -p %s/.fetch-unpack-Qq34Rr/cifar-100-binary/deep && "
+                        "head -c 5000 %s/c100.tar.gz > %s/.fetch-archive-Xy12Zz && "
+                        "echo half > %s/.fetch-unpack-Qq34Rr/cifar-100-binary/train.bin && "
+                        "echo x > %s/.fetch-unpack-Qq34Rr/cifar-100-binary/deep/f && "
+                        "echo keep > %s/.fetchrc",
+                        dir, tmp, dir, dir, dir, dir),
+                     0);
+}
+
+/* `mutau data fetch cifar100` of c100.tar.gz into dir, not --quiet; `out`
+ * gets its stderr without curl's progress bar: the notes. The exit code. */
+static int fetch_notes(const char *dir, const char *md5)
+{
+    return sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s "
+              "2>%s/err >/dev/null; rc=$?; grep -v '#' %s/err; exit $rc",
+              mutau(), dir, tmp, md5, tmp, tmp);
+}
+
+START_TEST(fetch_removes_leftovers_of_killed_fetches)
+{
+    NEED_MUTAU();
+    char md5[33], dir[1024], keep[1100];
+    make_archive("cifar100", "c100.tar.gz", md5);
+    snprintf(dir, sizeof dir, "%s/data", tmp);
+    snprintf(keep, sizeof keep, "%s/.fetchrc", dir);
+    plant_leftovers(dir);
+    /* Not --quiet: each removal is named on stderr. */
+    ck_assert_int_eq(fetch_notes(dir, md5), 0);
+    EXPECT_OUT("mutau data: fetch: removed ");
+    EXPECT_OUT("/data/.fetch-archive-Xy12Zz, left behind by an earlier fetch that was killed\n");
+    EXPECT_OUT("/data/.fetch-unpack-Qq34Rr/, left behind by an earlier fetch that was killed\n");
+    ck_assert_int_eq(lines(out), 2);
+    /* Only .fetch-* entries are the fetch's: another hidden file stays. */
+    ck_assert_int_eq(access(keep, F_OK), 0);
+    unlink(keep);
+    expect_only(dir, "cifar-100-binary");
+    char fetched[1100];
+    snprintf(fetched, sizeof fetched, "%s/cifar-100-binary", dir);
+    expect_same_as_source(fetched, "cifar-100-binary");
+    /* With the dataset in place nothing is downloaded, but leftovers still
+     * go; --quiet says nothing about them. */
+    plant_leftovers(dir);
+    unlink(keep);
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/nowhere.tar.gz --quiet",
+                        mutau(), dir, tmp),
+                     0);
+    EXPECT_OUT("already present");
+    ck_assert_int_eq(lines(out), 1);
+    expect_only(dir, "cifar-100-binary");
+}
+END_TEST
+
+/* Holds an exclusive flock on dir/.fetch.lock as another fetch would; the fd. */
+static int hold_lock(const char *dir)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/.fetch.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    ck_assert_msg(fd >= 0, "cannot open %s", path);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    return fd;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+START_TEST(second_fetch_into_a_locked_folder_is_refused)
+{
+    NEED_MUTAU();
+    char md5[33], dir[1024];
+    make_archive("cifar100", "c100.tar.gz", md5);
+    snprintf(dir, sizeof dir, "%s/data", tmp);
+    plant_leftovers(dir);
+    int fd = hold_lock(dir);
+    /* Refused at once (waiting would hang here: this process holds the lock),
+     * with one line, touching nothing: the leftovers may be the holder's. */
+    double t0 = now_seconds();
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s",
+                        mutau(), dir, tmp, md5),
+                     2);
+    double took = now_seconds() - t0;
+    ck_assert_msg(took < 5.0, "the refusal took %.1f s", took);
+    EXPECT_OUT("data: another fetch holds this folder (");
+    EXPECT_OUT("/data/.fetch.lock); run again when it has finished");
+    ck_assert_int_eq(lines(out), 1);
+    ck_assert_int_eq(sh("test -f %s/.fetch-archive-Xy12Zz && test -d %s/.fetch-unpack-Qq34Rr && "
+                        "test ! -e %s/cifar-100-binary && test -e %s/.fetch.lock",
+                        dir, dir, dir, dir),
+                     0);
+    /* Released: the next fetch goes ahead, sweeps and removes the lock file. */
+    close(fd);
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --quiet",
+                        mutau(), dir, tmp, md5),
+                     0);
+    char keep[1100];
+    snprintf(keep, sizeof keep, "%s/.fetchrc", dir);
+    unlink(keep);
+    expect_only(dir, "cifar-100-binary");
+}
+END_TEST
+
+/* A fetch killed with SIGKILL mid-download leaves its temporaries; its curl
+ * lives on and keeps the lock until it ends, so no fetch removes the file it
+ * is still writing; after that the next fetch sweeps and succeeds. */
+START_TEST(killed_fetch_is_cleaned_up_by_the_next)
+{
+    NEED_MUTAU();
+    char md5[33], dir[1024];
+    make_archive("cifar100", "c100.tar.gz", md5);
+    snprintf(dir, sizeof dir, "%s/data", tmp);
+    /* The fake curl says when it has started, lets go of the test's pipe and
+     * lingers a second after its parent is gone. */
+    char then[1200], tail[1200];
+    snprintf(then, sizeof then, "touch %s/started; exec >/dev/null 2>&1; sleep 1", tmp);
+    fake_curl(then);
+    snprintf(tail, sizeof tail,
+             " & pid=$!; while [ ! -e %s/started ]; do sleep 0.02; done; kill -KILL $pid; "
+             "wait $pid",
+             tmp);
+    ck_assert_int_eq(fetch_with_fake_curl(dir, md5, tail), 128 + 9);
+    ck_assert_int_eq(sh("ls -A %s | grep '^\\.fetch-archive-'", dir), 0);
+    /* The orphaned curl still holds the folder. */
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --quiet",
+                        mutau(), dir, tmp, md5),
+                     2);
+    EXPECT_OUT("another fetch holds this folder");
+    /* Once it has ended, the next fetch removes the partial download. */
+    char lock[1100];
+    snprintf(lock, sizeof lock, "%s/.fetch.lock", dir);
+    int fd = open(lock, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    double t0 = now_seconds();
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0 && now_seconds() - t0 < 10)
+        usleep(20000);
+    close(fd);
+    ck_assert_int_eq(fetch_notes(dir, md5), 0);
+    EXPECT_OUT("/data/.fetch-archive-");
+    EXPECT_OUT("left behind by an earlier fetch that was killed");
+    expect_only(dir, "cifar-100-binary");
+}
+END_TEST
+
 static Suite *datasets_cli_suite(void)
 {
     Suite *s = suite_create("datasets_cli");
@@ -333,6 +516,10 @@ static Suite *datasets_cli_suite(void)
     tcase_add_test(tc, failed_fetches_leave_nothing_behind);
     tcase_add_test(tc, interrupted_download_leaves_nothing_behind);
     tcase_add_test(tc, stopped_fetch_cleans_up_and_exits_4);
+    tcase_add_test(tc, info_notes_skipped_non_image_files);
+    tcase_add_test(tc, fetch_removes_leftovers_of_killed_fetches);
+    tcase_add_test(tc, second_fetch_into_a_locked_folder_is_refused);
+    tcase_add_test(tc, killed_fetch_is_cleaned_up_by_the_next);
     suite_add_tcase(s, tc);
     return s;
 }

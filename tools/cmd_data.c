@@ -42,7 +42,9 @@ static void usage_fetch(FILE *out)
             "Downloads the official archive with curl, checks its MD5, unpacks it with tar into a\n"
             "temporary folder, checks that it loads, and only then renames it into place as\n"
             "DIR/cifar-100-binary or DIR/cifar-10-batches-bin. A failed or interrupted download\n"
-            "leaves no dataset behind. A dataset already in place is kept (see --force).\n\n"
+            "leaves no dataset behind. A dataset already in place is kept (see --force).\n"
+            "One fetch at a time per directory: a second one exits 2 at once. Hidden .fetch-*\n"
+            "temporaries left by a fetch that was killed outright are removed and named.\n\n"
             "  --dir D       target directory (default $MUTAU_DATA, else ./data; the trainer's\n"
             "                default dataset is looked for in the same places)\n"
             "  --url U       download from U instead (a mirror, or file:///path/archive.tar.gz);\n"
@@ -51,7 +53,7 @@ static void usage_fetch(FILE *out)
             "                (cifar100 %s, cifar10 %s);\n"
             "                also $MUTAU_CIFAR100_MD5 / $MUTAU_CIFAR10_MD5\n"
             "  --force       download again and replace a dataset already in place\n"
-            "  --quiet       no progress bar\n"
+            "  --quiet       no progress bar, no notes about removed leftovers\n"
             "  -h, --help    this help\n\n"
             "exit status: 0 done, 2 bad input or a failed/corrupt download, 4 stopped by Ctrl-C or\n"
             "SIGTERM (nothing is left behind)\n",
@@ -96,6 +98,12 @@ static void usage_synth(FILE *out)
 
 /* ---- fetch -------------------------------------------------------------- */
 
+static void print_notice(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "mutau data: fetch: %s\n", line);
+}
+
 static int data_fetch(int argc, char **argv)
 {
     static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
@@ -129,6 +137,8 @@ static int data_fetch(int argc, char **argv)
         cli_error(CMD, "fetch: unknown dataset '%s' (cifar100 or cifar10)", argv[optind]);
         return EXIT_USAGE;
     }
+    if (!fo.quiet)
+        fo.notice = print_notice;
     char where[4096];
     int already;
     /* Ctrl-C or SIGTERM: the fetch stops curl or tar and removes its temporaries. */
@@ -197,6 +207,10 @@ static int data_info(int argc, char **argv)
                            : mt_dataset_open_default(&ds, &opt);
     if (rc)
         return cli_fail(CMD, rc);
+    char note[512];
+    for (int s = 0; s < 2; s++)
+        if (mt_dataset_skip_note(&ds, s, note, sizeof note))
+            cli_error(CMD, "warning: %s", note);
     const mt_split *splits[3] = {&ds.train, &ds.val, &ds.test};
     static const char *const split_names[3] = {"train", "val", "test"};
     printf("dataset  %s\n", ds.dir);
