@@ -159,6 +159,13 @@ START_TEST(info_notes_skipped_non_image_files)
     ck_assert_int_eq(sh("'%s' data info %s/f 2>/dev/null", mutau(), tmp), 0);
     EXPECT_OUT("train    4 images");
     EXPECT_OUT("test     2 images");
+    /* mutau train says the same before it starts. */
+    ck_assert_int_eq(sh("'%s' train --data %s/f --model resnet8 --epochs 1 --batch 2 --out %s/run "
+                        "--progress quiet 2>&1 >/dev/null",
+                        mutau(), tmp, tmp),
+                     0);
+    EXPECT_OUT("mutau train: warning: skipped 2 non-image files (e.g. train/class_000/Thumbs.db)\n"
+               "mutau train: warning: skipped 1 non-image file (test/class_001/a.txt)\n");
     /* A file named as an image that does not decode: exit 2 naming it. */
     ck_assert_int_eq(sh("echo garbage > %s/f/train/class_001/b.Png", tmp), 0);
     ck_assert_int_eq(sh("'%s' data info %s/f", mutau(), tmp), 2);

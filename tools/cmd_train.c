@@ -428,6 +428,10 @@ int cmd_train(int argc, char **argv)
         mt_trainer_close(&t);
         return cli_fail(CMD, rc);
     }
+    char note[512]; /* image folders: files left out for lack of an image extension */
+    for (int s = 0; s < 2; s++)
+        if (mt_dataset_skip_note(&t.data, s, note, sizeof note))
+            cli_error(CMD, "warning: %s", note);
     const char *dir = c.out_dir;
     if (resume[0]) {
         char path[MT_PATH_CAP + 32];
