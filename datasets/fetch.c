@@ -80,7 +80,8 @@ static int lock_dir(const char *dir, int *fd)
     if (rc)
         return rc;
     for (int attempt = 0; attempt < 100; attempt++) {
-        int f = open(path, O_RDWR | O_CREAT, 0644);
+        /* Read-only is enough for flock, and opens a lock file left by another user. */
+        int f = open(path, O_RDONLY | O_CREAT, 0644);
         if (f < 0) {
             if (errno == EACCES || errno == EROFS || errno == EPERM)
                 return MT_OK;
