@@ -51,6 +51,18 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The median of x[0..n-1], n odd; sorts x in place (insertion sort: n is tiny). */
+static double median(double *x, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && x[j] < x[j - 1]; j--) {
+            double v = x[j];
+            x[j] = x[j - 1];
+            x[j - 1] = v;
+        }
+    return x[n / 2];
+}
+
 static void server_config(mt_ps_server_config *c, size_t n, size_t n_state, int shards)
 {
     mt_ps_server_config_default(c, n, n_state);
@@ -204,18 +216,13 @@ static double resnet_step_seconds(void)
         if (i >= 0)
             t[i] = now() - t0;
     }
-    for (int i = 1; i < 5; i++) /* insertion sort for the median */
-        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
-            double x = t[j];
-            t[j] = t[j - 1];
-            t[j - 1] = x;
-        }
-    printf("bench ps resnet20_step batch=%d threads=1 params=%zu seconds=%.4f\n", BATCH, n, t[2]);
+    double step = median(t, 5);
+    printf("bench ps resnet20_step batch=%d threads=1 params=%zu seconds=%.4f\n", BATCH, n, step);
     free(theta);
     free(g);
     free(st);
     rworker_free(&w);
-    return t[2];
+    return step;
 }
 
 /* ---- 2. scaling ------------------------------------------------------------------- */
@@ -322,14 +329,9 @@ static void bench_scaling(int have_resnet)
                    "speedup=%.3f server_share=%.4f cores=%d\n",
                    name, r + 1, two, speedup[r], share2, mt_ps_cores());
         }
-        for (int i = 1; i < ROUNDS; i++) /* insertion sort for the median */
-            for (int j = i; j > 0 && speedup[j] < speedup[j - 1]; j--) {
-                double x = speedup[j];
-                speedup[j] = speedup[j - 1];
-                speedup[j - 1] = x;
-            }
-        printf("bench ps scaling grad=%s median_speedup=%.3f target=1.9 %s\n", name,
-               speedup[ROUNDS / 2], speedup[ROUNDS / 2] >= 1.9 ? "met" : "not-met");
+        double m = median(speedup, ROUNDS);
+        printf("bench ps scaling grad=%s median_speedup=%.3f target=1.9 %s\n", name, m,
+               m >= 1.9 ? "met" : "not-met");
     }
 }
 
