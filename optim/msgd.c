@@ -109,8 +109,8 @@ void mt_msgd_step_prev(float *restrict theta, float *restrict prev, const float 
     }
 }
 
-void mt_msgd_apply(const mt_msgd_config *c, const mt_msgd_ranges *r, float *theta,
-                   float *velocity, const float *grad, size_t begin, size_t end, double lr)
+void mt_msgd_ranges_walk(const mt_msgd_ranges *r, size_t begin, size_t end, double weight_decay,
+                         void (*fn)(void *ctx, size_t b, size_t e, double wd), void *ctx)
 {
     size_t pos = begin;
     for (int i = 0; i < r->n_ranges && pos < end; i++) {
@@ -119,18 +119,36 @@ void mt_msgd_apply(const mt_msgd_config *c, const mt_msgd_ranges *r, float *thet
             continue;
         if (lo > pos) { /* a gap: not listed, so not decayed */
             size_t e = lo < end ? lo : end;
-            mt_msgd_step(theta + pos, velocity + pos, grad + pos, e - pos, lr, c->momentum, 0.0,
-                         c->nesterov);
+            fn(ctx, pos, e, 0.0);
             pos = e;
             if (pos >= end)
                 break;
         }
         size_t e = hi < end ? hi : end;
-        mt_msgd_step(theta + pos, velocity + pos, grad + pos, e - pos, lr, c->momentum,
-                     r->ranges[i].decay ? c->weight_decay : 0.0, c->nesterov);
+        fn(ctx, pos, e, r->ranges[i].decay ? weight_decay : 0.0);
         pos = e;
     }
     if (pos < end)
-        mt_msgd_step(theta + pos, velocity + pos, grad + pos, end - pos, lr, c->momentum, 0.0,
-                     c->nesterov);
+        fn(ctx, pos, end, 0.0);
+}
+
+struct msgd_walk {
+    const mt_msgd_config *c;
+    float *theta, *velocity;
+    const float *grad;
+    double lr;
+};
+
+static void msgd_piece(void *ctx, size_t b, size_t e, double wd)
+{
+    const struct msgd_walk *w = ctx;
+    mt_msgd_step(w->theta + b, w->velocity + b, w->grad + b, e - b, w->lr, w->c->momentum, wd,
+                 w->c->nesterov);
+}
+
+void mt_msgd_apply(const mt_msgd_config *c, const mt_msgd_ranges *r, float *theta,
+                   float *velocity, const float *grad, size_t begin, size_t end, double lr)
+{
+    struct msgd_walk w = {c, theta, velocity, grad, lr};
+    mt_msgd_ranges_walk(r, begin, end, c->weight_decay, msgd_piece, &w);
 }

@@ -81,6 +81,12 @@ void mt_msgd_step(float *theta, float *velocity, const float *grad, size_t n, do
 void mt_msgd_step_prev(float *theta, float *prev, const float *grad, size_t n, double lr,
                        double mu, double wd);
 
+/* Calls fn(ctx, b, e, wd) for consecutive pieces [b, e) covering [begin, end),
+ * wd being weight_decay where the ranges decay and 0 elsewhere: how every
+ * elementwise rule in optim/ applies decay per range. */
+void mt_msgd_ranges_walk(const mt_msgd_ranges *r, size_t begin, size_t end, double weight_decay,
+                         void (*fn)(void *ctx, size_t b, size_t e, double wd), void *ctx);
+
 /* The update on [begin, end) of the flat buffer, weight decay per range.
  * theta, velocity and grad point at element 0 of the whole buffer. */
 void mt_msgd_apply(const mt_msgd_config *c, const mt_msgd_ranges *r, float *theta,
