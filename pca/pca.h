@@ -30,6 +30,8 @@
 #define MT_PCA_H
 
 #include "core/rng.h"
+#include "optim/dc_asgd.h"
+#include "optim/method.h"
 
 #include <stdint.h>
 
@@ -86,8 +88,16 @@ void mt_pca_grad(double *g, const double *w, const double *x, int d);
 void mt_pca_step(double *v_next, const double *v, const double *v_prev, const double *w,
                  const double *x, int d, double lr, double mu);
 
+/* The update rule (pca/pca_method.h). All zero: msgd, the paper's eq. 2.1. */
+typedef struct {
+    mt_method_kind kind;          /* msgd, staleness-lr, dc-asgd, dana */
+    int momentum_auto;            /* mu from optim/momentum_auto.h, `momentum` the target */
+    mt_dc_asgd_config dc;         /* dc-asgd's lambda */
+} mt_pca_method;
+
 typedef struct {
     const mt_pca_cov *cov;
+    mt_pca_method method;
     double lr;                    /* eta > 0 */
     double momentum;              /* mu in [0, 1) */
     int delay;                    /* tau >= 0: fixed, or the mean of a random delay */

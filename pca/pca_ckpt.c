@@ -20,6 +20,13 @@ typedef struct {
 } scalars;
 _Static_assert(sizeof(scalars) == 17 * 8 && sizeof(double) == 8, "the settings section is 17 8-byte fields");
 
+/* The update rule (a grid without this section, from before methods, is msgd). */
+typedef struct {
+    int64_t kind, momentum_auto, adaptive;
+    double lambda0, decay, eps;
+} method_section;
+_Static_assert(sizeof(method_section) == 6 * 8, "the method section is 6 8-byte fields");
+
 static uint64_t signature(void) { return mt_hash64_str(MT_HASH64_INIT, "mutau pca grid progress"); }
 
 static double now_seconds(void)
@@ -116,6 +123,10 @@ int mt_pca_ckpt_save(mt_pca_ckpt *w, const mt_pca_grid_result *res)
         rc = mt_ckpt_add(&c, "sigma_text", st, strlen(st));
     if (rc == MT_OK)
         rc = mt_ckpt_add(&c, "init_text", it, strlen(it));
+    const mt_pca_method *me = &g->base.method;
+    method_section ms = {me->kind, me->momentum_auto, me->dc.adaptive, me->dc.lambda0, me->dc.decay, me->dc.eps};
+    if (rc == MT_OK)
+        rc = mt_ckpt_add(&c, "method", &ms, sizeof ms);
     if (rc == MT_OK)
         rc = mt_ckpt_add(&c, "cells", res->cell_done, (size_t)cells);
     if (rc == MT_OK)
@@ -348,9 +359,17 @@ int mt_pca_ckpt_load(const char *path, mt_pca_saved *out, mt_pca_grid_result *re
             .runs = (int)sc.runs,
             .seed = (uint64_t)sc.seed,
         };
+        if (mt_ckpt_find(&c, "method")) {
+            method_section ms;
+            rc = mt_ckpt_get(&c, "method", &ms, sizeof ms);
+            mt_pca_method *me = &out->grid.base.method;
+            *me = (mt_pca_method){.kind = (mt_method_kind)ms.kind,
+                                  .momentum_auto = ms.momentum_auto != 0,
+                                  .dc = {.lambda0 = ms.lambda0, .adaptive = ms.adaptive != 0,
+                                         .decay = ms.decay, .eps = ms.eps}};
+        }
         /* Every cell is checked as a fresh grid's would be. */
-        rc = mt_pca_grid_init(&out->grid, res);
-        if (rc < 0)
+        if (rc == MT_OK && (rc = mt_pca_grid_init(&out->grid, res)) < 0)
             rc = mt_error_context(MT_ERR_FORMAT, "%s: settings", path);
     }
     if (rc == MT_OK)

@@ -5,6 +5,7 @@
 
 #include "core/status.h"
 #include "core/version.h"
+#include "pca/pca_method.h"
 #include "pca/pca_stats.h"
 #include "plot/plot.h"
 
@@ -178,6 +179,13 @@ static int write_summary_json(const report_data *d, const char *path)
     json_object_set_new(settings, "delays", taus);
     json_object_set_new(settings, "delay_dist", json_string(mt_pca_delay_name(g->base.delay_dist)));
     json_object_set_new(settings, "data", json_string(mt_pca_data_name(g->base.data)));
+    char method[64];
+    json_object_set_new(settings, "method", json_string(mt_pca_method_name(&g->base.method, method, sizeof method)));
+    if (g->base.method.kind == MT_METHOD_DC_ASGD) {
+        json_object_set_new(settings, "dc_lambda0", json_real(g->base.method.dc.lambda0));
+        json_object_set_new(settings, "dc_adaptive", json_boolean(g->base.method.dc.adaptive));
+        json_object_set_new(settings, "dc_decay", json_real(g->base.method.dc.decay));
+    }
     json_object_set_new(settings, "seed", json_integer((json_int_t)g->seed));
     json_object_set_new(settings, "threads", json_integer(d->res->threads));
     json_object_set_new(settings, "checkpoints", json_integer(g->base.checkpoints));
@@ -278,9 +286,11 @@ static int plot_figure1(const report_data *d, const char *path)
         }
         m.s[i].n = n, m.s[i].x = x, m.s[i].y = y, m.s[i].lo = lo, m.s[i].hi = hi, m.s[i].markers = 1;
     }
-    char title[160];
-    snprintf(title, sizeof title, "Async-MSGD, streaming PCA: error after %ld iterations (d = %d, η = %g, %d runs)",
-             g->base.iters, g->base.cov->d, g->base.lr, g->runs);
+    char title[200], method[64];
+    int plain = g->base.method.kind == MT_METHOD_MSGD && !g->base.method.momentum_auto;
+    snprintf(title, sizeof title, "%s, streaming PCA: error after %ld iterations (d = %d, η = %g, %d runs)",
+             plain ? "Async-MSGD" : mt_pca_method_name(&g->base.method, method, sizeof method), g->base.iters,
+             g->base.cov->d, g->base.lr, g->runs);
     char xlabel[96];
     snprintf(xlabel, sizeof xlabel, g->base.delay_dist == MT_PCA_DELAY_FIXED ? "delay τ" : "mean delay τ (%s)",
              mt_pca_delay_name(g->base.delay_dist));
@@ -434,6 +444,8 @@ done:
 static void print_table(const report_data *d, FILE *t)
 {
     const mt_pca_grid_cfg *g = d->g;
+    char method[64];
+    fprintf(t, "method %s\n", mt_pca_method_name(&g->base.method, method, sizeof method));
     fprintf(t, "optimal delay: the largest tau such that it and every smaller tau of the grid have no\n"
                "diverged run and a mean error <= %g x the mean error at tau = %d\n\n",
             d->r->factor, g->delays[0]);
@@ -562,4 +574,75 @@ int mt_pca_report_write(const mt_pca_report *r, FILE *table)
 done:
     free(d.cells), free(d.opt), free(d.censored), free(d.tau_star), free(d.tau_linear), free(paper_mu), free(paper_tau);
     return rc;
+}
+
+int mt_pca_optimal_delays(const mt_pca_grid_cfg *g, const mt_pca_grid_result *res, double factor, int *opt,
+                          int *censored, double *err0)
+{
+    mt_pca_stats *row = calloc((size_t)g->n_tau, sizeof *row);
+    if (!row)
+        return mt_error(MT_ERR_NOMEM, "pca report: out of memory");
+    int rc = MT_OK;
+    for (int i = 0; i < g->n_mu && rc == MT_OK; i++) {
+        for (int j = 0; j < g->n_tau && rc == MT_OK; j++)
+            rc = mt_pca_stats_cell(res, i, j, &row[j]);
+        if (rc == MT_OK) {
+            opt[i] = mt_pca_optimal_delay(row, g->n_tau, factor, &censored[i]);
+            err0[i] = row[0].mean;
+        }
+    }
+    free(row);
+    return rc;
+}
+
+int mt_pca_methods_write(const mt_pca_grid_cfg *g, const mt_pca_method_row *rows, int n, double factor,
+                         const char *dir, FILE *table)
+{
+    char path[4096];
+    join(path, sizeof path, dir, "methods.csv");
+    FILE *f = open_out(path);
+    if (!f)
+        return MT_ERR_IO;
+    fprintf(f, "method,momentum,error_first_delay,optimal_delay,censored\n");
+    for (int m = 0; m < n; m++)
+        for (int i = 0; i < g->n_mu; i++) {
+            fprintf(f, "%s,%.17g,", rows[m].name, g->momenta[i]);
+            csv_num(f, rows[m].err0[i]);
+            if (rows[m].opt[i] >= 0)
+                fprintf(f, ",%d,%d\n", g->delays[rows[m].opt[i]], rows[m].censored[i]);
+            else
+                fprintf(f, ",,0\n");
+        }
+    int rc = close_out(f, path);
+    if (rc < 0 || !table)
+        return rc;
+    fprintf(table, "\noptimal delay per method (mean error <= %g x that at tau = %d; >= : the grid's last delay "
+                   "still qualifies)\n\n  momentum",
+            factor, g->delays[0]);
+    for (int m = 0; m < n; m++)
+        fprintf(table, "  %14s", rows[m].name);
+    fputc('\n', table);
+    for (int i = 0; i < g->n_mu; i++) {
+        fprintf(table, "  %8g", g->momenta[i]);
+        for (int m = 0; m < n; m++) {
+            char cell[32];
+            if (rows[m].opt[i] < 0)
+                snprintf(cell, sizeof cell, "none");
+            else
+                snprintf(cell, sizeof cell, "%s%d", rows[m].censored[i] ? ">=" : "", g->delays[rows[m].opt[i]]);
+            fprintf(table, "  %14s", cell);
+        }
+        fputc('\n', table);
+    }
+    fprintf(table, "\nmean error at tau = %d\n  momentum", g->delays[0]);
+    for (int m = 0; m < n; m++)
+        fprintf(table, "  %14s", rows[m].name);
+    fputc('\n', table);
+    for (int i = 0; i < g->n_mu; i++) {
+        fprintf(table, "  %8g", g->momenta[i]);
+        for (int m = 0; m < n; m++)
+            fprintf(table, "  %14.4g", rows[m].err0[i]);
+        fputc('\n', table);
+    }
+    return MT_OK;
 }

@@ -12,6 +12,7 @@
  *   optimal_delay.png  the optimal delay vs momentum: measured, the paper's,
  *                    the linear-stability limit and the fitted theory c (1 - mu)^2
  *   heatmap.png      log10 mean error per (momentum, delay), optimal delays outlined
+ *   methods.csv      with several methods: the optimal delay per method and momentum
  *
  * Not the simulation (pca.h) nor its statistics (pca_stats.h).
  */
@@ -35,6 +36,25 @@ typedef struct {
 /* Writes every file above into out_dir and prints the optimal-delay table to
  * `table` (may be NULL). Errors name the file that could not be written. */
 int mt_pca_report_write(const mt_pca_report *r, FILE *table);
+
+/* The optimal delay of every momentum of a finished grid as an index into its
+ * delays (-1: none), whether it is censored, and the mean error at the first
+ * delay; each array (n_mu). */
+int mt_pca_optimal_delays(const mt_pca_grid_cfg *g, const mt_pca_grid_result *res, double factor, int *opt,
+                          int *censored, double *err0);
+
+/* One method's row of the comparison (arrays of n_mu, from mt_pca_optimal_delays). */
+typedef struct {
+    const char *name;
+    const int *opt, *censored;
+    const double *err0;
+} mt_pca_method_row;
+
+/* `mutau pca --method LIST`: dir/methods.csv (method, momentum, error at the
+ * first delay, optimal delay, censored) for n methods run on the grid g, and
+ * the table of optimal delays per method and momentum to `table` (may be NULL). */
+int mt_pca_methods_write(const mt_pca_grid_cfg *g, const mt_pca_method_row *rows, int n, double factor,
+                         const char *dir, FILE *table);
 
 /* The names used for the enums in files and flags. */
 const char *mt_pca_delay_name(mt_pca_delay_dist d);

@@ -8,6 +8,7 @@
 #include "pca/pca.h"
 
 #include "core/status.h"
+#include "pca/pca_method.h"
 
 #include <math.h>
 #include <string.h>
@@ -133,14 +134,14 @@ int mt_pca_run_check(const mt_pca_run_cfg *cfg)
         if (nn == 0)
             return mt_error(MT_ERR_ARG, "pca run: the start vector is zero (a fixed point)");
     }
-    return MT_OK;
+    return mt_pca_method_check(cfg);
 }
 
 long mt_pca_run_work_size(const mt_pca_run_cfg *cfg)
 {
     long ring = mt_pca_delay_max(cfg->delay_dist, cfg->delay) + 1;
-    /* ring of iterates, v_prev, v_next, x, z */
-    return (ring + 4) * (long)cfg->cov->d;
+    /* ring of iterates, v_prev, v_next, x, z; the method's */
+    return (ring + 4) * (long)cfg->cov->d + mt_pca_method_work_size(cfg);
 }
 
 /* How often |v|^2 is checked: a blow-up is cubic, so it reaches Inf within a
@@ -192,6 +193,9 @@ int mt_pca_run(const mt_pca_run_cfg *cfg, uint64_t seed, uint64_t run, double *w
             hist[i] /= sqrt(nn);
     }
     memcpy(v_prev, hist, (size_t)d * sizeof *hist); /* v_{-1} = v_0 */
+    const int plain = cfg->method.kind == MT_METHOD_MSGD && !cfg->method.momentum_auto;
+    mt_pca_method_state method;
+    mt_pca_method_init(&method, cfg, z + d, hist);
 
     out->diverged = 0;
     out->diverged_at = -1;
@@ -208,7 +212,10 @@ int mt_pca_run(const mt_pca_run_cfg *cfg, uint64_t seed, uint64_t run, double *w
             t = k; /* before the start the history is v_0 */
         const double *w = hist + ((k - t) % ring) * d;
         mt_pca_sample(c, cfg->data, &data_rng, x, z);
-        mt_pca_step(v_next, v, v_prev, w, x, d, cfg->lr, cfg->momentum);
+        if (plain)
+            mt_pca_step(v_next, v, v_prev, w, x, d, cfg->lr, cfg->momentum);
+        else
+            mt_pca_method_step(&method, k, t, v_next, v, v_prev, w, x);
         memcpy(v_prev, v, (size_t)d * sizeof *v);
         memcpy(hist + ((k + 1) % ring) * d, v_next, (size_t)d * sizeof *v);
         if ((k + 1) % CHECK_EVERY == 0 || k + 1 == cfg->iters) {

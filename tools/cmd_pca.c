@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "pca/pca.h"
 #include "pca/pca_ckpt.h"
+#include "pca/pca_method.h"
 #include "pca/pca_report.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -28,7 +29,7 @@
 
 static const char *const CMD = "pca";
 
-enum { MAX_MOMENTA = 64, MAX_DELAYS = 4096, MAX_DELAY = 100000 };
+enum { MAX_MOMENTA = 64, MAX_DELAYS = 4096, MAX_DELAY = 100000, MAX_METHODS = 8 };
 
 static void usage(FILE *out)
 {
@@ -55,6 +56,12 @@ static void usage(FILE *out)
             "algorithm:\n"
             "  --lr ETA             step size (default 0.0005)\n"
             "  --momentum LIST      momenta mu in [0, 1) (default 0.7,0.8,0.85,0.9,0.95)\n"
+            "  --method LIST        update rules (default msgd): msgd (eq. 2.1), staleness-lr\n"
+            "                       (eta / max(1, tau_k)), dc-asgd (delay compensation, adaptive\n"
+            "                       lambda_0 = 2), dana (DANA-Zero with tau + 1 workers in turn; fixed\n"
+            "                       delays), auto (msgd with mu from the staleness, the momentum being\n"
+            "                       the target); with several, each grid goes to DIR/METHOD/ and\n"
+            "                       DIR/methods.csv compares their optimal delays\n"
             "  --delays SPEC        delays tau: a list 0,10,20 or a range A:B[:STEP] (default 0:160:5);\n"
             "                       ascending, the first is the reference for the optimal delay\n"
             "  --delay-dist D       fixed (default: tau_k = tau) | uniform (tau_k uniform on\n"
@@ -91,6 +98,38 @@ static void usage(FILE *out)
 }
 
 /* "A:B[:STEP]" or "a,b,c" into ascending delays; returns the count or -1. */
+/* A comma-separated list of methods (pca/pca_method.h), each once. */
+static int parse_methods(const char *s, mt_pca_method *out)
+{
+    char buf[256];
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) {
+        cli_error(CMD, "--method: list too long");
+        return -1;
+    }
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == MAX_METHODS) {
+            cli_error(CMD, "--method: more than %d methods", MAX_METHODS);
+            return -1;
+        }
+        if (mt_pca_method_parse(tok, &out[n]) < 0) {
+            cli_error(CMD, "--method: %s", mt_errmsg());
+            return -1;
+        }
+        for (int i = 0; i < n; i++)
+            if (memcmp(&out[i], &out[n], sizeof out[n]) == 0) {
+                cli_error(CMD, "--method: '%s' is listed twice", tok);
+                return -1;
+            }
+        n++;
+    }
+    if (n == 0) {
+        cli_error(CMD, "--method: expected a comma-separated list of methods, got '%s'", s);
+        return -1;
+    }
+    return n;
+}
+
 static int parse_delays(const char *s, int *out, int cap)
 {
     if (strchr(s, ':')) {
@@ -186,9 +225,10 @@ static int stop_requested(void *ctx)
 
 static void print_setup(const mt_pca_grid_cfg *g, const char *sigma_text, const char *init_text)
 {
-    printf("mutau pca: d = %d, Sigma = %s, lr = %g, %d momenta x %d delays (%s) x %d runs x %ld iterations, "
-           "%s data, start %s, seed %llu\n",
-           g->base.cov->d, sigma_text, g->base.lr, g->n_mu, g->n_tau, mt_pca_delay_name(g->base.delay_dist),
+    char method[64];
+    printf("mutau pca: method %s, d = %d, Sigma = %s, lr = %g, %d momenta x %d delays (%s) x %d runs x %ld "
+           "iterations, %s data, start %s, seed %llu\n",
+           mt_pca_method_name(&g->base.method, method, sizeof method), g->base.cov->d, sigma_text, g->base.lr, g->n_mu, g->n_tau, mt_pca_delay_name(g->base.delay_dist),
            g->runs, g->base.iters, mt_pca_data_name(g->base.data), init_text, (unsigned long long)g->seed);
     fflush(stdout);
 }
@@ -290,12 +330,52 @@ static int resume_grid(const char *dir, long threads, int progress)
     return status;
 }
 
+/* Runs grid g (its method set) into dir, refusing an unfinished grid there
+ * unless force; opt, censored, err0 (n_mu each) receive its optimal delays
+ * when opt is not NULL. Returns the exit code. */
+static int run_method(mt_pca_grid_cfg *g, const char *dir, int force, double tolerance, int runs_csv,
+                      const char *sigma_text, const char *init_text, int progress, int *opt, int *censored,
+                      double *err0)
+{
+    int rc, status = EXIT_OK;
+    mt_pca_grid_result res;
+    if ((rc = mt_pca_grid_init(g, &res)) < 0)
+        return cli_fail(CMD, rc);
+    if (make_dirs(dir) < 0) {
+        status = EXIT_USAGE;
+        goto free_res;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, MT_PCA_CKPT_FILE);
+    if (access(path, F_OK) == 0 && !force) {
+        cli_error(CMD,
+                  "%s holds an unfinished grid (%s): continue it with mutau pca --resume %s, or start over "
+                  "with --force",
+                  dir, MT_PCA_CKPT_FILE, dir);
+        status = EXIT_USAGE;
+        goto free_res;
+    }
+    print_setup(g, sigma_text, init_text);
+    mt_pca_report setup = {.grid = g,
+                           .out_dir = dir,
+                           .factor = tolerance,
+                           .write_runs = runs_csv,
+                           .sigma_text = sigma_text,
+                           .init_text = init_text};
+    status = run_grid(g, &res, &setup, 1, progress);
+    if (status == EXIT_OK && opt && (rc = mt_pca_optimal_delays(g, &res, tolerance, opt, censored, err0)) < 0)
+        status = cli_fail(CMD, rc);
+free_res:
+    mt_pca_grid_free(&res);
+    return status;
+}
+
 int cmd_pca(int argc, char **argv)
 {
     enum {
         O_DIM = 256, O_SIGMA, O_SIGMA_FILE, O_DATA, O_INIT, O_LR, O_MOMENTUM, O_DELAYS, O_DELAY_DIST,
         O_ITERS, O_RUNS, O_BOUND, O_TOL, O_SEED, O_THREADS, O_CK, O_OUT, O_RUNS_CSV, O_NO_PROGRESS,
-        O_FORCE, O_RESUME, O_END
+        O_FORCE, O_RESUME, O_METHOD, O_END
     };
     static const struct option opts[] = {
         {"dim", required_argument, 0, O_DIM},
@@ -319,6 +399,7 @@ int cmd_pca(int argc, char **argv)
         {"no-progress", no_argument, 0, O_NO_PROGRESS},
         {"force", no_argument, 0, O_FORCE},
         {"resume", required_argument, 0, O_RESUME},
+        {"method", required_argument, 0, O_METHOD},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -335,6 +416,8 @@ int cmd_pca(int argc, char **argv)
     int n_sigma = 0;
     const char *sigma_file = NULL, *init = "saddle", *out_dir = "pca-out", *sigma_arg = NULL;
     const char *resume = NULL;
+    mt_pca_method methods[MAX_METHODS] = {{0}};
+    int n_methods = 1;
     int data = MT_PCA_DATA_GAUSSIAN, dist = MT_PCA_DELAY_FIXED, runs_csv = 0, force = 0;
     int progress = isatty(STDERR_FILENO);
     int given[O_END - O_DIM] = {0};
@@ -412,6 +495,10 @@ int cmd_pca(int argc, char **argv)
         case O_NO_PROGRESS: progress = 0; break;
         case O_FORCE: force = 1; break;
         case O_RESUME: resume = optarg; break;
+        case O_METHOD:
+            if ((n_methods = parse_methods(optarg, methods)) < 0)
+                return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(CMD);
         }
@@ -535,10 +622,11 @@ int cmd_pca(int argc, char **argv)
         .progress = progress ? show_progress : NULL,
     };
     /* Check the whole configuration before creating anything. */
-    for (int j = 0; j < n_tau; j++) {
+    for (int j = 0; j < n_tau * n_methods; j++) {
         mt_pca_run_cfg rc1 = g.base;
+        rc1.method = methods[j / n_tau];
         rc1.momentum = momenta[0];
-        rc1.delay = delays[j];
+        rc1.delay = delays[j % n_tau];
         if ((rc = mt_pca_run_check(&rc1)) < 0) {
             status = cli_fail(CMD, rc);
             goto out;
@@ -552,35 +640,32 @@ int cmd_pca(int argc, char **argv)
         status = EXIT_USAGE;
         goto out;
     }
-    mt_pca_grid_result res;
-    if ((rc = mt_pca_grid_init(&g, &res)) < 0) {
-        status = cli_fail(CMD, rc);
+    /* One grid per method: DIR itself for one, DIR/METHOD for several. */
+    static int opt[MAX_METHODS][MAX_MOMENTA], censored[MAX_METHODS][MAX_MOMENTA];
+    static double err0[MAX_METHODS][MAX_MOMENTA];
+    static char names[MAX_METHODS][32];
+    mt_pca_method_row rows[MAX_METHODS];
+    if (n_methods > 1 && make_dirs(out_dir) < 0) {
+        status = EXIT_USAGE;
         goto out;
     }
-    if (make_dirs(out_dir) < 0) {
-        status = EXIT_USAGE;
-        goto free_res;
+    for (int m = 0; m < n_methods && status == EXIT_OK; m++) {
+        g.base.method = methods[m];
+        mt_pca_method_name(&methods[m], names[m], sizeof names[m]);
+        char dir[4000];
+        if (snprintf(dir, sizeof dir, "%s%s%s", out_dir, n_methods > 1 ? "/" : "", n_methods > 1 ? names[m] : "") >=
+            (int)sizeof dir) {
+            cli_error(CMD, "--out: path too long");
+            status = EXIT_USAGE;
+            break;
+        }
+        status = run_method(&g, dir, force, tolerance, runs_csv, sigma_text, init_text, progress,
+                            n_methods > 1 ? opt[m] : NULL, censored[m], err0[m]);
+        rows[m] = (mt_pca_method_row){names[m], opt[m], censored[m], err0[m]};
     }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", out_dir, MT_PCA_CKPT_FILE);
-    if (access(path, F_OK) == 0 && !force) {
-        cli_error(CMD,
-                  "%s holds an unfinished grid (%s): continue it with mutau pca --resume %s, or start over "
-                  "with --force",
-                  out_dir, MT_PCA_CKPT_FILE, out_dir);
-        status = EXIT_USAGE;
-        goto free_res;
-    }
-    print_setup(&g, sigma_text, init_text);
-    mt_pca_report setup = {.grid = &g,
-                           .out_dir = out_dir,
-                           .factor = tolerance,
-                           .write_runs = runs_csv,
-                           .sigma_text = sigma_text,
-                           .init_text = init_text};
-    status = run_grid(&g, &res, &setup, 1, progress);
-free_res:
-    mt_pca_grid_free(&res);
+    if (n_methods > 1 && status == EXIT_OK &&
+        (rc = mt_pca_methods_write(&g, rows, n_methods, tolerance, out_dir, stdout)) < 0)
+        status = cli_fail(CMD, rc);
 out:
     free(v0);
     mt_pca_cov_free(&cov);
