@@ -22,6 +22,11 @@ OPENBLAS_LIBDIR := $(shell pkg-config --variable=libdir openblas 2>/dev/null)
 PKGS    := openblas libpng zlib jansson plplot stb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Open MPI: only the transport's own files (ps/mpi_*.c) and the MPI
+# benchmark see <mpi.h>; everything links the library, which MPI initialises
+# only for `mutau train --transport mpi`.
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs ompi-c 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -29,7 +34,7 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=gnu11 $(ARCH) -fopenmp -Wall -Wextra -Werror -Wno-unused-parameter \
            -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(SAN) -I. $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += -fopenmp $(SAN) $(if $(OPENBLAS_LIBDIR),-Wl$(comma)-rpath$(comma)$(OPENBLAS_LIBDIR))
-LDLIBS  += -ldnnl $(PKG_LIBS) -lpthread -lm
+LDLIBS  += -ldnnl $(PKG_LIBS) $(MPI_LIBS) -lpthread -lm
 comma := ,
 
 MODULES  := core nn optim ps datasets models pca plot trainer sweep
@@ -38,18 +43,21 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TEST_SUPPORT_SRCS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
+# Programs the test suites start under mpirun (not Check suites themselves).
+MPI_TEST_SRCS := $(wildcard tests/mpi/*.c)
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
 BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
+MPI_TEST_BINS := $(MPI_TEST_SRCS:%.c=$(BUILD)/%)
 
 LIB := $(BUILD)/libmutau.a
 MUTAU := $(BUILD)/mutau
 
 .PHONY: all deps deps-bench test asan tsan bench clean check-tests
-all: $(MUTAU) $(TEST_BINS) $(BENCH_BINS)
+all: $(MUTAU) $(TEST_BINS) $(BENCH_BINS) $(MPI_TEST_BINS)
 
 deps:
 	@sh scripts/install-deps.sh
@@ -60,6 +68,9 @@ deps-bench:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/ps/mpi_%.o: CFLAGS += $(MPI_CFLAGS)
+$(BUILD)/bench/mpi_%.o: CFLAGS += $(MPI_CFLAGS)
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -75,6 +86,9 @@ $(MUTAU): $(TOOL_OBJS) $(LIB)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) $< $(TEST_SUPPORT_OBJS) $(LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
+
+$(BUILD)/tests/mpi/%: $(BUILD)/tests/mpi/%.o $(LIB)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
@@ -109,4 +123,5 @@ bench: all
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_BINS:=.d) $(TEST_SUPPORT_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_BINS:=.d) $(TEST_SUPPORT_OBJS:.o=.d) \
+         $(MPI_TEST_BINS:=.d)

@@ -28,6 +28,15 @@ struct mt_ps_server {
     _Atomic int64_t completed;  /* pushes that have passed every stage */
 };
 
+void mt_ps_shard_range(size_t n, int shards, int i, size_t *begin, size_t *end)
+{
+    size_t units = (n + SHARD_ALIGN - 1) / SHARD_ALIGN;
+    size_t b = units * (size_t)i / (size_t)shards * SHARD_ALIGN;
+    size_t e = units * (size_t)(i + 1) / (size_t)shards * SHARD_ALIGN;
+    *begin = b < n ? b : n;
+    *end = e < n ? e : n;
+}
+
 void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_state)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -132,17 +141,11 @@ int mt_ps_server_create(mt_ps_server **out, const mt_ps_server_config *cfg, cons
         else
             memset(s->state, 0, cfg->n_state * sizeof(float));
     }
-    /* Even split in units of SHARD_ALIGN floats; trailing shards may be empty
-     * when the buffer is small. */
-    size_t units = (cfg->n + SHARD_ALIGN - 1) / SHARD_ALIGN;
     for (int i = 0; i < cfg->shards; i++) {
         struct shard *sh = &s->shard[i];
         memset(sh, 0, sizeof *sh);
         pthread_mutex_init(&sh->lock, NULL);
-        size_t b = units * (size_t)i / (size_t)cfg->shards * SHARD_ALIGN;
-        size_t e = units * (size_t)(i + 1) / (size_t)cfg->shards * SHARD_ALIGN;
-        sh->begin = b < cfg->n ? b : cfg->n;
-        sh->end = e < cfg->n ? e : cfg->n;
+        mt_ps_shard_range(cfg->n, cfg->shards, i, &sh->begin, &sh->end);
     }
     atomic_init(&s->completed, 0);
     *out = s;
@@ -273,6 +276,17 @@ void mt_ps_server_apply_range(mt_ps_server *s, const float *grad, int64_t k, siz
                               size_t end)
 {
     apply_step(s, grad, begin, end, mt_schedule_lr(&s->cfg.schedule, k));
+}
+
+void mt_ps_average(float *dst, const float *const *src, int m, size_t begin, size_t end)
+{
+    const float inv = (float)m;
+    for (size_t i = begin; i < end; i++) {
+        float acc = 0.0f;
+        for (int j = 0; j < m; j++)
+            acc += src[j][i];
+        dst[i] = acc / inv;
+    }
 }
 
 void mt_ps_server_advance(mt_ps_server *s)

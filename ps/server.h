@@ -80,6 +80,12 @@ typedef struct mt_ps_server mt_ps_server;
  * state momentum 0.1 (nn/net.h's default). */
 void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_state);
 
+/* Shard i of S of a buffer of n floats: [*begin, *end), an even split in
+ * units of 16 floats (64 bytes, so two shards never share a cache line);
+ * trailing shards may be empty when n is small. The MPI server ranks split the
+ * buffer the same way. */
+void mt_ps_shard_range(size_t n, int shards, int i, size_t *begin, size_t *end);
+
 /* Checks the configuration (sizes, shards, optimizer, schedule, ranges) and
  * names the field at fault. */
 int mt_ps_server_config_check(const mt_ps_server_config *cfg);
@@ -108,6 +114,11 @@ int64_t mt_ps_push(mt_ps_server *s, const float *grad, int64_t version_read,
  * mt_ps_server_advance once. */
 void mt_ps_server_apply_range(mt_ps_server *s, const float *grad, int64_t k, size_t begin,
                               size_t end);
+/* The synchronous step's average: dst[i] = (src[0][i] + ... + src[m-1][i]) / m
+ * for i in [begin, end), summed in that order in single precision, so that
+ * every runner of sync mode (threads, MPI ranks) gets the same bits. */
+void mt_ps_average(float *dst, const float *const *src, int m, size_t begin, size_t end);
+
 /* Ends a step applied with mt_ps_server_apply_range: version k -> k + 1. */
 void mt_ps_server_advance(mt_ps_server *s);
 

@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="gcc make pkg-config libdnnl-dev libopenblas-openmp-dev libpng-dev libstb-dev check \
-zlib1g-dev libjansson-dev libplplot-dev plplot-driver-cairo dataset-fashion-mnist curl ca-certificates"
+zlib1g-dev libjansson-dev libplplot-dev plplot-driver-cairo dataset-fashion-mnist curl ca-certificates \
+libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = "--bench" ]; then
     PKGS="$PKGS python3-torch"
 fi

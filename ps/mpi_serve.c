@@ -1,0 +1,350 @@
+/* mpi_serve.c: a server rank's message loop and its shard's side of the
+ * protocol (ps/mpi_impl.h): answering pulls straight from the shard's theta,
+ * receiving pushes and applying them with the in-process server's calls.
+ * Rank 0's decisions (tickets, gates, epochs, the end) are mpi_coord.c's. */
+#include "ps/mpi_server_impl.h"
+
+#include "core/status.h"
+#include "ps/ps.h"
+
+#include <string.h>
+#include <time.h>
+
+int mpi_worker_rank(const mt_mpi_server *srv, int w) { return srv->S + w; }
+
+int mpi_wait_pulls(mt_mpi_server *srv)
+{
+    return MT_MPI(MPI_Waitall(srv->W, srv->theta_req, MPI_STATUSES_IGNORE));
+}
+
+int mpi_serve_pull(mt_mpi_server *srv, int w)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    MPI_Comm c = srv->m->data;
+    int dst = mpi_worker_rank(srv, w);
+    p->version_read = mt_ps_server_version(srv->shard);
+    int rc = MT_MPI(MPI_Wait(&srv->theta_req[w], MPI_STATUS_IGNORE));
+    if (rc == MT_OK)
+        rc = MT_MPI(MPI_Isend(mt_ps_server_theta(srv->shard), (int)srv->len, MPI_FLOAT, dst,
+                              TAG_THETA, c, &srv->theta_req[w]));
+    if (rc == MT_OK && srv->n_state) {
+        /* Sent from the worker's own copy, which the BN merge of its push needs. */
+        rc = MT_MPI(MPI_Wait(&srv->state_req[w], MPI_STATUS_IGNORE));
+        if (rc == MT_OK) {
+            memcpy(p->state_read, mt_ps_server_state(srv->shard), srv->n_state * sizeof(float));
+            rc = MT_MPI(MPI_Isend(p->state_read, (int)srv->n_state, MPI_FLOAT, dst, TAG_STATE, c,
+                                  &srv->state_req[w]));
+        }
+    }
+    if (rc == MT_OK && srv->rank == 0) {
+        rc = MT_MPI(MPI_Wait(&srv->ticket_req[w], MPI_STATUS_IGNORE));
+        if (rc == MT_OK)
+            rc = MT_MPI(MPI_Isend(&p->ticket, 3, MPI_INT64_T, dst, TAG_TICKET, c,
+                                  &srv->ticket_req[w]));
+    }
+    p->pulls++;
+    return rc;
+}
+
+int mpi_serve_end(mt_mpi_server *srv, int w)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    MPI_Comm c = srv->m->data;
+    int dst = mpi_worker_rank(srv, w);
+    /* Empty messages complete the worker's receives without touching its buffers. */
+    int rc = MT_MPI(MPI_Wait(&srv->theta_req[w], MPI_STATUS_IGNORE));
+    if (rc == MT_OK)
+        rc = MT_MPI(MPI_Isend(mt_ps_server_theta(srv->shard), 0, MPI_FLOAT, dst, TAG_THETA, c,
+                              &srv->theta_req[w]));
+    if (rc == MT_OK && srv->n_state) {
+        rc = MT_MPI(MPI_Wait(&srv->state_req[w], MPI_STATUS_IGNORE));
+        if (rc == MT_OK)
+            rc = MT_MPI(MPI_Isend(p->state_read, 0, MPI_FLOAT, dst, TAG_STATE, c,
+                                  &srv->state_req[w]));
+    }
+    if (rc == MT_OK && srv->rank == 0) {
+        p->ticket = (struct ticket_msg){0, 0, 0};
+        rc = MT_MPI(MPI_Wait(&srv->ticket_req[w], MPI_STATUS_IGNORE));
+        if (rc == MT_OK)
+            rc = MT_MPI(MPI_Isend(&p->ticket, 3, MPI_INT64_T, dst, TAG_TICKET, c,
+                                  &srv->ticket_req[w]));
+    }
+    return rc;
+}
+
+/* Ranks > 0: a grant that waited for the worker's previous push. */
+static int serve_granted(mt_mpi_server *srv, int w)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    if (!p->grant || p->pushes < p->pulls)
+        return MT_OK;
+    p->grant = 0;
+    return mpi_serve_pull(srv, w);
+}
+
+/* Sync: all W gradients of the step are here. The in-process sync mode's
+ * arithmetic: average in worker order, one step on the shard, the states
+ * averaged likewise (rank 0). */
+static int sync_step(mt_mpi_server *srv)
+{
+    int rc = mpi_wait_pulls(srv);
+    if (rc < 0)
+        return rc;
+    int W = srv->W;
+    double t0 = MPI_Wtime();
+    int64_t k = mt_ps_server_version(srv->shard);
+    const float *g = srv->peer[0].grad;
+    if (W > 1) {
+        for (int j = 0; j < W; j++)
+            srv->src[j] = srv->peer[j].grad;
+        mt_ps_average(srv->avg_grad, srv->src, W, 0, srv->len);
+        g = srv->avg_grad;
+    }
+    mt_ps_server_apply_range(srv->shard, g, k, 0, srv->len);
+    if (srv->n_state) {
+        const float *st = srv->peer[0].state_new;
+        if (W > 1) {
+            for (int j = 0; j < W; j++)
+                srv->src[j] = srv->peer[j].state_new;
+            mt_ps_average(srv->avg_state, srv->src, W, 0, srv->n_state);
+            st = srv->avg_state;
+        }
+        memcpy(mt_ps_server_state(srv->shard), st, srv->n_state * sizeof(float));
+    }
+    mt_ps_server_advance(srv->shard);
+    srv->apply_s += MPI_Wtime() - t0;
+    for (int j = 0; j < W; j++) {
+        srv->peer[j].pushes++;
+        srv->peer[j].has_grad = 0;
+    }
+    srv->step_grads = 0;
+    srv->pushes += W;
+    if (srv->rank == 0)
+        return mpi_coord_stepped(srv);
+    for (int j = 0; j < W && rc == MT_OK; j++)
+        rc = serve_granted(srv, j);
+    return rc;
+}
+
+static int async_push(mt_mpi_server *srv, int w)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    int rc = mpi_wait_pulls(srv);
+    if (rc < 0)
+        return rc;
+    double t0 = MPI_Wtime();
+    int64_t tau = mt_ps_push(srv->shard, srv->grad, p->version_read,
+                             srv->n_state ? srv->state_new : NULL, p->state_read, NULL);
+    srv->apply_s += MPI_Wtime() - t0;
+    if (tau < 0)
+        return mt_error_context((int)tau, "mpi: rank %d: push of worker %d", srv->rank, w);
+    p->pushes++;
+    srv->pushes++;
+    if (srv->rank == 0)
+        return mpi_coord_pushed(srv, w, tau);
+    return serve_granted(srv, w);
+}
+
+/* A gradient shard from worker w (and, on rank 0, its state right after). */
+static int on_grad(mt_mpi_server *srv, int w, MPI_Message *msg, MPI_Status *st)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    int sync = srv->cfg.mode == MT_PS_SYNC;
+    int count = 0;
+    int rc = MT_MPI(MPI_Get_count(st, MPI_FLOAT, &count));
+    if (rc < 0)
+        return rc;
+    if ((size_t)count != srv->len || (sync && p->has_grad))
+        return mt_error(MT_ERR_FORMAT, "mpi: rank %d: worker rank %d pushed %d floats for a "
+                        "shard of %zu%s", srv->rank, st->MPI_SOURCE, count, srv->len,
+                        sync && p->has_grad ? " twice in one step" : "");
+    rc = MT_MPI(MPI_Mrecv(sync ? p->grad : srv->grad, count, MPI_FLOAT, msg, MPI_STATUS_IGNORE));
+    if (rc == MT_OK && srv->n_state)
+        rc = MT_MPI(MPI_Recv(sync ? p->state_new : srv->state_new, (int)srv->n_state, MPI_FLOAT,
+                             st->MPI_SOURCE, TAG_STATE_PUSH, srv->m->data, MPI_STATUS_IGNORE));
+    if (rc < 0)
+        return rc;
+    if (!sync)
+        return async_push(srv, w);
+    p->has_grad = 1;
+    return ++srv->step_grads == srv->W ? sync_step(srv) : MT_OK;
+}
+
+/* Ranks > 0: rank 0's instructions. */
+static int on_ctl(mt_mpi_server *srv, int tag, MPI_Message *msg)
+{
+    struct ctl_msg c;
+    int rc = MT_MPI(MPI_Mrecv(&c, 3, MPI_INT64_T, msg, MPI_STATUS_IGNORE));
+    if (rc < 0)
+        return rc;
+    if (tag == TAG_EPOCH) {
+        srv->epoch_at = c.value;
+        return MT_OK;
+    }
+    if (tag == TAG_END) {
+        srv->end_at = c.value;
+        srv->status = (int)c.status;
+        return MT_OK;
+    }
+    if (c.worker < 0 || c.worker >= srv->W)
+        return mt_error(MT_ERR_FORMAT, "mpi: rank %d: grant for worker %lld of %d", srv->rank,
+                        (long long)c.worker, srv->W);
+    int w = (int)c.worker;
+    if (!c.value)
+        return mpi_serve_end(srv, w);
+    srv->peer[w].grant = 1;
+    return serve_granted(srv, w);
+}
+
+static int on_pull(mt_mpi_server *srv, int w, MPI_Message *msg)
+{
+    int rc = MT_MPI(MPI_Mrecv(&srv->peer[w].timing, 3, MPI_DOUBLE, msg, MPI_STATUS_IGNORE));
+    return rc < 0 ? rc : mpi_coord_pull(srv, w);
+}
+
+/* Async, rank 0: the worker that just pushed sends its pull right behind the
+ * push; answering it before anybody else's push is what one process does
+ * (a worker pulls as soon as its push is in). Without it, equal workers
+ * finishing together fall into lockstep (push, push, pull, pull) and tau
+ * halves. */
+static int pull_behind_push(mt_mpi_server *srv, int w)
+{
+    int flag = 0;
+    MPI_Message msg;
+    int rc = MT_MPI(MPI_Improbe(mpi_worker_rank(srv, w), TAG_PULL, srv->m->data, &flag, &msg,
+                                MPI_STATUS_IGNORE));
+    return rc < 0 || !flag ? rc : on_pull(srv, w, &msg);
+}
+
+static int on_message(mt_mpi_server *srv, MPI_Message *msg, MPI_Status *st)
+{
+    int src = st->MPI_SOURCE, tag = st->MPI_TAG, w = src - srv->S;
+    int from_worker = w >= 0 && w < srv->W;
+    if (tag == TAG_GRAD && from_worker) {
+        int rc = on_grad(srv, w, msg, st);
+        if (rc == MT_OK && srv->rank == 0 && srv->cfg.mode == MT_PS_ASYNC)
+            rc = pull_behind_push(srv, w);
+        return rc;
+    }
+    if (srv->rank == 0 && tag == TAG_PULL && from_worker)
+        return on_pull(srv, w, msg);
+    if (srv->rank == 0 && tag == TAG_FAIL && from_worker) {
+        struct fail_msg f;
+        int rc = MT_MPI(MPI_Mrecv(&f, (int)sizeof f, MPI_BYTE, msg, MPI_STATUS_IGNORE));
+        f.message[sizeof f.message - 1] = '\0';
+        return rc < 0 ? rc : mpi_coord_fail(srv, w, f.status, f.message);
+    }
+    if (srv->rank > 0 && src == 0 && (tag == TAG_GRANT || tag == TAG_EPOCH || tag == TAG_END))
+        return on_ctl(srv, tag, msg);
+    return mt_error(MT_ERR_FORMAT, "mpi: rank %d: unexpected message (tag %d) from rank %d",
+                    srv->rank, tag, src);
+}
+
+static int requests_done(mt_mpi_server *srv, int *done)
+{
+    MPI_Request *sets[] = {srv->theta_req, srv->state_req, srv->ticket_req};
+    *done = 1;
+    for (int i = 0; i < 3 && *done; i++) {
+        int rc = MT_MPI(MPI_Testall(srv->W, sets[i], done, MPI_STATUSES_IGNORE));
+        if (rc < 0)
+            return rc;
+    }
+    return MT_OK;
+}
+
+/* The next message (*got = 1), or *got = 0 when rank 0 sees a stop request.
+ * Sleeps between polls only when no send is in flight: a large send moves
+ * only while this rank calls into MPI. */
+static int next_message(mt_mpi_server *srv, MPI_Message *msg, MPI_Status *st, int *got)
+{
+    int empty = 0;
+    for (;;) {
+        int flag = 0;
+        int rc = MT_MPI(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, srv->m->data, &flag, msg, st));
+        if (rc < 0)
+            return rc;
+        if (flag) {
+            *got = 1;
+            return MT_OK;
+        }
+        if (srv->rank == 0 && srv->stop_requested && !srv->stop_seen) {
+            *got = 0;
+            return MT_OK;
+        }
+        if (srv->cfg.idle_sleep_us > 0 && ++empty > 64) {
+            int idle;
+            rc = requests_done(srv, &idle);
+            if (rc < 0)
+                return rc;
+            if (idle) {
+                struct timespec ts = {0, 1000L * srv->cfg.idle_sleep_us};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+}
+
+/* Ranks > 0: gather at the epoch's version once this shard has reached it. */
+static int shard_quiescent(mt_mpi_server *srv)
+{
+    if (srv->epoch_at >= 0 && mt_ps_server_version(srv->shard) == srv->epoch_at) {
+        srv->epoch_at = -1;
+        return mpi_gather(srv);
+    }
+    return MT_OK;
+}
+
+static int run_over(const mt_mpi_server *srv)
+{
+    if (srv->rank == 0)
+        return srv->finished == srv->W;
+    return srv->end_at >= 0 && srv->epoch_at < 0 &&
+           mt_ps_server_version(srv->shard) >= srv->end_at;
+}
+
+int mt_mpi_server_run(mt_mpi_server *srv, int64_t steps)
+{
+    if (steps < 0)
+        return mt_error(MT_ERR_ARG, "mpi: run to %lld steps", (long long)steps);
+    srv->epoch_at = srv->end_at = -1;
+    if (srv->rank == 0) {
+        srv->steps = steps;
+        mpi_coord_start(srv);
+    }
+    int rc = MT_OK;
+    while (rc == MT_OK && !run_over(srv)) {
+        MPI_Message msg;
+        MPI_Status st;
+        int got = 0;
+        rc = next_message(srv, &msg, &st, &got);
+        if (rc < 0)
+            break;
+        if (!got) {
+            rc = mpi_coord_stop(srv);
+            continue;
+        }
+        double t0 = MPI_Wtime();
+        rc = on_message(srv, &msg, &st);
+        srv->busy_s += MPI_Wtime() - t0;
+        if (rc == MT_OK && srv->rank > 0)
+            rc = shard_quiescent(srv);
+    }
+    if (rc < 0)
+        return rc; /* MPI or protocol error: the job cannot go on; the tool ends it */
+    if (srv->rank == 0)
+        rc = mpi_coord_finish(srv);
+    if (rc == MT_OK)
+        rc = mpi_gather(srv);
+    for (int i = 0; rc == MT_OK && i < 3; i++) {
+        MPI_Request *set = i == 0 ? srv->theta_req : i == 1 ? srv->state_req : srv->ticket_req;
+        rc = MT_MPI(MPI_Waitall(srv->W, set, MPI_STATUSES_IGNORE));
+    }
+    if (rc < 0)
+        return rc;
+    if (srv->status < 0)
+        return srv->rank == 0 ? mt_error(srv->status, "%s", srv->errmsg)
+                              : mt_error(srv->status, "mpi: rank %d: the run failed (%s; rank 0 "
+                                         "has the message)", srv->rank,
+                                         mt_status_name(srv->status));
+    return srv->status; /* MT_OK or MT_ERR_INTERRUPTED */
+}

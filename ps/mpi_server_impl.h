@@ -1,0 +1,86 @@
+/* mpi_server_impl.h: the server rank's state, shared by mpi_server.c (setup,
+ * gathers, accessors), mpi_serve.c (the message loop and the shard's side of
+ * the protocol) and mpi_coord.c (rank 0's tickets, gates and epoch ends).
+ * Private to ps/mpi_*.c. */
+#ifndef MT_PS_MPI_SERVER_IMPL_H
+#define MT_PS_MPI_SERVER_IMPL_H
+
+#include "ps/mpi_impl.h"
+#include "ps/mpi_ps.h"
+
+#include <signal.h>
+
+/* One worker as a server rank sees it. */
+struct mpi_peer {
+    int64_t pulls;        /* pulls this rank has answered with work */
+    int64_t pushes;       /* pushes this rank has applied (sync: in completed steps) */
+    int64_t version_read; /* this shard's version sent with the last pull */
+    int grant;            /* rank > 0: a grant waiting for the worker's previous push */
+    float *grad;          /* sync: the worker's gradient of the step (this shard) */
+    float *state_new;     /* sync, rank 0: the worker's state of the step */
+    int has_grad;         /* sync: the step's gradient has arrived */
+    /* rank 0 */
+    float *state_read;    /* the state as sent with the last pull (the merge needs it) */
+    struct ticket_msg ticket;
+    struct pull_msg timing; /* as of the worker's last pull */
+    int waiting;          /* a pull waiting for the epoch gate or the step */
+    int done;             /* got the end of the run, or failed */
+    int64_t ticket_step;  /* sync: the step of the last ticket (-1: none) */
+};
+
+struct mt_mpi_server {
+    mt_mpi *m;
+    mt_mpi_ps_config cfg;
+    int rank, S, W;
+    size_t n, n_state, begin, end, len; /* the whole model; this rank's shard */
+    mt_ps_server *shard;                /* this rank's shard (rank 0: and the state) */
+    struct mpi_peer *peer;              /* W */
+    MPI_Request *theta_req;             /* W: the pull in flight to each worker */
+    MPI_Request *state_req;             /* W: rank 0, the state in flight */
+    MPI_Request *ticket_req;            /* W: rank 0, the ticket in flight */
+    float *grad;                        /* async: the push being applied (len) */
+    float *state_new;                   /* async, rank 0: its state (n_state) */
+    float *avg_grad, *avg_state;        /* sync, W > 1: the step's averages */
+    const float **src;                  /* sync: W sources for mt_ps_average */
+    int step_grads;                     /* sync: gradients of the step received */
+    double busy_s, apply_s;
+    int64_t pushes;
+
+    /* Rank 0. */
+    float *theta_all, *velocity_all; /* the gathered model (S = 1: the shard's own buffers) */
+    int *counts, *displs;            /* S: shard sizes and offsets, for the gathers */
+    mt_tau_hist tau_epoch, tau_total;
+    int64_t steps;                   /* the run's target version */
+    int64_t next, done, gate;        /* async: tickets handed out, pushed; the gate */
+    int go;                          /* sync: the step in progress goes ahead */
+    int finished;                    /* workers done */
+    int status;                      /* the run's failure (< 0) or 0 */
+    char errmsg[600];
+    int stop_by_epoch;
+    volatile sig_atomic_t stop_requested;
+    int stop_seen;
+
+    /* Ranks > 0. */
+    int64_t epoch_at, end_at; /* gather at / end at this version (-1: none) */
+};
+
+/* mpi_server.c: the shards gathered to rank 0 (collective over the server
+ * ranks; rank 0's buffers get the whole model). */
+int mpi_gather(mt_mpi_server *srv);
+
+/* mpi_serve.c: the shard's side of the protocol, on every server rank. */
+int mpi_serve_pull(mt_mpi_server *srv, int w);  /* sends the shard (rank 0: state, ticket) */
+int mpi_serve_end(mt_mpi_server *srv, int w);   /* empty shard (rank 0: end ticket) */
+int mpi_wait_pulls(mt_mpi_server *srv);         /* every pull in flight has left */
+int mpi_worker_rank(const mt_mpi_server *srv, int w);
+
+/* mpi_coord.c: rank 0's side. */
+void mpi_coord_start(mt_mpi_server *srv);
+int mpi_coord_pull(mt_mpi_server *srv, int w);     /* a pull request arrived */
+int mpi_coord_pushed(mt_mpi_server *srv, int w, int64_t tau); /* async push applied */
+int mpi_coord_stepped(mt_mpi_server *srv);         /* sync step applied */
+int mpi_coord_fail(mt_mpi_server *srv, int w, int status, const char *message);
+int mpi_coord_stop(mt_mpi_server *srv);            /* the stop request was seen */
+int mpi_coord_finish(mt_mpi_server *srv);          /* tells ranks > 0 the end */
+
+#endif
