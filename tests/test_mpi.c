@@ -38,6 +38,16 @@ static int run_ranks(int np, const char *mca, const char *args, char *out, size_
         setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
         setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     }
+    /* Under AddressSanitizer the ranks keep its error checks but not its leak
+     * report: Open MPI unloads its components in MPI_Finalize, leaving their
+     * start-up allocations behind under stacks nobody can name or suppress.
+     * mutau's own leaks are the other suites' business. */
+    const char *asan = getenv("ASAN_OPTIONS");
+    if (asan && !strstr(asan, "detect_leaks=0 ")) {
+        char opts[2048];
+        snprintf(opts, sizeof opts, "%s detect_leaks=0 ", asan);
+        setenv("ASAN_OPTIONS", opts, 1);
+    }
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "timeout 120 mpirun -np %d --oversubscribe %s %s/tests/mpi/ps_ranks "
              "%s 2>&1", np, mca ? mca : "", dir, args);
@@ -49,10 +59,17 @@ static int run_ranks(int np, const char *mca, const char *args, char *out, size_
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The end of a run's output, short enough for a Check message. */
+static const char *tail(const char *out)
+{
+    size_t len = strlen(out);
+    return len > 1500 ? out + len - 1500 : out;
+}
+
 static unsigned long long theta_hash(const char *out)
 {
     const char *h = strstr(out, "theta hash ");
-    ck_assert_msg(h != NULL, "no theta hash in:\n%s", out);
+    ck_assert_msg(h != NULL, "no theta hash in:\n%s", tail(out));
     return strtoull(h + strlen("theta hash "), NULL, 16);
 }
 
@@ -77,9 +94,9 @@ START_TEST(test_sync_equals_in_process)
 {
     static char one[16384], two[16384];
     int rc = run_ranks(3, NULL, "sync 1 24 6", one, sizeof one);
-    ck_assert_msg(rc == 0 && strstr(one, "ok sync W=2 S=1"), "S = 1 (exit %d):\n%s", rc, one);
+    ck_assert_msg(rc == 0 && strstr(one, "ok sync W=2 S=1"), "S = 1 (exit %d):\n%s", rc, tail(one));
     rc = run_ranks(4, "--mca btl self,tcp", "sync 2 24 6", two, sizeof two);
-    ck_assert_msg(rc == 0 && strstr(two, "ok sync W=2 S=2"), "S = 2 (exit %d):\n%s", rc, two);
+    ck_assert_msg(rc == 0 && strstr(two, "ok sync W=2 S=2"), "S = 2 (exit %d):\n%s", rc, tail(two));
     ck_assert_msg(theta_hash(one) == theta_hash(two), "S = 2 differs from S = 1");
 }
 END_TEST
@@ -91,9 +108,9 @@ static void check_async(int np, int S)
     snprintf(args, sizeof args, "async %d 60 30 3", S);
     int rc = run_ranks(np, NULL, args, out, sizeof out);
     ck_assert_msg(rc == 0 && strstr(out, "ok async: 60 pushes"), "S = %d (exit %d):\n%s", S, rc,
-                  out);
+                  tail(out));
     const char *t = strstr(out, "tau_mean ");
-    ck_assert_msg(t != NULL, "no tau in:\n%s", out);
+    ck_assert_msg(t != NULL, "no tau in:\n%s", tail(out));
     double tau = atof(t + strlen("tau_mean "));
     int W = np - S;
     ck_assert_msg(tau > 0.75 * (W - 1) && tau < 1.25 * (W - 1),
@@ -111,7 +128,7 @@ START_TEST(test_worker_failure)
     static char out[16384];
     int rc = run_ranks(3, NULL, "fail 1 60 30", out, sizeof out);
     ck_assert_msg(rc == 0 && strstr(out, "ok fail: rank 1: loss is NaN"), "exit %d:\n%s", rc,
-                  out);
+                  tail(out));
 }
 END_TEST
 
@@ -119,7 +136,7 @@ START_TEST(test_agreements)
 {
     static char out[16384];
     int rc = run_ranks(4, NULL, "agree 1 0 1", out, sizeof out);
-    ck_assert_msg(rc == 0 && strstr(out, "ok agree"), "exit %d:\n%s", rc, out);
+    ck_assert_msg(rc == 0 && strstr(out, "ok agree"), "exit %d:\n%s", rc, tail(out));
 }
 END_TEST
 
