@@ -71,10 +71,12 @@ static int add_compile(mt_layer *l)
         return mt_dnnl_error("binary add with ReLU post-op", s);
     rc = mt_prim_create(l->net, &p->fwd, pd, "add forward");
     dnnl_primitive_desc_destroy(pd);
+    /* backward masks by the output (with ReLU) and reads neither input */
+    mt_layer_backward_reads(l, 0, 0, ((const add_cfg *)l->cfg)->relu);
     if (rc < 0 || p->same || !b->needs_diff)
         return rc;
     /* b's gradient leaves through a reorder from the output's layout. */
-    mt_layer_buffer(l, 0, dnnl_memory_desc_get_size(&l->out->md));
+    mt_layer_buffer_scoped(l, 0, dnnl_memory_desc_get_size(&l->out->md), MT_BUF_BACKWARD);
     dnnl_primitive_desc_t rpd;
     MT_DNNL(dnnl_reorder_primitive_desc_create(&rpd, &l->out->md, mt_net_engine(l->net), &b->md,
                                                mt_net_engine(l->net), NULL));

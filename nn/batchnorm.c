@@ -81,6 +81,24 @@ static int bn_compile(mt_layer *l)
         return mt_error(MT_ERR_NOMEM, "out of memory");
     l->priv = p;
     unsigned flags = dnnl_use_scale | dnnl_use_shift | (c->relu ? dnnl_fuse_norm_relu : 0);
+    dnnl_dims_t cd = {x->c};
+    dnnl_memory_desc_init_by_tag(&p->c_md, 1, cd, dnnl_f32, dnnl_a);
+    /* backward reads the input (and the ReLU's workspace), not the output */
+    mt_layer_backward_reads(l, 1, 0, 0);
+    dnnl_batch_normalization_desc_t di;
+    dnnl_status_t s = dnnl_batch_normalization_forward_desc_init(
+        &di, dnnl_forward_inference, &x->md, c->eps, flags | dnnl_use_global_stats);
+    if (!mt_layer_training(l)) {
+        dnnl_primitive_desc_t ipd = NULL;
+        int rc = s == dnnl_success
+                     ? make(l, &p->fwd_infer, &di, NULL, &ipd, "batch norm forward (inference)")
+                     : mt_dnnl_error("dnnl_batch_normalization_forward_desc_init", s);
+        if (rc >= 0)
+            l->out->md = *dnnl_primitive_desc_query_md(ipd, dnnl_query_dst_md, 0);
+        if (ipd)
+            dnnl_primitive_desc_destroy(ipd);
+        return rc;
+    }
     dnnl_batch_normalization_desc_t d;
     MT_DNNL(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_training, &x->md, c->eps,
                                                         flags));
@@ -92,16 +110,10 @@ static int bn_compile(mt_layer *l)
     const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
     if (ws)
         p->ws_md = *ws;
-    dnnl_dims_t cd = {x->c};
-    dnnl_memory_desc_init_by_tag(&p->c_md, 1, cd, dnnl_f32, dnnl_a);
     mt_layer_buffer(l, BUF_MEAN, (size_t)x->c * sizeof(float));
     mt_layer_buffer(l, BUF_VAR, (size_t)x->c * sizeof(float));
     if (ws && ws->ndims > 0)
-        mt_layer_buffer(l, BUF_WS, dnnl_memory_desc_get_size(ws));
-
-    dnnl_batch_normalization_desc_t di;
-    dnnl_status_t s = dnnl_batch_normalization_forward_desc_init(
-        &di, dnnl_forward_inference, &x->md, c->eps, flags | dnnl_use_global_stats);
+        mt_layer_buffer_scoped(l, BUF_WS, dnnl_memory_desc_get_size(ws), MT_BUF_TRAINING);
     rc = s == dnnl_success
              ? make(l, &p->fwd_infer, &di, NULL, NULL, "batch norm forward (inference)")
              : mt_dnnl_error("dnnl_batch_normalization_forward_desc_init", s);
@@ -139,7 +151,7 @@ static int bn_bind(mt_layer *l)
     MEM(m_ddst, &l->out->md, l->out->diff);
     MEM(m_dsrc, &x->md, x->diff);
     MEM(m_dscale, &p->c_md, l->grad);
-    MEM(m_dshift, &p->c_md, l->grad + C);
+    MEM(m_dshift, &p->c_md, l->grad ? l->grad + C : NULL);
 #undef MEM
     p->dsrc = x->diff;
     return rc;

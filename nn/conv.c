@@ -52,8 +52,11 @@ static int conv_compile(mt_layer *l)
     l->out->md = p->dst_md;
     size_t b[4];
     mt_conv_prim_sizes(p, b);
+    /* the reordered input and weights live from forward to backward, the
+     * gradients' reorder buffers only within backward */
     for (int i = 0; i < 4; i++)
-        mt_layer_buffer(l, i, b[i]);
+        mt_layer_buffer_scoped(l, i, b[i], i < 2 ? MT_BUF_ALWAYS : MT_BUF_BACKWARD);
+    mt_layer_backward_reads(l, 1, 0, 0);
     return MT_OK;
 }
 
@@ -63,7 +66,7 @@ static int conv_bind(mt_layer *l)
     size_t nw = l->n_param - (c->bias ? (size_t)c->out_c : 0);
     return mt_conv_prim_bind(l->priv, l->in[0]->data, l->out->data, l->param,
                              c->bias ? l->param + nw : NULL, l->in[0]->diff, l->out->diff,
-                             l->grad, c->bias ? l->grad + nw : NULL, l->buf);
+                             l->grad, c->bias && l->grad ? l->grad + nw : NULL, l->buf);
 }
 
 static int conv_forward(mt_layer *l, int train)

@@ -94,8 +94,12 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
      * from 32 channels (at 16, 14 against 12 ms: direct wins). Only on whole
      * 4x4 output tiles: with partial tiles oneDNN 2.6's Winograd
      * backward-weights got the bias gradient wrong (tests/test_nn.c's 6x6
-     * case). The first layer (3 channels) stays direct: 1.4 against 6.6 ms. */
-    int wino = p->oh % 4 == 0 && p->ow % 4 == 0 && ic % 16 == 0 && oc % 16 == 0;
+     * case). The first layer (3 channels) stays direct: 1.4 against 6.6 ms.
+     * Forward-only (inference) convolutions stay direct: Winograd's
+     * scratchpad grows with the batch (892 MB for SphereResNet-32 width 96
+     * at the evaluation batch of 500, against none for direct). */
+    int wino = p->oh % 4 == 0 && p->ow % 4 == 0 && ic % 16 == 0 && oc % 16 == 0 &&
+               (p->bwd_data || p->bwd_weights);
     int wino_bwd = wino && ic >= 32 && oc >= 32;
     const dnnl_alg_kind_t algs[2] = {wino ? conv_alg() : dnnl_convolution_direct,
                                      dnnl_convolution_direct};

@@ -64,6 +64,7 @@ typedef struct mt_tensor {
     int needs_diff;   /* set by the net: some parameter lies upstream */
     int diff_written; /* during backward: a consumer has written diff */
     int producer;     /* layer index, -1 for the net's input */
+    int index;        /* its id */
 } mt_tensor;
 
 typedef struct mt_layer mt_layer;
@@ -100,7 +101,10 @@ struct mt_layer {
     size_t n_state;
     size_t state_offset;
     size_t buf_size[MT_LAYER_MAX_BUF]; /* bytes requested at compile */
+    int buf_scope[MT_LAYER_MAX_BUF];   /* enum mt_buf_scope */
     void *buf[MT_LAYER_MAX_BUF];       /* allocated by the net, 64-byte aligned */
+    /* What backward reads (mt_layer_backward_reads; all, until compile says) */
+    int bwd_in[MT_LAYER_MAX_IN], bwd_out;
     double t_fwd, t_bwd;               /* profile: seconds */
 };
 
@@ -116,8 +120,28 @@ int mt_net_add_layer(mt_net *net, const mt_layer_kind *kind, const int *in, int 
 int mt_layer_param(mt_layer *l, const char *pname, int kind, int ndim, const int *shape);
 int mt_layer_state(mt_layer *l, const char *pname, int kind, int ndim, const int *shape);
 
-/* In compile: asks for private buffer `slot` of `bytes` (l->buf[slot] later). */
+/* In compile: asks for private buffer `slot` of `bytes` (l->buf[slot] later),
+ * kept for the net's life. */
 int mt_layer_buffer(mt_layer *l, int slot, size_t bytes);
+
+/* How long a private buffer must hold its contents:
+ *   MT_BUF_ALWAYS    the net's life (mt_layer_buffer);
+ *   MT_BUF_TRAINING  from forward to backward: a cache for backward; an
+ *                    inference net leaves the slot NULL;
+ *   MT_BUF_BACKWARD  within the layer's backward only: shares memory with
+ *                    other layers' buffers (NULL in an inference net). */
+enum mt_buf_scope { MT_BUF_ALWAYS, MT_BUF_TRAINING, MT_BUF_BACKWARD };
+int mt_layer_buffer_scoped(mt_layer *l, int slot, size_t bytes, int scope);
+
+/* In compile: which activations backward reads (input 0, input 1, the
+ * output). Until a kind says, the net assumes all; one that does not read an
+ * activation lets the net reuse its memory once the forward pass is past it.
+ * Read means the data: every backward reads its output's gradient. */
+void mt_layer_backward_reads(mt_layer *l, int in0, int in1, int out);
+
+/* 0 in an inference net (mt_net_inference): compile makes forward
+ * primitives only, requests no caches, and forward(l, 1) is never called. */
+int mt_layer_training(const mt_layer *l);
 
 /* In backward: where to write the gradient of input i (NULL: not needed),
  * and the call that completes it. */

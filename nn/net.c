@@ -123,9 +123,7 @@ static void free_layer(mt_layer *l)
         return;
     if (l->kind->destroy && l->priv)
         l->kind->destroy(l);
-    for (int i = 0; i < MT_LAYER_MAX_BUF; i++)
-        mt_free(l->buf[i]);
-    free(l->cfg);
+    free(l->cfg); /* its buffers belong to the net (nn/buffers.c) */
     free(l);
 }
 
@@ -259,13 +257,21 @@ int mt_layer_state(mt_layer *l, const char *pname, int kind, int ndim, const int
     return add_seg(l, pname, kind, ndim, shape, 1);
 }
 
-int mt_layer_buffer(mt_layer *l, int slot, size_t bytes)
+int mt_layer_buffer_scoped(mt_layer *l, int slot, size_t bytes, int scope)
 {
     if (slot < 0 || slot >= MT_LAYER_MAX_BUF)
         return mt_error(MT_ERR_ARG, "%s: buffer slot %d (0..%d)", l->name, slot,
                         MT_LAYER_MAX_BUF - 1);
+    if (scope < MT_BUF_ALWAYS || scope > MT_BUF_BACKWARD)
+        return mt_error(MT_ERR_ARG, "%s: buffer scope %d", l->name, scope);
     l->buf_size[slot] = bytes;
+    l->buf_scope[slot] = scope;
     return MT_OK;
+}
+
+int mt_layer_buffer(mt_layer *l, int slot, size_t bytes)
+{
+    return mt_layer_buffer_scoped(l, slot, bytes, MT_BUF_ALWAYS);
 }
 
 float *mt_layer_diff_begin(mt_layer *l, int i)
@@ -336,16 +342,17 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
 
     mt_tensor *in = net->tensors[0];
     mt_md_nchw(&in->md, in->n, in->c, in->h, in->w);
-    in->needs_diff = net->want_input_grad;
+    in->needs_diff = net->want_input_grad && !net->inference;
     for (int i = 0; i < net->n_layers; i++) {
         mt_layer *l = net->layers[i];
-        int nd = l->n_param > 0;
+        int nd = l->n_param > 0 && !net->inference;
         for (int j = 0; j < l->n_in; j++)
             nd |= l->in[j]->needs_diff;
         l->out->needs_diff = nd;
     }
     for (int i = 0; i < net->n_layers; i++) {
         mt_layer *l = net->layers[i];
+        mt_layer_backward_reads(l, 1, 1, 1);
         int rc = l->kind->compile(l);
         if (rc < 0)
             return mt_error_context(rc, "%s", l->name);
@@ -354,43 +361,34 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
     }
     size_t max_bytes = 0;
     for (int i = 0; i < net->n_tensors; i++) {
-        mt_tensor *t = net->tensors[i];
-        size_t b = dnnl_memory_desc_get_size(&t->md);
+        size_t b = dnnl_memory_desc_get_size(&net->tensors[i]->md);
         if (b > max_bytes)
             max_bytes = b;
-        t->data = mt_alloc(b);
-        if (!t->data)
-            return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory for activations");
     }
-    int grc = mt_grad_buffers_alloc(net);
+    int grc = mt_buffers_alloc(net);
     if (grc < 0)
         return grc;
-    net->diff_scratch = mt_alloc(max_bytes);
-    net->diff_scratch_bytes = max_bytes;
+    if (!net->inference) {
+        net->diff_scratch = mt_alloc(max_bytes);
+        net->diff_scratch_bytes = max_bytes;
+    }
     net->labels = mt_alloc((size_t)net->batch * sizeof(int));
-    if (!net->diff_scratch || !net->labels)
+    if ((!net->inference && !net->diff_scratch) || !net->labels)
         return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory");
     net->own_params = params == NULL;
-    net->own_grads = grads == NULL;
+    net->own_grads = grads == NULL && !net->inference;
     net->own_state = state == NULL;
     net->params = params ? params : mt_alloc(net->n_param * sizeof(float));
-    net->grads = grads ? grads : mt_alloc(net->n_param * sizeof(float));
+    net->grads = grads ? grads : net->inference ? NULL : mt_alloc(net->n_param * sizeof(float));
     net->state = state ? state : mt_alloc(net->n_state * sizeof(float));
-    if (!net->params || !net->grads || !net->state)
+    if (!net->params || (!net->inference && !net->grads) || !net->state)
         return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory for %zu parameters",
                         net->n_param);
     for (int i = 0; i < net->n_layers; i++) {
         mt_layer *l = net->layers[i];
         l->param = net->params + l->param_offset;
-        l->grad = net->grads + l->param_offset;
+        l->grad = net->grads ? net->grads + l->param_offset : NULL;
         l->state = net->state + l->state_offset;
-        for (int b = 0; b < MT_LAYER_MAX_BUF; b++)
-            if (l->buf_size[b]) {
-                l->buf[b] = mt_alloc(l->buf_size[b]);
-                if (!l->buf[b])
-                    return mt_error(MT_ERR_NOMEM, "%s: out of memory for a %zu-byte buffer",
-                                    l->name, l->buf_size[b]);
-            }
     }
     int rc = net->scratch_size ? mt_net_scratch_alloc(net) : MT_OK;
     if (rc >= 0)
@@ -401,8 +399,8 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
     return MT_OK;
 }
 
-int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, float *grads,
-                 float *state)
+static int clone(mt_net **out, const mt_net *src, int batch, float *params, float *grads,
+                 float *state, int inference)
 {
     if (!out)
         return mt_error(MT_ERR_ARG, "mt_net_clone: out is NULL");
@@ -416,6 +414,8 @@ int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, floa
         return rc;
     net->want_input_grad = src->want_input_grad;
     net->keep_grads = src->keep_grads;
+    net->keep_acts = src->keep_acts;
+    net->inference = inference;
     for (int i = 0; i < src->n_layers && rc >= 0; i++) {
         const mt_layer *l = src->layers[i];
         int ids[MT_LAYER_MAX_IN];
@@ -435,6 +435,18 @@ int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, floa
     return MT_OK;
 }
 
+int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, float *grads,
+                 float *state)
+{
+    return clone(out, src, batch, params, grads, state, src && src->inference);
+}
+
+int mt_net_clone_inference(mt_net **out, const mt_net *src, int batch, float *params,
+                           float *state)
+{
+    return clone(out, src, batch, params, NULL, state, 1);
+}
+
 void mt_net_free(mt_net *net)
 {
     if (!net)
@@ -442,12 +454,10 @@ void mt_net_free(mt_net *net)
     for (int i = 0; i < net->n_layers; i++)
         free_layer(net->layers[i]);
     free(net->layers);
-    for (int i = 0; i < net->n_tensors; i++) {
-        mt_free(net->tensors[i]->data);
+    for (int i = 0; i < net->n_tensors; i++)
         free(net->tensors[i]);
-    }
     free(net->tensors);
-    mt_grad_buffers_free(net);
+    mt_buffers_free(net);
     free(net->segs);
     if (net->own_params)
         mt_free(net->params);
@@ -593,6 +603,8 @@ int mt_net_forward(mt_net *net, int train)
         return mt_error(MT_ERR_ARG, "mt_net_forward: net is %s", net ? "not finalized" : "NULL");
     if (net->n_valid < 1)
         return mt_error(MT_ERR_ARG, "mt_net_forward: no input (call mt_net_set_input)");
+    if (train && net->inference)
+        return mt_error(MT_ERR_ARG, "mt_net_forward: an inference net cannot train");
     if (train && net->n_valid != net->batch)
         return mt_error(MT_ERR_ARG,
                         "mt_net_forward: training needs a full batch (%d of %d samples given)",
@@ -717,7 +729,8 @@ int mt_net_backward_from(mt_net *net, int id, const float *diff_nchw)
     if (!net->trained)
         return mt_error(MT_ERR_ARG, "mt_net_backward_from: no training forward to go back through");
     reset_diffs(net);
-    memset(net->grads, 0, net->n_param * sizeof(float));
+    if (net->grads)
+        memset(net->grads, 0, net->n_param * sizeof(float));
     if (!t->needs_diff)
         return MT_OK; /* nothing upstream has a gradient */
     dnnl_memory_desc_t md;

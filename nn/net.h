@@ -117,6 +117,17 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state);
 int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, float *grads,
                  float *state);
 
+/* Before finalize: a net for inference only (evaluation). It keeps no
+ * gradients and nothing for backward, makes oneDNN's inference primitives,
+ * and reuses activation memory layer to layer, so it holds a few
+ * activations whatever its depth; a training forward or backward on it is
+ * an error, and only tensors no layer consumes (the outputs, the
+ * probabilities) can be read after forward. mt_net_clone_inference() is
+ * mt_net_clone() into such a net (no gradient buffer). */
+int mt_net_inference(mt_net *net, int on);
+int mt_net_clone_inference(mt_net **out, const mt_net *src, int batch, float *params,
+                           float *state);
+
 void mt_net_free(mt_net *net);
 
 /* ---- parameters --------------------------------------------------------- */
@@ -191,6 +202,12 @@ int mt_net_want_input_grad(mt_net *net, int on);
  * about as much as the activations). Off by default. */
 int mt_net_keep_grads(mt_net *net, int on);
 
+/* Before finalize: give every activation its own buffer, so that mt_net_read()
+ * can read any of them after forward. By default an activation that backward
+ * does not read (a batch norm's output that only feeds a residual add, ...)
+ * shares memory with later ones. Off by default. */
+int mt_net_keep_activations(mt_net *net, int on);
+
 float mt_net_loss(const mt_net *net);          /* mean over the valid samples */
 const float *mt_net_probs(const mt_net *net);  /* (n, classes), row-major */
 int mt_net_classes(const mt_net *net);
@@ -202,7 +219,8 @@ int mt_net_correct(const mt_net *net, int k);
  * NCHW order into out (n*c*h*w floats); for tests and inspection. Gradient
  * buffers of intermediate tensors are shared during backward (their
  * lifetimes do not overlap): after backward only the input's gradient is
- * sure to be there, unless mt_net_keep_grads(net, 1) was called. */
+ * sure to be there, unless mt_net_keep_grads(net, 1) was called. Likewise
+ * activations that backward does not read (mt_net_keep_activations). */
 int mt_net_read(mt_net *net, int id, float *out);
 int mt_net_read_diff(mt_net *net, int id, float *out);
 int mt_net_shape(const mt_net *net, int id, int shape[4]);
@@ -226,6 +244,20 @@ int mt_threads(void);
 void mt_net_profile(mt_net *net, int on);
 void mt_net_profile_reset(mt_net *net);
 void mt_net_profile_print(const mt_net *net, FILE *out, int steps);
+
+/* What the net's own allocations hold (bytes): activation and gradient
+ * buffers of its own and shared ones (nn/buffers.c), layers' private
+ * buffers (caches for backward, reordered weights), the parameter,
+ * gradient and state buffers it owns, and scratch (oneDNN's scratchpad, the
+ * gradient of summed branches, labels). Kinds' per-channel arrays and
+ * oneDNN's primitives are not counted. */
+typedef struct mt_net_mem {
+    size_t own, shared, layer_private, params, scratch, total;
+} mt_net_mem;
+int mt_net_memory(const mt_net *net, mt_net_mem *m);
+/* One line per layer (output size, own or shared memory, private buffers)
+ * and the totals. */
+void mt_net_memory_print(const mt_net *net, FILE *out);
 
 /* Printable summary: one line per layer with shapes and parameter counts. */
 void mt_net_print(const mt_net *net, FILE *out);

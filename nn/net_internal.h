@@ -6,6 +6,16 @@
 
 #include "nn/layer.h"
 
+/* One allocation of the net's activations, gradients and layer buffers
+ * (nn/buffers.c): shared by buffers whose lifetimes do not overlap, or one
+ * buffer's own. */
+typedef struct mt_net_alloc {
+    void *p;
+    size_t bytes;
+    int shared;
+    int free_after; /* while assigning: the last time its current user needs it */
+} mt_net_alloc;
+
 struct mt_net {
     int batch, c, h, w;
     mt_layer **layers;
@@ -36,8 +46,10 @@ struct mt_net {
     int has_labels;
     int profile;
     int keep_grads;   /* every activation keeps its own gradient buffer */
-    float **grad_bufs; /* the (shared) gradient buffers, nn/grad_buffers.c */
-    int n_grad_bufs;
+    int keep_acts;    /* every activation keeps its own buffer */
+    int inference;    /* forward only: no gradients, no caches for backward */
+    mt_net_alloc *allocs; /* nn/buffers.c */
+    int n_allocs, cap_allocs;
     int threads; /* OpenMP threads the primitives were created for */
 };
 
@@ -50,10 +62,15 @@ int mt_net_recompile(mt_net *net);
 int mt_net_scratch_alloc(mt_net *net);
 int mt_net_bind_all(mt_net *net);
 
-/* Assigns every tensor that needs one a gradient buffer (shared where
- * lifetimes allow) and frees them. */
-int mt_grad_buffers_alloc(mt_net *net);
-void mt_grad_buffers_free(mt_net *net);
+/* Places every activation, gradient and layer buffer (shared where lifetimes
+ * allow, nn/buffers.c) and frees them all. */
+int mt_buffers_alloc(mt_net *net);
+void mt_buffers_free(mt_net *net);
+/* After a recompile: gives the buffer at *where at least `bytes` (a new one
+ * when it had none). A shared buffer cannot grow: MT_ERR_LIB. */
+int mt_buffers_regrow(mt_net *net, void **where, size_t bytes);
+/* Bytes of the shared (1) or the own (0) allocations. */
+size_t mt_buffers_bytes(const mt_net *net, int shared);
 
 /* Aligned allocation of n bytes, zeroed (NULL on failure). */
 void *mt_alloc(size_t bytes);

@@ -68,6 +68,7 @@ int mt_net_recompile(mt_net *net)
         dnnl_memory_desc_t md = l->out->md;
         size_t old[MT_LAYER_MAX_BUF];
         memcpy(old, l->buf_size, sizeof old);
+        mt_layer_backward_reads(l, 1, 1, 1);
         int rc = l->kind->compile(l);
         if (rc < 0)
             return mt_error_context(rc, "%s (re-created for %d threads)", l->name,
@@ -82,10 +83,11 @@ int mt_net_recompile(mt_net *net)
                 l->buf_size[b] = old[b]; /* the buffer keeps its size */
                 continue;
             }
-            mt_free(l->buf[b]);
-            l->buf[b] = mt_alloc(l->buf_size[b]);
-            if (!l->buf[b])
-                return mt_error(MT_ERR_NOMEM, "%s: out of memory", l->name);
+            if (!net->inference || l->buf_scope[b] == MT_BUF_ALWAYS) {
+                rc = mt_buffers_regrow(net, &l->buf[b], l->buf_size[b]);
+                if (rc < 0)
+                    return mt_error_context(rc, "%s", l->name);
+            }
         }
     }
     if (net->scratch_size > old_scratch) {

@@ -47,7 +47,7 @@ int mt_plain_input_compile(mt_layer *l, mt_plain_input *p, int buf_x, int buf_dx
     mt_layer_buffer(l, buf_x, bytes);
     int rc = mt_reorder_create(l->net, &p->to_plain, &x->md, &plain, "reorder to plain");
     if (rc >= 0 && x->needs_diff) {
-        mt_layer_buffer(l, buf_dx, bytes);
+        mt_layer_buffer_scoped(l, buf_dx, bytes, MT_BUF_BACKWARD);
         rc = mt_reorder_create(l->net, &p->from_plain, &plain, &x->md, "reorder from plain");
     }
     return rc;

@@ -68,8 +68,10 @@ static int pool_compile(mt_layer *l)
     dnnl_dims_t pad_r = {(l->out->h - 1) * s + kh - x->h - pd_, (l->out->w - 1) * s + kw - x->w - pd_};
     dnnl_alg_kind_t alg = c->avg ? dnnl_pooling_avg_exclude_padding : dnnl_pooling_max;
     dnnl_pooling_desc_t d;
-    MT_DNNL(dnnl_pooling_forward_desc_init(&d, dnnl_forward_training, alg, &x->md, &dst_any,
-                                           strides, kernel, pad, pad_r));
+    MT_DNNL(dnnl_pooling_forward_desc_init(
+        &d, mt_layer_training(l) ? dnnl_forward_training : dnnl_forward_inference, alg, &x->md,
+        &dst_any, strides, kernel, pad, pad_r));
+    mt_layer_backward_reads(l, 0, 0, 0); /* the max positions are in the workspace */
     dnnl_primitive_attr_t attr;
     int rc = mt_attr_create(&attr);
     if (rc < 0)
@@ -84,7 +86,7 @@ static int pool_compile(mt_layer *l)
     const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
     if (ws && ws->ndims > 0) {
         p->ws_md = *ws;
-        mt_layer_buffer(l, 0, dnnl_memory_desc_get_size(ws));
+        mt_layer_buffer_scoped(l, 0, dnnl_memory_desc_get_size(ws), MT_BUF_TRAINING);
     }
     rc = mt_prim_create(l->net, &p->fwd, fpd, "pooling forward");
     if (rc >= 0 && l->out->needs_diff) {

@@ -29,6 +29,7 @@ static int relu_compile(mt_layer *l)
         return mt_error(MT_ERR_NOMEM, "out of memory");
     l->priv = p;
     l->out->md = l->in[0]->md;
+    mt_layer_backward_reads(l, 0, 0, 1); /* the mask is out > 0 */
     dnnl_eltwise_desc_t d;
     MT_DNNL(dnnl_eltwise_forward_desc_init(&d, dnnl_forward_training, dnnl_eltwise_relu,
                                            &l->in[0]->md, 0.0f, 0.0f));

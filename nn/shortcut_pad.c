@@ -37,6 +37,7 @@ static int pad_compile(mt_layer *l)
     if (!mt_md_channel_blocking(&x->md, s, &b))
         return mt_error(MT_ERR_ARG, "input layout is blocked on more than channels");
     mt_md_like(&l->out->md, &x->md, l->out->n, l->out->c, l->out->h, l->out->w);
+    mt_layer_backward_reads(l, 0, 0, 0);
     return MT_OK;
 }
 

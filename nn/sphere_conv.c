@@ -196,7 +196,7 @@ static int sc_compile(mt_layer *l)
     p->fan = p->ic * p->k * p->k;
     p->sig_k = c->sigmoid_k > 0.0f ? c->sigmoid_k : MT_SPHERE_SIGMOID_K;
     int rc = mt_conv_prim_create(&p->conv, l->net, &x->md, p->n, p->ic, p->ih, p->iw, p->oc, p->k,
-                                 p->stride, p->pad, 0, x->needs_diff, 1);
+                                 p->stride, p->pad, 0, x->needs_diff, mt_layer_training(l));
     if (rc < 0)
         return rc;
     l->out->md = p->conv.dst_md;
@@ -206,16 +206,22 @@ static int sc_compile(mt_layer *l)
     size_t bytes[4];
     mt_conv_prim_sizes(&p->conv, bytes);
     for (int i = 0; i < 4; i++)
-        if ((rc = mt_layer_buffer(l, i, bytes[i])) < 0)
+        if ((rc = mt_layer_buffer_scoped(l, i, bytes[i],
+                                         i < 2 ? MT_BUF_ALWAYS : MT_BUF_BACKWARD)) < 0)
             return rc;
+    /* backward reads the input (weight gradient, patch norms) and, but for the
+     * linear operator, its output (dy/dc from y) */
+    mt_layer_backward_reads(l, 1, 0, p->op != MT_SPHERE_LINEAR && p->op != MT_SPHERE_NONE);
     p->cb = (p->oc + p->dst.B - 1) / p->dst.B;
     p->ocp = p->cb * p->dst.B;
     if (p->op != MT_SPHERE_NONE) {
         size_t act = dnnl_memory_desc_get_size(&p->conv.dst_md);
         /* cosine reads c back from its output */
-        if ((p->op != MT_SPHERE_COSINE && (rc = mt_layer_buffer(l, BUF_C, act)) < 0) ||
-            (p->op == MT_SPHERE_LR_SIGMOID && (rc = mt_layer_buffer(l, BUF_U, act)) < 0) ||
-            (rc = mt_layer_buffer(l, BUF_S, act)) < 0)
+        if ((p->op != MT_SPHERE_COSINE &&
+             (rc = mt_layer_buffer_scoped(l, BUF_C, act, MT_BUF_TRAINING)) < 0) ||
+            (p->op == MT_SPHERE_LR_SIGMOID &&
+             (rc = mt_layer_buffer_scoped(l, BUF_U, act, MT_BUF_TRAINING)) < 0) ||
+            (rc = mt_layer_buffer_scoped(l, BUF_S, act, MT_BUF_BACKWARD)) < 0)
             return rc;
     }
     size_t npos = (size_t)p->n * p->oh * p->ow, nin = (size_t)p->n * p->ih * p->iw;

@@ -60,9 +60,10 @@ static int wn_compile(mt_layer *l)
     size_t nx = (size_t)l->in[0]->n * wn_fan(l) * sizeof(float);
     int rc = mt_layer_buffer(l, BUF_X, nx);
     if (rc >= 0)
-        rc = mt_layer_buffer(l, BUF_DZ, (size_t)l->out->n * c->out * sizeof(float));
+        rc = mt_layer_buffer_scoped(l, BUF_DZ, (size_t)l->out->n * c->out * sizeof(float),
+                                    MT_BUF_BACKWARD);
     if (rc >= 0)
-        rc = mt_layer_buffer(l, BUF_DX, nx);
+        rc = mt_layer_buffer_scoped(l, BUF_DX, nx, MT_BUF_BACKWARD);
     return rc;
 }
 

@@ -6,12 +6,14 @@
  */
 #include "core/status.h"
 #include "models/resnet_bench.h"
+#include "tools/bench_memory.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static const char *const CMD = "bench";
@@ -35,8 +37,52 @@ static void usage(FILE *out)
             "                   /usr/bin/python3 and print the ratio\n"
             "  --blas           also time an OpenBLAS sgemm after oneDNN convolutions against after\n"
             "                   plain OpenMP work, and a forward after an sgemm against after plain work\n"
+            "  --memory         instead of timing: the memory of --model's training network\n"
+            "                   (--batch) and evaluation network (--eval-batch), per layer and in\n"
+            "                   total, and the process's resident size after a training step and\n"
+            "                   an evaluation batch (one line 'bench memory ...'); with --torch\n"
+            "                   FILE (bench/torch_memory.py) PyTorch's peak for the plain\n"
+            "                   ResNet of that depth and width beside it\n"
+            "  --model NAME     --memory: resnetN or sphere-resnet-N (default sphere-resnet-32)\n"
+            "  --width N        --memory: first stage's channels (default: the model's)\n"
+            "  --eval-batch N   --memory: the evaluation network's batch (default 500)\n"
             "  -h, --help       this help\n\n"
             "exit status: 0 done, 2 bad flag, 1 a measurement failed\n");
+}
+
+/* --memory: the nets' tables and totals, then PyTorch's peak for the plain
+ * ResNet of the same depth and width (its own process). */
+static int bench_memory(const char *model, int width, int batch, int eval_batch, int classes,
+                        int layers, const char *torch)
+{
+    mt_train_config cfg;
+    mt_train_config_default(&cfg);
+    if (strlen(model) >= sizeof cfg.model) {
+        cli_error(CMD, "--model: '%s' is too long", model);
+        return EXIT_USAGE;
+    }
+    strcpy(cfg.model, model);
+    cfg.width = width;
+    cfg.batch = batch;
+    cfg.eval_batch = eval_batch;
+    int rc = mt_bench_memory(&cfg, classes, layers ? stdout : NULL, stdout);
+    if (rc < 0)
+        return cli_fail(CMD, rc);
+    fflush(stdout);
+    if (!torch)
+        return EXIT_OK;
+    const char *dash = strrchr(model, '-');
+    int depth = atoi(dash ? dash + 1 : model + strlen("resnet"));
+    int w = width ? width : strncmp(model, "sphere", 6) == 0 ? 96 : 16;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "OPENBLAS_NUM_THREADS=1 /usr/bin/python3 '%s' --depth %d --width %d --batch %d",
+             torch, depth, w, batch);
+    if (system(cmd) != 0) {
+        cli_error(CMD, "--torch: '%s' failed", torch);
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -47,10 +93,14 @@ int cmd_bench(int argc, char **argv)
         {"steps", required_argument, 0, 's'},   {"warmup", required_argument, 0, 'w'},
         {"profile", no_argument, 0, 'p'},       {"torch", required_argument, 0, 'T'},
         {"blas", no_argument, 0, 'B'},          {"help", no_argument, 0, 'h'},
+        {"memory", no_argument, 0, 'M'},        {"model", required_argument, 0, 'm'},
+        {"width", required_argument, 0, 'W'},   {"eval-batch", required_argument, 0, 'E'},
         {0, 0, 0, 0}};
     long depths[8] = {20, 32}, threads[8] = {1, 2}, batch = 128, classes = 100, steps = 8,
          warmup = 2;
-    int nd = 2, nt = 2, profile = 0, blas = 0;
+    int nd = 2, nt = 2, profile = 0, blas = 0, memory = 0;
+    long width = 0, eval_batch = 500;
+    const char *model = "sphere-resnet-32";
     const char *torch = NULL;
     int c;
     optind = 1;
@@ -88,6 +138,16 @@ int cmd_bench(int argc, char **argv)
             break;
         case 'p': profile = 1; break;
         case 'B': blas = 1; break;
+        case 'M': memory = 1; break;
+        case 'm': model = optarg; break;
+        case 'W':
+            if (cli_int(CMD, "--width", optarg, 16, 4096, &width) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'E':
+            if (cli_int(CMD, "--eval-batch", optarg, 1, 65536, &eval_batch) < 0)
+                return EXIT_USAGE;
+            break;
         case 'T': torch = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(CMD);
@@ -105,6 +165,9 @@ int cmd_bench(int argc, char **argv)
         cli_error(CMD, "--torch: /usr/bin/python3 cannot import torch (make deps-bench)");
         return EXIT_USAGE;
     }
+    if (memory)
+        return bench_memory(model, (int)width, (int)batch, (int)eval_batch, (int)classes,
+                            profile, torch);
     char info[512];
     mt_bench_blas_info(info, sizeof info);
     printf("batch %ld, 3x32x32, %ld classes; OpenBLAS %s\n", batch, classes, info);

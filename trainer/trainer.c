@@ -99,8 +99,9 @@ int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
     if (rc != MT_OK)
         return rc;
     t->net_bytes = mt_mem_grown_since(&mark);
-    rc = mt_net_clone(&t->eval_net, t->net, cfg->eval_batch, mt_net_params(t->net), NULL,
-                      mt_net_state(t->net));
+    /* evaluation is inference: no gradients, activations reused layer to layer */
+    rc = mt_net_clone_inference(&t->eval_net, t->net, cfg->eval_batch, mt_net_params(t->net),
+                                mt_net_state(t->net));
     if (rc != MT_OK)
         return rc;
     t->signature = mt_net_signature(t->net);
