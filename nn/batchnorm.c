@@ -83,8 +83,11 @@ static int bn_compile(mt_layer *l)
     unsigned flags = dnnl_use_scale | dnnl_use_shift | (c->relu ? dnnl_fuse_norm_relu : 0);
     dnnl_dims_t cd = {x->c};
     dnnl_memory_desc_init_by_tag(&p->c_md, 1, cd, dnnl_f32, dnnl_a);
-    /* backward reads the input (and the ReLU's workspace), not the output */
+    /* backward reads the input (and the ReLU's workspace), not the output,
+     * which the forward recomputes from that input when a later backward
+     * needs it */
     mt_layer_backward_reads(l, 1, 0, 0);
+    mt_layer_can_regen(l, 1, 0);
     dnnl_batch_normalization_desc_t di;
     dnnl_status_t s = dnnl_batch_normalization_forward_desc_init(
         &di, dnnl_forward_inference, &x->md, c->eps, flags | dnnl_use_global_stats);
@@ -157,6 +160,24 @@ static int bn_bind(mt_layer *l)
     return rc;
 }
 
+/* The training forward's primitive: the same input gives the same batch
+ * statistics, output and workspace, bit for bit. */
+static int forward_train(mt_layer *l)
+{
+    bn_priv *p = l->priv;
+    dnnl_exec_arg_t a[7] = {{DNNL_ARG_SRC, p->m_src},     {DNNL_ARG_DST, p->m_dst},
+                            {DNNL_ARG_SCALE, p->m_scale}, {DNNL_ARG_SHIFT, p->m_shift},
+                            {DNNL_ARG_MEAN, p->m_mean},   {DNNL_ARG_VARIANCE, p->m_var},
+                            {DNNL_ARG_WORKSPACE, p->m_ws}};
+    return mt_prim_exec(l->net, p->fwd_train, p->m_ws ? 7 : 6, a, "batch norm forward");
+}
+
+/* Recomputed for backward: the output only (running statistics untouched). */
+static int bn_regen(mt_layer *l)
+{
+    return forward_train(l);
+}
+
 static int bn_forward(mt_layer *l, int train)
 {
     bn_priv *p = l->priv;
@@ -167,11 +188,7 @@ static int bn_forward(mt_layer *l, int train)
                                 {DNNL_ARG_MEAN, p->m_rmean},  {DNNL_ARG_VARIANCE, p->m_rvar}};
         return mt_prim_exec(l->net, p->fwd_infer, 6, a, "batch norm forward (inference)");
     }
-    dnnl_exec_arg_t a[7] = {{DNNL_ARG_SRC, p->m_src},     {DNNL_ARG_DST, p->m_dst},
-                            {DNNL_ARG_SCALE, p->m_scale}, {DNNL_ARG_SHIFT, p->m_shift},
-                            {DNNL_ARG_MEAN, p->m_mean},   {DNNL_ARG_VARIANCE, p->m_var},
-                            {DNNL_ARG_WORKSPACE, p->m_ws}};
-    int rc = mt_prim_exec(l->net, p->fwd_train, p->m_ws ? 7 : 6, a, "batch norm forward");
+    int rc = forward_train(l);
     if (rc < 0)
         return rc;
     const mt_tensor *x = l->in[0];
@@ -248,6 +265,7 @@ static const mt_layer_kind bn_kind = {
     .bind = bn_bind,
     .forward = bn_forward,
     .backward = bn_backward,
+    .regen = bn_regen,
     .init = bn_init,
     .destroy = bn_destroy,
 };

@@ -65,6 +65,7 @@ typedef struct mt_tensor {
     int diff_written; /* during backward: a consumer has written diff */
     int producer;     /* layer index, -1 for the net's input */
     int index;        /* its id */
+    int regen;        /* recomputed before backward instead of kept */
 } mt_tensor;
 
 typedef struct mt_layer mt_layer;
@@ -81,6 +82,10 @@ typedef struct mt_layer_kind {
     /* Called once after finalize allocated every buffer: create oneDNN memory
      * objects on the final pointers here. NULL: nothing to bind. */
     int (*bind)(mt_layer *l);
+    /* Recomputes the output of the last training forward, bit for bit, from
+     * what the layer keeps and the inputs it declared (mt_layer_can_regen),
+     * changing nothing else. NULL: cannot. */
+    int (*regen)(mt_layer *l);
 } mt_layer_kind;
 
 struct mt_layer {
@@ -105,6 +110,7 @@ struct mt_layer {
     void *buf[MT_LAYER_MAX_BUF];       /* allocated by the net, 64-byte aligned */
     /* What backward reads (mt_layer_backward_reads; all, until compile says) */
     int bwd_in[MT_LAYER_MAX_IN], bwd_out;
+    int regen_ok, regen_in[MT_LAYER_MAX_IN]; /* mt_layer_can_regen */
     double t_fwd, t_bwd;               /* profile: seconds */
 };
 
@@ -138,6 +144,11 @@ int mt_layer_buffer_scoped(mt_layer *l, int slot, size_t bytes, int scope);
  * activation lets the net reuse its memory once the forward pass is past it.
  * Read means the data: every backward reads its output's gradient. */
 void mt_layer_backward_reads(mt_layer *l, int in0, int in1, int out);
+
+/* In compile: kind.regen can recompute the output exactly, reading these
+ * inputs (and the layer's own buffers). The net may then drop the output
+ * after forward and recompute it before the backward that reads it. */
+void mt_layer_can_regen(mt_layer *l, int in0, int in1);
 
 /* 0 in an inference net (mt_net_inference): compile makes forward
  * primitives only, requests no caches, and forward(l, 1) is never called. */

@@ -353,6 +353,7 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
     for (int i = 0; i < net->n_layers; i++) {
         mt_layer *l = net->layers[i];
         mt_layer_backward_reads(l, 1, 1, 1);
+        l->regen_ok = 0;
         int rc = l->kind->compile(l);
         if (rc < 0)
             return mt_error_context(rc, "%s", l->name);
@@ -400,7 +401,7 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
 }
 
 static int clone(mt_net **out, const mt_net *src, int batch, float *params, float *grads,
-                 float *state, int inference)
+                 float *state, int inference, int share_memory)
 {
     if (!out)
         return mt_error(MT_ERR_ARG, "mt_net_clone: out is NULL");
@@ -416,6 +417,7 @@ static int clone(mt_net **out, const mt_net *src, int batch, float *params, floa
     net->keep_grads = src->keep_grads;
     net->keep_acts = src->keep_acts;
     net->inference = inference;
+    net->lender = share_memory ? src : NULL;
     for (int i = 0; i < src->n_layers && rc >= 0; i++) {
         const mt_layer *l = src->layers[i];
         int ids[MT_LAYER_MAX_IN];
@@ -438,13 +440,13 @@ static int clone(mt_net **out, const mt_net *src, int batch, float *params, floa
 int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, float *grads,
                  float *state)
 {
-    return clone(out, src, batch, params, grads, state, src && src->inference);
+    return clone(out, src, batch, params, grads, state, src && src->inference, 0);
 }
 
 int mt_net_clone_inference(mt_net **out, const mt_net *src, int batch, float *params,
-                           float *state)
+                           float *state, int share_memory)
 {
-    return clone(out, src, batch, params, NULL, state, 1);
+    return clone(out, src, batch, params, NULL, state, 1, share_memory);
 }
 
 void mt_net_free(mt_net *net)
@@ -635,9 +637,12 @@ static int run_backward(mt_net *net, int last)
     int caller = omp_get_max_threads();
     if (caller != net->threads)
         omp_set_num_threads(net->threads);
-    int rc = MT_OK;
+    int L = net->n_layers;
+    int rc = mt_buffers_regen(net, 2 * L - 1 - last, -1);
     for (int i = last; i >= 0 && rc >= 0; i--) {
         mt_layer *l = net->layers[i];
+        if ((rc = mt_buffers_regen(net, 0, 2 * L - 1 - i)) < 0)
+            break;
         if (!l->out->needs_diff)
             continue;
         if (i != net->loss_layer && !l->out->diff_written) {

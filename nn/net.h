@@ -123,10 +123,20 @@ int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, floa
  * activations whatever its depth; a training forward or backward on it is
  * an error, and only tensors no layer consumes (the outputs, the
  * probabilities) can be read after forward. mt_net_clone_inference() is
- * mt_net_clone() into such a net (no gradient buffer). */
+ * mt_net_clone() into such a net (no gradient buffer); with share_memory it
+ * borrows src's activation memory (mt_net_borrow_memory). */
 int mt_net_inference(mt_net *net, int on);
 int mt_net_clone_inference(mt_net **out, const mt_net *src, int batch, float *params,
-                           float *state);
+                           float *state, int share_memory);
+
+/* Before finalize: run in the lender's shared activation memory (nn/buffers.c)
+ * when it is large enough, instead of allocating one's own; otherwise
+ * allocate as usual. Only for two nets that never step at the same time,
+ * such as a training net and its evaluation net evaluated between steps:
+ * what one leaves there between steps is garbage to the other (nothing a
+ * net keeps from one step to the next lives there). The lender must outlive
+ * the net. NULL: stop borrowing. */
+int mt_net_borrow_memory(mt_net *net, const mt_net *lender);
 
 void mt_net_free(mt_net *net);
 
@@ -253,6 +263,7 @@ void mt_net_profile_print(const mt_net *net, FILE *out, int steps);
  * oneDNN's primitives are not counted. */
 typedef struct mt_net_mem {
     size_t own, shared, layer_private, params, scratch, total;
+    size_t borrowed; /* the lender's shared memory this net runs in (not in total) */
 } mt_net_mem;
 int mt_net_memory(const mt_net *net, mt_net_mem *m);
 /* One line per layer (output size, own or shared memory, private buffers)

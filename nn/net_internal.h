@@ -16,6 +16,12 @@ typedef struct mt_net_alloc {
     int free_after; /* while assigning: the last time its current user needs it */
 } mt_net_alloc;
 
+/* A recomputation for backward: layer's output, before the step at time `at`
+ * (nn/buffers.c), needed until time `end`. */
+typedef struct mt_regen {
+    int layer, at, end;
+} mt_regen;
+
 struct mt_net {
     int batch, c, h, w;
     mt_layer **layers;
@@ -50,6 +56,11 @@ struct mt_net {
     int inference;    /* forward only: no gradients, no caches for backward */
     mt_net_alloc *allocs; /* nn/buffers.c */
     int n_allocs, cap_allocs;
+    void *arena;        /* the shared allocations' memory */
+    size_t arena_bytes; /* 0 when borrowed */
+    const mt_net *lender;
+    mt_regen *regen; /* in order of time */
+    int n_regen;
     int threads; /* OpenMP threads the primitives were created for */
 };
 
@@ -69,7 +80,11 @@ void mt_buffers_free(mt_net *net);
 /* After a recompile: gives the buffer at *where at least `bytes` (a new one
  * when it had none). A shared buffer cannot grow: MT_ERR_LIB. */
 int mt_buffers_regrow(mt_net *net, void **where, size_t bytes);
-/* Bytes of the shared (1) or the own (0) allocations. */
+/* Recomputes the activations due before the step at time `at` (backward of
+ * layer i: 2L - 1 - i); at < 0: those due before time `from` and still
+ * needed then (a backward that starts midway). */
+int mt_buffers_regen(mt_net *net, int from, int at);
+/* Bytes of the shared arena (1: 0 when borrowed) or the own (0) allocations. */
 size_t mt_buffers_bytes(const mt_net *net, int shared);
 
 /* Aligned allocation of n bytes, zeroed (NULL on failure). */

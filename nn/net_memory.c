@@ -42,6 +42,8 @@ int mt_net_memory(const mt_net *net, mt_net_mem *m)
     m->params = (net->own_params ? p : 0) + (net->own_grads ? p : 0) + (net->own_state ? s : 0);
     m->scratch = net->scratch_size + net->diff_scratch_bytes +
                  (size_t)net->batch * sizeof(int);
+    if (net->lender && !net->arena_bytes)
+        m->borrowed = mt_buffers_bytes(net->lender, 1);
     m->total = m->shared + m->own + m->layer_private + m->params + m->scratch;
     return MT_OK;
 }
@@ -68,7 +70,8 @@ void mt_net_memory_print(const mt_net *net, FILE *out)
     }
     fprintf(out,
             "total %.1f MB: activations and gradients %.1f MB own + %.1f MB shared, layer "
-            "buffers %.1f MB, parameters/gradients/state %.1f MB, scratch %.1f MB\n",
+            "buffers %.1f MB, parameters/gradients/state %.1f MB, scratch %.1f MB%s\n",
             m.total / MB, m.own / MB, m.shared / MB, m.layer_private / MB, m.params / MB,
-            m.scratch / MB);
+            m.scratch / MB,
+            m.borrowed ? " (shared activations in another net's memory)" : "");
 }

@@ -69,7 +69,9 @@ int mt_net_recompile(mt_net *net)
         size_t old[MT_LAYER_MAX_BUF];
         memcpy(old, l->buf_size, sizeof old);
         mt_layer_backward_reads(l, 1, 1, 1);
+        int regen_ok = l->regen_ok;
         int rc = l->kind->compile(l);
+        l->regen_ok = regen_ok; /* the buffers were placed for it */
         if (rc < 0)
             return mt_error_context(rc, "%s (re-created for %d threads)", l->name,
                                     omp_get_max_threads());

@@ -212,6 +212,10 @@ static int sc_compile(mt_layer *l)
     /* backward reads the input (weight gradient, patch norms) and, but for the
      * linear operator, its output (dy/dc from y) */
     mt_layer_backward_reads(l, 1, 0, p->op != MT_SPHERE_LINEAR && p->op != MT_SPHERE_NONE);
+    /* with c cached, y = g(theta(c)) is recomputed when a later backward
+     * (the next batch norm's) needs it, instead of kept */
+    if (p->op != MT_SPHERE_NONE && p->op != MT_SPHERE_COSINE && mt_layer_training(l))
+        mt_layer_can_regen(l, 0, 0);
     p->cb = (p->oc + p->dst.B - 1) / p->dst.B;
     p->ocp = p->cb * p->dst.B;
     if (p->op != MT_SPHERE_NONE) {
@@ -581,6 +585,50 @@ static inline __attribute__((always_inline)) void forward_plane(sc_priv *p, floa
         }
 }
 
+/* y = g(theta) again from the cached c: the forward's very operations. */
+static inline __attribute__((always_inline)) void regen_plane(sc_priv *p, float *y, int n, int cb,
+                                                              const int B)
+{
+    const sc_layout *lo = &p->dst;
+    int oh = p->oh, ow = p->ow, op = p->op;
+    const float *mask = p->mask + cb * B, *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
+    for (int h = 0; h < oh; h++)
+        for (int w = 0; w < ow; w++) {
+            long o = lo_block(lo, n, cb, h, w);
+            float *restrict yy = y + o;
+            const float *restrict cc = p->cache_c + o;
+            if (op == MT_SPHERE_LINEAR) {
+#pragma omp simd
+                for (int i = 0; i < B; i++) {
+                    float th = mt_sphere_acosf(mt_sphere_clamp(cc[i]));
+                    yy[i] = (1.0f - th * (2.0f / MT_SPHERE_PI)) * mask[i];
+                }
+            } else {
+#pragma omp simd
+                for (int i = 0; i < B; i++) {
+                    float th = mt_sphere_acosf(mt_sphere_clamp(cc[i]));
+                    yy[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], 0.0f, NULL, NULL) *
+                            mask[i];
+                }
+            }
+        }
+}
+
+static int sc_regen(mt_layer *l)
+{
+    sc_priv *p = l->priv;
+    float *y = l->out->data;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int cb = 0; cb < p->cb; cb++) {
+            if (p->dst.B == 16)
+                regen_plane(p, y, n, cb, 16);
+            else
+                regen_plane(p, y, n, cb, p->dst.B);
+        }
+    return MT_OK;
+}
+
 static void elementwise_forward(sc_priv *p, float *y, int train)
 {
 #pragma omp parallel for collapse(2) schedule(static)
@@ -766,6 +814,7 @@ static const mt_layer_kind sphere_conv_kind = {
     .compile = sc_compile,
     .forward = sc_forward,
     .backward = sc_backward,
+    .regen = sc_regen,
     .init = sc_init,
     .destroy = sc_destroy,
     .macs = sc_macs,

@@ -84,8 +84,8 @@ START_TEST(nhwc_input_matches_nchw)
 }
 END_TEST
 
-/* Shared gradient buffers (the default) give the very gradients of one
- * buffer per activation. */
+/* Shared gradient buffers and shared or recomputed activations (the
+ * default) give the very gradients of one buffer per activation. */
 START_TEST(shared_grad_buffers_change_nothing)
 {
     mt_resnet_cfg c = mt_resnet_default(14, 10);
@@ -99,6 +99,7 @@ START_TEST(shared_grad_buffers_change_nothing)
         mt_net *net;
         ck_assert_int_eq(mt_net_create(&net, 4, 3, 8, 8), MT_OK);
         ck_assert_int_eq(mt_net_keep_grads(net, keep), MT_OK);
+        ck_assert_int_eq(mt_net_keep_activations(net, keep), MT_OK);
         ck_assert_int_eq(mt_net_want_input_grad(net, 1), MT_OK);
         ck_assert_int_ge(mt_resnet_build(net, &c), 0);
         ck_assert_int_eq(mt_net_finalize(net, NULL, NULL, NULL), MT_OK);
@@ -310,6 +311,72 @@ START_TEST(clone_shares_parameters_and_evaluates_smaller_batches)
 }
 END_TEST
 
+/* An inference clone evaluates as the training net does in inference mode,
+ * holds no gradients, refuses to train, and when it runs in the training
+ * net's memory changes nothing in the training steps around it. */
+START_TEST(inference_clone_evaluates_and_borrows_memory_harmlessly)
+{
+    mt_resnet_cfg c = mt_resnet_default(8, 7);
+    c.h = c.w = 8;
+    c.shortcut = MT_SHORTCUT_B;
+    mt_net *net;
+    ck_assert_int_eq(mt_resnet_create(&net, &c, 4, NULL, NULL, NULL), MT_OK);
+    mt_rng r;
+    mt_rng_seed(&r, 4, 0);
+    ck_assert_int_eq(mt_net_init(net, &r), MT_OK);
+    float x[4 * 3 * 8 * 8], y[4 * 3 * 8 * 8];
+    gc_fill_normal(x, sizeof x / sizeof *x, 4, 1);
+    gc_fill_normal(y, sizeof y / sizeof *y, 5, 1);
+    int labels[4] = {0, 1, 2, 3};
+    size_t np = mt_net_param_count(net);
+    float *g[2] = {malloc(np * sizeof(float)), malloc(np * sizeof(float))};
+    float probs[3][4 * 7];
+    size_t ns = mt_net_state_count(net);
+    float *state0 = malloc(ns * sizeof(float));
+    memcpy(state0, mt_net_state(net), ns * sizeof(float));
+    for (int share = 0; share < 2; share++) {
+        mt_net *ev;
+        memcpy(mt_net_state(net), state0, ns * sizeof(float)); /* the same running stats */
+        ck_assert_int_eq(mt_net_clone_inference(&ev, net, 4, mt_net_params(net),
+                                                mt_net_state(net), share),
+                         MT_OK);
+        ck_assert_ptr_null(mt_net_grads(ev));
+        mt_net_mem m;
+        ck_assert_int_eq(mt_net_memory(ev, &m), MT_OK);
+        ck_assert(share ? m.shared == 0 && m.borrowed > 0 : m.shared > 0);
+        /* a training step, an evaluation, then a step whose gradient is compared */
+        ck_assert_int_eq(mt_net_set_input(net, x, 4, labels), MT_OK);
+        ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+        ck_assert_int_eq(mt_net_backward(net), MT_OK);
+        ck_assert_int_eq(mt_net_set_input(ev, y, 4, labels), MT_OK);
+        ck_assert_int_eq(mt_net_forward(ev, 0), MT_OK);
+        memcpy(probs[share], mt_net_probs(ev), sizeof probs[share]);
+        ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+        ck_assert_int_eq(mt_net_backward(net), MT_OK);
+        memcpy(g[share], mt_net_grads(net), np * sizeof(float));
+        ck_assert_int_eq(mt_net_forward(ev, 1), MT_ERR_ARG);
+        mt_net_free(ev);
+    }
+    /* the training net itself in inference mode: the same probabilities */
+    memcpy(mt_net_state(net), state0, ns * sizeof(float));
+    ck_assert_int_eq(mt_net_set_input(net, x, 4, labels), MT_OK);
+    ck_assert_int_eq(mt_net_forward(net, 1), MT_OK); /* as before the evaluations */
+    ck_assert_int_eq(mt_net_set_input(net, y, 4, labels), MT_OK);
+    ck_assert_int_eq(mt_net_forward(net, 0), MT_OK);
+    memcpy(probs[2], mt_net_probs(net), sizeof probs[2]);
+    double worst = 0;
+    for (int i = 0; i < 4 * 7; i++)
+        worst = fmax(worst, fabs(probs[2][i] - probs[0][i]));
+    ck_assert_msg(worst < 1e-5, "inference clone and training net differ by %g", worst);
+    ck_assert_int_eq(memcmp(probs[0], probs[1], sizeof probs[0]), 0);
+    ck_assert_int_eq(memcmp(g[0], g[1], np * sizeof(float)), 0);
+    free(g[0]);
+    free(g[1]);
+    free(state0);
+    mt_net_free(net);
+}
+END_TEST
+
 /* ---- threads -------------------------------------------------------------- */
 
 enum { TB = 8, TK = 10, TSTEPS = 3 };
@@ -406,6 +473,7 @@ Suite *resnet_suite(void)
     tcase_add_test(t, bad_resnet_configs_are_refused);
     tcase_add_test(t, small_resnet_overfits_a_small_batch);
     tcase_add_test(t, clone_shares_parameters_and_evaluates_smaller_batches);
+    tcase_add_test(t, inference_clone_evaluates_and_borrows_memory_harmlessly);
     tcase_add_test(t, two_nets_in_two_threads_match_sequential_runs);
     suite_add_tcase(s, t);
     return s;

@@ -75,6 +75,56 @@ START_TEST(preset_sizes_are_exact)
 }
 END_TEST
 
+/* Shared and recomputed activations (the default: the SphereConv's output
+ * from its cached cosines, the batch norm's from its input) give the very
+ * gradients of one buffer per activation, for every operator. */
+START_TEST(recomputed_activations_change_nothing)
+{
+    static const mt_sphere_op ops[] = {MT_SPHERE_LINEAR, MT_SPHERE_COSINE, MT_SPHERE_SIGMOID,
+                                       MT_SPHERE_LR_SIGMOID, MT_SPHERE_NONE};
+    const int n = 4, hw = 8;
+    mt_sphere_resnet_cfg cfg = mt_sphere_resnet_default(8, 10);
+    cfg.width = MT_SPHERE_WIDTH_HE;
+    cfg.op = ops[_i];
+    cfg.h = cfg.w = hw;
+    float x[4 * 3 * 8 * 8], gx[2][4 * 3 * 8 * 8], *g[2];
+    int labels[4] = {1, 2, 3, 9};
+    mt_rng rng;
+    mt_rng_seed(&rng, 5, 0);
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+        x[i] = (float)mt_rng_normal(&rng);
+    mt_set_threads(1);
+    size_t np = 0;
+    for (int keep = 0; keep < 2; keep++) {
+        mt_net *net;
+        ck_assert_int_eq(mt_net_create(&net, n, 3, hw, hw), MT_OK);
+        ck_assert_int_eq(mt_net_keep_activations(net, keep), MT_OK);
+        ck_assert_int_eq(mt_net_keep_grads(net, keep), MT_OK);
+        ck_assert_int_eq(mt_net_want_input_grad(net, 1), MT_OK);
+        ck_assert_int_ge(mt_sphere_resnet_build(net, &cfg), 0);
+        ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+        mt_rng r;
+        mt_rng_seed(&r, 6, 0);
+        mt_net_init(net, &r);
+        for (int step = 0; step < 2; step++) {
+            ck_assert_int_eq(mt_net_set_input(net, x, n, labels), MT_OK);
+            ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+            ck_assert_msg(mt_net_backward(net) == MT_OK, "%s", mt_errmsg());
+        }
+        np = mt_net_param_count(net);
+        g[keep] = malloc(np * sizeof(float));
+        memcpy(g[keep], mt_net_grads(net), np * sizeof(float));
+        ck_assert_int_eq(mt_net_read_diff(net, mt_net_input(net), gx[keep]), MT_OK);
+        mt_net_free(net);
+    }
+    ck_assert_msg(memcmp(g[0], g[1], np * sizeof(float)) == 0, "%s: parameter gradients differ",
+                  mt_sphere_op_name(ops[_i]));
+    ck_assert_int_eq(memcmp(gx[0], gx[1], sizeof gx[0]), 0);
+    free(g[0]);
+    free(g[1]);
+}
+END_TEST
+
 /* Plain momentum SGD on one fixed batch; returns the final loss. */
 static double overfit(mt_sphere_op op, int wn, int steps, int *correct)
 {
@@ -166,6 +216,7 @@ static Suite *sphere_resnet_suite(void)
     tcase_add_test(tc, preset_sizes_are_exact);
     tcase_add_test(tc, sphere_resnet20_overfits_a_small_batch);
     tcase_add_test(tc, presets_and_bad_widths);
+    tcase_add_loop_test(tc, recomputed_activations_change_nothing, 0, 5);
     suite_add_tcase(s, tc);
     return s;
 }

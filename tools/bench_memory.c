@@ -48,7 +48,7 @@ int mt_bench_memory(const mt_train_config *cfg, int classes, FILE *layers, FILE 
     if (rc < 0)
         return rc;
     rc = mt_net_clone_inference(&eval, net, cfg->eval_batch, mt_net_params(net),
-                                mt_net_state(net));
+                                mt_net_state(net), 1);
     mt_rng rng;
     mt_rng_seed(&rng, 1, 0);
     if (rc >= 0)

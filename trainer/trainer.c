@@ -99,9 +99,11 @@ int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
     if (rc != MT_OK)
         return rc;
     t->net_bytes = mt_mem_grown_since(&mark);
-    /* evaluation is inference: no gradients, activations reused layer to layer */
+    /* Evaluation is inference: no gradients, activations reused layer to
+     * layer, in the training net's activation memory (evaluation runs
+     * between steps, never during one). */
     rc = mt_net_clone_inference(&t->eval_net, t->net, cfg->eval_batch, mt_net_params(t->net),
-                                mt_net_state(t->net));
+                                mt_net_state(t->net), 1);
     if (rc != MT_OK)
         return rc;
     t->signature = mt_net_signature(t->net);
