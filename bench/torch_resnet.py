@@ -40,18 +40,18 @@ class Block(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self, depth, classes):
+    def __init__(self, depth, classes, width=16):
         super().__init__()
         k = (depth - 2) // 6
-        self.conv = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn = nn.BatchNorm2d(16)
-        layers, cin = [], 16
-        for stage, cout in enumerate((16, 32, 64)):
+        self.conv = nn.Conv2d(3, width, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(width)
+        layers, cin = [], width
+        for stage, cout in enumerate((width, 2 * width, 4 * width)):
             for b in range(k):
                 layers.append(Block(cin, cout, 2 if stage > 0 and b == 0 else 1))
                 cin = cout
         self.blocks = nn.Sequential(*layers)
-        self.fc = nn.Linear(64, classes)
+        self.fc = nn.Linear(4 * width, classes)
 
     def forward(self, x):
         x = F.relu(self.bn(self.conv(x)))
