@@ -37,6 +37,16 @@ int mt_sweep_cost_read(const char *dir, double wall_seconds, mt_sweep_cost *c)
     int test_n = (int)json_integer_value(json_object_get(data, "test"));
     json_int_t peak = json_integer_value(json_object_get(fin, "peak_rss_bytes"));
     c->peak_bytes = peak > 0 ? (uint64_t)peak : 0;
+    json_int_t net = json_integer_value(get_path(json_object_get(fin, "ps"), "memory", "network_bytes"));
+    c->network_bytes = net > 0 ? (uint64_t)net : 0;
+    c->params = (uint64_t)json_integer_value(get_path(cfg, "model", "parameters"));
+    c->state = (uint64_t)json_integer_value(get_path(cfg, "model", "state"));
+    json_t *shape = json_object_get(data, "shape");
+    c->image_bytes = sizeof(float);
+    for (size_t i = 0; i < json_array_size(shape); i++)
+        c->image_bytes *= (uint64_t)json_integer_value(json_array_get(shape, i));
+    c->batch = batch;
+    c->train_images = (int)json_integer_value(json_object_get(data, "train"));
     json_decref(cfg);
     json_decref(fin);
     if (steps < 1 || !(seconds > 0) || c->epochs < 1 || batch < 1 || c->steps_per_epoch < 1)

@@ -15,7 +15,7 @@
  * what the machine can give (core/meminfo.h) or the kernel's out-of-memory
  * killer ends cells without a message.
  *
- * Not here: running the trial (tools/cmd_sweep.c).
+ * Not here: running the trial (sweep/trial.h), what fits (sweep/plan.h).
  */
 #ifndef MT_SWEEP_ESTIMATE_H
 #define MT_SWEEP_ESTIMATE_H
@@ -31,6 +31,11 @@ typedef struct {
     int epochs, steps_per_epoch, eval_every;
     int trial_steps;
     uint64_t peak_bytes;    /* the trial's peak resident size (0: unknown) */
+    uint64_t network_bytes; /* one training network as the trainer measured it (a run with
+                             * the parameter server records it; 0: unknown) */
+    uint64_t params, state; /* floats of the model's parameters and state */
+    uint64_t image_bytes;   /* one training image as floats */
+    int batch, train_images;
 } mt_sweep_cost;
 
 /* Reads the trial run in `dir` that took `wall_seconds` in all. */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,21 @@ int mt_sweep_results_write_csv(const char *path, const mt_sweep_result *r, int n
     if (rename(tmp, path) != 0)
         return mt_error(MT_ERR_IO, "%s: %s", path, strerror(errno));
     return MT_OK;
+}
+
+int mt_sweep_results_update(const mt_sweep_spec *s, const char *dir, mt_sweep_result **res)
+{
+    int n = mt_sweep_cell_count(s);
+    if (*res)
+        mt_sweep_results_free(*res, n);
+    *res = NULL;
+    int rc = mt_sweep_results_read(s, dir, res);
+    if (rc == MT_OK) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof p, "%s/results.csv", dir);
+        rc = mt_sweep_results_write_csv(p, *res, n);
+    }
+    return rc;
 }
 
 void mt_sweep_stats(const mt_sweep_spec *s, const mt_sweep_result *r, mt_sweep_stat *stats)

@@ -58,6 +58,10 @@ void mt_sweep_results_free(mt_sweep_result *r, int n);
     "cpu_seconds,status"
 int mt_sweep_results_write_csv(const char *path, const mt_sweep_result *r, int n);
 
+/* Reads every cell of the sweep in dir again into *res (freeing what *res
+ * held; NULL the first time) and rewrites dir/results.csv from it. */
+int mt_sweep_results_update(const mt_sweep_spec *s, const char *dir, mt_sweep_result **res);
+
 /* Mean and sample standard deviation over the completed repeats of one
  * (workers, momentum) pair; sd is NaN with fewer than 2 values. */
 typedef struct {

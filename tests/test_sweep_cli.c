@@ -333,6 +333,38 @@ START_TEST(test_delay_mode_cells)
 }
 END_TEST
 
+/* A dry run trains nothing and never refuses for memory: with less memory
+ * than one cell needs it still prints the estimate per worker count, says
+ * what does not fit, exits 0 and leaves no sweep directory behind. */
+START_TEST(test_dry_run)
+{
+    make_data(256);
+    char err[8192];
+    int rc = run("sweep --out dry --workers 1,4 --momentum 0.5,0.9 --mode async " TINY
+                 "--epochs 2 --dry-run",
+                 err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    char *out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "4 cells") && strstr(out, "one compute thread") &&
+                      strstr(out, "time per cell") && strstr(out, "in all"),
+                  "stdout:\n%s", out);
+    free(out);
+    ck_assert_msg(!exists_in("dry"), "a dry run left its sweep directory behind");
+    /* 1 MB: no cell fits, and the dry run says so instead of refusing. */
+    char args[512];
+    snprintf(args, sizeof args, "sweep --out dry --workers 1,4 --momentum 0.5 " TINY
+                                "--epochs 2 --dry-run");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && MUTAU_MEM_AVAILABLE=1M '%s' %s >out.txt 2>err.txt",
+             tmpdir, tool_path(), args);
+    ck_assert_int_eq(system(cmd), 0);
+    out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "does not fit in 1.0 MB"), "stdout:\n%s", out);
+    free(out);
+    ck_assert_msg(!exists_in("dry"), "a dry run left its sweep directory behind");
+}
+END_TEST
+
 static Suite *sweep_cli_suite(void)
 {
     Suite *s = suite_create("sweep_cli");
@@ -344,6 +376,7 @@ static Suite *sweep_cli_suite(void)
     tcase_add_test(tc, test_diverged_cell);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_delay_mode_cells);
+    tcase_add_test(tc, test_dry_run);
     suite_add_tcase(s, tc);
     return s;
 }

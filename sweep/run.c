@@ -1,0 +1,294 @@
+/* run.c: a whole sweep (see run.h). */
+#include "sweep/run.h"
+
+#include "core/meminfo.h"
+#include "core/signals.h"
+#include "core/status.h"
+#include "ps/ps.h"
+#include "sweep/cell.h"
+#include "sweep/estimate.h"
+#include "sweep/plan.h"
+#include "sweep/progress.h"
+#include "sweep/report.h"
+#include "sweep/results.h"
+#include "sweep/scheduler.h"
+#include "sweep/spawn.h"
+#include "sweep/sweepdir.h"
+#include "sweep/trial.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* What a run shares between its steps. */
+typedef struct {
+    const mt_sweep_run_opts *o;
+    const mt_sweep_spec *s;
+    char exe[PATH_MAX];
+    int cores, jobs, threads, jobs_given;
+    int saved;  /* sweep.json recorded by this run */
+    int n, n_todo, n_resume;
+    int *todo;
+    enum mt_cell_state *states;
+    mt_sweep_result *res;
+} sweep;
+
+/* The cells still to do, and their states. */
+static int find_todo(sweep *w)
+{
+    int rc = mt_sweep_results_read(w->s, w->o->dir, &w->res);
+    if (rc != MT_OK)
+        return rc;
+    w->todo = malloc(sizeof *w->todo * (size_t)w->n);
+    w->states = malloc(sizeof *w->states * (size_t)w->n);
+    if (!w->todo || !w->states)
+        return mt_error(MT_ERR_NOMEM, "sweep: out of memory");
+    for (int i = 0; i < w->n; i++) {
+        w->states[i] = mt_cell_state_of(w->o->dir, &w->res[i]);
+        if (w->states[i] == MT_CELL_DONE)
+            continue;
+        w->todo[w->n_todo++] = i;
+        w->n_resume += w->states[i] == MT_CELL_RESUME;
+    }
+    return MT_OK;
+}
+
+static void print_header(const sweep *w)
+{
+    const mt_sweep_spec *s = w->s;
+    char ws[512], ms[512];
+    mt_sweep_format_ints(ws, sizeof ws, s->workers, s->n_workers);
+    mt_sweep_format_doubles(ms, sizeof ms, s->momentum, s->n_momentum);
+    printf("sweep %s: %d cells = workers {%s} x momentum {%s} x %d repeat%s, mode %s%s\n",
+           w->o->dir, w->n, ws, ms, s->repeats, s->repeats == 1 ? "" : "s", mt_sweep_mode(s),
+           mt_sweep_uses_ps(s) ? "" : " (single-process runs)");
+    printf("%d to train (%d resuming from checkpoints), %d finished before; %d side by side, "
+           "%d thread%s each\n",
+           w->n_todo, w->n_resume, w->n - w->n_todo, w->jobs, w->threads,
+           w->threads == 1 ? "" : "s");
+    fflush(stdout);
+}
+
+/* What the machine can give: MT_OK with *have, or a warning and not MT_OK. */
+static int memory_available(uint64_t *have)
+{
+    mt_mem_avail a;
+    int rc = mt_mem_available(&a);
+    if (rc == MT_ERR_ARG)
+        fprintf(stderr, "mutau sweep: warning: %s; memory not checked\n", mt_errmsg());
+    if (rc == MT_OK)
+        *have = a.budget ? a.budget : a.available;
+    return rc;
+}
+
+/* The trial at the grid's largest worker count (checks that mutau train
+ * takes every cell's flags and measures the largest cell), then the
+ * estimate; *est_cell gets a fresh cell's seconds. */
+static int estimate(sweep *w, double *est_cell)
+{
+    const mt_sweep_spec *s = w->s;
+    mt_sweep_cell c;
+    mt_sweep_cell_at(s, w->todo[0], &c);
+    for (int i = 0; i < s->n_workers; i++)
+        if (s->workers[i] > c.workers)
+            c.workers = s->workers[i];
+    snprintf(c.name, sizeof c.name, "w%d_mu%g_r%d", c.workers, c.momentum, c.repeat);
+    mt_sweep_cost cost;
+    printf("timing %d steps of the model...\n", w->o->trial_steps);
+    fflush(stdout);
+    int rc = mt_sweep_trial(s, &c, w->o->dir, w->exe, w->threads, w->o->trial_steps, NULL, &cost);
+    if (rc != MT_OK)
+        return rc;
+    uint64_t have;
+    if (cost.peak_bytes && memory_available(&have) == MT_OK)
+        mt_sweep_plan_memory(stdout, cost.peak_bytes, have, &w->jobs, w->jobs_given);
+    double total = 0;
+    for (int i = 0; i < w->n_todo; i++)
+        total += mt_sweep_cost_cell(&cost, w->res[w->todo[i]].epochs_done);
+    *est_cell = mt_sweep_cost_cell(&cost, 0);
+    char tot[32], one[32];
+    mt_sweep_format_duration(tot, sizeof tot, total / w->jobs);
+    mt_sweep_format_duration(one, sizeof one, *est_cell);
+    printf("estimate: %.3g s per step x %d steps per epoch x %d epochs: about %s per cell, "
+           "%s in all with %d side by side (a busy machine is slower)\n",
+           cost.step_seconds, cost.steps_per_epoch, cost.epochs, one, tot, w->jobs);
+    fflush(stdout);
+    return MT_OK;
+}
+
+/* A dry run's estimate: one compute thread timed and measured, then per
+ * worker count the time and memory of a cell and how many fit at once. */
+static int estimate_dry(sweep *w)
+{
+    const mt_sweep_spec *s = w->s;
+    mt_sweep_cell c;
+    mt_sweep_cell_at(s, w->todo[0], &c);
+    /* Delay mode with delay 1: one network, as one worker computes, and the
+     * trainer records the network's measured bytes. Its memory check would
+     * refuse what the table below is to say. */
+    static const char *const one_thread[] = {"--workers", "2", "--mode", "delay", "--delay", "1",
+                                             "--delay-dist", "fixed", "--ignore-memory", NULL};
+    const int ps = mt_sweep_uses_ps(s);
+    printf("timing %d steps of the model (one compute thread)...\n", w->o->trial_steps);
+    fflush(stdout);
+    mt_sweep_cost cost;
+    int rc = mt_sweep_trial(s, &c, w->o->dir, w->exe, w->threads, w->o->trial_steps,
+                            ps ? one_thread : NULL, &cost);
+    if (rc != MT_OK)
+        return rc;
+    uint64_t have = 0;
+    int mem = cost.peak_bytes && memory_available(&have) == MT_OK;
+    char s_have[32];
+    mt_mem_format(s_have, sizeof s_have, have);
+    printf("estimate: %.3g s per step (%d thread%s) x %d steps per epoch x %d epochs; per worker "
+           "count:\n",
+           cost.step_seconds, w->threads, w->threads == 1 ? "" : "s", cost.steps_per_epoch,
+           cost.epochs);
+    printf("  %7s  %14s  %10s  %s\n", "workers", "time per cell", "memory",
+           mem ? "cells side by side that fit" : "");
+    double total = 0;
+    int jobs = w->jobs;
+    for (int i = 0; i < s->n_workers; i++) {
+        int W = s->workers[i];
+        double secs = mt_sweep_cell_seconds(s, &cost, W, w->cores, w->jobs, w->threads);
+        uint64_t peak = mt_sweep_cell_peak(s, &cost, W);
+        char t[32], p[32], fit[96] = "";
+        mt_sweep_format_duration(t, sizeof t, secs);
+        mt_mem_format(p, sizeof p, peak);
+        if (mem) {
+            uint64_t k = peak ? have / peak : 0;
+            if (k == 0)
+                snprintf(fit, sizeof fit, "0: does not fit in %s (mutau train refuses it)", s_have);
+            else
+                snprintf(fit, sizeof fit, "%llu", (unsigned long long)k);
+            if (k >= 1 && (int)k < jobs && !w->jobs_given)
+                jobs = (int)k;
+        }
+        printf("  %7d  %14s  %10s  %s\n", W, t, p, fit);
+        for (int j = 0; j < w->n_todo; j++) {
+            mt_sweep_cell cj;
+            mt_sweep_cell_at(s, w->todo[j], &cj);
+            if (cj.workers == W)
+                total += secs;
+        }
+    }
+    char tot[32];
+    mt_sweep_format_duration(tot, sizeof tot, total / jobs);
+    printf("about %s in all for %d cell%s with %d side by side%s%s%s (a busy machine is slower)\n",
+           tot, w->n_todo, w->n_todo == 1 ? "" : "s", jobs, mem ? ", " : "", mem ? s_have : "",
+           mem ? " available" : "");
+    if (ps && strcmp(mt_sweep_mode(s), "delay") != 0)
+        printf("(async and sync cells: time as if the workers scaled perfectly over the cores)\n");
+    fflush(stdout);
+    return MT_OK;
+}
+
+static void print_table(const sweep *w)
+{
+    const mt_sweep_spec *s = w->s;
+    mt_sweep_stat *stats = calloc((size_t)(s->n_workers * s->n_momentum), sizeof *stats);
+    if (!stats)
+        return;
+    mt_sweep_stats(s, w->res, stats);
+    printf("\nfinal test top-1 (%%), mean ± sd over repeats, * = best momentum per worker "
+           "count:\n");
+    mt_sweep_table_print(stdout, s, stats, 0);
+    free(stats);
+}
+
+/* After the cells: results.csv, the table, and whether any failed. */
+static int summary(sweep *w)
+{
+    int rc = mt_sweep_results_update(w->s, w->o->dir, &w->res);
+    if (rc != MT_OK)
+        return rc;
+    int failed = 0;
+    for (int i = 0; i < w->n; i++)
+        failed += strcmp(w->res[i].status, "failed") == 0;
+    print_table(w);
+    printf("\nresults: %s/results.csv; figures and report.md: mutau report %s\n", w->o->dir,
+           w->o->dir);
+    if (failed)
+        return mt_error(MT_ERR_LIB,
+                        "%d cell%s failed (status \"failed\" in results.csv, output in each "
+                        "cell's train.out); rerun the command to retry them",
+                        failed, failed == 1 ? "" : "s");
+    return MT_OK;
+}
+
+/* Trains what is left; is_new: sweep.json is recorded first. */
+static int train_cells(sweep *w, int is_new, double est_cell)
+{
+    const mt_sweep_run_opts *o = w->o;
+    int rc;
+    if (is_new) {
+        if ((rc = mt_sweep_spec_save(o->dir, w->s)) != MT_OK)
+            return rc;
+        w->saved = 1;
+    }
+    if (w->n_todo == 0)
+        return summary(w);
+    mt_sweep_progress p;
+    mt_sweep_progress_init(&p, o->progress, w->n, w->n - w->n_todo, w->jobs);
+    p.est_cell = est_cell;
+    mt_sweep_slots sl = {.spec = w->s, .dir = o->dir, .exe = w->exe, .jobs = w->jobs,
+                         .threads = w->threads};
+    int refused = 0;
+    rc = mt_sweep_schedule(&sl, w->todo, w->n_todo, w->states, &p, &refused);
+    if (rc != MT_OK)
+        return rc;
+    if (mt_signals_pending()) {
+        int left = w->n - p.done_before - p.finished;
+        mt_sweep_results_update(w->s, o->dir, &w->res);
+        return mt_error(MT_ERR_INTERRUPTED, "stopped by %s: %d of %d cells finished, %d to go",
+                        mt_signal_name(mt_signals_pending()), w->n - left, w->n, left);
+    }
+    if (refused) {
+        mt_sweep_results_update(w->s, o->dir, &w->res);
+        return mt_error(MT_ERR_ARG, "a cell's settings were refused by mutau train (see the "
+                                    "message above); no further cells started");
+    }
+    return summary(w);
+}
+
+int mt_sweep_run(const mt_sweep_run_opts *o)
+{
+    sweep w = {.o = o, .s = o->spec, .n = mt_sweep_cell_count(o->spec), .cores = mt_ps_cores(),
+               .jobs_given = o->jobs > 0};
+    int lock_fd = -1, is_new = 0;
+    int rc = mt_sweep_dir_open(o->dir, w.s, &lock_fd, &is_new);
+    if (rc != MT_OK)
+        return rc;
+    mt_sweep_plan_threads(w.s, w.cores, o->jobs, o->threads, &w.jobs, &w.threads);
+    int demand = mt_sweep_grid_demand(w.s);
+    if (w.jobs * demand * w.threads > w.cores)
+        fprintf(stderr,
+                "mutau sweep: note: %d job%s x %d worker thread%s x %d OpenMP thread%s > %d "
+                "cores: the threads will wait for each other and the estimate is short\n",
+                w.jobs, w.jobs == 1 ? "" : "s", demand, demand == 1 ? "" : "s", w.threads,
+                w.threads == 1 ? "" : "s", w.cores);
+    rc = mt_spawn_self_exe(w.exe, sizeof w.exe);
+    if (rc == MT_OK)
+        rc = find_todo(&w);
+    if (rc == MT_OK) {
+        print_header(&w);
+        mt_signals_install();
+        double est_cell = NAN;
+        if (w.n_todo > 0)
+            rc = o->dry_run ? estimate_dry(&w) : estimate(&w, &est_cell);
+        if (rc == MT_OK && !o->dry_run)
+            rc = train_cells(&w, is_new, est_cell);
+        mt_signals_restore();
+    }
+    /* A new directory whose settings did not train (or a dry run's) keeps nothing. */
+    if (is_new && !w.saved)
+        mt_sweep_dir_forget(o->dir);
+    close(lock_fd);
+    mt_sweep_results_free(w.res, w.n);
+    free(w.todo);
+    free(w.states);
+    return rc;
+}
