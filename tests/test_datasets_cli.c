@@ -186,7 +186,9 @@ START_TEST(bad_input_exits_2_with_one_line)
         {"data fetch cifar1000 --dir %s", "unknown dataset 'cifar1000'"},
         {"data fetch cifar10 --dir %s --md5 123", "not 32 hex digits"},
         {"data nonsense %s", "unknown action"},
-        {"data info %s --no-such-flag", "unrecognized option"},
+        {"data info %s --no-such-flag", "mutau data info: unknown flag --no-such-flag"},
+        {"data info %s --val-siz 3", "unknown flag --val-siz; did you mean --val-size?"},
+        {"data fetch cifar10 --dir %s --quiet", "unknown flag --quiet"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char fmt[256];
@@ -197,6 +199,10 @@ START_TEST(bad_input_exits_2_with_one_line)
     }
     /* A malformed dataset: one line naming the file. */
     ck_assert_int_eq(sh("'%s' data synth %s/c --format cifar100 --train 100 --test 10", mutau(), tmp), 0);
+    /* A hold-out larger than the training split: the message names the flag. */
+    ck_assert_int_eq(sh("'%s' data info %s/c --val-size 1000", mutau(), tmp), 2);
+    EXPECT_OUT("mutau data info: --val-size 1000: 1000 images requested from a training split of 100");
+    ck_assert_int_eq(lines(out), 1);
     ck_assert_int_eq(sh("truncate -s 1000 %s/c/test.bin", tmp), 0);
     ck_assert_int_eq(sh("'%s' data info %s/c", mutau(), tmp), 2);
     EXPECT_OUT("test.bin: size 1000 bytes is not a whole number of 3074-byte records");
@@ -222,7 +228,7 @@ START_TEST(fetch_from_a_local_archive)
     char md5[33], dir[1024];
     make_archive("cifar100", "c100.tar.gz", md5);
     snprintf(dir, sizeof dir, "%s/data", tmp);
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --progress quiet",
                         mutau(), dir, tmp, md5),
                      0);
     EXPECT_OUT("fetched and verified");
@@ -236,13 +242,13 @@ START_TEST(fetch_from_a_local_archive)
     ck_assert_int_eq(ds.train.n, 120);
     mt_dataset_free(&ds);
     /* A second fetch finds it in place and downloads nothing. */
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/nowhere.tar.gz --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/nowhere.tar.gz --progress quiet",
                         mutau(), dir, tmp),
                      0);
     EXPECT_OUT("already present");
     /* --force downloads again and replaces it. */
     ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s "
-                        "--quiet --force",
+                        "--progress quiet --force",
                         mutau(), dir, tmp, md5),
                      0);
     EXPECT_OUT("fetched and verified");
@@ -250,7 +256,7 @@ START_TEST(fetch_from_a_local_archive)
     /* CIFAR-10 through the environment overrides, into $MUTAU_DATA. */
     make_archive("cifar10", "c10.tar.gz", md5);
     ck_assert_int_eq(sh("MUTAU_DATA=%s/env MUTAU_CIFAR10_URL=file://%s/c10.tar.gz MUTAU_CIFAR10_MD5=%s "
-                        "'%s' data fetch cifar10 --quiet",
+                        "'%s' data fetch cifar10 --progress quiet",
                         tmp, tmp, md5, mutau()),
                      0);
     snprintf(fetched, sizeof fetched, "%s/env/cifar-10-batches-bin", tmp);
@@ -265,7 +271,7 @@ START_TEST(failed_fetches_leave_nothing_behind)
     make_archive("cifar100", "c100.tar.gz", md5);
     snprintf(dir, sizeof dir, "%s/data", tmp);
     /* The published checksum does not match a synthetic archive: corrupt. */
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --progress quiet",
                         mutau(), dir, tmp),
                      2);
     EXPECT_OUT("expected 03b5dce01913d631647c71ecec9e9cb8");
@@ -277,14 +283,14 @@ START_TEST(failed_fetches_leave_nothing_behind)
     char path[1100], cut_md5[33];
     snprintf(path, sizeof path, "%s/cut.tar.gz", tmp);
     ck_assert_int_eq(mt_md5_file(path, cut_md5), 0);
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/cut.tar.gz --md5 %s --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/cut.tar.gz --md5 %s --progress quiet",
                         mutau(), dir, tmp, cut_md5),
                      2);
     EXPECT_OUT("tar failed");
     expect_only(dir, NULL);
     /* The right checksum for the wrong archive: CIFAR-10 fetched as CIFAR-100. */
     make_archive("cifar10", "c10.tar.gz", md5);
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c10.tar.gz --md5 %s --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c10.tar.gz --md5 %s --progress quiet",
                         mutau(), dir, tmp, md5),
                      2);
     EXPECT_OUT("does not hold cifar-100-binary/");
@@ -297,14 +303,14 @@ START_TEST(failed_fetches_leave_nothing_behind)
                      0);
     snprintf(path, sizeof path, "%s/bad.tar.gz", tmp);
     ck_assert_int_eq(mt_md5_file(path, md5), 0);
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/bad.tar.gz --md5 %s --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/bad.tar.gz --md5 %s --progress quiet",
                         mutau(), dir, tmp, md5),
                      2);
     EXPECT_OUT("does not load");
     EXPECT_OUT("train.bin");
     expect_only(dir, NULL);
     /* A missing file. */
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/none.tar.gz --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/none.tar.gz --progress quiet",
                         mutau(), dir, tmp),
                      2);
     EXPECT_OUT("curl failed");
@@ -329,7 +335,7 @@ static void fake_curl(const char *then)
 static int fetch_with_fake_curl(const char *dir, const char *md5, const char *tail)
 {
     return sh("PATH=%s/bin:$PATH '%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz "
-              "--md5 %s --quiet%s",
+              "--md5 %s --progress quiet%s",
               tmp, mutau(), dir, tmp, md5, tail);
 }
 
@@ -374,7 +380,7 @@ static void plant_leftovers(const char *dir)
                      0);
 }
 
-/* `mutau data fetch cifar100` of c100.tar.gz into dir, not --quiet; `out`
+/* `mutau data fetch cifar100` of c100.tar.gz into dir, not --progress quiet; `out`
  * gets its stderr without curl's progress bar: the notes. The exit code. */
 static int fetch_notes(const char *dir, const char *md5)
 {
@@ -391,7 +397,7 @@ START_TEST(fetch_removes_leftovers_of_killed_fetches)
     snprintf(dir, sizeof dir, "%s/data", tmp);
     snprintf(keep, sizeof keep, "%s/.fetchrc", dir);
     plant_leftovers(dir);
-    /* Not --quiet: each removal is named on stderr. */
+    /* Not --progress quiet: each removal is named on stderr. */
     ck_assert_int_eq(fetch_notes(dir, md5), 0);
     EXPECT_OUT("mutau data: fetch: removed ");
     EXPECT_OUT("/data/.fetch-archive-Xy12Zz, left behind by an earlier fetch that was killed\n");
@@ -405,10 +411,10 @@ START_TEST(fetch_removes_leftovers_of_killed_fetches)
     snprintf(fetched, sizeof fetched, "%s/cifar-100-binary", dir);
     expect_same_as_source(fetched, "cifar-100-binary");
     /* With the dataset in place nothing is downloaded, but leftovers still
-     * go; --quiet says nothing about them. */
+     * go; --progress quiet says nothing about them. */
     plant_leftovers(dir);
     unlink(keep);
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/nowhere.tar.gz --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/nowhere.tar.gz --progress quiet",
                         mutau(), dir, tmp),
                      0);
     EXPECT_OUT("already present");
@@ -460,7 +466,7 @@ START_TEST(second_fetch_into_a_locked_folder_is_refused)
                      0);
     /* Released: the next fetch goes ahead, sweeps and removes the lock file. */
     close(fd);
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --progress quiet",
                         mutau(), dir, tmp, md5),
                      0);
     char keep[1100];
@@ -491,7 +497,7 @@ START_TEST(killed_fetch_is_cleaned_up_by_the_next)
     ck_assert_int_eq(fetch_with_fake_curl(dir, md5, tail), 128 + 9);
     ck_assert_int_eq(sh("ls -A %s | grep '^\\.fetch-archive-'", dir), 0);
     /* The orphaned curl still holds the folder. */
-    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --quiet",
+    ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s --progress quiet",
                         mutau(), dir, tmp, md5),
                      2);
     EXPECT_OUT("another fetch holds this folder");

@@ -45,7 +45,7 @@ START_TEST(small_grid_writes_every_file)
     char args[1024], path[600];
     snprintf(args, sizeof args,
              "--runs 4 --iters 3000 --delays 0:20:10 --momentum 0.7,0.9 --checkpoints 10 --runs-csv "
-             "--no-progress --threads %d --out '%s/a'",
+             "--progress quiet --threads %d --out '%s/a'",
              getenv("MUTAU_TSAN") ? 1 : 2, tmpdir);
     ck_assert_int_eq(run_pca(args, NULL, 0), 0);
     snprintf(path, sizeof path, "%s/a/results.csv", tmpdir);
@@ -87,7 +87,7 @@ START_TEST(results_do_not_depend_on_threads)
 {
     char args[1024], a[600], b[600];
     const char *common = "--runs 3 --iters 1500 --delays 0,15 --momentum 0.8 --delay-dist uniform "
-                         "--data bounded --no-progress --checkpoints 0 --seed 4";
+                         "--data bounded --progress quiet --checkpoints 0 --seed 4";
     snprintf(args, sizeof args, "%s --threads 1 --out '%s/t1'", common, tmpdir);
     ck_assert_int_eq(run_pca(args, NULL, 0), 0);
     /* Under ThreadSanitizer OpenMP's barriers are invisible: one thread there. */

@@ -271,7 +271,7 @@ static void make_unfinished(const char *dir, double *latency)
     snprintf(out, sizeof out, "%s.log", dir);
     snprintf(ckpt, sizeof ckpt, "%s/%s", dir, MT_PCA_CKPT_FILE);
     const char *argv[] = {tool_path(), "pca", "--iters", "500000000", "--runs", "2", "--delays", "0,5",
-                          "--momentum", "0.9", "--no-progress", "--threads", "1", "--out", dir, NULL};
+                          "--momentum", "0.9", "--progress", "quiet", "--threads", "1", "--out", dir, NULL};
     pid_t pid = tool_spawn(out, argv);
     ck_assert_msg(wait_for_size(ckpt, 0, 20) > 0, "no %s after 20 s", ckpt);
     usleep(100000); /* inside the runs, not before them */
@@ -335,7 +335,7 @@ START_TEST(interrupted_then_resumed_equals_uninterrupted)
     /* 6 cells of 2 runs of 500000 steps: about half a second on one thread. */
     const char *grid[] = {"--runs", "2", "--iters", "500000", "--delays", "0,10,20", "--momentum", "0.7,0.9",
                           "--checkpoints", "5", "--delay-dist", "uniform", "--seed", "3", "--runs-csv",
-                          "--no-progress"};
+                          "--progress", "quiet"};
     enum { NG = sizeof grid / sizeof grid[0] };
     char ref[600], dir[600], log[600], ckpt[700];
     snprintf(ref, sizeof ref, "%s/ref", tmpdir);
@@ -410,7 +410,7 @@ START_TEST(new_run_into_unfinished_dir_needs_force)
     char dir[600], args[900], err[2048], ckpt[700];
     snprintf(dir, sizeof dir, "%s/u", tmpdir);
     make_unfinished(dir, NULL);
-    const char *small = "--runs 2 --iters 2000 --delays 0,5 --momentum 0.9 --no-progress --threads 1";
+    const char *small = "--runs 2 --iters 2000 --delays 0,5 --momentum 0.9 --progress quiet --threads 1";
     snprintf(args, sizeof args, "pca %s --out '%s'", small, dir);
     ck_assert_int_eq(tool_sh(tmpdir, args, err, sizeof err), 2);
     ck_assert_msg(strstr(err, "unfinished") && strstr(err, "--resume") && strstr(err, "--force"), "%s", err);

@@ -6,6 +6,7 @@
 #ifndef MT_CLI_H
 #define MT_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 enum {
@@ -39,7 +40,33 @@ int cli_int_list(const char *cmd, const char *flag, const char *s, long min, lon
  * "--FLAG: expected one of a|b|c, got 's'". */
 int cli_choice(const char *cmd, const char *flag, const char *s, const char *const *choices);
 
-/* Prints the "unknown option / try --help" line for getopt's '?' and returns EXIT_USAGE. */
+/* Checks argv's flags against the command's table(s) before getopt_long
+ * reads them: exact names only (getopt_long alone would take any unique
+ * prefix, `--mom` for --momentum), a value wherever a flag needs one, none
+ * where it takes none, and the short flags of `shortopts`. On the first
+ * flag at fault prints one line and returns EXIT_USAGE:
+ *   mutau CMD: unknown flag --mom; did you mean --momentum?
+ *   mutau CMD: --out: expected a value
+ * (the suggestion when a known flag starts with the name or is at most two
+ * edits away). Returns 0 when every flag is known. Arguments that are not
+ * flags are left to the command; "--" ends the flags. Turns off getopt's
+ * own messages. */
+int cli_check_flags(const char *cmd, int argc, char **argv, const char *shortopts,
+                    const struct option *opts);
+/* The same over several tables (a command that passes flags on to another). */
+int cli_check_flags_in(const char *cmd, int argc, char **argv, const char *shortopts,
+                       const struct option *const *tables, int n_tables);
+
+/* The flag of `tables` named exactly `name` (no dashes; stops at '='), or NULL. */
+const struct option *cli_find_flag(const struct option *const *tables, int n_tables,
+                                   const char *name);
+
+/* For getopt's '?' (a flag cli_check_flags let through, which should not
+ * happen): one line, and EXIT_USAGE. */
 int cli_bad_option(const char *cmd);
+
+/* The --progress choices, in the order of enum mt_progress_mode
+ * (trainer/config.h): auto|bar|plain|quiet. */
+extern const char *const cli_progress_modes[];
 
 #endif

@@ -104,10 +104,12 @@ int cmd_bench(int argc, char **argv)
     const char *torch = NULL;
     int c;
     optind = 1;
+    if (cli_check_flags(CMD, argc, argv, "h", opts))
+        return EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
-            if ((nd = cli_int_list(CMD, "--depth", optarg, 8, 1000, depths, 8)) < 0)
+            if ((nd = cli_int_list(CMD, "depth", optarg, 8, 1000, depths, 8)) < 0)
                 return EXIT_USAGE;
             for (int i = 0; i < nd; i++)
                 if ((depths[i] - 2) % 6 != 0) {
@@ -117,23 +119,23 @@ int cmd_bench(int argc, char **argv)
                 }
             break;
         case 't':
-            if ((nt = cli_int_list(CMD, "--threads", optarg, 1, 1024, threads, 8)) < 0)
+            if ((nt = cli_int_list(CMD, "threads", optarg, 1, 1024, threads, 8)) < 0)
                 return EXIT_USAGE;
             break;
         case 'b':
-            if (cli_int(CMD, "--batch", optarg, 1, 65536, &batch) < 0)
+            if (cli_int(CMD, "batch", optarg, 1, 65536, &batch) < 0)
                 return EXIT_USAGE;
             break;
         case 'c':
-            if (cli_int(CMD, "--classes", optarg, 2, 1000000, &classes) < 0)
+            if (cli_int(CMD, "classes", optarg, 2, 1000000, &classes) < 0)
                 return EXIT_USAGE;
             break;
         case 's':
-            if (cli_int(CMD, "--steps", optarg, 1, 100000, &steps) < 0)
+            if (cli_int(CMD, "steps", optarg, 1, 100000, &steps) < 0)
                 return EXIT_USAGE;
             break;
         case 'w':
-            if (cli_int(CMD, "--warmup", optarg, 0, 100000, &warmup) < 0)
+            if (cli_int(CMD, "warmup", optarg, 0, 100000, &warmup) < 0)
                 return EXIT_USAGE;
             break;
         case 'p': profile = 1; break;

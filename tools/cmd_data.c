@@ -53,7 +53,8 @@ static void usage_fetch(FILE *out)
             "                (cifar100 %s, cifar10 %s);\n"
             "                also $MUTAU_CIFAR100_MD5 / $MUTAU_CIFAR10_MD5\n"
             "  --force       download again and replace a dataset already in place\n"
-            "  --quiet       no progress bar, no notes about removed leftovers\n"
+            "  --progress M  auto|bar|plain|quiet: quiet shows no progress bar and no notes\n"
+"                about removed leftovers (default auto)\n"
             "  -h, --help    this help\n\n"
             "exit status: 0 done, 2 bad input or a failed/corrupt download, 4 stopped by Ctrl-C or\n"
             "SIGTERM (nothing is left behind)\n",
@@ -110,7 +111,7 @@ static int data_fetch(int argc, char **argv)
                                          {"url", required_argument, NULL, 'u'},
                                          {"md5", required_argument, NULL, 'm'},
                                          {"force", no_argument, NULL, 'f'},
-                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"progress", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     mt_fetch_options fo = {0};
@@ -118,13 +119,21 @@ static int data_fetch(int argc, char **argv)
     const char *dir = env && *env ? env : "data";
     int c;
     optind = 1;
+    if (cli_check_flags("data fetch", argc, argv, "h", opts))
+        return EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
         case 'u': fo.url = optarg; break;
         case 'm': fo.md5 = optarg; break;
         case 'f': fo.force = 1; break;
-        case 'q': fo.quiet = 1; break;
+        case 'p': {
+            int k = cli_choice(CMD, "progress", optarg, cli_progress_modes);
+            if (k < 0)
+                return EXIT_USAGE;
+            fo.quiet = strcmp(cli_progress_modes[k], "quiet") == 0;
+            break;
+        }
         case 'h': usage_fetch(stdout); return EXIT_OK;
         default: return cli_bad_option(CMD);
         }
@@ -180,6 +189,8 @@ static int data_info(int argc, char **argv)
     long v;
     int c;
     optind = 1;
+    if (cli_check_flags("data info", argc, argv, "h", opts))
+        return EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': opt.coarse = 1; break;
@@ -205,6 +216,11 @@ static int data_info(int argc, char **argv)
     mt_dataset ds;
     int rc = optind < argc ? mt_dataset_open(&ds, argv[optind], &opt)
                            : mt_dataset_open_default(&ds, &opt);
+    /* The hold-out's messages name the flag that asked for it. */
+    if (rc && opt.val_size > 0 && strncmp(mt_errmsg(), "hold-out: ", 10) == 0) {
+        cli_error("data info", "--val-size %d: %s", opt.val_size, mt_errmsg() + 10);
+        return EXIT_USAGE;
+    }
     if (rc)
         return cli_fail(CMD, rc);
     char note[512];
@@ -277,6 +293,8 @@ static int data_synth(int argc, char **argv)
     long v;
     int c;
     optind = 1;
+    if (cli_check_flags("data synth", argc, argv, "h", opts))
+        return EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
@@ -381,10 +399,6 @@ int cmd_data(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    /* getopt names argv[0] in its messages: make it the whole command. */
-    char name[64];
-    snprintf(name, sizeof name, "mutau data %s", action);
-    argv[1] = name;
     if (strcmp(action, "fetch") == 0)
         return data_fetch(argc - 1, argv + 1);
     if (strcmp(action, "info") == 0)

@@ -47,6 +47,8 @@ int cmd_info(int argc, char **argv)
     static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     optind = 1;
+    if (cli_check_flags(CMD, argc, argv, "h", opts))
+        return EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);

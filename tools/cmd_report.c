@@ -25,7 +25,7 @@ static const char *const CMD = "report";
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: mutau report SWEEPDIR [--out DIR] [--quiet]\n"
+"usage: mutau report SWEEPDIR [--out DIR] [--progress MODE]\n"
 "\n"
 "Reads every cell of the sweep in SWEEPDIR (made by mutau sweep) and writes:\n"
 "  SWEEPDIR/results.csv            one row per cell and repeat\n"
@@ -38,19 +38,20 @@ static void usage(FILE *out)
 "(workers, momentum), '*' and the last column naming the best momentum per worker\n"
 "count. Diverged repeats are counted, not averaged.\n"
 "\n"
-"  --out DIR   where report.md and the figures go (default SWEEPDIR)\n"
-"  --quiet     do not print the table\n"
-"  --help      this text\n"
+"  --out DIR        where report.md and the figures go (default SWEEPDIR)\n"
+"  --progress MODE  auto|bar|plain|quiet: quiet prints only where the files went,\n"
+"                   not the table (default auto)\n"
+"  -h, --help       this text\n"
 "\n"
 "exit status: 0 written, 1 a figure or file could not be written, 2 bad flag or\n"
 "not a sweep directory.\n");
 }
 
-enum { O_OUT = 256, O_QUIET, O_HELP };
+enum { O_OUT = 256, O_PROGRESS, O_HELP };
 
 static const struct option options[] = {
     {"out", required_argument, 0, O_OUT},
-    {"quiet", no_argument, 0, O_QUIET},
+    {"progress", required_argument, 0, O_PROGRESS},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -60,12 +61,20 @@ int cmd_report(int argc, char **argv)
     const char *out = NULL;
     int quiet = 0, opt;
     optind = 1;
+    if (cli_check_flags(CMD, argc, argv, "h", options))
+        return EXIT_USAGE;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case 'h':
         case O_HELP: usage(stdout); return EXIT_OK;
         case O_OUT: out = optarg; break;
-        case O_QUIET: quiet = 1; break;
+        case O_PROGRESS: {
+            int k = cli_choice(CMD, "progress", optarg, cli_progress_modes);
+            if (k < 0)
+                return EXIT_USAGE;
+            quiet = strcmp(cli_progress_modes[k], "quiet") == 0;
+            break;
+        }
         default: return cli_bad_option(CMD);
         }
     }

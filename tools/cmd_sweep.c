@@ -32,7 +32,7 @@ static void usage(FILE *out)
     fprintf(out,
 "usage: mutau sweep [--preset quick|paper] [--workers LIST] [--momentum LIST]\n"
 "                   [--repeats R] [--mode async|sync|delay] [--delay N] [--jobs J]\n"
-"                   [--out DIR] [TRAIN FLAGS...]\n"
+"                   [--out DIR] [--progress MODE] [--dry-run] [TRAIN FLAGS...]\n"
 "\n"
 "Trains every cell of workers x momentum x repeat as an ordinary `mutau train` run\n"
 "directory DIR/wW_muM_rR and writes DIR/results.csv (one row per cell). Any flag\n"
@@ -48,7 +48,7 @@ static void usage(FILE *out)
 "  --workers LIST      worker counts (default 1); a grid of only 1 without --mode\n"
 "                      trains single-process runs, anything else passes --workers W\n"
 "                      [--mode M] [--delay N] to mutau train\n"
-"  --momentum LIST     momenta in [0, 1) (default 0.1,0.3,0.5,0.7,0.9)\n"
+"  --momentum LIST     momenta in [0, 0.9999] (default 0.1,0.3,0.5,0.7,0.9)\n"
 "  --repeats R         runs per (workers, momentum) (default 1)\n"
 "  --seed S            repeat r trains with seed S + r - 1 (default 1)\n"
 "  --mode MODE         async|sync|delay, passed to mutau train (default: train's)\n"
@@ -59,7 +59,8 @@ static void usage(FILE *out)
 "                      workers 1,2,4,8, about 10 minutes on 2 cores (docs/sweep.md);\n"
 "                      paper: the paper's Figure 2 recipe (SphereResNet-32 on\n"
 "                      CIFAR-100, batch 128, lr 0.2 x0.2 at 60/120/160, 200 epochs,\n"
-"                      workers 1..8, 10 repeats). Other flags override the preset.\n"
+"                      workers 1..8, 10 repeats; CIFAR-100 from --data DIR, else\n"
+"                      $MUTAU_DATA, else ./data). Other flags override the preset.\n"
 "\n"
 "running:\n"
 "  --out DIR           the sweep directory (default sweeps/PRESET, or sweeps/sweep)\n"
@@ -68,8 +69,12 @@ static void usage(FILE *out)
 "                      async/sync, J x T <= cores for delay and one-worker cells;\n"
 "                      then no more than fit in memory at the trial's peak)\n"
 "  --threads T         OpenMP threads per cell (per worker) (default: cores / (J x W))\n"
-"  --dry-run           print the cells and the time estimate, train nothing\n"
-"  --help              this text\n"
+"  --progress MODE     auto|bar|plain|quiet: the sweep's progress line on stderr\n"
+"                      (default auto: redrawn in place on a terminal, one line per\n"
+"                      finished cell otherwise); cells always log plainly\n"
+"  --dry-run           train nothing: time one compute thread and print, per worker\n"
+"                      count, a cell's time and memory and how many fit side by side\n"
+"  -h, --help          this text\n"
 "\n"
 "Before training, a trial of %d steps of one cell times the model on this machine\n"
 "and the sweep prints the cell count, an estimate of the total time and the\n"
@@ -90,14 +95,22 @@ static void usage(FILE *out)
 typedef struct {
     mt_sweep_spec spec;
     char out[PATH_MAX];
-    int jobs, threads, dry_run;
+    int jobs, threads, dry_run, progress;
     int given_workers, given_momentum;
 } sweep_opts;
 
-/* Sweep flags taking a value, and train flags the sweep sets itself. */
-static const char *const own_flags[] = {"workers", "momentum", "repeats", "seed", "mode", "delay",
-                                        "preset", "out", "jobs", "threads", NULL};
-static const char *const refused[] = {"resume", "force", "progress", "stop-after", NULL};
+/* The sweep's own flags; any other flag of mutau train goes to every cell. */
+static const struct option own_flags[] = {
+    {"workers", required_argument, 0, 0}, {"momentum", required_argument, 0, 0},
+    {"repeats", required_argument, 0, 0}, {"seed", required_argument, 0, 0},
+    {"mode", required_argument, 0, 0},    {"delay", required_argument, 0, 0},
+    {"preset", required_argument, 0, 0},  {"out", required_argument, 0, 0},
+    {"jobs", required_argument, 0, 0},    {"threads", required_argument, 0, 0},
+    {"progress", required_argument, 0, 0}, {"dry-run", no_argument, 0, 0},
+    {"help", no_argument, 0, 0},          {0, 0, 0, 0},
+};
+/* Train flags that belong to each cell's invocation, which the sweep makes. */
+static const char *const refused[] = {"resume", "force", "stop-after", NULL};
 
 static int index_of(const char *const *list, const char *s)
 {
@@ -107,7 +120,9 @@ static int index_of(const char *const *list, const char *s)
     return -1;
 }
 
-static int apply_preset(sweep_opts *o, const char *name)
+/* `data`: the --data the command gives (NULL: none), which wins over the
+ * preset's own choice. */
+static int apply_preset(sweep_opts *o, const char *name, const char *data_given)
 {
     static const char *const presets[] = {"quick", "paper", NULL};
     int k = cli_choice(CMD, "preset", name, presets);
@@ -144,8 +159,10 @@ static int apply_preset(sweep_opts *o, const char *name)
         args = paper;
         /* CIFAR-100 or nothing: the default falls back to Fashion-MNIST. */
         char found[PATH_MAX];
-        int rc = mt_dataset_default_dir(found, sizeof found);
-        if (rc != MT_OK || strcmp(found, MT_FASHION_MNIST_DIR) == 0) {
+        int rc = data_given ? MT_OK : mt_dataset_default_dir(found, sizeof found);
+        if (data_given)
+            snprintf(found, sizeof found, "%s", data_given);
+        else if (rc != MT_OK || strcmp(found, MT_FASHION_MNIST_DIR) == 0) {
             cli_error(CMD,
                       "--preset paper: CIFAR-100 is not here (looked in $MUTAU_DATA, else "
                       "./data); get it with: mutau data fetch cifar100");
@@ -157,7 +174,9 @@ static int apply_preset(sweep_opts *o, const char *name)
     for (int i = 0; args[i]; i++)
         if (mt_sweep_spec_add_arg(s, args[i]) != MT_OK)
             return cli_fail(CMD, MT_ERR_ARG), -1;
-    if (mt_sweep_spec_add_arg(s, "--data") != MT_OK || mt_sweep_spec_add_arg(s, data) != MT_OK)
+    /* An explicit --data follows among the train flags. */
+    if (!data_given &&
+        (mt_sweep_spec_add_arg(s, "--data") != MT_OK || mt_sweep_spec_add_arg(s, data) != MT_OK))
         return cli_fail(CMD, MT_ERR_ARG), -1;
     return 0;
 }
@@ -220,32 +239,35 @@ static int apply_own(sweep_opts *o, const char *flag, const char *v)
         return cli_int(CMD, flag, v, 1, 1024, &n) ? -1 : (o->jobs = (int)n, 0);
     if (strcmp(flag, "threads") == 0)
         return cli_int(CMD, flag, v, 1, 1024, &n) ? -1 : (o->threads = (int)n, 0);
+    if (strcmp(flag, "progress") == 0)
+        return (o->progress = cli_choice(CMD, flag, v, cli_progress_modes)) < 0 ? -1 : 0;
     return 0; /* --preset was applied first */
 }
 
-/* Splits "--name=value" or "--name value"; *used gets the arguments consumed. */
-static void flag_at(char **argv, int argc, int i, char *name, size_t cap, const char **value,
-                    int *used)
+/* The flag at argv[i] ("--name=value" or "--name value", checked by
+ * cli_check_flags_in): its name, its value (NULL: none) and the arguments
+ * it takes up. */
+static void flag_at(char **argv, int i, const struct option *const *tables, char *name,
+                    size_t cap, const char **value, int *used)
 {
     const char *a = argv[i] + 2;
     const char *eq = strchr(a, '=');
     size_t len = eq ? (size_t)(eq - a) : strlen(a);
     snprintf(name, cap, "%.*s", (int)(len < cap ? len : cap - 1), a);
+    const struct option *o = cli_find_flag(tables, 2, a);
+    *used = 1;
+    *value = NULL;
     if (eq) {
         *value = eq + 1;
-        *used = 1;
-    } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+    } else if (o && o->has_arg == required_argument) {
         *value = argv[i + 1];
         *used = 2;
-    } else {
-        *value = NULL;
-        *used = 1;
     }
 }
 
 /* Parses argv into o; returns EXIT_OK, or an exit code after printing
- * (EXIT_OK with *help set for --help). Flags are not getopt_long's: every
- * flag the sweep does not know goes to `mutau train` with its value. */
+ * (EXIT_OK with *help set for --help). Every flag the sweep does not know
+ * goes to `mutau train` with its value. */
 static int parse(int argc, char **argv, sweep_opts *o, int *help)
 {
     mt_sweep_spec *s = &o->spec;
@@ -254,31 +276,33 @@ static int parse(int argc, char **argv, sweep_opts *o, int *help)
     s->workers[0] = 1;
     s->n_momentum = 5;
     memcpy(s->momentum, default_mu, sizeof default_mu);
+    const struct option *const tables[] = {own_flags, cmd_train_flags()};
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            *help = 1;
+            return EXIT_OK;
+        }
+    if (cli_check_flags_in(CMD, argc, argv, "h", tables, 2))
+        return EXIT_USAGE;
     char name[64];
-    const char *v;
+    const char *v, *preset = NULL, *data = NULL;
     int used;
-    /* The preset first, so that every other flag overrides it. */
     for (int i = 1; i < argc; i += used) {
         used = 1;
         if (strncmp(argv[i], "--", 2) != 0)
             continue;
-        flag_at(argv, argc, i, name, sizeof name, &v, &used);
-        if (strcmp(name, "preset") == 0) {
-            if (!v) {
-                cli_error(CMD, "--preset: expected quick or paper");
-                return EXIT_USAGE;
-            }
-            if (apply_preset(o, v) < 0)
-                return EXIT_USAGE;
-        }
+        flag_at(argv, i, tables, name, sizeof name, &v, &used);
+        if (strcmp(name, "preset") == 0)
+            preset = v;
+        else if (strcmp(name, "data") == 0)
+            data = v;
     }
+    /* The preset first, so that every other flag overrides it. */
+    if (preset && apply_preset(o, preset, data) < 0)
+        return EXIT_USAGE;
     for (int i = 1; i < argc; i += used) {
         const char *a = argv[i];
         used = 1;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            *help = 1;
-            return EXIT_OK;
-        }
         if (strncmp(a, "--", 2) != 0 || !a[2]) {
             cli_error(CMD, "unexpected argument '%s' (flags start with --; see --help)", a);
             return EXIT_USAGE;
@@ -287,7 +311,7 @@ static int parse(int argc, char **argv, sweep_opts *o, int *help)
             o->dry_run = 1;
             continue;
         }
-        flag_at(argv, argc, i, name, sizeof name, &v, &used);
+        flag_at(argv, i, tables, name, sizeof name, &v, &used);
         if (index_of(refused, name) >= 0) {
             cli_error(CMD,
                       "--%s is the sweep's to set for each cell; rerun the same sweep command "
@@ -295,11 +319,7 @@ static int parse(int argc, char **argv, sweep_opts *o, int *help)
                       name);
             return EXIT_USAGE;
         }
-        if (index_of(own_flags, name) >= 0) {
-            if (!v) {
-                cli_error(CMD, "--%s: expected a value", name);
-                return EXIT_USAGE;
-            }
+        if (cli_find_flag(tables, 1, name)) {
             if (apply_own(o, name, v) < 0)
                 return EXIT_USAGE;
             continue;
@@ -349,7 +369,7 @@ int cmd_sweep(int argc, char **argv)
                              .jobs = o.jobs,
                              .threads = o.threads,
                              .dry_run = o.dry_run,
-                             .progress = MT_PROGRESS_AUTO,
+                             .progress = o.progress,
                              .trial_steps = TRIAL_STEPS};
     int rc = mt_sweep_run(&run);
     if (rc != MT_OK) {

@@ -59,7 +59,7 @@ static void usage(FILE *out)
 "  --width N             channels of the first stage, a multiple of 16 (default: 16\n"
 "                        for resnetN; 96 for sphere-resnet-N, the SphereNet\n"
 "                        reference's 96/192/384; 16 gives He's 16/32/64)\n"
-"  --label-smoothing X   in [0, 1) (default 0)\n"
+"  --label-smoothing X   in [0, 0.999] (default 0)\n"
 "\n"
 "optimisation:\n"
 "  --epochs N            epochs (default 200)\n"
@@ -73,7 +73,7 @@ static void usage(FILE *out)
 "  --lr-gamma X          multistep factor (default 0.2)\n"
 "  --lr-final X          cosine: lr after the last step (default 0)\n"
 "  --warmup-epochs X     linear warm-up over the first X epochs (default 0)\n"
-"  --momentum X          mu in [0, 1) (default 0.9): theta += -lr (g + wd theta)\n"
+"  --momentum X          mu in [0, 0.9999] (default 0.9): theta += -lr (g + wd theta)\n"
 "                        + mu (theta - theta_prev)\n"
 "  --nesterov            Nesterov momentum\n"
 "  --weight-decay X      L2 weight decay (default 5e-4)\n"
@@ -86,7 +86,9 @@ static void usage(FILE *out)
 "  --force               start over in a DIR that already holds a run\n"
 "  --resume DIR          continue the run in DIR from its checkpoint, bit for bit,\n"
 "                        with the settings of DIR/config.json (only --threads,\n"
-"                        --progress and --stop-after may be given with it)\n"
+"                        --progress, --stop-after, --oversubscribe and\n"
+"                        --ignore-memory may be given with it: they do not\n"
+"                        change the trajectory)\n"
 "  --threads N           intra-op threads (OpenMP/oneDNN; default: OpenMP's)\n"
 "  --eval-every N        evaluate every N epochs and after the last (default 1;\n"
 "                        0 = only at the end)\n"
@@ -127,7 +129,7 @@ static void usage(FILE *out)
 "8G, 7.5Gi) pretends that much memory is available to the run in all, e.g. a\n"
 "job's share of a shared node.\n"
 "\n"
-"  --help                this text\n"
+"  -h, --help            this text\n"
 "\n"
 "exit status: 0 done, 1 failed during the run, 2 bad flag, file or data (or\n"
 "workers that do not fit in memory), 3 diverged (loss NaN/Inf; final.json\n"
@@ -189,6 +191,8 @@ static const struct option options[] = {
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
+
+const struct option *cmd_train_flags(void) { return options; }
 
 /* The flags allowed with --resume: they do not change the trajectory. */
 static int allowed_with_resume(int opt)
@@ -366,6 +370,8 @@ int cmd_train(int argc, char **argv)
     int force = 0;
     char resume[MT_PATH_CAP] = "";
     optind = 1;
+    if (cli_check_flags(CMD, argc, argv, "h", options))
+        return EXIT_USAGE;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h' || opt == O_HELP) {

@@ -10,5 +10,11 @@ int cmd_pca(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* The flag table of `mutau train`, for `mutau sweep`, which passes the
+ * flags it does not know on to every cell's `mutau train`. */
+struct option;
+const struct option *cmd_train_flags(void);
 
 #endif

@@ -17,6 +17,7 @@
 #pragma weak cmd_data
 #pragma weak cmd_bench
 #pragma weak cmd_info
+#pragma weak cmd_version
 
 struct command {
     const char *name;
@@ -27,17 +28,19 @@ struct command {
 static const struct command commands[] = {
     {"train", cmd_train, "train a network (one process; --workers for the parameter server)"},
     {"sweep", cmd_sweep, "sweep momentum per worker count, one run directory per cell"},
-    {"report", cmd_report, "tables and figures of a sweep's validation accuracy"},
+    {"report", cmd_report, "tables and figures of a sweep, or the curves of one run"},
     {"pca", cmd_pca, "the streaming-PCA experiment: momentum vs delay (the paper's Figure 1)"},
     {"data", cmd_data, "fetch, inspect and synthesise datasets"},
     {"bench", cmd_bench, "measure training speed on this machine"},
     {"info", cmd_info, "print versions, threads and the libraries' kernels"},
+    {"version", cmd_version, "print mutau's version and revision, oneDNN's and OpenBLAS's"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: mutau COMMAND [--help] [ARGS]\n\n"
+    fprintf(out, "usage: mutau COMMAND [-h | --help] [ARGS]\n"
+                 "       mutau --version\n\n"
                  "Asynchronous momentum SGD: how momentum (mu) and staleness (tau) trade off.\n\n"
                  "commands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
@@ -56,10 +59,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
+    if (strcmp(argv[1], "--version") == 0 && cmd_version)
+        return cmd_version(argc - 1, argv + 1);
     for (int i = 0; i < N_COMMANDS; i++)
         if (commands[i].run && strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "mutau: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "mutau: unknown command '%s' (see mutau --help)\n", argv[1]);
     return EXIT_USAGE;
 }
