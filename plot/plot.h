@@ -29,6 +29,7 @@ typedef struct {
     const double *hi;      /* (n) upper end, or NULL */
     int dashed;            /* draw the line dashed (e.g. a reference or a theory curve) */
     int markers;           /* draw a marker at each point */
+    int stems;             /* a histogram: a vertical bar from 0 to each y, no joining line */
 } mt_plot_series;
 
 typedef enum { MT_PLOT_SPREAD_BAND, MT_PLOT_SPREAD_BARS } mt_plot_spread;
@@ -53,6 +54,7 @@ typedef struct {
     double ymin, ymax;     /* fixed y range; NaN (or ymin >= ymax) = from the data */
     const char *legend_title; /* e.g. "momentum"; may be NULL */
     mt_plot_legend legend;
+    int integer_x;         /* x ticks at whole numbers only (epochs): 1, 2, 5, 10, ... apart */
 } mt_plot_lines_opts;
 
 /* Writes a line chart of `ns` series to the PNG file `path`. */

@@ -83,6 +83,19 @@ static int validate(const char *path, const mt_plot_lines_opts *o, const mt_plot
     return MT_OK;
 }
 
+/* Whole-number tick spacing for a range: the smallest of 1, 2, 5, 10, 20,
+ * 50, ... that puts at most 10 ticks on it. */
+static double whole_tick(double span)
+{
+    static const double mantissa[] = {1, 2, 5};
+    if (!(span > 0 && span < 1e15))
+        return 0; /* PLplot's own choice */
+    for (double decade = 1;; decade *= 10)
+        for (int i = 0; i < 3; i++)
+            if (span / (mantissa[i] * decade) <= 10)
+                return mantissa[i] * decade;
+}
+
 int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_series *s, int ns)
 {
     int rc = validate(path, o, s, ns);
@@ -105,6 +118,8 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
             range_add(&ry, y);
             range_add(&ry, lo);
             range_add(&ry, hi);
+            if (s[k].stems)
+                range_add(&ry, o->log_y ? NAN : 0);
         }
     }
     if (!rx.any || !ry.any)
@@ -152,6 +167,7 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
     plschr(0, 1.0);
     plvpor(0.10, right, 0.12, 0.91);
     plwind(rx.lo, rx.hi, ry.lo, ry.hi);
+    double xtick = o->integer_x && !o->log_x ? whole_tick(rx.hi - rx.lo) : 0;
     char xopt[16] = "g", yopt[16] = "g";
     if (o->log_x)
         strcat(xopt, "l");
@@ -159,7 +175,7 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
         strcat(yopt, "l");
     plcol0(PLOT_GRID);
     plwidth(0.8);
-    plbox(xopt, 0, 0, yopt, 0, 0);
+    plbox(xopt, xtick, 0, yopt, 0, 0);
 
     /* Bands first, under every line. */
     for (int k = 0; k < ns; k++) {
@@ -197,7 +213,7 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
         strcat(bx, "l");
     if (o->log_y)
         strcat(by, "l");
-    plbox(bx, 0, 0, by, 0, 0);
+    plbox(bx, xtick, 0, by, 0, 0);
 
     int nleg = 0;
     if (o->legend_title && o->legend_title[0] && has_legend) {
@@ -222,9 +238,17 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
             if (m > 0)
                 plerry(m, px, pl, ph);
         }
+        if (s[k].stems) {
+            plwidth(6.0);
+            for (int i = 0; i < s[k].n; i++) {
+                double x = axis_pos(s[k].x[i], o->log_x), y = axis_pos(s[k].y[i], o->log_y);
+                if (!isnan(x) && !isnan(y))
+                    pljoin(x, o->log_y ? ry.lo : 0, x, y);
+            }
+        }
         plwidth(2.0);
         pllsty(s[k].dashed ? 3 : 1);
-        int i = 0;
+        int i = s[k].stems ? s[k].n : 0;
         while (i < s[k].n) { /* a line per run of drawable points */
             int m = 0;
             for (; i < s[k].n; i++) {

@@ -261,6 +261,7 @@ static int plot_epochs(const char *dir, const mt_sweep_spec *s, const mt_sweep_r
         rc = figure_path(path, sizeof path, dir, file);
     mt_plot_lines_opts o = {.title = title,
                             .xlabel = "epoch",
+                            .integer_x = 1,
                             .ylabel = "test top-1 (%), mean ± sd over repeats",
                             .spread = MT_PLOT_SPREAD_BAND,
                             .ymin = NAN,

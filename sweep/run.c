@@ -137,12 +137,19 @@ static int estimate_dry(sweep *w)
     mt_sweep_cost cost;
     int rc = mt_sweep_trial(s, &c, w->o->dir, w->exe, w->threads, w->o->trial_steps,
                             ps ? one_thread : NULL, &cost);
-    if (rc != MT_OK)
-        return rc;
     uint64_t have = 0;
     int mem = cost.peak_bytes && memory_available(&have) == MT_OK;
     char s_have[32];
     mt_mem_format(s_have, sizeof s_have, have);
+    if (rc == MT_ERR_NOMEM) {
+        /* Not a refusal: what the dry run is for. */
+        printf("memory: %s; %s is available, so no cell fits: a smaller --batch or "
+               "--eval-batch needs less\n",
+               mt_errmsg(), mem ? s_have : "less");
+        return MT_OK;
+    }
+    if (rc != MT_OK)
+        return rc;
     printf("estimate: %.3g s per step (%d thread%s) x %d steps per epoch x %d epochs; per worker "
            "count:\n",
            cost.step_seconds, w->threads, w->threads == 1 ? "" : "s", cost.steps_per_epoch,

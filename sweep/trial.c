@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -68,6 +69,7 @@ int mt_sweep_trial(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *d
     argv[n++] = "--stop-after";
     argv[n++] = nsteps;
     argv[n] = NULL;
+    memset(cost, 0, sizeof *cost);
     double t0 = mt_now();
     pid_t pid;
     if ((rc = mt_spawn(&pid, argv, log)) != MT_OK)
@@ -77,6 +79,8 @@ int mt_sweep_trial(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *d
     if ((rc = wait_trial(pid, &st, &use)) != MT_OK)
         return rc;
     double wall = mt_now() - t0;
+    uint64_t peak = (uint64_t)use.ru_maxrss * 1024; /* Linux: kilobytes */
+    cost->peak_bytes = peak;
     if (mt_signals_pending()) {
         remove_trial(tdir);
         return mt_error(MT_ERR_INTERRUPTED, "stopped by %s during the trial run; nothing trained yet",
@@ -89,13 +93,18 @@ int mt_sweep_trial(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *d
         mt_cell_last_line(log, line, sizeof line);
         mt_spawn_describe(st, how, sizeof how);
         remove_trial(tdir);
+        if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+            return mt_error(MT_ERR_NOMEM, "the trial run of %s was killed by SIGKILL at %.1f GB "
+                                          "(the kernel's out-of-memory killer sends it): one cell "
+                                          "of these settings does not fit in memory",
+                            c->name, peak / 1e9);
         return mt_error(code == 2 ? MT_ERR_ARG : MT_ERR_LIB,
                         "the cells' settings do not train (trial run of %s: %s): %s", c->name, how,
                         line[0] ? line : "no message");
     }
     rc = mt_sweep_cost_read(tdir, wall, cost);
-    if (rc == MT_OK && (uint64_t)use.ru_maxrss * 1024 > cost->peak_bytes)
-        cost->peak_bytes = (uint64_t)use.ru_maxrss * 1024; /* Linux: kilobytes */
+    if (rc == MT_OK && peak > cost->peak_bytes)
+        cost->peak_bytes = peak;
     remove_trial(tdir);
     return rc;
 }

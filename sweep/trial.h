@@ -18,7 +18,9 @@
  * `extra` (NULL-terminated, may be NULL) after the cell's own, and reads its
  * cost. MT_ERR_ARG with train's message when it refuses the settings;
  * MT_ERR_INTERRUPTED when a signal arrived (core/signals.h; the trial is
- * stopped); MT_ERR_LIB when it failed otherwise. */
+ * stopped); MT_ERR_NOMEM when the kernel killed it (SIGKILL: out of memory;
+ * cost->peak_bytes is then the size it had reached); MT_ERR_LIB when it
+ * failed otherwise. */
 int mt_sweep_trial(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *dir,
                    const char *exe, int threads, int steps, const char *const *extra,
                    mt_sweep_cost *cost);

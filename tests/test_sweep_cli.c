@@ -12,7 +12,11 @@
  *   - changed settings, bad flags and flags train refuses exit 2 with one
  *     line naming them, leaving the sweep directory as it was;
  *   - delay mode: a cell of W workers trains with delay W - 1 and its
- *     staleness reaches results.csv.
+ *     staleness reaches results.csv;
+ *   - a dry run trains nothing, leaves nothing and, short of memory, says
+ *     what does not fit instead of refusing;
+ *   - `mutau report RUNDIR` draws one run, with steps.csv and the staleness
+ *     histogram when they are there.
  */
 #include "tests/check_main.h"
 #include "tests/png_check.h"
@@ -297,7 +301,9 @@ START_TEST(test_bad_input)
         free(csv);
     }
     ck_assert_int_eq(run("report nowhere", err, sizeof err), 2);
-    ck_assert_msg(strstr(err, "not a sweep directory"), "stderr: %s", err);
+    ck_assert_msg(strstr(err, "neither a sweep directory (sweep.json) nor a run directory") &&
+                      count_lines(err) == 1,
+                  "stderr: %s", err);
     ck_assert_int_eq(run("report", err, sizeof err), 2);
 }
 END_TEST
@@ -365,6 +371,71 @@ START_TEST(test_dry_run)
 }
 END_TEST
 
+static void write_in(const char *rel, const char *text)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* `mutau report RUNDIR` on one run: loss and accuracy per epoch; with a
+ * (hand-made) steps.csv and final.json's staleness histogram, the loss per
+ * step and the histogram too; a steps.csv without its columns exits 2 with
+ * one line naming the file and the column. */
+START_TEST(test_report_one_run)
+{
+    make_data(256);
+    char err[8192];
+    int rc = run("train --out r " TINY "--epochs 3 --lr 0.05 --schedule cosine --progress quiet",
+                 err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    rc = run("report r --out rep", err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    char *out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "r: resnet8") && strstr(out, "completed, 3 epochs") &&
+                      strstr(out, "final test top-1") && strstr(out, "2 figures"),
+                  "stdout:\n%s", out);
+    free(out);
+    check_png("rep/loss.png");
+    check_png("rep/accuracy.png");
+    ck_assert(!exists_in("rep/loss_steps.png") && !exists_in("rep/staleness.png"));
+    char *md = read_in("rep/report.md");
+    ck_assert_msg(md && strstr(md, "| evaluated each epoch | test split |") &&
+                      strstr(md, "![accuracy.png](accuracy.png)"),
+                  "%s", md);
+    free(md);
+
+    /* The files a run with workers and --log-every adds, by hand. */
+    write_in("r/steps.csv", "step,epoch,lr,loss,tau_mean,images_per_s\n"
+                            "1,1,0.05,1.40,0,900\n2,1,0.05,1.31,1,950\n3,1,0.049,1.22,1.5,990\n"
+                            "4,2,0.04,1.10,1.5,1000\n5,2,0.03,1.02,1.5,1010\n");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/r/final.json", tmpdir);
+    json_t *fin = json_read_checked(path);
+    json_t *st = json_object();
+    json_object_set_new(st, "histogram", json_pack("[[i,i],[i,i],[i,i]]", 0, 3, 1, 8, 2, 1));
+    json_object_set_new(fin, "staleness", st);
+    ck_assert_int_eq(json_dump_file(fin, path, JSON_INDENT(2)), 0);
+    json_decref(fin);
+    rc = run("report r", err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    check_png("r/loss_steps.png");
+    check_png("r/staleness.png");
+    md = read_in("r/report.md");
+    ck_assert_msg(strstr(md, "| steps.csv | 5 rows |") && strstr(md, "(staleness.png)"), "%s", md);
+    free(md);
+
+    write_in("r/steps.csv", "step,epoch,lr,loss,images_per_s\n1,1,0.05,1.4,900\n");
+    rc = run("report r", err, sizeof err);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "r/steps.csv: no tau_mean column") && count_lines(err) == 1,
+                  "stderr: %s", err);
+}
+END_TEST
+
 static Suite *sweep_cli_suite(void)
 {
     Suite *s = suite_create("sweep_cli");
@@ -377,6 +448,7 @@ static Suite *sweep_cli_suite(void)
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_delay_mode_cells);
     tcase_add_test(tc, test_dry_run);
+    tcase_add_test(tc, test_report_one_run);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,15 +1,19 @@
-/* cmd_report.c: `mutau report SWEEPDIR`: a sweep's results.csv, report.md
- * and figures from its cells' run directories, and the mean ± sd table on
- * the terminal.
+/* cmd_report.c: `mutau report DIR`: for a sweep directory, its
+ * results.csv, report.md and figures from its cells' run directories and the
+ * mean ± sd table on the terminal; for one run directory, its curves, its
+ * staleness and report.md.
  *
- * Works on a sweep that is still running or was stopped: cells without a
- * result are counted as still to run. Not here: the reading and drawing
- * (sweep/results.h, sweep/report.h).
+ * Works on a sweep or a run that is still going or was stopped: cells
+ * without a result are counted as still to run, a run without final.json is
+ * drawn as far as its log goes. Not here: the reading and drawing
+ * (sweep/results.h, sweep/report.h, sweep/run_report.h).
  */
+#include "core/fs.h"
 #include "core/status.h"
 #include "sweep/grid.h"
 #include "sweep/report.h"
 #include "sweep/results.h"
+#include "sweep/run_report.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -25,7 +29,7 @@ static const char *const CMD = "report";
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: mutau report SWEEPDIR [--out DIR] [--progress MODE]\n"
+"usage: mutau report SWEEPDIR|RUNDIR [--out DIR] [--progress MODE]\n"
 "\n"
 "Reads every cell of the sweep in SWEEPDIR (made by mutau sweep) and writes:\n"
 "  SWEEPDIR/results.csv            one row per cell and repeat\n"
@@ -38,13 +42,22 @@ static void usage(FILE *out)
 "(workers, momentum), '*' and the last column naming the best momentum per worker\n"
 "count. Diverged repeats are counted, not averaged.\n"
 "\n"
+"For one run directory RUNDIR (made by mutau train, or a sweep's cell) it writes:\n"
+"  DIR/loss.png          train and evaluation loss per epoch (log.csv)\n"
+"  DIR/accuracy.png      train and evaluation top-1 per epoch\n"
+"  DIR/loss_steps.png    training loss per logged step (steps.csv, when present)\n"
+"  DIR/staleness.png     gradients per staleness tau (final.json's\n"
+"                        staleness.histogram, runs with workers)\n"
+"  DIR/report.md         the run, its result and the figures\n"
+"and prints one line: the model, the status and the final test accuracy.\n"
+"\n"
 "  --out DIR        where report.md and the figures go (default SWEEPDIR)\n"
 "  --progress MODE  auto|bar|plain|quiet: quiet prints only where the files went,\n"
 "                   not the table (default auto)\n"
 "  -h, --help       this text\n"
 "\n"
-"exit status: 0 written, 1 a figure or file could not be written, 2 bad flag or\n"
-"not a sweep directory.\n");
+"exit status: 0 written, 1 a figure or file could not be written, 2 bad flag, a\n"
+"malformed file, or neither a sweep nor a run directory.\n");
 }
 
 enum { O_OUT = 256, O_PROGRESS, O_HELP };
@@ -55,6 +68,26 @@ static const struct option options[] = {
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
+
+/* --out may name a new directory. */
+static int make_out(const char *out, const char *dir)
+{
+    int rc = strcmp(out, dir) != 0 ? mt_mkdir_p(out) : MT_OK;
+    return rc == MT_OK ? EXIT_OK : cli_fail(CMD, mt_error_context(rc, "--out"));
+}
+
+static int report_run(const char *dir, const char *out, int quiet)
+{
+    int figures = 0;
+    int rc = mt_run_report_write(dir, out, quiet ? NULL : stdout, &figures);
+    if (rc != MT_OK) {
+        cli_error(CMD, "%s", mt_errmsg());
+        return rc == MT_ERR_ARG || rc == MT_ERR_FORMAT ? EXIT_USAGE : EXIT_FAILED;
+    }
+    printf("wrote %s/report.md and %d figure%s in %s\n", out, figures, figures == 1 ? "" : "s",
+           out);
+    return EXIT_OK;
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -79,18 +112,24 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (optind != argc - 1) {
-        cli_error(CMD, optind >= argc ? "expected the sweep directory (see --help)"
-                                      : "expected one sweep directory, got more (see --help)");
+        cli_error(CMD, optind >= argc ? "expected a sweep or run directory (see --help)"
+                                      : "expected one directory, got more (see --help)");
         return EXIT_USAGE;
     }
     const char *dir = argv[optind];
     if (!out)
         out = dir;
+    if (make_out(out, dir) != EXIT_OK)
+        return EXIT_USAGE;
     mt_sweep_spec s;
     int rc = mt_sweep_spec_load(dir, &s);
+    if (rc == MT_ERR_IO && mt_run_report_is_run(dir))
+        return report_run(dir, out, quiet);
     if (rc != MT_OK) {
         if (rc == MT_ERR_IO)
-            cli_error(CMD, "%s is not a sweep directory (no sweep.json; mutau sweep makes one)",
+            cli_error(CMD,
+                      "%s is neither a sweep directory (sweep.json) nor a run directory "
+                      "(config.json and log.csv)",
                       dir);
         else
             cli_fail(CMD, rc);
@@ -107,18 +146,6 @@ int cmd_report(int argc, char **argv)
         rc = mt_sweep_results_read(&s, dir, &r);
     if (rc == MT_OK)
         rc = mt_sweep_results_write_csv(path, r, n);
-    if (rc == MT_OK && strcmp(out, dir) != 0) {
-        char cmd[PATH_MAX + 32];
-        snprintf(cmd, sizeof cmd, "%s", out);
-        /* --out may name a new directory. */
-        for (char *c = cmd + 1; *c; c++)
-            if (*c == '/') {
-                *c = '\0';
-                mkdir(cmd, 0755);
-                *c = '/';
-            }
-        mkdir(cmd, 0755);
-    }
     if (rc == MT_OK)
         rc = mt_sweep_report_write(out, &s, r, &figures);
     if (rc != MT_OK) {
