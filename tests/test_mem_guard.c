@@ -290,17 +290,29 @@ END_TEST
 START_TEST(sweep_memory)
 {
     char err[2048];
-    /* Single-process cells: the trial's peak against the machine's memory. */
+    /* A dry run: the trial's peak against the machine's memory, per worker count. */
     int rc = train_env(NULL, SWEEP, err, sizeof err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     char *out = file_read_checked(in_root("out.txt"), NULL);
+    ck_assert_msg(strstr(out, "cells side by side that fit") && strstr(out, " available"),
+                  "%s", out);
+    free(out);
+    rc = train_env("1M", SWEEP, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    out = file_read_checked(in_root("out.txt"), NULL);
+    ck_assert_msg(strstr(out, "0: does not fit in 1.0 MB"), "%s", out);
+    free(out);
+    /* Single-process cells trained: the trial's peak against the memory. */
+    rc = train_env(NULL, "sweep --out sw0 --momentum 0.5 " TINY_FLAGS, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    out = file_read_checked(in_root("out.txt"), NULL);
     ck_assert_msg(strstr(out, "memory: a cell peaked at ") && strstr(out, " is available\n"),
                   "%s", out);
     int two = strstr(out, "; 2 side by side,") != NULL;
     free(out);
     /* 1 MB: one cell alone does not fit; the sweep's own choice of jobs
      * comes down to one at a time (with two cores or more). */
-    rc = train_env("1M", SWEEP, err, sizeof err);
+    rc = train_env("1M", "sweep --out sw2 --momentum 0.5 " TINY_FLAGS, err, sizeof err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     out = file_read_checked(in_root("out.txt"), NULL);
     ck_assert_msg(!two || strstr(out, "2 side by side need about "), "%s", out);
@@ -320,8 +332,15 @@ START_TEST(sweep_memory)
     ck_assert_msg(json_integer_value(json_object_get(fin, "peak_rss_bytes")) > (1 << 20),
                   "no peak_rss_bytes in the cell's final.json");
     json_decref(fin);
-    /* Cells of 2 workers: the trial itself is refused by mutau train. */
+    /* Cells of 2 workers: a dry run says they do not fit... */
     rc = train_env("1M", SWEEP "--workers 1,2 --oversubscribe", err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    out = file_read_checked(in_root("out.txt"), NULL);
+    ck_assert_msg(strstr(out, "\n        2 ") && strstr(out, "0: does not fit in 1.0 MB"), "%s", out);
+    free(out);
+    /* ... and the sweep's trial at 2 workers is refused by mutau train. */
+    rc = train_env("1M", "sweep --out sw3 --momentum 0.5 " TINY_FLAGS "--workers 1,2 --oversubscribe",
+                   err, sizeof err);
     ck_assert_msg(rc == 2, "exit %d: %s", rc, err);
     ck_assert_msg(strstr(err, "mutau sweep: the cells' settings do not train (trial run of "
                               "w2_mu0.5_r1: exit 2): mutau train: --workers 2: 2 copies of "
