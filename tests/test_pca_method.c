@@ -204,7 +204,7 @@ START_TEST(cli_runs_a_grid_per_method_and_compares_them)
     char dir[512], err[1024], path[700];
     tmp_dir_make(dir, sizeof dir, "pca-method");
     int rc = tool_sh(dir, "pca --method msgd,dc-asgd,auto --momentum 0.8,0.9 --delays 0,2,4 --runs 3 --iters 300 "
-                          "--checkpoints 3 --threads 1 --no-progress --out grid",
+                          "--checkpoints 3 --threads 1 --progress quiet --out grid",
                      err, sizeof err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     const char *names[] = {"msgd", "dc-asgd", "auto"};
