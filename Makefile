@@ -106,7 +106,7 @@ FORCE:
 
 # The test programs get the path of the built tool, so end-to-end tests can run it.
 test: all
-	@MUTAU=$(abspath $(MUTAU)) sh tests/run.sh $(TEST_BINS)
+	@MUTAU=$(abspath $(MUTAU)) MUTAU_SRC=$(CURDIR) sh tests/run.sh $(TEST_BINS)
 
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test

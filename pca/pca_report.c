@@ -606,7 +606,7 @@ int mt_pca_methods_write(const mt_pca_grid_cfg *g, const mt_pca_method_row *rows
     fprintf(f, "method,momentum,error_first_delay,optimal_delay,censored\n");
     for (int m = 0; m < n; m++)
         for (int i = 0; i < g->n_mu; i++) {
-            fprintf(f, "%s,%.17g,", rows[m].name, g->momenta[i]);
+            fprintf(f, "%s,%.17g", rows[m].name, g->momenta[i]); /* csv_num writes the comma */
             csv_num(f, rows[m].err0[i]);
             if (rows[m].opt[i] >= 0)
                 fprintf(f, ",%d,%d\n", g->delays[rows[m].opt[i]], rows[m].censored[i]);

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages mutau builds and tests with; does nothing when
 # they are all present. Uses sudo when not run as root.
-# With --bench it also installs what the benchmarks compare against (PyTorch).
+# python3-pandas is for the test that reads every CSV mutau writes as a
+# notebook would. With --bench it also installs what the benchmarks compare
+# against (PyTorch).
 set -eu
 
 PKGS="gcc make pkg-config libdnnl-dev libopenblas-openmp-dev libpng-dev libstb-dev check \
 zlib1g-dev libjansson-dev libplplot-dev plplot-driver-cairo dataset-fashion-mnist curl ca-certificates \
-libopenmpi-dev openmpi-bin"
+libopenmpi-dev openmpi-bin python3-pandas"
 if [ "${1:-}" = "--bench" ]; then
     PKGS="$PKGS python3-torch"
 fi
