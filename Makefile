@@ -1,7 +1,8 @@
 # mutau build. `make` builds the library, the `mutau` tool and the test programs
 # with warnings as errors; `make test` runs the Check suites; `make asan` and
 # `make tsan` run them under sanitizers; `make bench` runs the benchmarks;
-# `make deps` installs the Debian packages the build needs (idempotent).
+# `make deps` installs the Debian packages the build needs (idempotent);
+# `make install` copies the tool and its docs under PREFIX (DESTDIR for staging).
 #
 # Sources are found by wildcard: a new file in a module folder is built and
 # linked without touching this file. Each tests/test_*.c is its own Check
@@ -56,7 +57,7 @@ MPI_TEST_BINS := $(MPI_TEST_SRCS:%.c=$(BUILD)/%)
 LIB := $(BUILD)/libmutau.a
 MUTAU := $(BUILD)/mutau
 
-.PHONY: all deps deps-bench test asan tsan bench clean check-tests
+.PHONY: all deps deps-bench test asan tsan bench clean check-tests install uninstall
 all: $(MUTAU) $(TEST_BINS) $(BENCH_BINS) $(MPI_TEST_BINS)
 
 deps:
@@ -122,6 +123,21 @@ bench: all
 
 clean:
 	rm -rf build
+
+# The tool in PREFIX/bin, the README and docs/ (with its figures, so the
+# pages' links hold) in PREFIX/share/doc/mutau. DESTDIR stages a package.
+PREFIX  ?= /usr/local
+DOCDIR  := $(DESTDIR)$(PREFIX)/share/doc/mutau
+install: $(MUTAU)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DOCDIR)/docs/figures
+	install -m 755 $(MUTAU) $(DESTDIR)$(PREFIX)/bin/mutau
+	install -m 644 README.md $(DOCDIR)/
+	install -m 644 $(wildcard docs/*.md) $(DOCDIR)/docs/
+	install -m 644 $(wildcard docs/figures/*) $(DOCDIR)/docs/figures/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mutau
+	rm -rf $(DOCDIR)
 
 -include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_BINS:=.d) $(TEST_SUPPORT_OBJS:.o=.d) \
          $(MPI_TEST_BINS:=.d)

@@ -29,34 +29,14 @@ static void mutau(const char *args)
     ck_assert_msg(rc == 0, "mutau %s: exit %d: %s", args, rc, err);
 }
 
-/* tests/csv_check.py: beside the sources ($MUTAU_SRC, set by make test), or
- * found from the tool's path (build/mutau, build/asan/mutau). */
-static void script_path(char *buf, size_t cap)
-{
-    const char *src = getenv("MUTAU_SRC");
-    if (src) {
-        snprintf(buf, cap, "%s/tests/csv_check.py", src);
-        return;
-    }
-    static const char *const up[] = {"/..", "/../.."};
-    for (int i = 0; i < 2; i++) {
-        char dir[512];
-        snprintf(dir, sizeof dir, "%s", tool_path());
-        *strrchr(dir, '/') = '\0';
-        snprintf(buf, cap, "%s%s/tests/csv_check.py", dir, up[i]);
-        if (access(buf, R_OK) == 0)
-            return;
-    }
-    ck_abort_msg("tests/csv_check.py not found (set MUTAU_SRC to the source directory)");
-}
-
 /* Runs the checker (with python flags `py`) on tmpdir/sub; its exit status,
  * its output in out[cap]. */
 static int check_csv(const char *py, const char *sub, char *out, size_t cap)
 {
-    char script[600], cmd[1600];
-    script_path(script, sizeof script);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s '%s' '%s/%s' 2>&1", py, script, tmpdir, sub);
+    char src[512], cmd[1600];
+    source_dir(src, sizeof src);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s '%s/tests/csv_check.py' '%s/%s' 2>&1", py, src,
+             tmpdir, sub);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t n = fread(out, 1, cap - 1, p);

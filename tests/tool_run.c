@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,29 @@ const char *tool_path(void)
     const char *m = getenv("MUTAU");
     ck_assert_msg(m && *m, "MUTAU (the built tool's path) is not set; run through make test");
     return m;
+}
+
+void source_dir(char *buf, size_t cap)
+{
+    const char *src = getenv("MUTAU_SRC");
+    if (src && *src) {
+        snprintf(buf, cap, "%s", src);
+        return;
+    }
+    char dir[1024], probe[1100];
+    snprintf(dir, sizeof dir, "%s", tool_path());
+    for (int up = 0; up < 3; up++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        snprintf(probe, sizeof probe, "%s/tests/run.sh", dir);
+        if (access(probe, R_OK) == 0) {
+            snprintf(buf, cap, "%s", dir);
+            return;
+        }
+    }
+    ck_abort_msg("the source directory is not found from %s; set MUTAU_SRC", tool_path());
 }
 
 void tmp_dir_make(char *dir, size_t cap, const char *name)

@@ -16,6 +16,11 @@
 /* The built tool's path from $MUTAU; fails the test when it is not set. */
 const char *tool_path(void);
 
+/* The source directory into buf[cap]: $MUTAU_SRC (make test sets it), else
+ * the directory above the tool's build directory that holds tests/run.sh
+ * (build/mutau, build/asan/mutau); fails the test when there is none. */
+void source_dir(char *buf, size_t cap);
+
 /* Makes $TMPDIR/mutau-NAME-XXXXXX (or under /tmp) into dir[cap]; asserts. */
 void tmp_dir_make(char *dir, size_t cap, const char *name);
 

@@ -29,6 +29,6 @@ int cmd_version(int argc, char **argv)
     }
     printf("mutau %s (revision %s)\n", mt_version(), mt_source_revision());
     printf("oneDNN %s\n", mt_dnnl_version());
-    printf("OpenBLAS %s (kernel %s)\n", mt_openblas_config(), mt_openblas_corename());
+    printf("%s (kernel %s)\n", mt_openblas_config(), mt_openblas_corename());
     return EXIT_OK;
 }
