@@ -34,19 +34,20 @@ static int exists(const char *rel)
 
 /* `make TARGET` in the source directory, with the tool's build directory
  * (relative to the sources when it is below them) and the staging DESTDIR;
+ * the tool as built (-o: not remade, even when the sources changed since);
  * the parent make's job server is not ours to use. */
 static int make(const char *target)
 {
-    char src[512], build[1024], cmd[3000];
+    char src[512], build[1024], cmd[4096];
     source_dir(src, sizeof src);
     snprintf(build, sizeof build, "%s", tool_path());
     *strrchr(build, '/') = '\0';
     size_t n = strlen(src);
     const char *b = strncmp(build, src, n) == 0 && build[n] == '/' ? build + n + 1 : build;
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s %s BUILD='%s' "
-             "DESTDIR='%s/stage' PREFIX=/opt/mt >'%s/make.txt' 2>&1",
-             src, target, b, tmpdir, tmpdir);
+             "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -o '%s/mutau' %s "
+             "BUILD='%s' DESTDIR='%s/stage' PREFIX=/opt/mt >'%s/make.txt' 2>&1",
+             src, b, target, b, tmpdir, tmpdir);
     return sh(cmd);
 }
 

@@ -162,14 +162,20 @@ START_TEST(run_polls_the_stop_callback)
     rc.stop = stop_now;
     double *work = malloc((size_t)mt_pca_run_work_size(&rc) * sizeof *work);
     mt_pca_run_result res;
-    double t0 = now_seconds();
-    ck_assert_int_eq(mt_pca_run(&rc, 1, 0, work, NULL, NULL, &res), MT_ERR_INTERRUPTED);
-    /* 100000 steps take tens of milliseconds; the first poll comes after a few thousand. */
-    double dt = now_seconds() - t0;
-    rc.stop = NULL;
-    t0 = now_seconds();
-    ck_assert_int_eq(mt_pca_run(&rc, 1, 0, work, NULL, NULL, &res), MT_OK);
-    double full = now_seconds() - t0;
+    /* 100000 steps take tens of milliseconds; the first poll comes after a
+     * few thousand. The fastest of three of each: a loaded machine only
+     * ever makes a run slower. */
+    double dt = 1e9, full = 1e9;
+    for (int k = 0; k < 3; k++) {
+        rc.stop = stop_now;
+        double t0 = now_seconds();
+        ck_assert_int_eq(mt_pca_run(&rc, 1, 0, work, NULL, NULL, &res), MT_ERR_INTERRUPTED);
+        dt = fmin(dt, now_seconds() - t0);
+        rc.stop = NULL;
+        t0 = now_seconds();
+        ck_assert_int_eq(mt_pca_run(&rc, 1, 0, work, NULL, NULL, &res), MT_OK);
+        full = fmin(full, now_seconds() - t0);
+    }
     ck_assert_msg(dt < 0.25 * full, "stopped run took %g s, a whole run %g s", dt, full);
     free(work);
     mt_pca_cov_free(&c);
