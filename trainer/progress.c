@@ -2,15 +2,7 @@
 #include "trainer/progress.h"
 
 #include <stdarg.h>
-#include <time.h>
 #include <unistd.h>
-
-double mt_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void mt_progress_init(mt_progress *p, int mode, int epochs, int64_t total_steps, int batch_size)
 {

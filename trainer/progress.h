@@ -12,6 +12,7 @@
 #ifndef MT_TRAINER_PROGRESS_H
 #define MT_TRAINER_PROGRESS_H
 
+#include "core/clock.h"
 #include "trainer/config.h"
 
 #include <stdint.h>
@@ -29,8 +30,6 @@ typedef struct {
     int batch_size;
 } mt_progress;
 
-/* Monotonic seconds. */
-double mt_now(void);
 
 /* mode AUTO becomes BAR when stderr is a terminal, else PLAIN. */
 void mt_progress_init(mt_progress *p, int mode, int epochs, int64_t total_steps, int batch_size);

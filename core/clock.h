@@ -1,0 +1,13 @@
+/* clock.h: the monotonic clock every timing in mutau reads.
+ *
+ * Seconds since an arbitrary start (CLOCK_MONOTONIC): differences are wall
+ * time unaffected by changes of the system clock. Not here: dates (the run
+ * directory's JSON uses time(3)).
+ */
+#ifndef MT_CORE_CLOCK_H
+#define MT_CORE_CLOCK_H
+
+/* Monotonic seconds. */
+double mt_now(void);
+
+#endif
