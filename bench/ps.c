@@ -33,6 +33,7 @@
 #include "models/resnet.h"
 #include "nn/net.h"
 #include "ps/ps.h"
+#include "trainer/worker.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -139,6 +140,32 @@ static void bench_overhead(double step_s)
     free(theta0);
 }
 
+/* ---- workers ---------------------------------------------------------------------- */
+
+/* The gradient of batch `batch` at theta into grad. */
+typedef int (*grad_fn)(void *ctx, const float *theta, int64_t batch, float *grad);
+
+/* A worker: the trainer's worker loop on its buffers (theta pulled into,
+ * grad pushed from; a network's own buffers for ResNet-20). */
+struct bworker {
+    grad_fn fn;
+    void *ctx;
+    float *theta, *state, *grad;
+};
+
+static int bworker_step(void *ctx, const mt_ticket *tk)
+{
+    struct bworker *b = ctx;
+    return b->fn(b->ctx, b->theta, tk->batch, b->grad);
+}
+
+static int bworker_main(void *ctx, mt_transport *t, int id)
+{
+    struct bworker *b = ctx;
+    mt_worker w = {b->theta, b->state, b->grad, bworker_step, b};
+    return mt_worker_loop(&w, t, id);
+}
+
 /* ---- ResNet-20 gradients -------------------------------------------------------- */
 
 struct rworker {
@@ -147,25 +174,17 @@ struct rworker {
     int *y;
 };
 
-static int resnet_grad(void *ctx, const float *theta, int64_t version, int64_t batch,
-                       float *state, float *grad)
+/* The net's gradient at its own parameters (theta is mt_net_params: the
+ * pull wrote it there), into its own gradient buffer. */
+static int resnet_grad(void *ctx, const float *theta, int64_t batch, float *grad)
 {
     struct rworker *w = ctx;
-    size_t n = mt_net_param_count(w->net), ns = mt_net_state_count(w->net);
-    memcpy(mt_net_params(w->net), theta, n * sizeof(float));
-    if (state)
-        memcpy(mt_net_state(w->net), state, ns * sizeof(float));
     int rc = mt_net_set_input(w->net, w->x, BATCH, w->y);
     if (rc >= 0)
         rc = mt_net_forward(w->net, 1);
     if (rc >= 0)
         rc = mt_net_backward(w->net);
-    if (rc < 0)
-        return rc;
-    memcpy(grad, mt_net_grads(w->net), n * sizeof(float));
-    if (state)
-        memcpy(state, mt_net_state(w->net), ns * sizeof(float));
-    return MT_OK;
+    return rc < 0 ? rc : MT_OK;
 }
 
 static int rworker_init(struct rworker *w, uint64_t seed)
@@ -203,24 +222,17 @@ static double resnet_step_seconds(void)
                 mt_errmsg(), STATED_STEP_S);
         return -1;
     }
-    size_t n = mt_net_param_count(w.net), ns = mt_net_state_count(w.net);
-    float *theta = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float));
-    float *st = malloc((ns ? ns : 1) * sizeof(float));
-    memcpy(theta, mt_net_params(w.net), n * sizeof(float));
-    memcpy(st, mt_net_state(w.net), ns * sizeof(float));
+    size_t n = mt_net_param_count(w.net);
     double t[5];
     for (int i = -1; i < 5; i++) {
         double t0 = now();
-        if (resnet_grad(&w, theta, 0, 0, ns ? st : NULL, g) < 0)
+        if (resnet_grad(&w, mt_net_params(w.net), 0, mt_net_grads(w.net)) < 0)
             return -1;
         if (i >= 0)
             t[i] = now() - t0;
     }
     double step = median(t, 5);
     printf("bench ps resnet20_step batch=%d threads=1 params=%zu seconds=%.4f\n", BATCH, n, step);
-    free(theta);
-    free(g);
-    free(st);
     rworker_free(&w);
     return step;
 }
@@ -229,8 +241,7 @@ static double resnet_step_seconds(void)
 
 /* A fixed amount of arithmetic in registers: what a worker would do if memory
  * were free. The result feeds the gradient so it cannot be optimised away. */
-static int spin_grad(void *ctx, const float *theta, int64_t version, int64_t batch, float *state,
-                     float *grad)
+static int spin_grad(void *ctx, const float *theta, int64_t batch, float *grad)
 {
     size_t n = *(const size_t *)ctx;
     double x = 1.0;
@@ -244,14 +255,16 @@ static int spin_grad(void *ctx, const float *theta, int64_t version, int64_t bat
 static double async_images_per_s(int W, int use_resnet, int steps_per_worker, double *server_share)
 {
     struct rworker rw[2];
+    struct bworker bw[2];
     size_t n = RESNET20_PARAMS, ns = 0;
-    void *ctx[2];
-    float *theta0 = NULL, *state0 = NULL;
+    void *ctx[2] = {&bw[0], &bw[1]};
+    float *theta0 = NULL, *state0 = NULL, *bufs = NULL;
     if (use_resnet) {
         for (int i = 0; i < W; i++) {
             if (rworker_init(&rw[i], 1) < 0)
                 return -1;
-            ctx[i] = &rw[i];
+            bw[i] = (struct bworker){resnet_grad, &rw[i], mt_net_params(rw[i].net),
+                                     mt_net_state(rw[i].net), mt_net_grads(rw[i].net)};
         }
         n = mt_net_param_count(rw[0].net);
         ns = mt_net_state_count(rw[0].net);
@@ -259,19 +272,19 @@ static double async_images_per_s(int W, int use_resnet, int steps_per_worker, do
         state0 = mt_net_state(rw[0].net);
         /* One untimed step per network first: the first pass faults in the
          * workspaces and warms oneDNN's caches, a one-off cost of any run. */
-        float *g = malloc(2 * n * sizeof(float));
-        int ok = g != NULL;
+        int ok = 1;
         mt_set_threads(1);
-        if (ok)
-            memcpy(g + n, theta0, n * sizeof(float));
         for (int i = 0; i < W && ok; i++)
-            ok = resnet_grad(&rw[i], g + n, 0, 0, NULL, g) >= 0;
-        free(g);
+            ok = resnet_grad(&rw[i], NULL, 0, NULL) >= 0;
         if (!ok)
             return -1;
     } else {
         theta0 = calloc(n, sizeof(float));
-        ctx[0] = ctx[1] = &n;
+        bufs = calloc(4 * n, sizeof(float));
+        if (!theta0 || !bufs)
+            return -1;
+        for (int i = 0; i < 2; i++)
+            bw[i] = (struct bworker){spin_grad, &n, bufs + 2 * i * n, NULL, bufs + (2 * i + 1) * n};
     }
     mt_ps_server_config sc;
     server_config(&sc, n, ns, 4);
@@ -282,7 +295,7 @@ static double async_images_per_s(int W, int use_resnet, int steps_per_worker, do
     rc.threads = 1;
     rc.oversubscribe = 1;
     rc.steps_per_epoch = 1000000;
-    rc.grad = use_resnet ? resnet_grad : spin_grad;
+    rc.worker_main = bworker_main;
     rc.worker_ctx = ctx;
     mt_ps *ps;
     double ips = -1;
@@ -304,12 +317,10 @@ static double async_images_per_s(int W, int use_resnet, int steps_per_worker, do
             rworker_free(&rw[i]);
     else
         free(theta0);
+    free(bufs);
     return ips;
 }
 
-/* Three alternating rounds of 1 and 2 workers, so a change in the machine's
- * load hits both; the median speedup is the figure to compare with the
- * target (2 async workers x 1 thread >= 1.9x one worker x 1 thread). */
 static void bench_scaling(int have_resnet)
 {
     enum { ROUNDS = 3 };
@@ -344,8 +355,7 @@ struct lsq {
 };
 
 /* Batch b: loss 0.5 sum a_i (theta_i - c_{b,i})^2, c ~ N(1, 1). */
-static int lsq_grad(void *ctx, const float *theta, int64_t version, int64_t batch, float *state,
-                    float *grad)
+static int lsq_grad(void *ctx, const float *theta, int64_t batch, float *grad)
 {
     const struct lsq *p = ctx;
     mt_rng r;
@@ -383,9 +393,13 @@ static void bench_tau(void)
             sc.opt.momentum = 0.5;
             sc.opt.weight_decay = 0;
             sc.schedule.base_lr = 0.02;
+            static float bufs[8][2][LN];
+            struct bworker bw[8];
             void *ctx[8];
-            for (int i = 0; i < 8; i++)
-                ctx[i] = &p;
+            for (int i = 0; i < 8; i++) {
+                bw[i] = (struct bworker){lsq_grad, &p, bufs[i][0], NULL, bufs[i][1]};
+                ctx[i] = &bw[i];
+            }
             mt_ps_config rc;
             mt_ps_config_default(&rc);
             rc.mode = mode == 0 ? MT_PS_ASYNC : MT_PS_DELAY;
@@ -394,7 +408,7 @@ static void bench_tau(void)
             rc.oversubscribe = 1;
             rc.delay = mode == 1 ? W - 1 : 0;
             rc.steps_per_epoch = 1000000;
-            rc.grad = lsq_grad;
+            rc.worker_main = bworker_main;
             rc.worker_ctx = ctx;
             mt_ps *ps;
             if (mt_ps_create(&ps, &sc, &rc, theta0, NULL) < 0 || mt_ps_run(ps, 600) < 0) {

@@ -75,9 +75,9 @@ static int train(const char *dir, const mt_train_ps_config *p, struct row *out)
     if (rc == MT_OK)
         rc = mt_rundir_create(dir, 1);
     if (rc == MT_OK)
-        rc = r ? mt_train_ps_log_start(dir) : mt_log_start(dir);
+        rc = mt_trainer_log_start(&t, dir);
     if (rc == MT_OK)
-        rc = r ? mt_train_ps_run(r, dir) : mt_trainer_run(&t, dir);
+        rc = mt_trainer_run(&t, dir);
     double images = (double)t.step * c.batch * (p->mode == MT_PS_SYNC ? p->workers : 1);
     mt_train_ps_close(r);
     mt_trainer_close(&t);

@@ -3,13 +3,13 @@
  * modes themselves are run_async.c, run_sync.c and run_delay.c. */
 #include "ps/ps_impl.h"
 
+#include "core/clock.h"
 #include "core/status.h"
 
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const mode_names[] = {"async", "sync", "delay"};
 
@@ -61,8 +61,8 @@ int mt_ps_config_check(const mt_ps_config *cfg)
     if (cfg->steps_per_epoch < 1)
         return mt_error(MT_ERR_ARG, "ps: steps per epoch: %lld < 1",
                         (long long)cfg->steps_per_epoch);
-    if (!cfg->grad)
-        return mt_error(MT_ERR_ARG, "ps: no gradient callback");
+    if (!cfg->worker_main)
+        return mt_error(MT_ERR_ARG, "ps: no worker function");
     if (!cfg->worker_ctx)
         return mt_error(MT_ERR_ARG, "ps: no worker contexts");
     if (cfg->mode == MT_PS_DELAY) {
@@ -86,12 +86,8 @@ void mt_ps_free(mt_ps *ps)
 {
     if (!ps)
         return;
-    for (int i = 0; ps->w && i < ps->n_workers; i++) {
-        free(ps->w[i].theta);
-        free(ps->w[i].grad);
-        free(ps->w[i].state);
+    for (int i = 0; ps->w && i < ps->n_workers; i++)
         free(ps->w[i].state_read);
-    }
     free(ps->w);
     free(ps->avg_grad);
     free(ps->avg_state);
@@ -152,10 +148,8 @@ int mt_ps_create(mt_ps **out, const mt_ps_server_config *server, const mt_ps_con
         w->ps = ps;
         w->id = i;
         w->ctx = cfg->worker_ctx[i];
-        /* Sync workers read the server's theta in place. */
-        w->theta = cfg->mode == MT_PS_ASYNC ? floats_or_null(ps->n, &failed) : NULL;
-        w->grad = floats_or_null(ps->n, &failed);
-        w->state = floats_or_null(ps->n_state, &failed);
+        /* The workers' own buffers are theirs: only the BN state as pulled
+         * is kept here, for async mode's merge. */
         w->state_read =
             cfg->mode == MT_PS_ASYNC ? floats_or_null(ps->n_state, &failed) : NULL;
     }
@@ -222,11 +216,76 @@ void ps_epoch_close(mt_ps *ps, int64_t version)
 
 void ps_set_threads(const mt_ps *ps) { omp_set_num_threads(ps->threads); }
 
-double ps_now(void)
+void ps_mark_pulled(struct ps_worker *w, double since)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    w->t_mark = mt_now();
+    w->time.pull_s += w->t_mark - since;
+}
+
+void ps_transport_fail(mt_transport *t, int worker, int status)
+{
+    mt_ps *ps = ((struct ps_transport *)t)->ps;
+    ps_mark_push(&ps->w[worker], mt_now());
+    ps_fail(ps, status);
+}
+
+void ps_mark_push(struct ps_worker *w, double now)
+{
+    w->time.grad_s += now - w->t_mark;
+    w->time.gradients++;
+}
+
+struct worker_arg {
+    mt_ps *ps;
+    mt_transport *t;
+    struct ps_worker *w;
+};
+
+static void worker_ended(mt_ps *ps, struct ps_worker *w, int rc)
+{
+    if (rc < 0) {
+        ps_fail(ps, rc);
+    } else if (!w->finished) {
+        mt_error(MT_ERR_LIB, "ps: worker %d left the run before its end", w->id);
+        ps_fail(ps, MT_ERR_LIB);
+    }
+}
+
+static void *worker_thread(void *arg_)
+{
+    struct worker_arg *a = arg_;
+    ps_set_threads(a->ps);
+    int rc = a->ps->cfg.worker_main(a->w->ctx, a->t, a->w->id);
+    worker_ended(a->ps, a->w, rc);
+    return NULL;
+}
+
+void ps_run_workers(mt_ps *ps, mt_transport *t)
+{
+    int nw = ps->n_workers;
+    struct worker_arg args[nw];
+    for (int i = 0; i < nw; i++) {
+        ps->w[i].finished = 0;
+        args[i] = (struct worker_arg){ps, t, &ps->w[i]};
+    }
+    if (nw == 1) {
+        /* One worker: the calling thread is its thread. */
+        int saved = omp_get_max_threads();
+        ps_set_threads(ps);
+        worker_ended(ps, &ps->w[0], ps->cfg.worker_main(ps->w[0].ctx, t, 0));
+        omp_set_num_threads(saved);
+        return;
+    }
+    int started = 0;
+    for (; started < nw; started++)
+        if (pthread_create(&ps->w[started].thread, NULL, worker_thread, &args[started]) != 0)
+            break;
+    if (started < nw) {
+        mt_error(MT_ERR_LIB, "ps: cannot start worker %d of %d", started, nw);
+        ps_fail(ps, MT_ERR_LIB);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(ps->w[i].thread, NULL);
 }
 
 void mt_ps_timing_get(const mt_ps *ps, mt_ps_timing *out)

@@ -1,23 +1,26 @@
 /* ps.h: multi-worker Async-MSGD training over the parameter server
  * (ps/server.h), in three modes behind one interface.
  *
- * The caller supplies the computation as a callback, one context per worker
- * (its own network copy, batch source, loss accumulators):
+ * The caller supplies the workers: a function run in each worker's thread,
+ * one context per worker (its own network copy, batch source, loss
+ * accumulators):
  *
- *     grad(worker_ctx, theta, version, batch, state, grad_out)
+ *     worker_main(worker_ctx, transport, worker)
  *
- * computes the gradient of the loss of batch number `batch` (0, 1, 2, ... in
- * the shared epoch order) at parameters `theta` (n floats, read-only, valid
- * during the call) of version `version`, into grad_out (n floats, overwritten).
- * `state` (n_state floats, NULL when there is none) holds the BN running
- * statistics on entry; the callback updates it as a training forward does
- * (running = (1 - m) running + m batch) and the server merges the result
- * (server.h states the rule). It returns MT_OK or a negative status (for
- * example MT_ERR_DIVERGED), which stops the run.
+ * which loops over the transport of ps/transport.h: pull (theta_v straight
+ * into the worker's parameter buffer, the BN state into its state buffer, a
+ * ticket (v, batch)), compute the gradient of the loss of batch number
+ * `batch` (0, 1, 2, ... in the shared epoch order) at those parameters, push
+ * (the gradient straight from the worker's buffer, its updated state). The
+ * worker updates the state as a training forward does (running = (1 - m)
+ * running + m batch) and the server merges the result (server.h states the
+ * rule). A failing step calls the transport's fail with its status (for
+ * example MT_ERR_DIVERGED), which stops the run. ps never sees what a worker
+ * computes (trainer/worker.h holds the loop).
  *
  * Modes:
- *   async  W worker threads, each looping pull -> grad -> push with its own
- *          copy of theta; tau is whatever the race produces (about W - 1 for
+ *   async  W worker threads, each looping pull -> grad -> push on its own
+ *          buffers; tau is whatever the race produces (about W - 1 for
  *          equal workers) and is measured. Batch numbers are handed out in
  *          order from a shared counter, each exactly once.
  *   sync   W worker threads compute at the same version k on batches
@@ -30,7 +33,7 @@
  *          or geometric from a seed (ps/delay.h). The state is the current one
  *          (BN statistics do not affect a training gradient), so the merge is
  *          exactly the single-process update. Bit-for-bit reproducible and
- *          independent of the machine's cores, provided the callback is (fix T:
+ *          independent of the machine's cores, provided the worker is (fix T:
  *          oneDNN's results may depend on its thread count). A fixed delay of
  *          W - 1 is what W equal workers served round robin would produce.
  *
@@ -43,8 +46,9 @@
  * the same version, so the race (and tau) ramps up again over the first W
  * pushes of each epoch; with hundreds of steps per epoch that is noise.
  *
- * Threads. Each worker thread sets its OpenMP thread count to T before its
- * first callback (oneDNN follows it). By default T = max(1, cores / W) and
+ * Threads. Each worker thread sets its OpenMP thread count to T before it
+ * calls worker_main (oneDNN follows it); delay mode runs worker 0 in the
+ * calling thread. By default T = max(1, cores / W) and
  * W x T may not exceed the cores; `oversubscribe` lifts the check.
  *
  * Checkpoints: the server's theta, velocity, state and version, the delay
@@ -63,6 +67,7 @@
 #include "ps/delay.h"
 #include "ps/server.h"
 #include "ps/tau_hist.h"
+#include "ps/transport.h"
 
 #include <stdint.h>
 
@@ -74,8 +79,6 @@ int mt_ps_mode_parse(const char *s);
 
 typedef struct mt_ps mt_ps;
 
-typedef int (*mt_ps_grad_fn)(void *worker_ctx, const float *theta, int64_t version, int64_t batch,
-                             float *state, float *grad);
 typedef int (*mt_ps_epoch_fn)(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *tau);
 
 typedef struct {
@@ -88,8 +91,8 @@ typedef struct {
     int64_t tau_max;         /* delay mode: ring depth - 1; < 0: mt_delay_default_cap */
     uint64_t seed;           /* delay mode: the delays' seed */
     int64_t steps_per_epoch; /* server steps between epoch_end calls (> 0) */
-    mt_ps_grad_fn grad;
-    void *const *worker_ctx; /* W contexts, one per worker */
+    mt_worker_main_fn worker_main;
+    void *const *worker_ctx; /* W contexts, one per worker (delay mode: worker 0's) */
     mt_ps_epoch_fn epoch_end; /* may be NULL */
     void *epoch_ctx;
 } mt_ps_config;
@@ -113,8 +116,8 @@ void mt_ps_free(mt_ps *ps);
  * a resumed run continues from its version). Returns MT_OK when there, or
  * when epoch_end asked to stop; MT_ERR_INTERRUPTED after mt_ps_request_stop
  * (every push handed out is applied first, so the state is consistent and
- * can be checkpointed); or the first failing callback's status with its
- * message. */
+ * can be checkpointed); or the first failure's status (a worker's fail, the
+ * epoch callback, a worker that left before the end) with its message. */
 int mt_ps_run(mt_ps *ps, int64_t steps);
 
 /* Asks a running mt_ps_run to stop; async-signal-safe. */
@@ -135,7 +138,8 @@ mt_tau_hist *mt_ps_tau_total(mt_ps *ps);
  * creation or the last reset: computing gradients, pulling (async: the copy
  * of theta; delay: the ring copy), pushing (the update, including waits for
  * shard locks; sync: averaging and the update of its slice), and waiting for
- * other workers (epoch ends; sync: barriers). server / (all) is the share of
+ * other workers (epoch ends; sync: barriers). The gradient time is the
+ * worker's time between its pull and its push. server / (all) is the share of
  * the server in a worker's life. Read on a stopped run or in epoch_end
  * (the time in epoch_end itself shows up in the next epoch's waits). */
 typedef struct {

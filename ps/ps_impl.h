@@ -12,12 +12,13 @@ struct ps_worker {
     mt_ps *ps;
     int id;
     void *ctx;
-    float *theta;      /* n: the pulled parameters (async) */
-    float *grad;       /* n */
-    float *state;      /* n_state: handed to the callback, updated by it */
-    float *state_read; /* n_state: as pulled (async: the merge needs it) */
-    mt_tau_hist hist;  /* this worker's pushes since the last merge */
-    mt_ps_timing time; /* this worker's, written only by its thread */
+    float *state_read;   /* n_state: as pulled (async: the merge needs it) */
+    const float *grad;   /* sync: the pushed gradient, valid until the step is applied */
+    const float *state;  /* sync: the pushed state, likewise */
+    double t_mark;       /* when the worker's last pull or push returned */
+    int finished;        /* pull told this worker the run is over */
+    mt_tau_hist hist;    /* this worker's pushes since the last merge */
+    mt_ps_timing time;   /* this worker's, written only by its thread */
     pthread_t thread;
 };
 
@@ -30,7 +31,7 @@ struct mt_ps {
     int n_workers; /* allocated workers (1 in delay mode) */
     mt_delay delay;
     int has_delay;
-    float *avg_grad;  /* sync: the averaged gradient */
+    float *avg_grad;  /* sync, W > 1: the averaged gradient */
     float *avg_state; /* sync: the averaged state */
     mt_tau_hist tau_epoch, tau_total;
     atomic_int stop_requested;
@@ -65,11 +66,28 @@ void ps_collect_tau(mt_ps *ps);
  * Failures and stop requests are recorded in ps. */
 void ps_epoch_close(mt_ps *ps, int64_t version);
 
-/* Monotonic seconds, for mt_ps_timing. */
-double ps_now(void);
-
 /* Sets the calling thread's OpenMP thread count to the run's T. */
 void ps_set_threads(const mt_ps *ps);
+
+/* Runs worker_main of every worker over transport t, one thread each (one
+ * worker: in the calling thread), and joins them. A worker that returns an
+ * error, or returns before pull told it the run is over, fails the run, so
+ * nobody waits for it. */
+void ps_run_workers(mt_ps *ps, mt_transport *t);
+
+/* What every mode's transport starts with: the workers are handed &t. */
+struct ps_transport {
+    mt_transport t;
+    mt_ps *ps;
+};
+
+/* The transports' fail, the same in every mode: the run fails with status. */
+void ps_transport_fail(mt_transport *t, int worker, int status);
+
+/* At a pull's end: its time since `since`, and the gradient's start. */
+void ps_mark_pulled(struct ps_worker *w, double since);
+/* At a push's start: the gradient's time (since the pull returned) and count. */
+void ps_mark_push(struct ps_worker *w, double now);
 
 int ps_run_async(mt_ps *ps);
 int ps_run_sync(mt_ps *ps);

@@ -1,5 +1,5 @@
 /* run_async.c: the asynchronous mode: W worker threads, each looping
- * pull -> grad -> push on its own copy of theta; nothing orders them but the
+ * pull -> gradient -> push on its own buffers; nothing orders them but the
  * server's locks, so tau is whatever the race produces.
  *
  * Work is handed out as tickets (batch numbers) from one counter under ps->m.
@@ -7,15 +7,21 @@
  * ticket has been pushed; the worker whose push completes the epoch then runs
  * the epoch callback on a quiescent server and opens the gate. Apart from
  * that, the lock ps->m is taken twice per step for a few instructions, never
- * across a pull, a gradient or a push. */
+ * across a pull, a gradient or a push.
+ *
+ * Copies per step: the pull copies theta_v from the server into the worker's
+ * parameters (the transfer itself) and the BN state twice (into the worker's
+ * state and into the copy the merge needs); the push reads the worker's
+ * gradient in place. */
 #include "ps/ps_impl.h"
 
+#include "core/clock.h"
 #include "core/status.h"
 
 #include <string.h>
 
 struct async_run {
-    mt_ps *ps;
+    struct ps_transport base; /* first: the workers are handed &base.t */
     int64_t next; /* next ticket to hand out */
     int64_t done; /* tickets pushed (all below `next`) */
     int64_t gate; /* tickets below it may be handed out: the next epoch end or the run's end */
@@ -33,14 +39,14 @@ static int64_t next_gate(const mt_ps *ps, int64_t v)
  * under the lock because an epoch callback may be reading it. */
 static int64_t take_ticket(struct async_run *run, mt_ps_timing *tm, double since)
 {
-    mt_ps *ps = run->ps;
+    mt_ps *ps = run->base.ps;
     int64_t t = -1;
     pthread_mutex_lock(&ps->m);
     while (!ps_should_stop(ps) && run->next >= run->gate && run->gate < ps->end)
         pthread_cond_wait(&ps->cv, &ps->m);
     if (!ps_should_stop(ps) && run->next < ps->end)
         t = run->next++;
-    tm->wait_s += ps_now() - since;
+    tm->wait_s += mt_now() - since;
     pthread_mutex_unlock(&ps->m);
     return t;
 }
@@ -48,7 +54,7 @@ static int64_t take_ticket(struct async_run *run, mt_ps_timing *tm, double since
 /* Counts one pushed ticket; the push that completes an epoch closes it. */
 static void ticket_done(struct async_run *run)
 {
-    mt_ps *ps = run->ps;
+    mt_ps *ps = run->base.ps;
     pthread_mutex_lock(&ps->m);
     run->done++;
     if (run->done == run->gate) {
@@ -62,63 +68,56 @@ static void ticket_done(struct async_run *run)
     pthread_mutex_unlock(&ps->m);
 }
 
-static void *async_worker(void *arg)
+static int async_pull(mt_transport *t, int worker, float *params, float *state, mt_ticket *tk)
 {
-    struct ps_worker *w = arg;
-    mt_ps *ps = w->ps;
-    struct async_run *run = (struct async_run *)ps->run_ctx;
-    mt_ps_server *s = ps->server;
-    size_t state_bytes = ps->n_state * sizeof(float);
-    ps_set_threads(ps);
-    mt_ps_timing *tm = &w->time;
-    double t0 = ps_now();
-    for (;;) {
-        int64_t t = take_ticket(run, tm, t0);
-        double t1 = ps_now();
-        if (t < 0)
-            break;
-        int64_t v = mt_ps_pull(s, w->theta, w->state_read);
-        if (state_bytes)
-            memcpy(w->state, w->state_read, state_bytes);
-        double t2 = ps_now();
-        int rc = ps->cfg.grad(w->ctx, w->theta, v, t, w->state, w->grad);
-        double t3 = ps_now();
-        tm->pull_s += t2 - t1;
-        tm->grad_s += t3 - t2;
-        tm->gradients++;
-        if (rc < 0) {
-            ps_fail(ps, rc);
-            break;
-        }
-        int64_t tau = mt_ps_push(s, w->grad, v, state_bytes ? w->state : NULL, w->state_read,
-                                 NULL);
-        t0 = ps_now();
-        tm->push_s += t0 - t3;
-        if (tau < 0) {
-            ps_fail(ps, (int)tau);
-            break;
-        }
-        mt_tau_hist_add(&w->hist, tau);
-        ticket_done(run);
+    struct async_run *run = (struct async_run *)t;
+    mt_ps *ps = run->base.ps;
+    struct ps_worker *w = &ps->w[worker];
+    int64_t ticket = take_ticket(run, &w->time, w->t_mark);
+    if (ticket < 0) {
+        w->finished = 1;
+        return 0;
     }
-    return NULL;
+    double t1 = mt_now();
+    /* theta_v straight into the worker's parameters; the state as pulled is
+     * kept for the merge at the push. */
+    tk->version = mt_ps_pull(ps->server, params, w->state_read);
+    tk->batch = ticket;
+    if (state && ps->n_state)
+        memcpy(state, w->state_read, ps->n_state * sizeof(float));
+    ps_mark_pulled(w, t1);
+    return 1;
+}
+
+static int async_push(mt_transport *t, int worker, const float *grad, const float *state,
+                      const mt_ticket *tk)
+{
+    struct async_run *run = (struct async_run *)t;
+    mt_ps *ps = run->base.ps;
+    struct ps_worker *w = &ps->w[worker];
+    double t0 = mt_now();
+    ps_mark_push(w, t0);
+    int64_t tau = mt_ps_push(ps->server, grad, tk->version, ps->n_state ? state : NULL,
+                             w->state_read, NULL);
+    w->t_mark = mt_now();
+    w->time.push_s += w->t_mark - t0;
+    if (tau < 0)
+        return (int)tau;
+    mt_tau_hist_add(&w->hist, tau);
+    ticket_done(run);
+    return MT_OK;
 }
 
 int ps_run_async(mt_ps *ps)
 {
     int64_t v = mt_ps_server_version(ps->server);
-    struct async_run run = {.ps = ps, .next = v, .done = v, .gate = next_gate(ps, v)};
-    ps->run_ctx = &run;
-    int started = 0;
-    for (; started < ps->n_workers; started++)
-        if (pthread_create(&ps->w[started].thread, NULL, async_worker, &ps->w[started]) != 0)
-            break;
-    if (started < ps->n_workers) {
-        mt_error(MT_ERR_LIB, "ps: cannot start async worker %d of %d", started, ps->n_workers);
-        ps_fail(ps, MT_ERR_LIB);
-    }
-    for (int i = 0; i < started; i++)
-        pthread_join(ps->w[i].thread, NULL);
-    ps->run_ctx = NULL;
+    struct async_run run = {.base = {{async_pull, async_push, ps_transport_fail}, ps},
+                            .next = v,
+                            .done = v,
+                            .gate = next_gate(ps, v)};
+    double now = mt_now();
+    for (int i = 0; i < ps->n_workers; i++)
+        ps->w[i].t_mark = now;
+    ps_run_workers(ps, &run.base.t);
     return MT_OK;
 }

@@ -1,58 +1,79 @@
-/* run_delay.c: the delay mode: one compute thread, gradients at
+/* run_delay.c: the delay mode: one compute thread (worker 0), gradients at
  * theta_{k - tau_k} from the ring of past versions (ps/delay.h). Everything
  * happens in the calling thread in a fixed order, so a run is a pure function
- * of its inputs and seed. */
+ * of its inputs and seed.
+ *
+ * Copies per step: theta_k into its ring slot (the only copy beyond the
+ * transfer), theta_{k - tau_k} (from the ring, or theta_k itself when
+ * tau_k = 0) and the BN state into the worker's buffers; the push reads the
+ * worker's gradient in place. */
 #include "ps/ps_impl.h"
 
+#include "core/clock.h"
 #include "core/status.h"
 
-#include <omp.h>
 #include <string.h>
 
-int ps_run_delay(mt_ps *ps)
+struct delay_run {
+    struct ps_transport base; /* first: the worker is handed &base.t */
+    int64_t k; /* the server's version */
+};
+
+static int delay_pull(mt_transport *t, int worker, float *params, float *state, mt_ticket *tk)
 {
+    struct delay_run *run = (struct delay_run *)t;
+    mt_ps *ps = run->base.ps;
     mt_ps_server *s = ps->server;
     mt_delay *d = &ps->delay;
     struct ps_worker *w = &ps->w[0];
-    const float *theta = mt_ps_server_theta(s);
-    const float *state = mt_ps_server_state(s);
-    int saved_threads = omp_get_max_threads();
-    ps_set_threads(ps);
-    int64_t k = mt_ps_server_version(s);
-    mt_ps_timing *tm = &w->time;
-    while (k < ps->end && !ps_should_stop(ps)) {
-        double t0 = ps_now();
-        float *slot = mt_delay_slot(d, k);
-        if (slot)
-            memcpy(slot, theta, ps->n * sizeof(float));
-        int64_t tau = mt_delay_draw(d);
-        if (tau > k)
-            tau = k; /* before step tau: theta_0 */
-        const float *at = tau == 0 ? theta : mt_delay_slot(d, k - tau);
-        if (ps->n_state)
-            memcpy(w->state, state, ps->n_state * sizeof(float));
-        double t1 = ps_now();
-        int rc = ps->cfg.grad(w->ctx, at, k - tau, k, w->state, w->grad);
-        double t2 = ps_now();
-        tm->pull_s += t1 - t0;
-        tm->grad_s += t2 - t1;
-        tm->gradients++;
-        if (rc < 0) {
-            ps_fail(ps, rc);
-            break;
-        }
-        /* The worker started from the current state: its update replaces it. */
-        int64_t got = mt_ps_push(s, w->grad, k - tau, ps->n_state ? w->state : NULL, NULL, NULL);
-        tm->push_s += ps_now() - t2;
-        if (got < 0) {
-            ps_fail(ps, (int)got);
-            break;
-        }
-        mt_tau_hist_add(&w->hist, got);
-        k++;
-        if (k % ps->cfg.steps_per_epoch == 0)
-            ps_epoch_close(ps, k);
+    int64_t k = run->k;
+    if (k >= ps->end || ps_should_stop(ps)) {
+        w->finished = 1;
+        return 0;
     }
-    omp_set_num_threads(saved_threads);
+    double t0 = mt_now();
+    const float *theta = mt_ps_server_theta(s);
+    float *slot = mt_delay_slot(d, k);
+    if (slot)
+        memcpy(slot, theta, ps->n * sizeof(float));
+    int64_t tau = mt_delay_draw(d);
+    if (tau > k)
+        tau = k; /* before step tau: theta_0 */
+    memcpy(params, tau == 0 ? theta : mt_delay_slot(d, k - tau), ps->n * sizeof(float));
+    /* The worker starts from the current state: its push replaces it. */
+    if (state && ps->n_state)
+        memcpy(state, mt_ps_server_state(s), ps->n_state * sizeof(float));
+    tk->version = k - tau;
+    tk->batch = k;
+    ps_mark_pulled(w, t0);
+    return 1;
+}
+
+static int delay_push(mt_transport *t, int worker, const float *grad, const float *state,
+                      const mt_ticket *tk)
+{
+    struct delay_run *run = (struct delay_run *)t;
+    mt_ps *ps = run->base.ps;
+    struct ps_worker *w = &ps->w[0];
+    double t2 = mt_now();
+    ps_mark_push(w, t2);
+    int64_t got = mt_ps_push(ps->server, grad, tk->version, ps->n_state ? state : NULL, NULL,
+                             NULL);
+    w->time.push_s += mt_now() - t2;
+    if (got < 0)
+        return (int)got;
+    mt_tau_hist_add(&w->hist, got);
+    run->k++;
+    if (run->k % ps->cfg.steps_per_epoch == 0)
+        ps_epoch_close(ps, run->k);
+    return MT_OK;
+}
+
+int ps_run_delay(mt_ps *ps)
+{
+    struct delay_run run = {.base = {{delay_pull, delay_push, ps_transport_fail}, ps},
+                            .k = mt_ps_server_version(ps->server)};
+    ps->w[0].t_mark = mt_now();
+    ps_run_workers(ps, &run.base.t);
     return MT_OK;
 }

@@ -1,30 +1,52 @@
 /* run_sync.c: the synchronous baseline: W worker threads compute at the same
  * version, their gradients are averaged in worker order and one step is
  * taken. Three barriers per step, four at an epoch end:
- *   A  thread 0 has decided whether to go on (quit);
- *   B  every gradient and state of step k is written;
- *   C  every slice of theta has been updated;
- *   D  (epoch ends) thread 0 has run the epoch callback.
- * Between B and C thread w averages and applies its own slice of the buffer,
+ *   A  (in pull) worker 0 has decided whether to go on (quit);
+ *   B  (in push) every gradient and state of step k has been pushed;
+ *   C  (in push) every slice of theta has been updated;
+ *   D  (in push, epoch ends) worker 0 has run the epoch callback.
+ * Between B and C worker w averages and applies its own slice of the buffer,
  * so the update is spread over the workers; the result does not depend on the
- * split (the update is elementwise), hence not on W's threads either. */
+ * split (the update is elementwise), hence not on W's threads either.
+ *
+ * Copies per step: the pull copies theta_k and the BN state into the
+ * worker's buffers; the push records pointers to the worker's gradient and
+ * state, which stay valid because the push returns only after C. Averaging
+ * reads them in worker order (W = 1: the gradient is applied in place).
+ *
+ * The barriers give up when the run fails (ps->status), so a worker that
+ * fails or never starts leaves nobody waiting. */
 #include "ps/ps_impl.h"
 
+#include "core/clock.h"
 #include "core/status.h"
 
-#include <string.h>
 
 struct sync_run {
-    mt_ps *ps;
-    pthread_barrier_t bar;
-    int quit; /* written by thread 0 before A, read by all after A */
-    int go;   /* start gate, under ps->m: 1 all threads started, -1 abort */
+    struct ps_transport base; /* first: the workers are handed &base.t */
+    int arrived;        /* at the barrier, under ps->m */
+    int64_t generation; /* barriers passed, under ps->m */
+    int quit;           /* written by worker 0 before A, read by all after A */
 };
 
-struct sync_arg {
-    struct sync_run *run;
-    struct ps_worker *w;
-};
+/* Waits until all W workers have arrived; -1 (at once) when the run has
+ * failed. */
+static int barrier(struct sync_run *run)
+{
+    mt_ps *ps = run->base.ps;
+    pthread_mutex_lock(&ps->m);
+    int64_t gen = run->generation;
+    if (ps->status == 0 && ++run->arrived == ps->n_workers) {
+        run->arrived = 0;
+        run->generation++;
+        pthread_cond_broadcast(&ps->cv);
+    }
+    while (ps->status == 0 && gen == run->generation)
+        pthread_cond_wait(&ps->cv, &ps->m);
+    int failed = ps->status != 0;
+    pthread_mutex_unlock(&ps->m);
+    return failed ? -1 : 0;
+}
 
 /* Slice w of W of [0, n), on 16-float boundaries. */
 static void slice(size_t n, int w, int nw, size_t *b, size_t *e)
@@ -38,7 +60,8 @@ static void slice(size_t n, int w, int nw, size_t *b, size_t *e)
         *e = n;
 }
 
-/* dst[b..e) = (sum over workers of src_w[b..e)) / W, summed in worker order. */
+/* dst[b..e) = (sum over workers of their pushed gradient (or state)[b..e)) / W,
+ * summed in worker order. */
 static void average(float *dst, mt_ps *ps, int use_state, size_t b, size_t e)
 {
     int nw = ps->n_workers;
@@ -51,117 +74,98 @@ static void average(float *dst, mt_ps *ps, int use_state, size_t b, size_t e)
     }
 }
 
-static void *sync_worker(void *arg_)
+static int sync_pull(mt_transport *t, int worker, float *params, float *state, mt_ticket *tk)
 {
-    struct sync_arg *arg = arg_;
-    struct sync_run *run = arg->run;
-    struct ps_worker *w = arg->w;
-    mt_ps *ps = run->ps;
+    struct sync_run *run = (struct sync_run *)t;
+    mt_ps *ps = run->base.ps;
     mt_ps_server *s = ps->server;
+    struct ps_worker *w = &ps->w[worker];
+    if (worker == 0) {
+        pthread_mutex_lock(&ps->m);
+        run->quit = ps_should_stop(ps) || mt_ps_server_version(s) >= ps->end;
+        pthread_mutex_unlock(&ps->m);
+    }
+    int failed = barrier(run); /* A */
+    double t1 = mt_now();
+    w->time.wait_s += t1 - w->t_mark;
+    if (failed || run->quit) {
+        w->finished = 1;
+        return 0;
+    }
+    /* Nobody writes the server between A and B: every worker gets theta_k. */
+    int64_t k = mt_ps_pull(s, params, ps->n_state ? state : NULL);
+    tk->version = k;
+    tk->batch = k * ps->n_workers + worker;
+    ps_mark_pulled(w, t1);
+    return 1;
+}
+
+static int sync_push(mt_transport *t, int worker, const float *grad, const float *state,
+                     const mt_ticket *tk)
+{
+    struct sync_run *run = (struct sync_run *)t;
+    mt_ps *ps = run->base.ps;
+    mt_ps_server *s = ps->server;
+    struct ps_worker *w = &ps->w[worker];
     int nw = ps->n_workers;
-    pthread_mutex_lock(&ps->m);
-    while (run->go == 0)
-        pthread_cond_wait(&ps->cv, &ps->m);
-    int go = run->go;
-    pthread_mutex_unlock(&ps->m);
-    if (go < 0)
-        return NULL;
-    ps_set_threads(ps);
-    mt_ps_timing *tm = &w->time;
-    double t0 = ps_now();
-    for (;;) {
-        if (w->id == 0) {
+    double t2 = mt_now();
+    ps_mark_push(w, t2);
+    w->grad = grad;
+    w->state = state;
+    int failed = barrier(run); /* B */
+    double t3 = mt_now();
+    w->time.wait_s += t3 - t2;
+    w->t_mark = t3;
+    if (failed)
+        return MT_OK; /* the push is dropped; the next pull ends the run */
+    int64_t k = tk->version;
+    size_t b, e;
+    slice(ps->n, worker, nw, &b, &e);
+    const float *g = grad;
+    if (nw > 1) {
+        average(ps->avg_grad, ps, 0, b, e);
+        g = ps->avg_grad;
+    }
+    mt_ps_server_apply_range(s, g, k, b, e);
+    if (worker == 0) {
+        if (ps->n_state && state) {
+            const float *st = state;
+            if (nw > 1) {
+                average(ps->avg_state, ps, 1, 0, ps->n_state);
+                st = ps->avg_state;
+            }
+            mt_ps_server_set_state(s, st);
+        }
+        for (int j = 0; j < nw; j++)
+            mt_tau_hist_add(&w->hist, 0);
+    }
+    double t4 = mt_now();
+    w->time.push_s += t4 - t3;
+    failed = barrier(run); /* C */
+    int epoch_end = (k + 1) % ps->cfg.steps_per_epoch == 0;
+    if (!failed && worker == 0) {
+        mt_ps_server_advance(s);
+        if (epoch_end) {
             pthread_mutex_lock(&ps->m);
-            run->quit = ps_should_stop(ps) || mt_ps_server_version(s) >= ps->end;
+            ps_epoch_close(ps, k + 1);
             pthread_mutex_unlock(&ps->m);
         }
-        pthread_barrier_wait(&run->bar); /* A */
-        double t1 = ps_now();
-        tm->wait_s += t1 - t0;
-        if (run->quit)
-            break;
-        int64_t k = mt_ps_server_version(s);
-        if (ps->n_state)
-            memcpy(w->state, mt_ps_server_state(s), ps->n_state * sizeof(float));
-        int rc = ps->cfg.grad(w->ctx, mt_ps_server_theta(s), k, k * nw + w->id, w->state,
-                              w->grad);
-        if (rc < 0)
-            ps_fail(ps, rc);
-        double t2 = ps_now();
-        tm->grad_s += t2 - t1;
-        tm->gradients++;
-        pthread_barrier_wait(&run->bar); /* B */
-        double t3 = ps_now();
-        tm->wait_s += t3 - t2;
-        pthread_mutex_lock(&ps->m);
-        int failed = ps->status != 0;
-        pthread_mutex_unlock(&ps->m);
-        if (failed)
-            break; /* every thread sees the same status here: all leave together */
-        size_t b, e;
-        slice(ps->n, w->id, nw, &b, &e);
-        const float *g = w->grad;
-        if (nw > 1) {
-            average(ps->avg_grad, ps, 0, b, e);
-            g = ps->avg_grad;
-        }
-        mt_ps_server_apply_range(s, g, k, b, e);
-        if (w->id == 0) {
-            if (ps->n_state) {
-                const float *st = w->state;
-                if (nw > 1) {
-                    average(ps->avg_state, ps, 1, 0, ps->n_state);
-                    st = ps->avg_state;
-                }
-                memcpy(mt_ps_server_state(s), st, ps->n_state * sizeof(float));
-            }
-            for (int j = 0; j < nw; j++)
-                mt_tau_hist_add(&w->hist, 0);
-        }
-        double t4 = ps_now();
-        tm->push_s += t4 - t3;
-        pthread_barrier_wait(&run->bar); /* C */
-        int epoch_end = (k + 1) % ps->cfg.steps_per_epoch == 0;
-        if (w->id == 0) {
-            mt_ps_server_advance(s);
-            if (epoch_end) {
-                pthread_mutex_lock(&ps->m);
-                ps_epoch_close(ps, k + 1);
-                pthread_mutex_unlock(&ps->m);
-            }
-        }
-        /* D: at an epoch end the others wait for the callback without
-         * touching anything it may read (their timing included). */
-        if (epoch_end)
-            pthread_barrier_wait(&run->bar);
-        t0 = ps_now();
-        tm->wait_s += t0 - t4;
     }
-    return NULL;
+    /* D: at an epoch end the others wait for the callback without touching
+     * anything it may read (their timing included). */
+    if (!failed && epoch_end)
+        barrier(run);
+    w->t_mark = mt_now();
+    w->time.wait_s += w->t_mark - t4;
+    return MT_OK;
 }
 
 int ps_run_sync(mt_ps *ps)
 {
-    int nw = ps->n_workers;
-    struct sync_run run = {.ps = ps, .quit = 0, .go = 0};
-    struct sync_arg args[nw];
-    if (pthread_barrier_init(&run.bar, NULL, (unsigned)nw) != 0)
-        return mt_error(MT_ERR_LIB, "ps: cannot create a barrier for %d workers", nw);
-    int started = 0;
-    for (; started < nw; started++) {
-        args[started] = (struct sync_arg){&run, &ps->w[started]};
-        if (pthread_create(&ps->w[started].thread, NULL, sync_worker, &args[started]) != 0)
-            break;
-    }
-    /* The barriers need all W threads: open the gate only when all exist. */
-    pthread_mutex_lock(&ps->m);
-    run.go = started == nw ? 1 : -1;
-    pthread_cond_broadcast(&ps->cv);
-    pthread_mutex_unlock(&ps->m);
-    for (int i = 0; i < started; i++)
-        pthread_join(ps->w[i].thread, NULL);
-    pthread_barrier_destroy(&run.bar);
-    if (started < nw)
-        return mt_error(MT_ERR_LIB, "ps: cannot start sync worker %d of %d", started, nw);
+    struct sync_run run = {.base = {{sync_pull, sync_push, ps_transport_fail}, ps}};
+    double now = mt_now();
+    for (int i = 0; i < ps->n_workers; i++)
+        ps->w[i].t_mark = now;
+    ps_run_workers(ps, &run.base.t);
     return MT_OK;
 }

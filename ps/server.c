@@ -295,6 +295,15 @@ void mt_ps_server_advance(mt_ps_server *s)
     mt_ps_server_set_version(s, k + 1);
 }
 
+void mt_ps_server_set_state(mt_ps_server *s, const float *state)
+{
+    if (!s->cfg.n_state)
+        return;
+    pthread_mutex_lock(&s->state_lock);
+    memcpy(s->state, state, s->cfg.n_state * sizeof(float));
+    pthread_mutex_unlock(&s->state_lock);
+}
+
 int64_t mt_ps_server_version(const mt_ps_server *s)
 {
     return atomic_load_explicit(&((mt_ps_server *)s)->completed, memory_order_acquire);

@@ -121,6 +121,10 @@ void mt_ps_average(float *dst, const float *const *src, int m, size_t begin, siz
 
 /* Ends a step applied with mt_ps_server_apply_range: version k -> k + 1. */
 void mt_ps_server_advance(mt_ps_server *s);
+/* Replaces the BN state (n_state floats) under its lock, as a push without a
+ * pulled copy does: for a synchronous step's averaged state. Safe while the
+ * run is live; no-op without state. */
+void mt_ps_server_set_state(mt_ps_server *s, const float *state);
 
 /* Pushes completed so far (safe to call at any time; a push in flight is not
  * counted until it has passed every shard). */

@@ -48,27 +48,27 @@ START_TEST(async_arithmetic)
 {
     mt_mem_need m = need(MT_PS_ASYNC, 4);
     /* server (2 x 1000 + 100) x 4 = 8400; each network 100 MB + 5% for its
-     * first step; per worker theta, grad (2 x 1000) and two states (2 x 100)
-     * x 4 = 8800 and its 1 MB; worker 0's network is held already but for
-     * its first step. */
+     * first step; per worker the state as pulled (100 x 4 = 400: theta and
+     * the gradient live in the network) and its 1 MB; worker 0's network is
+     * held already but for its first step. */
     ck_assert_uint_eq(mt_mem_need_extra(&m, 4),
-                      8400 + 5000000 + 3 * 105000000 + 4 * (8800 + 1000000));
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 4), 324043600);
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 3), 218034800);
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 1), 6017200);
-    ck_assert_uint_eq(mt_mem_need_per_worker(&m), 106008800);
+                      8400 + 5000000 + 3 * 105000000 + 4 * (400 + 1000000));
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 4), 324010000);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 3), 218009600);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 1), 6008800);
+    ck_assert_uint_eq(mt_mem_need_per_worker(&m), 106000400);
 
     /* Just fits, one byte short. */
-    m.budget = 500000000 + 324043600;
+    m.budget = 500000000 + 324010000;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_OK);
     ck_assert_int_eq(mt_mem_need_max_workers(&m), 4);
-    m.budget = 500000000 + 324043599;
+    m.budget = 500000000 + 324009999;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
     ck_assert_int_eq(mt_mem_need_max_workers(&m), 3);
 
     m.budget = 800000000;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
-    /* need 500 MB + 324.04 MB; 4 copies of 106.0088 MB leave 400.0084 MB. */
+    /* need 500 MB + 324.01 MB; 4 copies of 106.0004 MB leave 400.0084 MB. */
     ck_assert_str_eq(mt_errmsg(),
                      "--workers 4: 4 copies of resnet20 at batch 128 need about 824 MB (106 MB "
                      "a copy, 400 MB for the data, the evaluation network and the server), "
@@ -90,13 +90,13 @@ END_TEST
 START_TEST(sync_arithmetic)
 {
     mt_mem_need m = need(MT_PS_SYNC, 4);
-    /* per worker a gradient and a state (1100 x 4 = 4400) and 1 MB; the
-     * averaged gradient and state once more. */
+    /* per worker its 1 MB (the pushed gradients are the networks' own); the
+     * averaged gradient and state (1100 x 4 = 4400). */
     ck_assert_uint_eq(mt_mem_need_extra(&m, 4),
-                      8400 + 5000000 + 3 * 105000000 + 4 * (4400 + 1000000) + 4400);
-    ck_assert_uint_eq(mt_mem_need_per_worker(&m), 106004400);
+                      8400 + 5000000 + 3 * 105000000 + 4 * 1000000 + 4400);
+    ck_assert_uint_eq(mt_mem_need_per_worker(&m), 106000000);
     /* One sync worker has no averages. */
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 1), 8400 + 5000000 + 4400 + 1000000);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 1), 8400 + 5000000 + 1000000);
     m.budget = 800000000;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
     ck_assert_msg(strstr(mt_errmsg(), "use fewer --workers (at most 3 fit) or a smaller "
@@ -111,13 +111,13 @@ START_TEST(delay_arithmetic)
     mt_mem_need m = need(MT_PS_DELAY, 8);
     m.delay = 7;
     m.ring_versions = 8;
-    /* No further network; one worker's gradient and state, its batch
-     * buffers, and the ring of 8 x 1000 floats. */
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 8), 8400 + 5000000 + 4400 + 1000000 + 32000);
+    /* No further network; one worker's batch buffers and the ring of
+     * 8 x 1000 floats. */
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 8), 8400 + 5000000 + 1000000 + 32000);
     ck_assert_uint_eq(mt_mem_need_per_worker(&m), 0);
     /* A delay of 0 keeps no ring. */
     m.ring_versions = 1;
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 8), 8400 + 5000000 + 4400 + 1000000);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 8), 8400 + 5000000 + 1000000);
 
     /* 4 MB of parameters, a fixed delay of 3000: 3001 versions, 12.004 GB. */
     m.params = 1000000;
@@ -127,7 +127,7 @@ START_TEST(delay_arithmetic)
     m.held = 1000000000;
     m.budget = 5000000000;
     ck_assert_uint_eq(mt_mem_need_extra(&m, 8),
-                      UINT64_C(8000000) + 5000000 + 4000000 + 1000000 + UINT64_C(12004000000));
+                      UINT64_C(8000000) + 5000000 + 1000000 + UINT64_C(12004000000));
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
     ck_assert_str_eq(mt_errmsg(),
                      "--workers 8: delay mode keeps the last 3001 versions of resnet20's "

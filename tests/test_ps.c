@@ -238,6 +238,12 @@ START_TEST(state_merge_is_the_usual_update_of_the_current_state)
     ck_assert_int_eq(mt_ps_push(s, g, 3, NULL, NULL, NULL), 0);
     ck_assert_float_eq(mt_ps_server_state(s)[1], 8.0f);
     ck_assert_int_eq(mt_ps_pull(s, th, pulled), 4);
+    /* A synchronous step's averaged state replaces it, the version unmoved. */
+    float avg[2] = {3.0f, 4.0f};
+    mt_ps_server_set_state(s, avg);
+    ck_assert_int_eq(mt_ps_pull(s, th, pulled), 4);
+    ck_assert_float_eq(pulled[0], 3.0f);
+    ck_assert_float_eq(pulled[1], 4.0f);
     mt_ps_server_free(s);
 
     /* Unknown m (0): the worker's increment s' - s_v lands on the current

@@ -11,14 +11,17 @@
  *     worker equals delay 0;
  *   - sync: equals one worker stepping on the averaged gradient;
  *   - failures and stop requests end a run cleanly with their status.
- * The trainer-level test (delay 0 equals the single-process trainer) belongs
- * with the trainer, which plugs its network into the same callback. */
+ * The workers are the trainer's worker loop (trainer/worker.h) with the
+ * test problem's gradient as its step. The trainer-level test (delay 0 equals
+ * the single-process trainer) belongs with the trainer, which plugs its
+ * network into the same loop. */
 #include "core/rng.h"
 #include "core/status.h"
 #include "optim/msgd.h"
 #include "ps/ps.h"
 #include "ps/ps_ckpt.h"
 #include "tests/check_main.h"
+#include "trainer/worker.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -53,7 +56,14 @@ static void problem_target(int64_t batch, float *c)
         c[i] = (float)mt_rng_normal(&r);
 }
 
+typedef int (*grad_fn)(void *ctx, const float *theta, int64_t version, int64_t batch,
+                       float *state, float *grad);
+
 struct wctx {
+    grad_fn grad;           /* the step's gradient (quad_grad) */
+    float theta[PN];        /* the worker's buffers: pulled into, pushed from */
+    float state[PSTATE];
+    float g[PN];
     float a[PN];
     float c[PN];
     float state_in[PSTATE]; /* the state the callback was given */
@@ -64,8 +74,12 @@ struct wctx {
     mt_ps **ps;             /* for stop_at */
     int64_t *versions;      /* per batch: the version it was computed at (NULL: not kept) */
     int const_stats;        /* 1: every batch's statistics are {1, 2, ..., PSTATE} */
+    int leaves;             /* 1: leaves after its first batch (leaving_main) */
     int64_t calls;
 };
+
+static int quad_grad(void *ctx, const float *theta, int64_t version, int64_t batch, float *state,
+                     float *grad);
 
 static void wctx_init(struct wctx *w)
 {
@@ -73,6 +87,7 @@ static void wctx_init(struct wctx *w)
     problem_curvature(w->a);
     w->fail_at = -1;
     w->stop_at = -1;
+    w->grad = quad_grad;
 }
 
 /* n workers with default contexts, ctx[i] = &w[i]. */
@@ -121,6 +136,20 @@ static int quad_grad(void *ctx, const float *theta, int64_t version, int64_t bat
     return MT_OK;
 }
 
+/* The worker loop's step: the gradient at the pulled theta. */
+static int wctx_step(void *ctx, const mt_ticket *tk)
+{
+    struct wctx *w = ctx;
+    return w->grad(w, w->theta, tk->version, tk->batch, w->state, w->g);
+}
+
+static int wctx_main(void *ctx, mt_transport *t, int id)
+{
+    struct wctx *w = ctx;
+    mt_worker loop = {w->theta, w->state, w->g, wctx_step, w};
+    return mt_worker_loop(&loop, t, id);
+}
+
 static void server_config(mt_ps_server_config *c, int shards)
 {
     mt_ps_server_config_default(c, PN, PSTATE);
@@ -143,7 +172,7 @@ static void run_config(mt_ps_config *c, int mode, int workers, void *const *ctx)
     c->threads = 1;
     c->oversubscribe = 1;
     c->steps_per_epoch = 10;
-    c->grad = quad_grad;
+    c->worker_main = wctx_main;
     c->worker_ctx = ctx;
 }
 
@@ -261,10 +290,12 @@ static void scalar_trajectory(int64_t tau, double lr, double mu, double wd, int6
     sc.opt.momentum = mu;
     sc.opt.weight_decay = wd;
     sc.schedule.base_lr = lr;
-    void *ctx[] = {NULL};
+    struct wctx w;
+    wctx_init(&w);
+    w.grad = identity_grad;
+    void *ctx[] = {&w};
     mt_ps_config rc;
     run_config(&rc, MT_PS_DELAY, 1, ctx);
-    rc.grad = identity_grad;
     rc.delay = tau;
     rc.steps_per_epoch = 1000;
     float x0 = 1.0f;
@@ -681,6 +712,46 @@ START_TEST(a_failing_gradient_stops_every_mode_with_its_message)
 }
 END_TEST
 
+/* A worker with `leaves` computes one batch, then leaves as a broken worker
+ * would: the run fails with a message instead of waiting for it forever
+ * (sync's barriers, async's epoch gate). */
+static int leaving_main(void *ctx, mt_transport *t, int id)
+{
+    struct wctx *w = ctx;
+    mt_ticket tk;
+    if (!w->leaves)
+        return wctx_main(ctx, t, id);
+    if (t->pull(t, id, w->theta, w->state, &tk) == 1) {
+        quad_grad(w, w->theta, tk.version, tk.batch, w->state, w->g);
+        t->push(t, id, w->g, w->state, &tk);
+    }
+    return MT_OK;
+}
+
+START_TEST(a_worker_that_leaves_early_fails_the_run)
+{
+    for (int mode = MT_PS_ASYNC; mode <= MT_PS_DELAY; mode++) {
+        mt_ps_server_config sc;
+        server_config(&sc, 2);
+        struct wctx w[2];
+        void *ctx[2];
+        workers_init(w, ctx, 2);
+        w[mode == MT_PS_DELAY ? 0 : 1].leaves = 1; /* delay mode runs worker 0 only */
+        w[0].sleep_us = 2000; /* async: worker 1 gets its batch long before the end */
+        mt_ps_config rc;
+        run_config(&rc, mode, 2, ctx);
+        rc.worker_main = leaving_main;
+        mt_ps *ps = create_ps(&sc, &rc);
+        int got = mt_ps_run(ps, 100);
+        ck_assert_msg(got == MT_ERR_LIB, "%s: %d", mt_ps_mode_name(mode), got);
+        ck_assert_msg(strstr(mt_errmsg(), "left the run before its end") != NULL, "%s",
+                      mt_errmsg());
+        ck_assert_int_lt(mt_ps_server_version(mt_ps_server_of(ps)), 100);
+        mt_ps_free(ps);
+    }
+}
+END_TEST
+
 START_TEST(a_stop_request_leaves_a_consistent_state_and_the_run_resumes)
 {
     for (int mode = MT_PS_ASYNC; mode <= MT_PS_DELAY; mode++) {
@@ -783,6 +854,7 @@ static Suite *ps_modes_suite(void)
     tcase_add_test(tc, async_with_one_worker_equals_delay_zero);
     tcase_add_test(tc, sync_equals_one_worker_on_the_averaged_gradient);
     tcase_add_test(tc, a_failing_gradient_stops_every_mode_with_its_message);
+    tcase_add_test(tc, a_worker_that_leaves_early_fails_the_run);
     tcase_add_test(tc, a_stop_request_leaves_a_consistent_state_and_the_run_resumes);
     tcase_add_test(tc, epoch_callback_can_stop_the_run);
     tcase_add_test(tc, bad_run_configs_name_the_field);

@@ -1,11 +1,12 @@
 /* test_ps_net.c: the parameter server driving real networks (nn/net.h) through
- * the trainer's gradient step (trainer/trainer.h):
+ * the trainer's worker loop (trainer/worker.h) and gradient step
+ * (trainer/trainer.h), pulling into and pushing from the nets' own buffers:
  *   - delay mode with tau = 0 is, bit for bit, the single-process loop
  *     "mt_trainer_grad, then momentum SGD on the whole buffer", batch-norm
  *     running statistics included (the server's BN policy);
  *   - async mode with two networks stepping in two threads loses no push
  *     (run under ThreadSanitizer by `make tsan`);
- *   - the standard worker (ps/net_worker.h) on a synthetic dataset: delay 0
+ *   - the network worker (trainer/net_worker.h) on a synthetic dataset: delay 0
  *     is the single-process loop over the same batches, and 2 async workers
  *     learn as well as one.
  * The nets are small (conv - BN+ReLU - pool - linear) so this stays fast. */
@@ -16,10 +17,11 @@
 #include "datasets/augment.h"
 #include "datasets/loader.h"
 #include "datasets/synth.h"
-#include "ps/net_worker.h"
 #include "ps/ps.h"
 #include "tests/check_main.h"
+#include "trainer/net_worker.h"
 #include "trainer/trainer.h"
+#include "trainer/worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,23 +71,27 @@ struct worker {
     double loss_sum;
 };
 
-static int net_grad(void *ctx, const float *theta, int64_t version, int64_t batch, float *state,
-                    float *grad)
+/* The step: batch tk->batch's gradient at the parameters the pull wrote
+ * into the net. */
+static int net_step(void *ctx, const mt_ticket *tk)
 {
     struct worker *w = ctx;
-    size_t n = mt_net_param_count(w->net), ns = mt_net_state_count(w->net);
-    memcpy(mt_net_params(w->net), theta, n * sizeof(float));
-    memcpy(mt_net_state(w->net), state, ns * sizeof(float));
-    make_batch(batch, w->x, w->y);
+    make_batch(tk->batch, w->x, w->y);
     double loss;
     int correct;
     int rc = mt_trainer_grad(w->net, w->x, w->y, B, &loss, &correct);
     if (rc < 0)
         return rc;
     w->loss_sum += loss;
-    memcpy(grad, mt_net_grads(w->net), n * sizeof(float));
-    memcpy(state, mt_net_state(w->net), ns * sizeof(float));
     return MT_OK;
+}
+
+static int net_main(void *ctx, mt_transport *t, int id)
+{
+    struct worker *w = ctx;
+    mt_worker loop = {mt_net_params(w->net), mt_net_state(w->net), mt_net_grads(w->net), net_step,
+                      w};
+    return mt_worker_loop(&loop, t, id);
 }
 
 static void server_config(mt_ps_server_config *sc, mt_net *net, mt_msgd_ranges *decay)
@@ -146,7 +152,7 @@ START_TEST(delay_zero_equals_the_single_process_training_loop)
     rc.mode = MT_PS_DELAY;
     rc.threads = 1;
     rc.steps_per_epoch = 8;
-    rc.grad = net_grad;
+    rc.worker_main = net_main;
     rc.worker_ctx = ctx;
     mt_ps *ps;
     ck_assert_msg(mt_ps_create(&ps, &sc, &rc, theta0, state0) == MT_OK, "%s", mt_errmsg());
@@ -182,7 +188,7 @@ START_TEST(async_networks_in_two_threads_lose_no_push)
     rc.threads = 1;
     rc.oversubscribe = 1;
     rc.steps_per_epoch = 20;
-    rc.grad = net_grad;
+    rc.worker_main = net_main;
     rc.worker_ctx = ctx;
     mt_ps *ps;
     ck_assert_msg(mt_ps_create(&ps, &sc, &rc, mt_net_params(w[0].net), mt_net_state(w[0].net)) ==
@@ -226,18 +232,48 @@ static void data_open(struct data *d)
 
 static mt_net *data_net(void) { return small_net(DB, 1, DHW, 2, 8, DCLASSES); }
 
+/* A network worker counting its top-1 hits for the epoch's training accuracy. */
+struct counted {
+    mt_net_worker nw;
+    int64_t correct, seen;
+};
+
+static int counted_step(void *ctx, const mt_ticket *tk)
+{
+    struct counted *c = ctx;
+    int rc = mt_net_worker_step(&c->nw, tk);
+    c->correct += c->nw.correct;
+    c->seen += c->nw.n;
+    return rc;
+}
+
+static int counted_main(void *ctx, mt_transport *t, int id)
+{
+    struct counted *c = ctx;
+    mt_worker loop = mt_net_worker_loop(&c->nw);
+    loop.step = counted_step;
+    loop.ctx = c;
+    return mt_worker_loop(&loop, t, id);
+}
+
 struct train_log {
-    mt_ps_net_worker *w;
+    struct counted *w;
     int n;
     double top1[32];
     int epochs;
 };
 
+/* On a quiescent server: the epoch's training top-1 over all workers. */
 static int log_train(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *tau)
 {
     struct train_log *l = ctx;
-    double loss;
-    mt_ps_net_workers_take_stats(l->w, l->n, &loss, &l->top1[l->epochs < 32 ? l->epochs : 31]);
+    int64_t correct = 0, seen = 0;
+    for (int i = 0; i < l->n; i++) {
+        correct += l->w[i].correct;
+        seen += l->w[i].seen;
+        l->w[i].correct = l->w[i].seen = 0;
+    }
+    l->top1[l->epochs < 32 ? l->epochs : 31] = seen ? (double)correct / (double)seen : 0.0;
     l->epochs++;
     return MT_OK;
 }
@@ -248,11 +284,15 @@ enum { EPOCHS = 4 };
 static double train_synthetic(struct data *d, int mode, int workers, float *theta_out)
 {
     mt_net *nets[2];
-    mt_ps_net_worker w[2];
+    struct counted w[2] = {0};
     void *ctx[2];
+    /* A sync step takes W batches: an epoch is B / W steps. */
+    int batches = mt_batches_per_epoch(d->ds.train.n, DB, d->pipe.drop_last);
+    int per_step = mode == MT_PS_SYNC ? workers : 1;
     for (int i = 0; i < workers; i++) {
         nets[i] = data_net();
-        ck_assert_msg(mt_ps_net_worker_init(&w[i], nets[i], &d->ds.train, &d->pipe) == MT_OK,
+        ck_assert_msg(mt_net_worker_init(&w[i].nw, nets[i], &d->ds.train, &d->pipe,
+                                         batches / per_step * per_step) == MT_OK,
                       "%s", mt_errmsg());
         ctx[i] = &w[i];
     }
@@ -267,9 +307,8 @@ static double train_synthetic(struct data *d, int mode, int workers, float *thet
     rc.workers = workers;
     rc.threads = 1;
     rc.oversubscribe = 1;
-    /* A sync step takes W batches: an epoch is B / W steps. */
-    rc.steps_per_epoch = w[0].batches_per_epoch / (mode == MT_PS_SYNC ? workers : 1);
-    rc.grad = mt_ps_net_grad;
+    rc.steps_per_epoch = batches / per_step;
+    rc.worker_main = counted_main;
     rc.worker_ctx = ctx;
     rc.epoch_end = log_train;
     rc.epoch_ctx = &log;
@@ -284,7 +323,7 @@ static double train_synthetic(struct data *d, int mode, int workers, float *thet
     mt_ps_free(ps);
     mt_msgd_ranges_free(&decay);
     for (int i = 0; i < workers; i++) {
-        mt_ps_net_worker_free(&w[i]);
+        mt_net_worker_free(&w[i].nw);
         mt_net_free(nets[i]);
     }
     return log.top1[EPOCHS - 1];

@@ -451,7 +451,7 @@ int cmd_train(int argc, char **argv)
                       dir, dir);
             return EXIT_USAGE;
         }
-        rc = psrun ? mt_train_ps_load(psrun, path) : mt_trainer_load(&t, path);
+        rc = mt_trainer_load(&t, path);
         if (rc == MT_OK)
             rc = mt_log_truncate(dir, t.epoch);
         if (rc != MT_OK) {
@@ -467,14 +467,12 @@ int cmd_train(int argc, char **argv)
         rc = mt_rundir_create(dir, force);
         if (rc == MT_OK) {
             j = mt_trainer_config_json(&t);
-            if (j && psrun)
-                mt_train_ps_config_json(psrun, j);
             rc = j ? mt_rundir_write_json(dir, "config.json", j)
                    : mt_error(MT_ERR_NOMEM, "config.json: cannot build");
         }
         json_decref(j);
         if (rc == MT_OK)
-            rc = psrun ? mt_train_ps_log_start(dir) : mt_log_start(dir);
+            rc = mt_trainer_log_start(&t, dir);
         if (rc != MT_OK) {
             mt_train_ps_close(psrun);
             mt_trainer_close(&t);
@@ -491,7 +489,7 @@ int cmd_train(int argc, char **argv)
     fflush(stdout);
 
     mt_signals_install();
-    rc = psrun ? mt_train_ps_run(psrun, dir) : mt_trainer_run(&t, dir);
+    rc = mt_trainer_run(&t, dir);
     mt_signals_restore();
     mt_train_ps_close(psrun);
     mt_trainer_close(&t);

@@ -21,14 +21,12 @@ static uint64_t server_bytes(const mt_mem_need *m)
     return (2 * (uint64_t)m->params + m->state) * sizeof(float);
 }
 
-/* The parameter server's buffers for one worker (ps/ps.c). */
+/* The parameter server's buffers for one worker (ps/ps.c): async keeps the
+ * BN state as pulled for the merge; pulls and pushes otherwise use the
+ * worker's own network buffers. */
 static uint64_t ps_worker_bytes(const mt_mem_need *m)
 {
-    uint64_t n = m->params, s = m->state;
-    switch (m->mode) {
-    case MT_PS_ASYNC: return (2 * n + 2 * s) * sizeof(float); /* theta, grad, state, state read */
-    default: return (n + s) * sizeof(float);                 /* grad, state */
-    }
+    return m->mode == MT_PS_ASYNC ? (uint64_t)m->state * sizeof(float) : 0;
 }
 
 uint64_t mt_mem_need_per_worker(const mt_mem_need *m)

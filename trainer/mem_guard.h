@@ -4,13 +4,14 @@
  *
  * What a run of W workers adds to what the process already holds (the data,
  * the first network, the evaluation network):
- *   async  W - 1 more networks; per worker its copy of theta, its gradient and
- *          two BN-state buffers (ps/ps.c), its batch buffers and epoch order
- *          (ps/net_worker.c)
- *   sync   W - 1 more networks; per worker a gradient and a state buffer and
- *          its batch buffers; the averaged gradient and state
- *   delay  no further network: one worker's gradient, state and batch
- *          buffers, and the ring of the last tau_max + 1 parameter versions
+ *   async  W - 1 more networks; per worker the BN state as pulled (ps/ps.c;
+ *          theta and the gradient move straight between the server and the
+ *          network's own buffers), its batch buffers and epoch order
+ *          (trainer/net_worker.c)
+ *   sync   W - 1 more networks; per worker its batch buffers; the averaged
+ *          gradient and state
+ *   delay  no further network: one worker's batch buffers, and the ring of
+ *          the last tau_max + 1 parameter versions
  *          (ps/delay.h: fixed N keeps N + 1, uniform 2N + 1, geometric up to
  *          its cap)
  * and, in every mode, the server's theta, velocity and state. A network's

@@ -1,16 +1,17 @@
 /* train_ps.c: a training run whose steps the parameter server takes (see
- * train_ps.h): settings, the workers' gradient callback, the epoch-end
- * callback (snapshot, evaluation, log row, checkpoint) and the run. */
+ * train_ps.h): settings, the network workers over the server's transport,
+ * the epoch-end callback (the server's state into the trainer, then the
+ * trainer's one epoch end) and the run as the trainer's engine. */
 #include "trainer/train_ps.h"
 
 #include "core/checkpoint.h"
 #include "core/meminfo.h"
 #include "core/signals.h"
 #include "core/status.h"
-#include "ps/net_worker.h"
 #include "ps/ps.h"
 #include "ps/ps_ckpt.h"
 #include "trainer/mem_guard.h"
+#include "trainer/net_worker.h"
 #include "trainer/rundir.h"
 
 #include <math.h>
@@ -29,7 +30,8 @@
 struct worker {
     mt_train_ps *r;
     mt_net *own_net; /* NULL for worker 0, which steps the trainer's net */
-    mt_ps_net_worker nw;
+    mt_net_worker nw;
+    mt_worker loop;  /* the loop's buffers (the net's own) and step */
 };
 
 struct mt_train_ps {
@@ -37,18 +39,13 @@ struct mt_train_ps {
     mt_train_ps_config cfg; /* delay resolved */
     int per_step;           /* batches per server step: W in sync mode, else 1 */
     int slots;              /* batches trained per epoch: steps per epoch x per_step */
-    int batches;            /* the data's batches per epoch */
     mt_ps *ps;
     struct worker *w;
     int n_workers;
     void **ctx;
     double *loss;     /* (slots) loss x images of each batch of the epoch in progress */
     int32_t *correct; /* (slots) its top-1 hits */
-    int eval_threads;
     /* the run in progress */
-    const char *dir;
-    mt_progress progress;
-    pthread_mutex_t progress_lock;
     double t_epoch;  /* start of this process's part of the epoch in progress */
     int64_t v_epoch; /* the version then */
     mt_ps_timing timing_epoch; /* mt_ps_timing totals at t_epoch */
@@ -179,63 +176,50 @@ uint64_t mt_train_ps_hash(uint64_t h, const mt_train_ps_config *p)
     return h;
 }
 
-/* ---- the workers' step ------------------------------------------------------ */
+/* ---- the workers ------------------------------------------------------------ */
 
-/* Batch number b of the server (0, 1, ... in step order; sync: step k's W
- * batches are kW ... kW + W - 1) is slot b - e x slots of epoch e, and that
- * slot is batch `slot` of the data's epoch e. */
-static int worker_grad(void *ctx, const float *theta, int64_t version, int64_t batch,
-                       float *state, float *grad)
+/* The net worker's step, then the batch's record: the single-process
+ * trainer's loss x n, summed in batch order at the epoch's end. */
+static int worker_step(void *ctx, const mt_ticket *tk)
 {
     struct worker *w = ctx;
     mt_train_ps *r = w->r;
-    int64_t step = batch / r->per_step;
-    int64_t epoch = step / r->t->steps_per_epoch;
-    int64_t slot = batch - epoch * r->slots;
-    mt_ps_net_worker *nw = &w->nw;
-    /* From zero, the worker's sums are exactly this batch's numbers. */
-    nw->loss_sum = 0;
-    nw->batches = nw->correct = nw->seen = 0;
-    int rc = mt_ps_net_grad(nw, theta, version, epoch * r->batches + slot, state, grad);
+    int rc = mt_net_worker_step(&w->nw, tk);
     if (rc < 0)
         return rc;
-    /* The single-process trainer's loss x n, summed in batch order at the epoch's end. */
-    r->loss[slot] = nw->loss_sum * (double)nw->seen;
-    r->correct[slot] = (int32_t)nw->correct;
-    if (pthread_mutex_trylock(&r->progress_lock) == 0) {
-        mt_progress_step(&r->progress, (int)(slot / r->per_step), step + 1, nw->loss_sum);
-        pthread_mutex_unlock(&r->progress_lock);
-    }
+    int slot = w->nw.slot;
+    r->loss[slot] = w->nw.loss * w->nw.n;
+    r->correct[slot] = (int32_t)w->nw.correct;
+    mt_trainer_note_step(r->t, slot / r->per_step, tk->batch / r->per_step + 1, w->nw.loss);
     return MT_OK;
+}
+
+static int worker_main(void *ctx, mt_transport *t, int id)
+{
+    struct worker *w = ctx;
+    return mt_worker_loop(&w->loop, t, id);
 }
 
 /* ---- the server's state into the trainer -------------------------------------- */
 
 /* On a quiescent server: parameters, velocity and BN state into the trainer's
- * net (which the evaluation net shares) and the position and the epoch's sums
- * so far into t, as a checkpoint and final.json want them. */
-static void pull_state(mt_train_ps *r)
+ * net (which the evaluation net shares), the step and the epoch's sums so
+ * far, as an evaluation, a checkpoint and final.json want them. */
+static void sync_trainer(mt_train_ps *r)
 {
     mt_trainer *t = r->t;
     mt_ps_server *s = mt_ps_server_of(r->ps);
-    size_t np = mt_net_param_count(t->net), ns = mt_net_state_count(t->net);
-    memcpy(mt_net_params(t->net), mt_ps_server_theta(s), np * sizeof(float));
-    memcpy(t->velocity, mt_ps_server_velocity(s), np * sizeof(float));
-    if (ns)
-        memcpy(mt_net_state(t->net), mt_ps_server_state(s), ns * sizeof(float));
     int64_t v = mt_ps_server_version(s);
-    t->step = v;
-    t->epoch = (int)(v / t->steps_per_epoch);
-    t->next_index = (int)(v % t->steps_per_epoch);
-    t->last_lr = v > 0 ? mt_ps_server_lr(s, v - 1) : 0.0;
-    t->ep_loss_sum = 0;
-    t->ep_correct = 0;
-    int done = t->next_index * r->per_step;
-    for (int i = 0; i < done; i++) {
-        t->ep_loss_sum += r->loss[i];
-        t->ep_correct += r->correct[i];
+    int64_t done = (v - (int64_t)t->epoch * t->steps_per_epoch) * r->per_step;
+    double loss = 0;
+    int64_t correct = 0;
+    for (int64_t i = 0; i < done; i++) {
+        loss += r->loss[i];
+        correct += r->correct[i];
     }
-    t->ep_seen = (int64_t)done * t->cfg.batch;
+    mt_trainer_sync(t, v, v > 0 ? mt_ps_server_lr(s, v - 1) : 0.0, mt_ps_server_theta(s),
+                    mt_ps_server_velocity(s), mt_ps_server_state(s), loss, correct,
+                    done * t->cfg.batch);
 }
 
 /* ---- checkpoints ------------------------------------------------------------ */
@@ -261,29 +245,12 @@ static int ckpt_get(void *ctx, mt_ckpt *c)
     if (rc == MT_OK)
         rc = mt_ckpt_get(c, "train.batch_correct", r->correct,
                          (size_t)r->slots * sizeof *r->correct);
-    return rc;
-}
-
-static int save_checkpoint(mt_train_ps *r)
-{
-    char path[MT_PATH_CAP + 32];
-    int rc = mt_rundir_path(path, sizeof path, r->dir, "checkpoint.bin");
-    if (rc != MT_OK)
-        return rc;
-    pull_state(r);
-    return mt_trainer_save_ext(r->t, path, ckpt_add, r);
-}
-
-int mt_train_ps_load(mt_train_ps *r, const char *path)
-{
-    mt_trainer *t = r->t;
-    int rc = mt_trainer_load_ext(t, path, ckpt_get, r);
     if (rc != MT_OK)
         return rc;
     int64_t v = mt_ps_server_version(mt_ps_server_of(r->ps));
-    if (v != t->step)
-        return mt_error(MT_ERR_FORMAT, "%s: the server is at step %lld, the trainer at %lld", path,
-                        (long long)v, (long long)t->step);
+    if (v != r->t->step)
+        return mt_error(MT_ERR_FORMAT, "%s: the server is at step %lld, the trainer at %lld",
+                        c->path, (long long)v, (long long)r->t->step);
     return MT_OK;
 }
 
@@ -296,93 +263,41 @@ static double server_share(const mt_ps_timing *now, const mt_ps_timing *before)
     return all > 0 ? server / all : 0.0;
 }
 
-static int evaluate(mt_train_ps *r, int test)
-{
-    /* The other workers are idle: the evaluation gets the run's threads. */
-    omp_set_num_threads(r->eval_threads);
-    int rc = mt_trainer_evaluate(r->t, test);
-    omp_set_num_threads(mt_ps_threads(r->ps));
-    return rc;
-}
-
 /* Runs in a worker thread on a quiescent server at the end of epoch `epoch`. */
 static int on_epoch_end(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *tau)
 {
     mt_train_ps *r = ctx;
     mt_trainer *t = r->t;
-    const mt_train_config *c = &t->cfg;
-    double now = mt_now();
-    pull_state(r);
-    t->epoch = (int)epoch;
-    t->ep_loss_sum = 0;
-    t->ep_correct = 0;
-    for (int i = 0; i < r->slots; i++) {
-        t->ep_loss_sum += r->loss[i];
-        t->ep_correct += r->correct[i];
-    }
-    t->ep_seen = (int64_t)r->slots * c->batch;
-    int last = t->epoch + 1 == c->epochs;
-    int due = last || (c->eval_every > 0 && (t->epoch + 1) % c->eval_every == 0);
-    double train_s = now - r->t_epoch;
-    int64_t images = (t->step - r->v_epoch) * r->per_step * c->batch;
-    mt_log_row row = {.epoch = t->epoch + 1,
-                      .step = t->step,
-                      .lr = t->last_lr,
-                      .train_loss = t->ep_loss_sum / (double)t->ep_seen,
-                      .train_acc = (double)t->ep_correct / (double)t->ep_seen,
-                      .images_per_s = train_s > 0 ? (double)images / train_s : 0};
+    if (epoch != t->epoch)
+        return mt_error(MT_ERR_LIB, "trainer: the server ended epoch %lld, the trainer is in %d",
+                        (long long)epoch + 1, t->epoch + 1);
+    double train_s = mt_now() - r->t_epoch;
+    sync_trainer(r);
+    int64_t images = (t->step - r->v_epoch) * r->per_step * t->cfg.batch;
     mt_tau_summary ts;
     mt_tau_hist_summary(tau, &ts);
     mt_ps_timing tm;
     mt_ps_timing_get(ps, &tm);
-    double share = server_share(&tm, &r->timing_epoch);
-    pthread_mutex_lock(&r->progress_lock);
-    mt_progress_epoch_end(&r->progress);
-    pthread_mutex_unlock(&r->progress_lock);
-    if (due) {
-        int rc = evaluate(r, 0);
-        if (rc != MT_OK)
-            return rc;
-        mt_trainer_note_eval(t, &row);
-    }
-    row.seconds = t->ep_seconds + (mt_now() - r->t_epoch);
-    char extra[160];
-    snprintf(extra, sizeof extra, ",%.4f,%lld,%lld,%lld,%lld,%.5f", ts.mean, (long long)ts.max,
-             (long long)ts.p50, (long long)ts.p90, (long long)ts.p99, share);
-    int rc = mt_log_append_ext(r->dir, &row, extra);
-    if (rc != MT_OK)
-        return rc;
-    char eval[128] = "";
-    if (row.evaluated)
-        snprintf(eval, sizeof eval, "  %s loss %.4f top-1 %.2f%% top-5 %.2f%%", t->eval_name,
-                 row.val_loss, 100 * row.val_top1, 100 * row.val_top5);
-    mt_progress_line(&r->progress,
-                     "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%%s  tau mean %.2f max %lld  "
-                     "%.0f img/s  %.1f s",
-                     row.epoch, c->epochs, row.lr, row.train_loss, 100 * row.train_acc, eval,
-                     ts.mean, (long long)ts.max, row.images_per_s, row.seconds);
-    /* The next epoch starts here: its sums, its staleness and its seconds. */
-    t->epoch++;
-    t->ep_seconds = 0;
+    char log_extra[160], line_extra[96];
+    snprintf(log_extra, sizeof log_extra, ",%.4f,%lld,%lld,%lld,%lld,%.5f", ts.mean,
+             (long long)ts.max, (long long)ts.p50, (long long)ts.p90, (long long)ts.p99,
+             server_share(&tm, &r->timing_epoch));
+    snprintf(line_extra, sizeof line_extra, "  tau mean %.2f max %lld", ts.mean,
+             (long long)ts.max);
+    mt_epoch_report rep = {.images_per_s = train_s > 0 ? (double)images / train_s : 0,
+                           .log_extra = log_extra,
+                           .line_extra = line_extra};
+    /* The next epoch's sums and staleness start from zero (its checkpoint
+     * holds them so). */
     memset(r->loss, 0, (size_t)r->slots * sizeof *r->loss);
     memset(r->correct, 0, (size_t)r->slots * sizeof *r->correct);
     mt_tau_hist_clear(mt_ps_tau_epoch(ps));
-    if (last || t->epoch % c->ckpt_every == 0) {
-        rc = save_checkpoint(r);
-        if (rc != MT_OK)
-            return rc;
-    }
+    int rc = mt_trainer_end_epoch(t, &rep);
     r->t_epoch = mt_now();
     r->v_epoch = t->step;
     r->timing_epoch = tm;
-    if (t->epoch < c->epochs) {
-        pthread_mutex_lock(&r->progress_lock);
-        mt_progress_epoch_begin(&r->progress, t->epoch, (int)t->steps_per_epoch, 0);
-        pthread_mutex_unlock(&r->progress_lock);
-    }
-    return MT_OK;
+    return rc;
 }
-
 /* ---- building and the run -------------------------------------------------------- */
 
 /* Whether the run fits in memory (trainer/mem_guard.h); before anything is
@@ -431,117 +346,14 @@ void mt_train_ps_close(mt_train_ps *r)
         return;
     mt_ps_free(r->ps);
     for (int i = 0; r->w && i < r->n_workers; i++) {
-        mt_ps_net_worker_free(&r->w[i].nw);
+        mt_net_worker_free(&r->w[i].nw);
         mt_net_free(r->w[i].own_net);
     }
     free(r->w);
     free(r->ctx);
     free(r->loss);
     free(r->correct);
-    pthread_mutex_destroy(&r->progress_lock);
     free(r);
-}
-
-int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config *p)
-{
-    *out = NULL;
-    int rc = mt_train_ps_config_check(p, t->cfg.threads);
-    if (rc != MT_OK)
-        return rc;
-    mt_train_ps *r = calloc(1, sizeof *r);
-    if (!r)
-        return mt_error(MT_ERR_NOMEM, "trainer: out of memory");
-    pthread_mutex_init(&r->progress_lock, NULL);
-    r->t = t;
-    r->cfg = *p;
-    r->cfg.delay = p->mode == MT_PS_DELAY ? resolved_delay(p) : -1;
-    r->batches = t->steps_per_epoch;
-    r->per_step = p->mode == MT_PS_SYNC ? p->workers : 1;
-    int spe = r->batches / r->per_step;
-    if (spe < 1) {
-        mt_train_ps_close(r);
-        return mt_error(MT_ERR_ARG,
-                        "--workers: %d sync workers take %d batches a step, an epoch has %d "
-                        "(%d images of batch %d)",
-                        p->workers, p->workers, t->steps_per_epoch, t->data.train.n,
-                        t->cfg.batch);
-    }
-    /* Sync mode: the epoch and the schedule count server steps. */
-    t->steps_per_epoch = spe;
-    t->sched.steps_per_epoch = spe;
-    t->config_hash = mt_train_ps_hash(t->config_hash, &r->cfg);
-    r->slots = spe * r->per_step;
-    r->loss = calloc((size_t)r->slots, sizeof *r->loss);
-    r->correct = calloc((size_t)r->slots, sizeof *r->correct);
-    r->n_workers = p->mode == MT_PS_DELAY ? 1 : p->workers;
-    rc = check_memory(r, p);
-    if (rc != MT_OK) {
-        mt_train_ps_close(r);
-        return rc;
-    }
-    r->w = calloc((size_t)r->n_workers, sizeof *r->w);
-    r->ctx = calloc((size_t)r->n_workers, sizeof *r->ctx);
-    if (!r->loss || !r->correct || !r->w || !r->ctx) {
-        mt_train_ps_close(r);
-        return mt_error(MT_ERR_NOMEM, "trainer: out of memory for %d workers", p->workers);
-    }
-    for (int i = 0; i < r->n_workers && rc == MT_OK; i++) {
-        struct worker *w = &r->w[i];
-        w->r = r;
-        r->ctx[i] = w;
-        mt_net *net = t->net;
-        if (i > 0) {
-            rc = mt_net_clone(&w->own_net, t->net, t->cfg.batch, NULL, NULL, NULL);
-            net = w->own_net;
-        }
-        if (rc == MT_OK)
-            rc = mt_ps_net_worker_init(&w->nw, net, &t->data.train, &t->pipe);
-        if (rc != MT_OK)
-            rc = mt_error_context(rc, "worker %d", i);
-    }
-    mt_ps_server_config sc;
-    mt_ps_server_config_default(&sc, mt_net_param_count(t->net), mt_net_state_count(t->net));
-    sc.shards = p->shards;
-    sc.opt = t->opt;
-    sc.decay = &t->decay;
-    sc.schedule = t->sched;
-    mt_ps_config pc;
-    mt_ps_config_default(&pc);
-    pc.mode = p->mode;
-    pc.workers = p->workers;
-    pc.threads = t->cfg.threads;
-    pc.oversubscribe = p->oversubscribe;
-    pc.delay_kind = p->delay_kind;
-    pc.delay = r->cfg.delay < 0 ? 0 : r->cfg.delay;
-    /* The delays' own seed, apart from the parameters' and the data's. */
-    pc.seed = mt_hash64_str(mt_hash64_u64(MT_HASH64_INIT, t->cfg.seed), "delays");
-    pc.steps_per_epoch = spe;
-    pc.grad = worker_grad;
-    pc.worker_ctx = r->ctx;
-    pc.epoch_end = on_epoch_end;
-    pc.epoch_ctx = r;
-    if (rc == MT_OK)
-        rc = mt_schedule_check(&t->sched);
-    if (rc == MT_OK)
-        rc = mt_ps_create(&r->ps, &sc, &pc, mt_net_params(t->net), mt_net_state(t->net));
-    if (rc != MT_OK) {
-        mt_train_ps_close(r);
-        return rc;
-    }
-    /* Evaluation: the idle workers' threads, within the cores and within
-     * OMP_NUM_THREADS when the environment sets it (tests/run.sh does under
-     * ThreadSanitizer, which cannot see OpenMP's barriers). */
-    int threads = mt_ps_threads(r->ps), cores = mt_ps_cores();
-    long eval = p->mode == MT_PS_DELAY ? threads : (long)threads * p->workers;
-    const char *env = getenv("OMP_NUM_THREADS");
-    long cap = env ? strtol(env, NULL, 10) : 0;
-    if (eval > cores)
-        eval = cores;
-    if (cap > 0 && eval > cap)
-        eval = cap;
-    r->eval_threads = eval > threads ? (int)eval : threads;
-    *out = r;
-    return MT_OK;
 }
 
 int mt_train_ps_threads(const mt_train_ps *r) { return mt_ps_threads(r->ps); }
@@ -562,19 +374,19 @@ void mt_train_ps_describe(const mt_train_ps *r, FILE *out)
                 p->shards, p->shards == 1 ? "" : "s");
 }
 
-void mt_train_ps_config_json(const mt_train_ps *r, json_t *config)
+static void config_json(void *ctx, json_t *config)
 {
+    const mt_train_ps *r = ctx;
     json_t *settings = json_object_get(config, "settings");
     if (settings)
         json_object_set_new(settings, "ps",
                             mt_train_ps_config_to_json(&r->cfg, mt_ps_threads(r->ps)));
 }
 
-int mt_train_ps_log_start(const char *dir) { return mt_log_start_ext(dir, PS_LOG_COLUMNS); }
-
 /* final.json's staleness summary and server numbers. */
-static json_t *final_extra(mt_train_ps *r)
+static json_t *final_extra(void *ctx)
 {
+    mt_train_ps *r = ctx;
     mt_tau_summary ts;
     mt_tau_hist_summary(mt_ps_tau_total(r->ps), &ts);
     mt_ps_timing tm, zero = {0};
@@ -596,13 +408,12 @@ static json_t *final_extra(mt_train_ps *r)
                      "ps", cfg);
 }
 
-static int write_final(mt_train_ps *r, const char *status, const char *message,
-                       const mt_eval_result *test, double seconds)
+static void final_line(void *ctx, char *buf, size_t cap)
 {
-    json_t *extra = final_extra(r);
-    int rc = mt_trainer_write_final(r->t, r->dir, status, message, test, seconds, extra);
-    json_decref(extra);
-    return rc;
+    mt_train_ps *r = ctx;
+    mt_tau_summary ts;
+    mt_tau_hist_summary(mt_ps_tau_total(r->ps), &ts);
+    snprintf(buf, cap, "; tau mean %.2f max %lld", ts.mean, (long long)ts.max);
 }
 
 /* mt_ps_run in a thread of its own while the calling thread watches for
@@ -651,77 +462,131 @@ static int run_watching_signals(mt_ps *ps, int64_t target)
     return u.rc < 0 ? mt_error(u.rc, "%s", u.msg) : u.rc;
 }
 
-int mt_train_ps_run(mt_train_ps *r, const char *dir)
+/* The engine's run: the server's steps to `target`, then the trainer up to
+ * date. A stop request is not an error here: the trainer sees the step count. */
+static int engine_run(void *ctx, int64_t target)
 {
-    mt_trainer *t = r->t;
-    const mt_train_config *c = &t->cfg;
-    double t_run = mt_now();
-    int64_t spe = t->steps_per_epoch, total = (int64_t)c->epochs * spe;
-    mt_ps_server *s = mt_ps_server_of(r->ps);
-    r->dir = dir;
-    mt_progress_init(&r->progress, c->progress, c->epochs, total, c->batch * r->per_step);
-    int rc = write_final(r, "running", NULL, NULL, 0);
+    mt_train_ps *r = ctx;
+    r->t_epoch = r->t->t_epoch;
+    r->v_epoch = r->t->step;
+    mt_ps_timing_get(r->ps, &r->timing_epoch);
+    int rc = run_watching_signals(r->ps, target);
+    sync_trainer(r);
+    return rc == MT_ERR_INTERRUPTED ? MT_OK : rc;
+}
+
+/* ---- building ------------------------------------------------------------------ */
+
+int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config *p)
+{
+    *out = NULL;
+    int rc = mt_train_ps_config_check(p, t->cfg.threads);
     if (rc != MT_OK)
         return rc;
-    int64_t v = mt_ps_server_version(s);
-    if (v < total) {
-        int64_t target = total;
-        if (c->stop_after > 0 && c->stop_after < total)
-            target = c->stop_after > v ? c->stop_after : v;
-        r->t_epoch = mt_now();
-        r->v_epoch = v;
-        mt_ps_timing_get(r->ps, &r->timing_epoch);
-        mt_progress_epoch_begin(&r->progress, t->epoch, (int)spe, t->next_index);
-        rc = run_watching_signals(r->ps, target);
-        mt_progress_epoch_end(&r->progress);
-        v = mt_ps_server_version(s);
-        if (rc == MT_ERR_DIVERGED) {
-            char msg[768];
-            snprintf(msg, sizeof msg,
-                     "the training loss became non-finite at epoch %lld, step %lld (lr %g): %s",
-                     (long long)(v / spe + 1), (long long)v + 1, mt_ps_server_lr(s, v),
-                     mt_errmsg());
-            pull_state(r);
-            write_final(r, "diverged", msg, NULL, mt_now() - t_run);
-            return mt_error(MT_ERR_DIVERGED, "%s", msg);
-        }
-        if (rc < 0 && rc != MT_ERR_INTERRUPTED) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mt_errmsg());
-            write_final(r, "failed", msg, NULL, mt_now() - t_run);
-            return mt_error(rc, "%s", msg);
-        }
-        if (v < total) {
-            t->ep_seconds += mt_now() - r->t_epoch;
-            rc = save_checkpoint(r);
-            if (rc != MT_OK)
-                return rc;
-            int sig = mt_signals_pending();
-            char msg[MT_PATH_CAP + 256];
-            snprintf(msg, sizeof msg,
-                     "stopped by %s at epoch %d, step %lld; checkpoint saved; resume with: "
-                     "mutau train --resume %s",
-                     sig ? mt_signal_name(sig) : "--stop-after", t->epoch + 1,
-                     (long long)t->step, dir);
-            write_final(r, "interrupted", msg, NULL, mt_now() - t_run);
-            return mt_error(MT_ERR_INTERRUPTED, "%s", msg);
-        }
+    mt_train_ps *r = calloc(1, sizeof *r);
+    if (!r)
+        return mt_error(MT_ERR_NOMEM, "trainer: out of memory");
+    r->t = t;
+    r->cfg = *p;
+    r->cfg.delay = p->mode == MT_PS_DELAY ? resolved_delay(p) : -1;
+    r->per_step = p->mode == MT_PS_SYNC ? p->workers : 1;
+    int batches = t->steps_per_epoch;
+    int spe = batches / r->per_step;
+    if (spe < 1) {
+        mt_train_ps_close(r);
+        return mt_error(MT_ERR_ARG,
+                        "--workers: %d sync workers take %d batches a step, an epoch has %d "
+                        "(%d images of batch %d)",
+                        p->workers, p->workers, batches, t->data.train.n, t->cfg.batch);
     }
-    /* The final report: the server's parameters on the test set. */
-    pull_state(r);
-    rc = evaluate(r, 1);
-    if (rc != MT_OK)
+    r->slots = spe * r->per_step;
+    r->loss = calloc((size_t)r->slots, sizeof *r->loss);
+    r->correct = calloc((size_t)r->slots, sizeof *r->correct);
+    r->n_workers = p->mode == MT_PS_DELAY ? 1 : p->workers;
+    rc = check_memory(r, p);
+    if (rc != MT_OK) {
+        mt_train_ps_close(r);
         return rc;
-    rc = write_final(r, "completed", NULL, &t->last_eval, mt_now() - t_run);
-    if (rc != MT_OK)
+    }
+    r->w = calloc((size_t)r->n_workers, sizeof *r->w);
+    r->ctx = calloc((size_t)r->n_workers, sizeof *r->ctx);
+    if (!r->loss || !r->correct || !r->w || !r->ctx) {
+        mt_train_ps_close(r);
+        return mt_error(MT_ERR_NOMEM, "trainer: out of memory for %d workers", p->workers);
+    }
+    for (int i = 0; i < r->n_workers && rc == MT_OK; i++) {
+        struct worker *w = &r->w[i];
+        w->r = r;
+        r->ctx[i] = w;
+        mt_net *net = t->net;
+        if (i > 0) {
+            rc = mt_net_clone(&w->own_net, t->net, t->cfg.batch, NULL, NULL, NULL);
+            net = w->own_net;
+        }
+        if (rc == MT_OK)
+            rc = mt_net_worker_init(&w->nw, net, &t->data.train, &t->pipe, r->slots);
+        w->loop = mt_net_worker_loop(&w->nw);
+        w->loop.step = worker_step;
+        w->loop.ctx = w;
+        if (rc != MT_OK)
+            rc = mt_error_context(rc, "worker %d", i);
+    }
+    mt_ps_server_config sc;
+    mt_ps_server_config_default(&sc, mt_net_param_count(t->net), mt_net_state_count(t->net));
+    sc.shards = p->shards;
+    sc.opt = t->opt;
+    sc.decay = &t->decay;
+    sc.schedule = t->sched;
+    /* Sync mode: the epoch and the schedule count server steps. */
+    sc.schedule.steps_per_epoch = spe;
+    mt_ps_config pc;
+    mt_ps_config_default(&pc);
+    pc.mode = p->mode;
+    pc.workers = p->workers;
+    pc.threads = t->cfg.threads;
+    pc.oversubscribe = p->oversubscribe;
+    pc.delay_kind = p->delay_kind;
+    pc.delay = r->cfg.delay < 0 ? 0 : r->cfg.delay;
+    /* The delays' own seed, apart from the parameters' and the data's. */
+    pc.seed = mt_hash64_str(mt_hash64_u64(MT_HASH64_INIT, t->cfg.seed), "delays");
+    pc.steps_per_epoch = spe;
+    pc.worker_main = worker_main;
+    pc.worker_ctx = r->ctx;
+    pc.epoch_end = on_epoch_end;
+    pc.epoch_ctx = r;
+    if (rc == MT_OK)
+        rc = mt_schedule_check(&sc.schedule);
+    if (rc == MT_OK)
+        rc = mt_ps_create(&r->ps, &sc, &pc, mt_net_params(t->net), mt_net_state(t->net));
+    if (rc != MT_OK) {
+        mt_train_ps_close(r);
         return rc;
-    mt_tau_summary ts;
-    mt_tau_hist_summary(mt_ps_tau_total(r->ps), &ts);
-    mt_progress_line(&r->progress,
-                     "done: test top-1 %.2f%% top-5 %.2f%% loss %.4f; best %s top-1 %.2f%% "
-                     "(epoch %d); tau mean %.2f max %lld",
-                     100 * t->last_eval.top1, 100 * t->last_eval.top5, t->last_eval.loss,
-                     t->eval_name, 100 * t->best_top1, t->best_epoch + 1, ts.mean,
-                     (long long)ts.max);
+    }
+    /* Evaluation: the idle workers' threads, within the cores and within
+     * OMP_NUM_THREADS when the environment sets it (tests/run.sh does under
+     * ThreadSanitizer, which cannot see OpenMP's barriers). */
+    int threads = mt_ps_threads(r->ps), cores = mt_ps_cores();
+    long eval = p->mode == MT_PS_DELAY ? threads : (long)threads * p->workers;
+    const char *env = getenv("OMP_NUM_THREADS");
+    long cap = env ? strtol(env, NULL, 10) : 0;
+    if (eval > cores)
+        eval = cores;
+    if (cap > 0 && eval > cap)
+        eval = cap;
+    mt_trainer_engine e = {.ctx = r,
+                           .run = engine_run,
+                           .ckpt_add = ckpt_add,
+                           .ckpt_get = ckpt_get,
+                           .log_columns = PS_LOG_COLUMNS,
+                           .final_extra = final_extra,
+                           .config_json = config_json,
+                           .final_line = final_line,
+                           .eval_threads = eval > threads ? (int)eval : threads};
+    rc = mt_trainer_attach(t, &e, r->per_step, mt_train_ps_hash(t->config_hash, &r->cfg));
+    if (rc != MT_OK) {
+        mt_train_ps_close(r);
+        return rc;
+    }
+    *out = r;
     return MT_OK;
 }

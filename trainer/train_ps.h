@@ -1,7 +1,12 @@
 /* train_ps.h: multi-worker training (`mutau train --workers W --mode
  * async|sync|delay`): the trainer's run (trainer.h) with its steps taken by
- * the parameter server (ps/ps.h) and W network copies as its workers
- * (ps/net_worker.h).
+ * the parameter server (ps/ps.h) and W network copies as its workers, each
+ * running the worker loop (trainer/worker.h, trainer/net_worker.h) over the
+ * server's transport. mt_train_ps_open attaches the server to the trainer as
+ * its engine; from then on mt_trainer_load, mt_trainer_log_start,
+ * mt_trainer_config_json and mt_trainer_run cover the multi-worker run too,
+ * and the epoch's end is the trainer's own (mt_trainer_end_epoch), called by
+ * the worker thread that completes the epoch.
  *
  * Everything a single-process run has holds here too: config.json (with a
  * `settings.ps` section), log.csv (with staleness and server-time columns),
@@ -23,7 +28,8 @@
  * or sync run continues bit for bit; an async run resumes its state exactly,
  * and its future is a race.
  *
- * Not here: the server and the modes (ps/), flag parsing (tools/).
+ * Not here: the server and the modes (ps/), the worker loop
+ * (trainer/worker.h), flag parsing (tools/).
  */
 #ifndef MT_TRAINER_TRAIN_PS_H
 #define MT_TRAINER_TRAIN_PS_H
@@ -65,8 +71,9 @@ uint64_t mt_train_ps_hash(uint64_t h, const mt_train_ps_config *p);
 typedef struct mt_train_ps mt_train_ps;
 
 /* After mt_trainer_open: builds the W - 1 further nets, their workers and
- * the server from t's parameters, and adapts t (sync mode's steps per epoch
- * and schedule, the settings hash). t must outlive the result.
+ * the server from t's parameters, and attaches the server to t as its engine
+ * (mt_trainer_attach: sync mode's steps per epoch and schedule, the settings
+ * hash). t must outlive the result; close the result before t.
  *
  * Memory first: unless ignore_memory, what the run would hold (the network
  * copies, the server, delay mode's ring; trainer/mem_guard.h) is compared
@@ -82,16 +89,5 @@ int mt_train_ps_threads(const mt_train_ps *r);
 /* One line saying how the steps are computed ("2 async workers x 1 thread, 4 shards"). */
 void mt_train_ps_describe(const mt_train_ps *r, FILE *out);
 
-/* Adds settings.ps to a config.json object made by mt_trainer_config_json. */
-void mt_train_ps_config_json(const mt_train_ps *r, json_t *config);
-
-/* Starts log.csv with the staleness columns. */
-int mt_train_ps_log_start(const char *dir);
-
-/* Loads a checkpoint written by a run of the same settings (resume). */
-int mt_train_ps_load(mt_train_ps *r, const char *path);
-
-/* mt_trainer_run's contract for a multi-worker run in `dir`. */
-int mt_train_ps_run(mt_train_ps *r, const char *dir);
 
 #endif

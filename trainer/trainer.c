@@ -1,16 +1,17 @@
-/* trainer.c: opening a run, the gradient/update pieces, checkpoints and the
- * epoch loop of a single process (see trainer.h). */
+/* trainer.c: opening a run, the gradient/update pieces, an engine's hold on
+ * the run, checkpoints and the run directory's JSON (see trainer.h; the run
+ * itself is run.c). */
 #include "trainer/trainer.h"
 
 #include "core/checkpoint.h"
 #include "core/meminfo.h"
-#include "core/signals.h"
 #include "core/status.h"
 #include "core/version.h"
 #include "trainer/model.h"
 #include "trainer/rundir.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,8 @@ int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
     t->best_epoch = -1;
+    t->batches_per_step = 1;
+    pthread_mutex_init(&t->progress_lock, NULL);
     int rc = mt_train_config_check(cfg);
     if (rc != MT_OK)
         return rc;
@@ -142,6 +145,7 @@ void mt_trainer_close(mt_trainer *t)
     free(t->velocity);
     free(t->eval_x);
     free(t->eval_y);
+    pthread_mutex_destroy(&t->progress_lock);
     memset(t, 0, sizeof *t);
 }
 
@@ -175,19 +179,54 @@ int mt_trainer_evaluate(mt_trainer *t, int test)
 {
     mt_eval_result_free(&t->last_eval);
     const mt_split *s = test ? &t->data.test : t->eval_split;
-    return mt_evaluate(t->eval_net, s, &t->norm, t->eval_x, t->eval_y, &t->last_eval);
+    /* An engine's workers are idle now: the evaluation may get their threads. */
+    int saved = omp_get_max_threads();
+    if (t->engine.eval_threads > 0)
+        omp_set_num_threads(t->engine.eval_threads);
+    int rc = mt_evaluate(t->eval_net, s, &t->norm, t->eval_x, t->eval_y, &t->last_eval);
+    if (t->engine.eval_threads > 0)
+        omp_set_num_threads(saved);
+    return rc;
 }
 
-void mt_trainer_note_eval(mt_trainer *t, mt_log_row *row)
+/* ---- an engine's run ------------------------------------------------------- */
+
+int mt_trainer_attach(mt_trainer *t, const mt_trainer_engine *e, int batches_per_step,
+                      uint64_t hash)
 {
-    row->evaluated = 1;
-    row->val_loss = t->last_eval.loss;
-    row->val_top1 = t->last_eval.top1;
-    row->val_top5 = t->last_eval.top5;
-    if (t->last_eval.top1 > t->best_top1) {
-        t->best_top1 = t->last_eval.top1;
-        t->best_epoch = t->epoch;
-    }
+    int batches = mt_batches_per_epoch(t->data.train.n, t->cfg.batch, 1);
+    int spe = batches_per_step > 0 ? batches / batches_per_step : 0;
+    if (spe < 1)
+        return mt_error(MT_ERR_ARG,
+                        "--workers: steps of %d batches, an epoch has %d (%d images of batch %d)",
+                        batches_per_step, batches, t->data.train.n, t->cfg.batch);
+    t->engine = *e;
+    t->batches_per_step = batches_per_step;
+    t->steps_per_epoch = spe;
+    t->sched.steps_per_epoch = spe;
+    t->config_hash = hash;
+    return mt_schedule_check(&t->sched);
+}
+
+void mt_trainer_sync(mt_trainer *t, int64_t step, double lr, const float *params,
+                     const float *velocity, const float *state, double loss_sum, int64_t correct,
+                     int64_t seen)
+{
+    size_t np = mt_net_param_count(t->net), ns = mt_net_state_count(t->net);
+    if (params)
+        memcpy(mt_net_params(t->net), params, np * sizeof(float));
+    if (velocity)
+        memcpy(t->velocity, velocity, np * sizeof(float));
+    if (state && ns)
+        memcpy(mt_net_state(t->net), state, ns * sizeof(float));
+    /* The epoch moves on only at mt_trainer_end_epoch: at an epoch's end the
+     * position is its last batch + 1. */
+    t->step = step;
+    t->next_index = (int)(step - (int64_t)t->epoch * t->steps_per_epoch);
+    t->last_lr = lr;
+    t->ep_loss_sum = loss_sum;
+    t->ep_correct = correct;
+    t->ep_seen = seen;
 }
 
 /* ---- checkpoints -------------------------------------------------------- */
@@ -197,11 +236,6 @@ enum { PROG_EPOCH, PROG_INDEX, PROG_STEP, PROG_CORRECT, PROG_SEEN, PROG_BEST_EPO
 enum { PROGF_LOSS_SUM, PROGF_SECONDS, PROGF_BEST_TOP1, PROGF_LAST_LR, PROGF_N };
 
 int mt_trainer_save(const mt_trainer *t, const char *path)
-{
-    return mt_trainer_save_ext(t, path, NULL, NULL);
-}
-
-int mt_trainer_save_ext(const mt_trainer *t, const char *path, mt_trainer_ckpt_fn add, void *ctx)
 {
     int64_t prog[PROG_N] = {t->epoch, t->next_index, t->step, t->ep_correct, t->ep_seen,
                             t->best_epoch, t->steps_per_epoch, t->cfg.batch};
@@ -227,8 +261,8 @@ int mt_trainer_save_ext(const mt_trainer *t, const char *path, mt_trainer_ckpt_f
         rc = mt_ckpt_add(&c, "config_hash", &t->config_hash, sizeof t->config_hash);
     if (rc == MT_OK)
         rc = mt_ckpt_add(&c, "data", data_id, sizeof data_id);
-    if (rc == MT_OK && add)
-        rc = add(ctx, &c);
+    if (rc == MT_OK && t->engine.ckpt_add)
+        rc = t->engine.ckpt_add(t->engine.ctx, &c);
     if (rc == MT_OK)
         rc = mt_ckpt_write(&c, path);
     mt_ckpt_free(&c);
@@ -236,11 +270,6 @@ int mt_trainer_save_ext(const mt_trainer *t, const char *path, mt_trainer_ckpt_f
 }
 
 int mt_trainer_load(mt_trainer *t, const char *path)
-{
-    return mt_trainer_load_ext(t, path, NULL, NULL);
-}
-
-int mt_trainer_load_ext(mt_trainer *t, const char *path, mt_trainer_ckpt_fn get, void *ctx)
 {
     mt_ckpt c;
     int rc = mt_ckpt_read(&c, path, t->signature, t->model_desc);
@@ -284,22 +313,27 @@ int mt_trainer_load_ext(mt_trainer *t, const char *path, mt_trainer_ckpt_fn get,
         rc = mt_ckpt_get(&c, "bn_state", mt_net_state(t->net), ns * sizeof(float));
     if (rc == MT_OK)
         rc = mt_ckpt_get(&c, "rng", t->rng.s, sizeof t->rng.s);
-    if (rc == MT_OK && get)
-        rc = get(ctx, &c);
+    if (rc == MT_OK) {
+        t->epoch = (int)prog[PROG_EPOCH];
+        t->next_index = (int)prog[PROG_INDEX];
+        t->step = prog[PROG_STEP];
+        t->ep_correct = prog[PROG_CORRECT];
+        t->ep_seen = prog[PROG_SEEN];
+        t->best_epoch = (int)prog[PROG_BEST_EPOCH];
+        t->ep_loss_sum = progf[PROGF_LOSS_SUM];
+        t->ep_seconds = progf[PROGF_SECONDS];
+        t->best_top1 = progf[PROGF_BEST_TOP1];
+        t->last_lr = progf[PROGF_LAST_LR];
+    }
+    if (rc == MT_OK && t->engine.ckpt_get)
+        rc = t->engine.ckpt_get(t->engine.ctx, &c);
     mt_ckpt_free(&c);
-    if (rc != MT_OK)
-        return rc;
-    t->epoch = (int)prog[PROG_EPOCH];
-    t->next_index = (int)prog[PROG_INDEX];
-    t->step = prog[PROG_STEP];
-    t->ep_correct = prog[PROG_CORRECT];
-    t->ep_seen = prog[PROG_SEEN];
-    t->best_epoch = (int)prog[PROG_BEST_EPOCH];
-    t->ep_loss_sum = progf[PROGF_LOSS_SUM];
-    t->ep_seconds = progf[PROGF_SECONDS];
-    t->best_top1 = progf[PROGF_BEST_TOP1];
-    t->last_lr = progf[PROGF_LAST_LR];
-    return MT_OK;
+    return rc;
+}
+
+int mt_trainer_log_start(const mt_trainer *t, const char *dir)
+{
+    return mt_log_start_ext(dir, t->engine.log_columns ? t->engine.log_columns : "");
 }
 
 /* ---- the run directory's JSON ------------------------------------------- */
@@ -323,7 +357,7 @@ json_t *mt_trainer_config_json(const mt_trainer *t)
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     mt_trainer *m = (mt_trainer *)t;
     const mt_split *tr = &t->data.train;
-    return json_pack(
+    json_t *j = json_pack(
         "{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:s,"
         " s:{s:s, s:I, s:I, s:s, s:f},"
         " s:{s:s, s:s, s:i, s:i, s:i, s:i, s:s, s:[i,i,i], s:o, s:i}}",
@@ -340,6 +374,9 @@ json_t *mt_trainer_config_json(const mt_trainer *t)
         "val", t->data.val.n, "test", t->data.test.n, "eval_split", t->eval_name, "shape", tr->c,
         tr->h, tr->w, "normalization", norm_json(&t->norm), "steps_per_epoch",
         t->steps_per_epoch);
+    if (j && t->engine.config_json)
+        t->engine.config_json(t->engine.ctx, j);
+    return j;
 }
 
 static json_t *eval_json(const mt_eval_result *r, const char *split)
@@ -362,15 +399,8 @@ static json_t *per_class_json(const mt_trainer *t, const mt_eval_result *r)
     return a;
 }
 
-static int write_final(const mt_trainer *t, const char *dir, const char *status,
-                       const char *message, const mt_eval_result *test, double seconds)
-{
-    return mt_trainer_write_final(t, dir, status, message, test, seconds, NULL);
-}
-
 int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *status,
-                           const char *message, const mt_eval_result *test, double seconds,
-                           json_t *extra)
+                           const char *message, const mt_eval_result *test, double seconds)
 {
     json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:I, s:f, s:f}", "status", status, "message",
                           message ? message : "", "epochs_completed", t->epoch, "epochs",
@@ -400,174 +430,14 @@ int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *sta
         snprintf(cmd, sizeof cmd, "mutau train --resume %s", dir);
         json_object_set_new(j, "resume", json_string(cmd));
     }
-    if (extra)
-        json_object_update(j, extra);
+    if (t->engine.final_extra) {
+        json_t *extra = t->engine.final_extra(t->engine.ctx);
+        if (extra)
+            json_object_update(j, extra);
+        json_decref(extra);
+    }
     int rc = mt_rundir_write_json(dir, "final.json", j);
     json_decref(j);
     return rc;
 }
 
-/* ---- the loop ------------------------------------------------------------ */
-
-static int save_checkpoint(const mt_trainer *t, const char *dir)
-{
-    char path[MT_PATH_CAP + 32];
-    int rc = mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
-    return rc != MT_OK ? rc : mt_trainer_save(t, path);
-}
-
-/* The end of epoch t->epoch: evaluation when due, the log row, a checkpoint
- * when due; then the position moves to the next epoch. */
-static int end_epoch(mt_trainer *t, const char *dir, mt_progress *p, double train_seconds,
-                     int64_t ep_images, double t0)
-{
-    const mt_train_config *c = &t->cfg;
-    int last = t->epoch + 1 == c->epochs;
-    int due = last || (c->eval_every > 0 && (t->epoch + 1) % c->eval_every == 0);
-    mt_log_row row = {.epoch = t->epoch + 1,
-                      .step = t->step,
-                      .lr = t->last_lr,
-                      .train_loss = t->ep_seen ? t->ep_loss_sum / (double)t->ep_seen : NAN,
-                      .train_acc = t->ep_seen ? (double)t->ep_correct / (double)t->ep_seen : NAN,
-                      /* over the training steps this process ran (a resumed
-                       * epoch: its second part only); evaluation excluded */
-                      .images_per_s = train_seconds > 0 ? (double)ep_images / train_seconds : 0};
-    mt_progress_epoch_end(p);
-    if (due) {
-        int rc = mt_trainer_evaluate(t, 0);
-        if (rc != MT_OK)
-            return rc;
-        mt_trainer_note_eval(t, &row);
-    }
-    row.seconds = t->ep_seconds + (mt_now() - t0);
-    int rc = mt_log_append(dir, &row);
-    if (rc != MT_OK)
-        return rc;
-    if (row.evaluated)
-        mt_progress_line(p,
-                         "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  %s loss %.4f top-1 "
-                         "%.2f%% top-5 %.2f%%  %.0f img/s  %.1f s",
-                         row.epoch, c->epochs, row.lr, row.train_loss, 100 * row.train_acc,
-                         t->eval_name, row.val_loss, 100 * row.val_top1, 100 * row.val_top5,
-                         row.images_per_s, row.seconds);
-    else
-        mt_progress_line(p, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  %.0f img/s  %.1f s",
-                         row.epoch, c->epochs, row.lr, row.train_loss, 100 * row.train_acc,
-                         row.images_per_s, row.seconds);
-    t->epoch++;
-    t->next_index = 0;
-    t->ep_loss_sum = 0;
-    t->ep_correct = t->ep_seen = 0;
-    t->ep_seconds = 0;
-    if (last || t->epoch % c->ckpt_every == 0)
-        return save_checkpoint(t, dir);
-    return MT_OK;
-}
-
-int mt_trainer_run(mt_trainer *t, const char *dir)
-{
-    const mt_train_config *c = &t->cfg;
-    double t_run = mt_now();
-    int64_t total_steps = (int64_t)c->epochs * t->steps_per_epoch;
-    mt_progress p;
-    mt_progress_init(&p, c->progress, c->epochs, total_steps, c->batch);
-    int rc = write_final(t, dir, "running", NULL, NULL, 0);
-    if (rc != MT_OK)
-        return rc;
-    if (t->epoch >= c->epochs)
-        goto finished;
-    mt_loader *loader = NULL;
-    rc = mt_loader_create(&loader, &t->data.train, &t->pipe, t->epoch, t->next_index);
-    if (rc != MT_OK)
-        return rc;
-    int interrupted = 0, diverged = 0;
-    double t_epoch = mt_now(), train_seconds = 0;
-    int64_t ep_images = 0;
-    mt_progress_epoch_begin(&p, t->epoch, t->steps_per_epoch, t->next_index);
-    mt_batch b;
-    while (!interrupted && (rc = mt_loader_next(loader, &b)) == 1) {
-        double t_step = mt_now();
-        if (b.epoch != t->epoch || b.index != t->next_index) {
-            mt_loader_release(loader, &b);
-            rc = mt_error(MT_ERR_LIB, "trainer: loader gave batch %d of epoch %d, expected %d of %d",
-                          b.index, b.epoch, t->next_index, t->epoch);
-            break;
-        }
-        double loss = 0;
-        int correct = 0;
-        rc = mt_trainer_grad(t->net, b.x, b.y, b.n, &loss, &correct);
-        int last_of_epoch = b.last;
-        int n = b.n;
-        mt_loader_release(loader, &b);
-        if (rc == MT_ERR_DIVERGED) {
-            diverged = 1;
-            break;
-        }
-        if (rc < 0)
-            break;
-        mt_trainer_apply(t);
-        t->ep_loss_sum += loss * n;
-        t->ep_correct += correct;
-        t->ep_seen += n;
-        t->next_index++;
-        train_seconds += mt_now() - t_step;
-        ep_images += n;
-        mt_progress_step(&p, b.index, t->step, loss);
-        if (last_of_epoch) {
-            rc = end_epoch(t, dir, &p, train_seconds, ep_images, t_epoch);
-            if (rc != MT_OK)
-                break;
-            t_epoch = mt_now();
-            train_seconds = 0;
-            ep_images = 0;
-            if (t->epoch < c->epochs)
-                mt_progress_epoch_begin(&p, t->epoch, t->steps_per_epoch, 0);
-        }
-        if (mt_signals_pending() || (c->stop_after > 0 && t->step >= c->stop_after))
-            interrupted = 1;
-    }
-    mt_loader_stop(loader);
-    mt_loader_destroy(loader);
-    mt_progress_epoch_end(&p);
-    if (rc < 0 && !diverged) {
-        /* Keep the message: writing final.json may replace it. */
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mt_errmsg());
-        write_final(t, dir, "failed", msg, NULL, mt_now() - t_run);
-        return mt_error(rc, "%s", msg);
-    }
-    if (diverged) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "the training loss became non-finite at epoch %d, step %lld (lr %g)",
-                 t->epoch + 1, (long long)t->step + 1, mt_schedule_lr(&t->sched, t->step));
-        write_final(t, dir, "diverged", msg, NULL, mt_now() - t_run);
-        return mt_error(MT_ERR_DIVERGED, "%s", msg);
-    }
-    if (interrupted && t->epoch < c->epochs) {
-        t->ep_seconds += mt_now() - t_epoch;
-        rc = save_checkpoint(t, dir);
-        if (rc != MT_OK)
-            return rc;
-        int sig = mt_signals_pending();
-        char msg[MT_PATH_CAP + 256];
-        snprintf(msg, sizeof msg,
-                 "stopped by %s at epoch %d, step %lld; checkpoint saved; resume with: mutau train "
-                 "--resume %s",
-                 sig ? mt_signal_name(sig) : "--stop-after", t->epoch + 1, (long long)t->step,
-                 dir);
-        write_final(t, dir, "interrupted", msg, NULL, mt_now() - t_run);
-        return mt_error(MT_ERR_INTERRUPTED, "%s", msg);
-    }
-finished:
-    /* The final report: the test set, with per-class accuracy. */
-    rc = mt_trainer_evaluate(t, 1);
-    if (rc != MT_OK)
-        return rc;
-    rc = write_final(t, dir, "completed", NULL, &t->last_eval, mt_now() - t_run);
-    if (rc != MT_OK)
-        return rc;
-    mt_progress_line(&p, "done: test top-1 %.2f%% top-5 %.2f%% loss %.4f; best %s top-1 %.2f%% (epoch %d)",
-                     100 * t->last_eval.top1, 100 * t->last_eval.top5, t->last_eval.loss,
-                     t->eval_name, 100 * t->best_top1, t->best_epoch + 1);
-    return MT_OK;
-}

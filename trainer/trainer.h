@@ -1,17 +1,22 @@
-/* trainer.h: single-process training: the pieces and the epoch loop.
+/* trainer.h: a training run: the pieces, the epoch's end and the run.
  *
- * The pieces are separate so the parameter server (ps/) can reuse them with W
- * worker threads:
+ * The pieces are separate so a multi-worker run (trainer/train_ps.h) reuses
+ * them:
  *   mt_trainer_grad()   one batch -> gradient in the net's gradient buffer
  *                       (forward, loss, backward; no parameter change)
  *   mt_trainer_apply()  gradient -> parameters: one momentum SGD step at the
  *                       schedule's lr for the step
  *   mt_trainer_evaluate(), mt_trainer_save()/_load(), the run directory
  *   (trainer/rundir.h) and progress (trainer/progress.h).
- * mt_trainer_run() is the loop of one process: batches from the loader thread,
- * grad, apply, at each epoch's end evaluation, a log.csv row and a checkpoint;
- * it stops on divergence (MT_ERR_DIVERGED) and on SIGINT/SIGTERM or the
- * --stop-after step count (checkpoint first, then MT_ERR_INTERRUPTED).
+ * mt_trainer_run() is the run: from the current position to the last epoch,
+ * each epoch closed by mt_trainer_end_epoch() (evaluation when due, the
+ * log.csv row, progress, the checkpoint when due), then the final test-set
+ * report; it stops on divergence (MT_ERR_DIVERGED) and on SIGINT/SIGTERM or
+ * the --stop-after step count (checkpoint first, then MT_ERR_INTERRUPTED).
+ * Its steps are taken by the loop of one process (batches from the
+ * prefetching loader thread, grad, apply) or, when an engine is attached
+ * (mt_trainer_attach: W workers over the parameter server), by the engine;
+ * everything else is the same code whatever the number of workers.
  *
  * Determinism: parameters are initialised from (seed, stream 0); the data
  * order and augmentation are pure functions of (seed, epoch, position); the
@@ -37,9 +42,43 @@
 #include "trainer/progress.h"
 #include "trainer/rundir.h"
 
+#include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 
+typedef struct mt_trainer mt_trainer;
+
+/* Adds checkpoint sections (mt_trainer_save: their bytes must stay valid
+ * until the file is written) or reads them back (mt_trainer_load: after the
+ * trainer's own sections, with the position already restored). */
+typedef int (*mt_trainer_ckpt_fn)(void *ctx, mt_ckpt *c);
+
+/* What takes a run's steps when it is not the single-process loop
+ * (trainer/train_ps.h). Hooks other than run may be NULL. */
 typedef struct {
+    void *ctx;
+    /* Takes steps from the trainer's position until `target` steps in all,
+     * or fewer on a stop (SIGINT/SIGTERM); at every epoch end it brings the
+     * trainer up to date (mt_trainer_sync) and calls mt_trainer_end_epoch;
+     * after it returns the trainer is up to date. Returns MT_OK (also when
+     * stopped early: the step count tells), MT_ERR_DIVERGED or an error. */
+    int (*run)(void *ctx, int64_t target);
+    mt_trainer_ckpt_fn ckpt_add, ckpt_get;
+    const char *log_columns;            /* log.csv's columns after the standard ones (",a,b") */
+    json_t *(*final_extra)(void *ctx);  /* keys added to final.json (a new reference) */
+    void (*config_json)(void *ctx, json_t *config); /* adds to config.json */
+    void (*final_line)(void *ctx, char *buf, size_t cap); /* ends the run's last progress line */
+    int eval_threads;                   /* OpenMP threads for evaluations; 0: as they are */
+} mt_trainer_engine;
+
+/* One epoch's end, as its steps report it to mt_trainer_end_epoch. */
+typedef struct {
+    double images_per_s;    /* training images per second of this process's part of the epoch */
+    const char *log_extra;  /* the engine's log.csv columns (",1,2"); NULL: none */
+    const char *line_extra; /* appended to the progress line; NULL: nothing */
+} mt_epoch_report;
+
+struct mt_trainer {
     mt_train_config cfg;
     /* data */
     mt_dataset data;
@@ -48,6 +87,7 @@ typedef struct {
     mt_norm norm;
     mt_pipeline_config pipe;
     int steps_per_epoch;
+    int batches_per_step; /* batches one step consumes: 1, or W for W sync workers */
     /* model */
     mt_net *net;      /* training net, batch cfg.batch */
     mt_net *eval_net; /* inference net, batch cfg.eval_batch, same parameters and state */
@@ -71,13 +111,19 @@ typedef struct {
     /* the epoch in progress */
     double ep_loss_sum;
     int64_t ep_correct, ep_seen;
-    double ep_seconds;
+    double ep_seconds;  /* wall time of the epoch before this process's part */
+    double t_epoch;     /* mt_now() when this process's part of the epoch began */
     /* results */
     double best_top1;
     int best_epoch;
     int evaluated;
     mt_eval_result last_eval;
-} mt_trainer;
+    /* the run in progress */
+    const char *dir;
+    mt_progress progress;
+    pthread_mutex_t progress_lock; /* workers' steps vs the epoch's end */
+    mt_trainer_engine engine;      /* run == NULL: the single-process loop */
+};
 
 /* Opens the data, builds the model and the optimizer from cfg, initialises
  * the parameters from the seed. Errors name the flag, file or field. */
@@ -97,28 +143,46 @@ void mt_trainer_apply(mt_trainer *t);
  * t->last_eval. */
 int mt_trainer_evaluate(mt_trainer *t, int test);
 
-/* After an evaluation at the end of epoch t->epoch: t->last_eval into the
- * log row's val_* columns (marked evaluated), and the best top-1 and its
- * epoch kept. */
-void mt_trainer_note_eval(mt_trainer *t, mt_log_row *row);
+/* Hands the run's steps to an engine (copied): `batches_per_step` batches
+ * a step (the epoch becomes data batches / batches_per_step steps, and the
+ * schedule counts those), `hash` the settings' hash with the engine's
+ * settings chained on (mt_train_config_hash's). MT_ERR_ARG when an epoch
+ * would have no step. Before mt_trainer_load and mt_trainer_run. */
+int mt_trainer_attach(mt_trainer *t, const mt_trainer_engine *e, int batches_per_step,
+                      uint64_t hash);
 
-/* Checkpoint of the whole state; loading checks the model signature, the
- * settings' hash and the data's size. */
+/* Brings the trainer up to date with a run whose steps are taken elsewhere:
+ * the step count (the batch position within the epoch in progress follows),
+ * the last step's learning rate, the epoch's training sums so far (loss x
+ * images, top-1 hits, images), and the parameters, velocity and BN state
+ * copied into the trainer's buffers (each NULL: left as it is). */
+void mt_trainer_sync(mt_trainer *t, int64_t step, double lr, const float *params,
+                     const float *velocity, const float *state, double loss_sum, int64_t correct,
+                     int64_t seen);
+
+/* The end of epoch t->epoch, the one path every run takes: evaluation when
+ * due (every --eval-every epochs and after the last), the log.csv row, the
+ * progress line, the position moved to the next epoch, the checkpoint when
+ * due. Called by the thread taking the steps, with nothing else running. */
+int mt_trainer_end_epoch(mt_trainer *t, const mt_epoch_report *r);
+
+/* A batch done (progress display); `index` in the epoch, `step` steps in
+ * all. Safe from any number of threads (a busy display skips it). */
+void mt_trainer_note_step(mt_trainer *t, int index, int64_t step, double loss);
+
+/* Checkpoint of the whole state (with the engine's sections); loading checks
+ * the model signature, the settings' hash and the data's size. */
 int mt_trainer_save(const mt_trainer *t, const char *path);
 int mt_trainer_load(mt_trainer *t, const char *path);
-/* The same with more sections (a multi-worker run's, trainer/train_ps.h):
- * `add` adds them to the checkpoint being written (their bytes must stay
- * valid until it is), `get` reads them after the trainer's own are loaded. */
-typedef int (*mt_trainer_ckpt_fn)(void *ctx, mt_ckpt *c);
-int mt_trainer_save_ext(const mt_trainer *t, const char *path, mt_trainer_ckpt_fn add, void *ctx);
-int mt_trainer_load_ext(mt_trainer *t, const char *path, mt_trainer_ckpt_fn get, void *ctx);
+
+/* Starts log.csv in `dir` with the header (and the engine's columns). */
+int mt_trainer_log_start(const mt_trainer *t, const char *dir);
 
 /* final.json in `dir` for `status` (running, completed, diverged,
- * interrupted, failed), `test` the final test-set evaluation (or NULL);
- * the keys of `extra` (may be NULL; not stolen) are added. */
+ * interrupted, failed), `test` the final test-set evaluation (or NULL),
+ * with the engine's keys. */
 int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *status,
-                           const char *message, const mt_eval_result *test, double seconds,
-                           json_t *extra);
+                           const char *message, const mt_eval_result *test, double seconds);
 
 /* The run in `dir` (created by the caller, config.json written): from the
  * current state (fresh or loaded) to the end. Writes log.csv rows,
@@ -126,7 +190,8 @@ int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *sta
  * MT_ERR_INTERRUPTED (checkpoint written), or another error. */
 int mt_trainer_run(mt_trainer *t, const char *dir);
 
-/* config.json's contents: versions, settings, model and data facts. */
+/* config.json's contents: versions, settings, model and data facts (and
+ * the engine's). */
 json_t *mt_trainer_config_json(const mt_trainer *t);
 
 #endif
