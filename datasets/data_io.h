@@ -6,16 +6,10 @@
 #ifndef MT_DATA_IO_H
 #define MT_DATA_IO_H
 
+#include "core/files.h" /* MT_PATH_CAP, paths, existence checks, mkdir -p */
+
 #include <stddef.h>
 #include <stdint.h>
-
-enum { MT_PATH_CAP = 4096 };
-
-/* buf = a "/" b; MT_ERR_ARG when it does not fit. */
-int mt_path_join(char *buf, size_t cap, const char *a, const char *b);
-
-int mt_is_file(const char *path);
-int mt_is_dir(const char *path);
 
 /* Size of a regular file in bytes, or a negative status naming the file. */
 int64_t mt_file_size(const char *path);
@@ -35,8 +29,5 @@ int mt_names_copy(char **src, int n, char ***names);
 int mt_names_write(const char *path, char **names, int n);
 
 void mt_names_free(char **names, int n);
-
-/* mkdir -p for one or more levels. */
-int mt_mkdirs(const char *path);
 
 #endif

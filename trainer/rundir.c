@@ -1,40 +1,19 @@
 /* rundir.c: run directory files (see rundir.h). */
 #include "trainer/rundir.h"
 
+#include "core/files.h"
 #include "core/status.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 int mt_rundir_path(char *buf, size_t cap, const char *dir, const char *name)
 {
     if ((size_t)snprintf(buf, cap, "%s/%s", dir, name) >= cap)
         return mt_error(MT_ERR_ARG, "%s/%s: path too long", dir, name);
-    return MT_OK;
-}
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[2048];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s", dir) >= sizeof tmp)
-        return mt_error(MT_ERR_ARG, "%s: path too long", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return mt_error(MT_ERR_IO, "%s: cannot create directory: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return mt_error(MT_ERR_IO, "%s: cannot create directory: %s", tmp, strerror(errno));
-    struct stat st;
-    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
-        return mt_error(MT_ERR_IO, "%s: not a directory", tmp);
     return MT_OK;
 }
 
@@ -49,7 +28,7 @@ int mt_rundir_create(const char *dir, int force)
                         "%s already holds a run (config.json): continue it with --resume %s, "
                         "or start over with --force",
                         dir, dir);
-    rc = mkdir_p(dir);
+    rc = mt_mkdirs(dir);
     if (rc != MT_OK)
         return rc;
     if (force) {
