@@ -15,6 +15,7 @@
  * Timings are wall-clock on a machine other work may share: read them as
  * noisy. Not a test.
  */
+#include "core/clock.h"
 #include "core/status.h"
 #include "datasets/augment.h"
 #include "datasets/loader.h"
@@ -26,13 +27,6 @@
 
 enum { BATCH = 128 };
 static const double SECONDS = 1.5;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void report(const char *name, const char *mode, int threads, long batches, double secs)
 {
@@ -53,7 +47,7 @@ static int bench_direct(const char *name, const mt_split *s, const mt_pipeline_c
         return mt_error(MT_ERR_NOMEM, "bench: out of memory");
     int per_epoch = mt_batches_per_epoch(s->n, BATCH, 1);
     long batches = 0;
-    double t0 = now(), t = t0;
+    double t0 = mt_now(), t = t0;
     int epoch = -1;
     volatile float sink = 0;
     do {
@@ -67,7 +61,7 @@ static int bench_direct(const char *name, const mt_split *s, const mt_pipeline_c
             return n;
         sink += x[chw / 2];
         batches++;
-        t = now();
+        t = mt_now();
     } while (t - t0 < SECONDS);
     report(name, "direct", 0, batches, t - t0);
     free(x);
@@ -88,7 +82,7 @@ static int bench_loader(const char *name, const mt_split *s, mt_pipeline_config 
     for (int i = 0; i < cfg.ring && mt_loader_next(l, &b) == 1; i++)
         mt_loader_release(l, &b);
     long batches = 0;
-    double t0 = now(), t = t0;
+    double t0 = mt_now(), t = t0;
     volatile float sink = 0;
     do {
         if ((rc = mt_loader_next(l, &b)) != 1)
@@ -96,7 +90,7 @@ static int bench_loader(const char *name, const mt_split *s, mt_pipeline_config 
         sink += b.x[0];
         mt_loader_release(l, &b);
         batches++;
-        t = now();
+        t = mt_now();
     } while (t - t0 < SECONDS);
     mt_loader_destroy(l);
     if (rc < 0)

@@ -28,6 +28,7 @@
  * Timings are wall-clock on a machine other work may share: read them as
  * noisy. Not a test.
  */
+#include "core/clock.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "models/resnet.h"
@@ -44,13 +45,6 @@
 
 enum { RESNET20_PARAMS = 275572, BATCH = 128 };
 static const double STATED_STEP_S = 0.15;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The median of x[0..n-1], n odd; sorts x in place (insertion sort: n is tiny). */
 static double median(double *x, int n)
@@ -87,12 +81,12 @@ static void *hammer_thread(void *arg)
     for (size_t i = 0; i < n; i++)
         grad[i] = 1e-6f * (float)(i % 13);
     for (int it = 0; it < h->iters; it++) {
-        double t0 = now();
+        double t0 = mt_now();
         int64_t v = mt_ps_pull(h->s, theta, NULL);
-        double t1 = now();
+        double t1 = mt_now();
         mt_ps_push(h->s, grad, v, NULL, NULL, NULL);
         h->pull_s += t1 - t0;
-        h->push_s += now() - t1;
+        h->push_s += mt_now() - t1;
     }
     free(theta);
     free(grad);
@@ -117,7 +111,7 @@ static void bench_overhead(double step_s)
             struct hammer h[8];
             pthread_t th[8];
             int iters = 400 / W;
-            double t0 = now();
+            double t0 = mt_now();
             for (int i = 0; i < W; i++) {
                 h[i] = (struct hammer){s, iters, 0, 0};
                 pthread_create(&th[i], NULL, hammer_thread, &h[i]);
@@ -128,7 +122,7 @@ static void bench_overhead(double step_s)
                 pull += h[i].pull_s;
                 push += h[i].push_s;
             }
-            double wall = now() - t0;
+            double wall = mt_now() - t0;
             int64_t pushes = mt_ps_server_version(s);
             double pull_us = 1e6 * pull / (double)pushes, push_us = 1e6 * push / (double)pushes;
             double step_us = pull_us + push_us;
@@ -225,11 +219,11 @@ static double resnet_step_seconds(void)
     size_t n = mt_net_param_count(w.net);
     double t[5];
     for (int i = -1; i < 5; i++) {
-        double t0 = now();
+        double t0 = mt_now();
         if (resnet_grad(&w, mt_net_params(w.net), 0, mt_net_grads(w.net)) < 0)
             return -1;
         if (i >= 0)
-            t[i] = now() - t0;
+            t[i] = mt_now() - t0;
     }
     double step = median(t, 5);
     printf("bench ps resnet20_step batch=%d threads=1 params=%zu seconds=%.4f\n", BATCH, n, step);
@@ -300,9 +294,9 @@ static double async_images_per_s(int W, int use_resnet, int steps_per_worker, do
     mt_ps *ps;
     double ips = -1;
     if (mt_ps_create(&ps, &sc, &rc, theta0, state0) == MT_OK) {
-        double t0 = now();
+        double t0 = mt_now();
         if (mt_ps_run(ps, (int64_t)W * steps_per_worker) == MT_OK) {
-            ips = (double)W * steps_per_worker * BATCH / (now() - t0);
+            ips = (double)W * steps_per_worker * BATCH / (mt_now() - t0);
             mt_ps_timing tm;
             mt_ps_timing_get(ps, &tm);
             double all = tm.grad_s + tm.pull_s + tm.push_s + tm.wait_s;

@@ -2,6 +2,7 @@
 #include "pca/pca_ckpt.h"
 
 #include "core/checkpoint.h"
+#include "core/clock.h"
 #include "core/status.h"
 
 #include <math.h>
@@ -29,13 +30,6 @@ _Static_assert(sizeof(method_section) == 6 * 8, "the method section is 6 8-byte 
 
 static uint64_t signature(void) { return mt_hash64_str(MT_HASH64_INIT, "mutau pca grid progress"); }
 
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 int mt_pca_ckpt_open(mt_pca_ckpt *w, const char *path, const mt_pca_report *setup,
                      const mt_pca_grid_result *res)
 {
@@ -53,7 +47,7 @@ int mt_pca_ckpt_open(mt_pca_ckpt *w, const char *path, const mt_pca_report *setu
         return mt_error(MT_ERR_NOMEM, "%s: out of memory for the copy of %zu runs", path, total);
     }
     w->seconds_before = res->seconds;
-    w->t_open = w->last_end = now_seconds();
+    w->t_open = w->last_end = mt_now();
     return MT_OK;
 }
 
@@ -68,7 +62,7 @@ void mt_pca_ckpt_close(mt_pca_ckpt *w)
 
 int mt_pca_ckpt_save(mt_pca_ckpt *w, const mt_pca_grid_result *res)
 {
-    double t0 = now_seconds();
+    double t0 = mt_now();
     const mt_pca_report *s = w->setup;
     const mt_pca_grid_cfg *g = s->grid;
     const mt_pca_cov *cov = g->base.cov;
@@ -139,7 +133,7 @@ int mt_pca_ckpt_save(mt_pca_ckpt *w, const mt_pca_grid_result *res)
         rc = mt_ckpt_write(&c, w->path);
     mt_ckpt_free(&c);
     free(delays);
-    w->last_end = now_seconds();
+    w->last_end = mt_now();
     w->last_cost = w->last_end - t0;
     w->saves++;
     return rc;
@@ -149,7 +143,7 @@ int mt_pca_ckpt_on_cell(const mt_pca_grid_result *res, long cell, void *ctx)
 {
     (void)cell;
     mt_pca_ckpt *w = ctx;
-    if (now_seconds() - w->last_end < 20 * w->last_cost)
+    if (mt_now() - w->last_end < 20 * w->last_cost)
         return MT_OK;
     return mt_pca_ckpt_save(w, res);
 }

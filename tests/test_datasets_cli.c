@@ -6,6 +6,7 @@
  * Needs $MUTAU (set by `make test`).
  */
 #define _GNU_SOURCE /* mkdtemp, nftw */
+#include "core/clock.h"
 #include "datasets/dataset.h"
 #include "datasets/md5.h"
 #include "tests/check_main.h"
@@ -434,13 +435,6 @@ static int hold_lock(const char *dir)
     return fd;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 START_TEST(second_fetch_into_a_locked_folder_is_refused)
 {
     NEED_MUTAU();
@@ -451,11 +445,11 @@ START_TEST(second_fetch_into_a_locked_folder_is_refused)
     int fd = hold_lock(dir);
     /* Refused at once (waiting would hang here: this process holds the lock),
      * with one line, touching nothing: the leftovers may be the holder's. */
-    double t0 = now_seconds();
+    double t0 = mt_now();
     ck_assert_int_eq(sh("'%s' data fetch cifar100 --dir %s --url file://%s/c100.tar.gz --md5 %s",
                         mutau(), dir, tmp, md5),
                      2);
-    double took = now_seconds() - t0;
+    double took = mt_now() - t0;
     ck_assert_msg(took < 5.0, "the refusal took %.1f s", took);
     EXPECT_OUT("data: another fetch holds this folder (");
     EXPECT_OUT("/data/.fetch.lock); run again when it has finished");
@@ -506,8 +500,8 @@ START_TEST(killed_fetch_is_cleaned_up_by_the_next)
     snprintf(lock, sizeof lock, "%s/.fetch.lock", dir);
     int fd = open(lock, O_RDWR);
     ck_assert_int_ge(fd, 0);
-    double t0 = now_seconds();
-    while (flock(fd, LOCK_EX | LOCK_NB) != 0 && now_seconds() - t0 < 10)
+    double t0 = mt_now();
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0 && mt_now() - t0 < 10)
         usleep(20000);
     close(fd);
     ck_assert_int_eq(fetch_notes(dir, md5), 0);

@@ -11,6 +11,7 @@
  * --force.
  */
 #include "core/checkpoint.h"
+#include "core/clock.h"
 #include "core/status.h"
 #include "pca/pca.h"
 #include "pca/pca_ckpt.h"
@@ -32,13 +33,6 @@ static char tmpdir[256];
 static void setup(void) { tmp_dir_make(tmpdir, sizeof tmpdir, "pca-resume"); }
 
 static void teardown(void) { tmp_dir_remove(tmpdir); }
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ---- the library ---- */
 
@@ -168,13 +162,13 @@ START_TEST(run_polls_the_stop_callback)
     double dt = 1e9, full = 1e9;
     for (int k = 0; k < 3; k++) {
         rc.stop = stop_now;
-        double t0 = now_seconds();
+        double t0 = mt_now();
         ck_assert_int_eq(mt_pca_run(&rc, 1, 0, work, NULL, NULL, &res), MT_ERR_INTERRUPTED);
-        dt = fmin(dt, now_seconds() - t0);
+        dt = fmin(dt, mt_now() - t0);
         rc.stop = NULL;
-        t0 = now_seconds();
+        t0 = mt_now();
         ck_assert_int_eq(mt_pca_run(&rc, 1, 0, work, NULL, NULL, &res), MT_OK);
-        full = fmin(full, now_seconds() - t0);
+        full = fmin(full, mt_now() - t0);
     }
     ck_assert_msg(dt < 0.25 * full, "stopped run took %g s, a whole run %g s", dt, full);
     free(work);
@@ -259,9 +253,9 @@ END_TEST
 /* Waits up to `limit` seconds for path to exist with more than `bytes` bytes; its size or -1. */
 static long wait_for_size(const char *path, long bytes, double limit)
 {
-    double t0 = now_seconds();
+    double t0 = mt_now();
     struct stat st;
-    while (now_seconds() - t0 < limit) {
+    while (mt_now() - t0 < limit) {
         if (stat(path, &st) == 0 && st.st_size > bytes)
             return (long)st.st_size;
         usleep(5000);
@@ -281,11 +275,11 @@ static void make_unfinished(const char *dir, double *latency)
     pid_t pid = tool_spawn(out, argv);
     ck_assert_msg(wait_for_size(ckpt, 0, 20) > 0, "no %s after 20 s", ckpt);
     usleep(100000); /* inside the runs, not before them */
-    double t0 = now_seconds();
+    double t0 = mt_now();
     kill(pid, SIGINT);
     int st = tool_wait(pid);
     if (latency)
-        *latency = now_seconds() - t0;
+        *latency = mt_now() - t0;
     char *text = file_read_checked(out, NULL);
     ck_assert_msg(st == 4, "SIGINT: exit %d, expected 4; output: %s", st, text);
     ck_assert_msg(strstr(text, "stopped by SIGINT") && strstr(text, "kept 0 of 2 cells") &&
