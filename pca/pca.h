@@ -31,6 +31,7 @@
 
 #include "core/rng.h"
 #include "optim/dc_asgd.h"
+#include "optim/delay.h"
 #include "optim/method.h"
 
 #include <stdint.h>
@@ -63,16 +64,15 @@ void mt_pca_cov_free(mt_pca_cov *c);
 /* The error 1 - |P v|^2 / |v|^2 (see above); 1 for v = 0 or a non-finite v. */
 double mt_pca_error(const mt_pca_cov *c, const double *v);
 
-typedef enum { MT_PCA_DELAY_FIXED, MT_PCA_DELAY_UNIFORM, MT_PCA_DELAY_GEOMETRIC } mt_pca_delay_dist;
+/* The delay distributions are optim/delay.h's, the same (with the same
+ * truncation) as the parameter server's delay mode; these are their kinds. */
+typedef int mt_pca_delay_dist;
+enum {
+    MT_PCA_DELAY_FIXED = MT_DELAY_FIXED,
+    MT_PCA_DELAY_UNIFORM = MT_DELAY_UNIFORM,
+    MT_PCA_DELAY_GEOMETRIC = MT_DELAY_GEOMETRIC
+};
 typedef enum { MT_PCA_DATA_GAUSSIAN, MT_PCA_DATA_BOUNDED } mt_pca_data_dist;
-
-/* The largest delay a distribution of mean (or fixed value) tau produces:
- * fixed tau; uniform on {0, ..., 2 tau} (mean tau); geometric of mean tau,
- * truncated at 20 tau (the tail beyond has probability about e^-20). */
-int mt_pca_delay_max(mt_pca_delay_dist dist, int tau);
-
-/* One delay draw (0 when tau = 0). */
-int mt_pca_delay_draw(mt_pca_delay_dist dist, int tau, mt_rng *r);
 
 /* One sample X = Sigma^{1/2} z, z with i.i.d. components of mean 0 and
  * variance 1: standard normal (gaussian) or uniform on [-sqrt 3, sqrt 3]
@@ -100,7 +100,8 @@ typedef struct {
     mt_pca_method method;
     double lr;                    /* eta > 0 */
     double momentum;              /* mu in [0, 1) */
-    int delay;                    /* tau >= 0: fixed, or the mean of a random delay */
+    int delay;                    /* tau >= 0: fixed, or the mean of a random delay, truncated
+                                     at mt_delay_default_cap (optim/delay.h) */
     mt_pca_delay_dist delay_dist;
     mt_pca_data_dist data;
     long iters;                   /* number of steps, >= 1 */

@@ -56,7 +56,7 @@ long mt_pca_method_work_size(const mt_pca_run_cfg *cfg)
     if (cfg->method.kind == MT_METHOD_DC_ASGD && cfg->method.dc.adaptive)
         n += d;
     if (cfg->method.kind == MT_METHOD_DANA)
-        n += (long)workers(cfg) * d + d + (mt_pca_delay_max(cfg->delay_dist, cfg->delay) + 1) * d;
+        n += (long)workers(cfg) * d + d + (mt_delay_default_cap(cfg->delay_dist, cfg->delay) + 1) * d;
     return n;
 }
 
@@ -76,7 +76,7 @@ void mt_pca_method_init(mt_pca_method_state *s, const mt_pca_run_cfg *cfg, doubl
     }
     if (cfg->method.kind == MT_METHOD_DANA) {
         s->workers = workers(cfg);
-        s->ring = mt_pca_delay_max(cfg->delay_dist, cfg->delay) + 1;
+        s->ring = mt_delay_default_cap(cfg->delay_dist, cfg->delay) + 1;
         s->u = work;
         work += (long)s->workers * s->d;
         s->u_sum = work;

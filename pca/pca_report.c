@@ -15,14 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *mt_pca_delay_name(mt_pca_delay_dist d)
-{
-    switch (d) {
-    case MT_PCA_DELAY_UNIFORM: return "uniform";
-    case MT_PCA_DELAY_GEOMETRIC: return "geometric";
-    default: return "fixed";
-    }
-}
+const char *mt_pca_delay_name(mt_pca_delay_dist d) { return mt_delay_kind_name(d); }
 
 const char *mt_pca_data_name(mt_pca_data_dist d) { return d == MT_PCA_DATA_BOUNDED ? "bounded" : "gaussian"; }
 

@@ -1,6 +1,6 @@
 /* pca_run.c: one run of Async-MSGD on streaming PCA (eq. 2.1 of the paper):
- * the sampler, the delay distributions, the Oja direction, the momentum step
- * and the loop that keeps a ring of past iterates for the delayed read.
+ * the sampler, the Oja direction, the momentum step and the loop that keeps a
+ * ring of past iterates for the delayed read. The delays are optim/delay.h's.
  *
  * Not parallel: one run is a short sequential chain; grids parallelise over
  * runs (pca_grid.c).
@@ -18,37 +18,6 @@
  * distribution leaves the data sequence unchanged. */
 #define DELAY_STREAM (UINT64_C(1) << 40)
 #define INIT_STREAM (UINT64_C(2) << 40)
-
-enum { GEOMETRIC_TAIL = 20 };
-
-int mt_pca_delay_max(mt_pca_delay_dist dist, int tau)
-{
-    switch (dist) {
-    case MT_PCA_DELAY_UNIFORM: return 2 * tau;
-    case MT_PCA_DELAY_GEOMETRIC: return GEOMETRIC_TAIL * tau;
-    default: return tau;
-    }
-}
-
-int mt_pca_delay_draw(mt_pca_delay_dist dist, int tau, mt_rng *r)
-{
-    if (tau == 0)
-        return 0;
-    switch (dist) {
-    case MT_PCA_DELAY_UNIFORM:
-        return (int)mt_rng_below(r, (uint64_t)(2 * tau + 1));
-    case MT_PCA_DELAY_GEOMETRIC: {
-        /* P(t) = p (1-p)^t on {0, 1, ...}, mean (1-p)/p = tau. */
-        double p = 1.0 / (1.0 + tau);
-        double u = 1.0 - mt_rng_uniform(r); /* (0, 1] */
-        double t = floor(log(u) / log1p(-p));
-        double cap = (double)GEOMETRIC_TAIL * tau;
-        return (int)(t < cap ? t : cap);
-    }
-    default:
-        return tau;
-    }
-}
 
 void mt_pca_sample(const mt_pca_cov *c, mt_pca_data_dist data, mt_rng *r, double *x, double *z)
 {
@@ -112,8 +81,7 @@ int mt_pca_run_check(const mt_pca_run_cfg *cfg)
         return mt_error(MT_ERR_ARG, "pca run: momentum %g not in [0, 1)", cfg->momentum);
     if (cfg->delay < 0 || cfg->delay > 1000000)
         return mt_error(MT_ERR_ARG, "pca run: delay %d not in [0, 1000000]", cfg->delay);
-    if (cfg->delay_dist != MT_PCA_DELAY_FIXED && cfg->delay_dist != MT_PCA_DELAY_UNIFORM &&
-        cfg->delay_dist != MT_PCA_DELAY_GEOMETRIC)
+    if (cfg->delay_dist < MT_DELAY_FIXED || cfg->delay_dist > MT_DELAY_GEOMETRIC)
         return mt_error(MT_ERR_ARG, "pca run: unknown delay distribution %d", (int)cfg->delay_dist);
     if (cfg->data != MT_PCA_DATA_GAUSSIAN && cfg->data != MT_PCA_DATA_BOUNDED)
         return mt_error(MT_ERR_ARG, "pca run: unknown data distribution %d", (int)cfg->data);
@@ -139,7 +107,7 @@ int mt_pca_run_check(const mt_pca_run_cfg *cfg)
 
 long mt_pca_run_work_size(const mt_pca_run_cfg *cfg)
 {
-    long ring = mt_pca_delay_max(cfg->delay_dist, cfg->delay) + 1;
+    long ring = (long)mt_delay_default_cap(cfg->delay_dist, cfg->delay) + 1;
     /* ring of iterates, v_prev, v_next, x, z; the method's */
     return (ring + 4) * (long)cfg->cov->d + mt_pca_method_work_size(cfg);
 }
@@ -166,7 +134,11 @@ int mt_pca_run(const mt_pca_run_cfg *cfg, uint64_t seed, uint64_t run, double *w
 {
     const mt_pca_cov *c = cfg->cov;
     const int d = c->d;
-    const long ring = mt_pca_delay_max(cfg->delay_dist, cfg->delay) + 1;
+    mt_delay_dist delays;
+    int rc = mt_delay_dist_init(&delays, cfg->delay_dist, cfg->delay, -1);
+    if (rc < 0)
+        return rc;
+    const long ring = (long)delays.cap + 1;
     double *hist = work;              /* (ring, d): v_k lives in slot k % ring */
     double *v_prev = hist + ring * d; /* (d) v_{k-1} */
     double *v_next = v_prev + d;      /* (d) */
@@ -204,10 +176,12 @@ int mt_pca_run(const mt_pca_run_cfg *cfg, uint64_t seed, uint64_t run, double *w
     const long poll_mask = poll_every(c) - 1;
     long k;
     for (k = 0; k < cfg->iters; k++) {
-        if (cfg->stop && (k & poll_mask) == poll_mask && cfg->stop(cfg->stop_ctx))
+        if (cfg->stop && (k & poll_mask) == poll_mask && cfg->stop(cfg->stop_ctx)) {
+            mt_delay_dist_free(&delays);
             return MT_ERR_INTERRUPTED;
+        }
         double *v = hist + (k % ring) * d;
-        long t = mt_pca_delay_draw(cfg->delay_dist, cfg->delay, &delay_rng);
+        long t = (long)mt_delay_dist_draw(&delays, &delay_rng);
         if (t > k)
             t = k; /* before the start the history is v_0 */
         const double *w = hist + ((k - t) % ring) * d;
@@ -244,5 +218,6 @@ int mt_pca_run(const mt_pca_run_cfg *cfg, uint64_t seed, uint64_t run, double *w
             trace[next_ck] = 1.0; /* the error of a diverged run */
     if (v_end)
         memcpy(v_end, v, (size_t)d * sizeof *v);
+    mt_delay_dist_free(&delays);
     return MT_OK;
 }

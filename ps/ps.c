@@ -11,17 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const mode_names[] = {"async", "sync", "delay"};
+const char *const mt_ps_mode_names[] = {"async", "sync", "delay", NULL};
 
 const char *mt_ps_mode_name(int mode)
 {
-    return mode >= 0 && mode <= MT_PS_DELAY ? mode_names[mode] : "?";
+    return mode >= 0 && mode <= MT_PS_DELAY ? mt_ps_mode_names[mode] : "?";
 }
 
 int mt_ps_mode_parse(const char *s)
 {
     for (int i = 0; i <= MT_PS_DELAY; i++)
-        if (strcmp(s, mode_names[i]) == 0)
+        if (strcmp(s, mt_ps_mode_names[i]) == 0)
             return i;
     return -1;
 }

@@ -73,7 +73,10 @@
 
 enum mt_ps_mode { MT_PS_ASYNC, MT_PS_SYNC, MT_PS_DELAY };
 
-/* "async", "sync", "delay" and back (-1 when unknown). */
+/* "async", "sync", "delay" in enum order, NULL-terminated (flag parsers). */
+extern const char *const mt_ps_mode_names[];
+
+/* A mode's name and back (-1 when unknown). */
 const char *mt_ps_mode_name(int mode);
 int mt_ps_mode_parse(const char *s);
 

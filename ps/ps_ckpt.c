@@ -19,9 +19,9 @@ static void fill_meta(mt_ps *ps, int64_t *m)
     m[2] = (int64_t)ps->n_state;
     m[3] = ps->cfg.mode;
     m[4] = ps->cfg.mode == MT_PS_DELAY ? 1 : ps->cfg.workers;
-    m[5] = ps->has_delay ? ps->delay.kind : -1;
-    m[6] = ps->has_delay ? ps->delay.n : -1;
-    m[7] = ps->has_delay ? ps->delay.tau_max : -1;
+    m[5] = ps->has_delay ? ps->delay.dist.kind : -1;
+    m[6] = ps->has_delay ? ps->delay.dist.n : -1;
+    m[7] = ps->has_delay ? ps->delay.dist.cap : -1;
 }
 
 struct section {

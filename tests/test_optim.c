@@ -1,8 +1,10 @@
 /* test_optim.c: momentum SGD against trajectories worked out by hand on small
  * quadratics, the velocity and previous-parameter forms against each other,
- * weight-decay ranges, and the learning-rate schedules. */
+ * weight-decay ranges, the learning-rate schedules, and the random delays'
+ * distributions (optim/delay.h, shared by ps/ and pca/). */
 #include "core/rng.h"
 #include "core/status.h"
+#include "optim/delay.h"
 #include "optim/msgd.h"
 #include "optim/schedule.h"
 #include "tests/check_main.h"
@@ -191,6 +193,91 @@ START_TEST(schedules_give_the_papers_values)
 }
 END_TEST
 
+/* ---- delays ---------------------------------------------------------------- */
+
+START_TEST(delay_distributions_have_the_stated_means_and_ranges)
+{
+    ck_assert_int_eq(mt_delay_kind_parse("geometric"), MT_DELAY_GEOMETRIC);
+    ck_assert_int_eq(mt_delay_kind_parse("poisson"), -1);
+    ck_assert_str_eq(mt_delay_kind_name(MT_DELAY_UNIFORM), "uniform");
+    ck_assert_ptr_null(mt_delay_kind_names[MT_DELAY_GEOMETRIC + 1]);
+    ck_assert_int_eq(mt_delay_default_cap(MT_DELAY_FIXED, 3), 3);
+    ck_assert_int_eq(mt_delay_default_cap(MT_DELAY_UNIFORM, 3), 6);
+    /* (4/5)^(c+1) < 1e-3 first at c + 1 = 31. */
+    ck_assert_int_eq(mt_delay_default_cap(MT_DELAY_GEOMETRIC, 4), 30);
+
+    const int draws = 100000;
+    const int64_t ns[2] = {4, 12};
+    mt_rng r;
+    mt_rng_seed(&r, 11, 0);
+    for (int in = 0; in < 2; in++)
+        for (int kind = MT_DELAY_FIXED; kind <= MT_DELAY_GEOMETRIC; kind++) {
+            int64_t n = ns[in];
+            mt_delay_dist d;
+            ck_assert_int_eq(mt_delay_dist_init(&d, kind, n, -1), MT_OK);
+            double sum = 0, sum2 = 0;
+            int64_t lo = 1 << 30, hi = -1;
+            for (int i = 0; i < draws; i++) {
+                int64_t t = mt_delay_dist_draw(&d, &r);
+                sum += (double)t;
+                sum2 += (double)t * (double)t;
+                lo = t < lo ? t : lo;
+                hi = t > hi ? t : hi;
+            }
+            double mean = sum / draws, var = sum2 / draws - mean * mean;
+            /* Exact means: fixed and uniform N; the truncated geometric
+             * sum_{t<c} t p q^t + c q^c = (q - q^(c+1)) / p with q = 1 - p. */
+            double want = (double)n, want_var = 0;
+            if (kind == MT_DELAY_UNIFORM)
+                want_var = (double)((2 * n + 1) * (2 * n + 1) - 1) / 12.0;
+            if (kind == MT_DELAY_GEOMETRIC) {
+                double p = 1.0 / (double)(n + 1), q = 1 - p;
+                want = (q - pow(q, (double)d.cap + 1)) / p;
+                want_var = q / (p * p);
+            }
+            double se = sqrt(want_var / draws);
+            if (fabs(mean - want) > 5 * se + 1e-12)
+                ck_abort_msg("%s %lld: mean %.4f, want %.4f (5 se = %.4f)",
+                             mt_delay_kind_name(kind), (long long)n, mean, want, 5 * se);
+            if (kind == MT_DELAY_FIXED)
+                ck_assert(lo == n && hi == n && var < 1e-12);
+            if (kind == MT_DELAY_UNIFORM)
+                ck_assert(lo == 0 && hi == 2 * n);
+            if (kind == MT_DELAY_GEOMETRIC)
+                ck_assert(lo == 0 && hi <= d.cap && hi > 2 * n);
+            mt_delay_dist_free(&d);
+        }
+}
+END_TEST
+
+START_TEST(geometric_delays_follow_exact_integer_thresholds)
+{
+    /* N = 1: T_t = floor(T_{t-1} / 2) from 2^64, so P(tau > t) = 2^-(t+1)
+     * exactly and tau counts the leading zero bits of the draw, up to the cap. */
+    mt_delay_dist d;
+    ck_assert_int_eq(mt_delay_dist_init(&d, MT_DELAY_GEOMETRIC, 1, 5), MT_OK);
+    for (int t = 0; t < 5; t++)
+        ck_assert_uint_eq(d.threshold[t], UINT64_C(1) << (63 - t));
+    mt_rng a, b;
+    mt_rng_seed(&a, 3, 0);
+    mt_rng_seed(&b, 3, 0);
+    for (int i = 0; i < 1000; i++) {
+        uint64_t u = mt_rng_u64(&b);
+        int64_t want = 0;
+        while (want < 5 && !(u >> (63 - want) & 1))
+            want++;
+        ck_assert_int_eq(mt_delay_dist_draw(&d, &a), want);
+    }
+    mt_delay_dist_free(&d);
+    /* N = 0 draws nothing; a cap below a fixed delay is refused. */
+    ck_assert_int_eq(mt_delay_dist_init(&d, MT_DELAY_GEOMETRIC, 0, -1), MT_OK);
+    ck_assert_int_eq(mt_delay_dist_draw(&d, &a), 0);
+    ck_assert_uint_eq(mt_rng_u64(&a), mt_rng_u64(&b));
+    mt_delay_dist_free(&d);
+    ck_assert_int_eq(mt_delay_dist_init(&d, MT_DELAY_FIXED, 3, 2), MT_ERR_ARG);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -204,6 +291,10 @@ static Suite *optim_suite(void)
     TCase *ts = tcase_create("schedule");
     tcase_add_test(ts, schedules_give_the_papers_values);
     suite_add_tcase(s, ts);
+    TCase *td = tcase_create("delay");
+    tcase_add_test(td, delay_distributions_have_the_stated_means_and_ranges);
+    tcase_add_test(td, geometric_delays_follow_exact_integer_thresholds);
+    suite_add_tcase(s, td);
     return s;
 }
 

@@ -409,35 +409,6 @@ START_TEST(samples_have_the_covariance)
 }
 END_TEST
 
-START_TEST(delay_distributions)
-{
-    mt_rng r;
-    mt_rng_seed(&r, 8, 0);
-    const int tau = 12, n = 100000;
-    for (int dist = 0; dist < 3; dist++) {
-        double sum = 0;
-        int lo = 1 << 30, hi = -1;
-        for (int t = 0; t < n; t++) {
-            int k = mt_pca_delay_draw((mt_pca_delay_dist)dist, tau, &r);
-            sum += k;
-            lo = k < lo ? k : lo;
-            hi = k > hi ? k : hi;
-        }
-        ck_assert_int_ge(lo, 0);
-        ck_assert_int_le(hi, mt_pca_delay_max((mt_pca_delay_dist)dist, tau));
-        /* Mean tau in each; sd is at most about tau, so 6 sd / sqrt n. */
-        ck_assert_double_eq_tol(sum / n, tau, 6.0 * (tau + 1) / sqrt(n));
-        if (dist == MT_PCA_DELAY_FIXED)
-            ck_assert_int_eq(lo, tau);
-        if (dist == MT_PCA_DELAY_UNIFORM)
-            ck_assert(lo == 0 && hi == 2 * tau);
-        if (dist == MT_PCA_DELAY_GEOMETRIC)
-            ck_assert(lo == 0 && hi > 4 * tau);
-    }
-    ck_assert_int_eq(mt_pca_delay_draw(MT_PCA_DELAY_GEOMETRIC, 0, &r), 0);
-}
-END_TEST
-
 START_TEST(statistics_and_optimal_delay)
 {
     /* Quantiles by hand: sorted 1..5, type 7: q25 = 2, median = 3, q10 = 1.4. */
@@ -545,7 +516,6 @@ static Suite *pca_suite(void)
     tcase_add_test(tc, covariance_decomposition_and_validation);
     tcase_add_test(tc, covariance_file);
     tcase_add_test(tc, samples_have_the_covariance);
-    tcase_add_test(tc, delay_distributions);
     tcase_add_test(tc, statistics_and_optimal_delay);
     tcase_add_test(tc, linear_stability_of_the_delayed_heavy_ball);
     tcase_add_test(tc, bad_configurations_are_rejected);

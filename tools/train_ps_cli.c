@@ -21,8 +21,6 @@ int train_ps_is_flag(const char *flag)
 
 int train_ps_flag(mt_train_ps_config *p, const char *flag, const char *arg)
 {
-    static const char *const modes[] = {"async", "sync", "delay", NULL};
-    static const char *const kinds[] = {"fixed", "uniform", "geometric", NULL};
     long v;
     int k;
     if (strcmp(flag, "workers") == 0)
@@ -40,15 +38,15 @@ int train_ps_flag(mt_train_ps_config *p, const char *flag, const char *arg)
         return 0;
     }
     if (strcmp(flag, "mode") == 0) {
-        if ((k = cli_choice(CMD, flag, arg, modes)) < 0)
+        if ((k = cli_choice(CMD, flag, arg, mt_ps_mode_names)) < 0)
             return -1;
-        p->mode = mt_ps_mode_parse(modes[k]);
+        p->mode = k;
         return 0;
     }
     if (strcmp(flag, "delay-dist") == 0) {
-        if ((k = cli_choice(CMD, flag, arg, kinds)) < 0)
+        if ((k = cli_choice(CMD, flag, arg, mt_delay_kind_names)) < 0)
             return -1;
-        p->delay_kind = mt_delay_kind_parse(kinds[k]);
+        p->delay_kind = k;
         return 0;
     }
     cli_error(CMD, "--%s: not a multi-worker flag", flag);
