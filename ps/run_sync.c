@@ -60,20 +60,6 @@ static void slice(size_t n, int w, int nw, size_t *b, size_t *e)
         *e = n;
 }
 
-/* dst[b..e) = (sum over workers of their pushed gradient (or state)[b..e)) / W,
- * summed in worker order. */
-static void average(float *dst, mt_ps *ps, int use_state, size_t b, size_t e)
-{
-    int nw = ps->n_workers;
-    const float inv = (float)nw;
-    for (size_t i = b; i < e; i++) {
-        float acc = 0.0f;
-        for (int j = 0; j < nw; j++)
-            acc += use_state ? ps->w[j].state[i] : ps->w[j].grad[i];
-        dst[i] = acc / inv;
-    }
-}
-
 static int sync_pull(mt_transport *t, int worker, float *params, float *state, mt_ticket *tk)
 {
     struct sync_run *run = (struct sync_run *)t;
@@ -122,8 +108,11 @@ static int sync_push(mt_transport *t, int worker, const float *grad, const float
     size_t b, e;
     slice(ps->n, worker, nw, &b, &e);
     const float *g = grad;
+    const float *src[nw];
     if (nw > 1) {
-        average(ps->avg_grad, ps, 0, b, e);
+        for (int j = 0; j < nw; j++)
+            src[j] = ps->w[j].grad;
+        mt_ps_average(ps->avg_grad, src, nw, b, e);
         g = ps->avg_grad;
     }
     mt_ps_server_apply_range(s, g, k, b, e);
@@ -131,7 +120,9 @@ static int sync_push(mt_transport *t, int worker, const float *grad, const float
         if (ps->n_state && state) {
             const float *st = state;
             if (nw > 1) {
-                average(ps->avg_state, ps, 1, 0, ps->n_state);
+                for (int j = 0; j < nw; j++)
+                    src[j] = ps->w[j].state;
+                mt_ps_average(ps->avg_state, src, nw, 0, ps->n_state);
                 st = ps->avg_state;
             }
             mt_ps_server_set_state(s, st);
