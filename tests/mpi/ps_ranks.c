@@ -24,6 +24,7 @@
 #include "ps/mpi.h"
 #include "ps/mpi_ps.h"
 #include "ps/ps.h"
+#include "trainer/worker.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -127,6 +128,24 @@ static int fail(const char *what)
     return 1;
 }
 
+/* The in-process workers: the trainer's worker loop on buffers of their own. */
+struct local_worker {
+    float theta[N], state[N_STATE], grad[N];
+};
+
+static int local_step(void *ctx, const mt_ticket *tk)
+{
+    struct local_worker *w = ctx;
+    return gradient(NULL, w->theta, tk->version, tk->batch, w->state, w->grad);
+}
+
+static int local_main(void *ctx, mt_transport *t, int id)
+{
+    struct local_worker *w = ctx;
+    mt_worker loop = {w->theta, w->state, w->grad, local_step, w};
+    return mt_worker_loop(&loop, t, id);
+}
+
 /* The in-process sync run with W workers, compared with rank 0's result. */
 static int compare_in_process(mt_mpi_server *srv, const mt_ps_server_config *sc,
                               const float *theta0, int W, int S, int64_t steps, int64_t spe,
@@ -139,8 +158,11 @@ static int compare_in_process(mt_mpi_server *srv, const mt_ps_server_config *sc,
     cfg.threads = 1;
     cfg.oversubscribe = 1;
     cfg.steps_per_epoch = spe;
-    cfg.grad = gradient;
-    void *ctx[64] = {0};
+    static struct local_worker workers[64];
+    void *ctx[64];
+    for (int i = 0; i < 64; i++)
+        ctx[i] = &workers[i];
+    cfg.worker_main = local_main;
     cfg.worker_ctx = ctx;
     struct run_log log = {0};
     cfg.epoch_end = local_epoch;
