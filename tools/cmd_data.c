@@ -30,7 +30,8 @@ static void usage(FILE *out)
             "  info [DIR]                         format, image shape, images per split and class,\n"
             "                                     per-channel mean/std (DIR: the default dataset)\n"
             "  synth DIR --format F               write a small synthetic dataset in format F\n\n"
-            "'mutau data ACTION --help' describes each action's flags.\n"
+            "  -h, --help                         this help; 'mutau data ACTION --help' describes\n"
+            "                                     each action's flags\n"
             "exit status: 0 done, 2 bad input (a flag, a missing or malformed file, a failed\n"
             "download), 4 fetch stopped by Ctrl-C or SIGTERM, 1 other failure\n");
 }
@@ -71,8 +72,8 @@ static void usage_info(FILE *out)
             "mean and standard deviation (pixels scaled to [0, 1]: the normalisation the trainer uses).\n\n"
             "  --coarse      CIFAR-100: the 20 coarse labels instead of the 100 fine ones\n"
             "  --val-size N  also show a hold-out of N training images as the validation split\n"
-            "  --seed S      seed of the hold-out (default 1); the same N and S as mutau train's\n"
-            "                --val-size and --seed show the split that training holds out\n"
+            "  --seed N      seed of the hold-out (default 1); the same --val-size and --seed as\n"
+            "                mutau train's show the split that training holds out\n"
             "  -h, --help    this help\n",
             MT_FASHION_MNIST_DIR);
 }
@@ -93,7 +94,7 @@ static void usage_synth(FILE *out)
             "  --channels C    folder only: 1 (grey) or 3 (colour, default)\n"
             "  --image png|bmp folder only: file type (default png)\n"
             "  --plain         idx only: do not gzip the files\n"
-            "  --seed S        seed (default 1): the same flags write the same bytes\n"
+            "  --seed N        seed (default 1): the same flags write the same bytes\n"
             "  -h, --help      this help\n");
 }
 

@@ -74,7 +74,7 @@ static void usage(FILE *out)
             "experiment:\n"
             "  --tolerance F        optimal delay: the largest tau whose mean error, and that of every\n"
             "                       smaller tau, is <= F x the reference error, no run diverged (default 2)\n"
-            "  --seed S             seed (default 1); run r of every cell sees the same data stream\n"
+            "  --seed N             seed (default 1); run r of every cell sees the same data stream\n"
             "  --threads N          threads (default: OpenMP's, OMP_NUM_THREADS); results do not depend on it\n"
             "  --checkpoints N      error recorded N times per run for trace.csv and convergence.png\n"
             "                       (default 50, 0 for none)\n"
