@@ -168,6 +168,8 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
     plvpor(0.10, right, 0.12, 0.91);
     plwind(rx.lo, rx.hi, ry.lo, ry.hi);
     double xtick = o->integer_x && !o->log_x ? whole_tick(rx.hi - rx.lo) : 0;
+    /* Minor ticks on whole numbers too: none between ticks 1 apart. */
+    int nxsub = xtick <= 0 ? 0 : xtick <= 5 ? (int)xtick : 5;
     char xopt[16] = "g", yopt[16] = "g";
     if (o->log_x)
         strcat(xopt, "l");
@@ -175,7 +177,7 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
         strcat(yopt, "l");
     plcol0(PLOT_GRID);
     plwidth(0.8);
-    plbox(xopt, xtick, 0, yopt, 0, 0);
+    plbox(xopt, xtick, nxsub, yopt, 0, 0);
 
     /* Bands first, under every line. */
     for (int k = 0; k < ns; k++) {
@@ -213,7 +215,7 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
         strcat(bx, "l");
     if (o->log_y)
         strcat(by, "l");
-    plbox(bx, xtick, 0, by, 0, 0);
+    plbox(bx, xtick, nxsub, by, 0, 0);
 
     int nleg = 0;
     if (o->legend_title && o->legend_title[0] && has_legend) {

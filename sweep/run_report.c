@@ -132,21 +132,20 @@ static int plot_epochs(run *r)
            *ea = column(t, eval_top1, 100);
     int n = t->rows, markers = n <= 30;
     mt_plot_series loss[2] = {
-        {.name = "train (running mean over the epoch)", .n = n, .x = ep, .y = tl, .markers = markers},
+        {.name = "train (epoch mean)", .n = n, .x = ep, .y = tl, .markers = markers},
         {.name = split_title(r->split), .n = n, .x = ep, .y = el, .markers = markers}};
     snprintf(title, sizeof title, "Loss per epoch: train and %s split (%s)", split_title(r->split),
              r->what);
     mt_plot_lines_opts o = {.title = title, .xlabel = "epoch", .ylabel = "cross-entropy loss",
-                            .ymin = NAN, .ymax = NAN, .legend = MT_PLOT_LEGEND_TOP_RIGHT,
+                            .ymin = NAN, .ymax = NAN, .legend = MT_PLOT_LEGEND_RIGHT,
                             .integer_x = 1};
     int rc = figure(r, "loss.png", &o, loss, 2);
     mt_plot_series acc[2] = {
-        {.name = "train (running, augmented)", .n = n, .x = ep, .y = ta, .markers = markers},
+        {.name = "train (epoch, augmented)", .n = n, .x = ep, .y = ta, .markers = markers},
         {.name = split_title(r->split), .n = n, .x = ep, .y = ea, .markers = markers}};
     snprintf(title, sizeof title, "Top-1 accuracy per epoch: train and %s split (%s)",
              split_title(r->split), r->what);
     o.ylabel = "top-1 (%)";
-    o.legend = MT_PLOT_LEGEND_BOTTOM_RIGHT;
     if (rc == MT_OK)
         rc = figure(r, "accuracy.png", &o, acc, 2);
     free(ep), free(tl), free(el), free(ta), free(ea);

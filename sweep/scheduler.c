@@ -9,6 +9,7 @@
 #include "trainer/progress.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,11 @@ static void finish_cell(const mt_sweep_slots *sl, const slot *sj, enum mt_cell_s
     } else if (code == 4 && stopping) {
         mt_cell_record(sl->dir, &c, "interrupted", "stopped with the sweep", cpu);
         snprintf(event, sizeof event, "%s: stopped, checkpoint saved", c.name);
+    } else if (stopping && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM) {
+        /* Asked to stop while it was still starting, before train's own
+         * handler was in place: not a failure; the rerun starts it again. */
+        mt_cell_record(sl->dir, &c, "interrupted", "stopped with the sweep while starting", cpu);
+        snprintf(event, sizeof event, "%s: stopped while starting (no checkpoint yet)", c.name);
     } else {
         mt_cell_last_line(log, line, sizeof line);
         char msg[1200];
