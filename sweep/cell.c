@@ -1,7 +1,7 @@
 /* cell.c: a sweep cell's state, process and record (see cell.h). */
 #include "sweep/cell.h"
 
-#include "core/fs.h"
+#include "core/files.h"
 #include "core/status.h"
 #include "sweep/spawn.h"
 #include "trainer/rundir.h"
@@ -84,7 +84,7 @@ int mt_cell_start(const mt_sweep_spec *s, const mt_sweep_cell *c, enum mt_cell_s
     char cdir[PATH_MAX * 2], log[PATH_MAX * 2 + 16], tbuf[16];
     snprintf(cdir, sizeof cdir, "%s/%s", dir, c->name);
     snprintf(log, sizeof log, "%s/train.out", cdir);
-    int rc = mt_mkdir_p(cdir);
+    int rc = mt_mkdirs(cdir);
     if (rc != MT_OK)
         return rc;
     char *argv[MT_CELL_ARGV_CAP];

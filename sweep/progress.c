@@ -1,9 +1,9 @@
 /* progress.c: a sweep's progress lines (see progress.h). */
 #include "sweep/progress.h"
 
+#include "core/clock.h"
 #include "sweep/estimate.h"
 #include "trainer/config.h"
-#include "trainer/progress.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,12 +1,13 @@
 /* scheduler.c: running a sweep's cells J at a time (see scheduler.h). */
 #include "sweep/scheduler.h"
 
+#include "core/clock.h"
 #include "core/meminfo.h"
 #include "core/signals.h"
 #include "core/status.h"
 #include "sweep/results.h"
 #include "sweep/spawn.h"
-#include "trainer/progress.h"
+#include "trainer/config.h"
 
 #include <errno.h>
 #include <signal.h>

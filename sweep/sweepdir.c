@@ -1,7 +1,7 @@
 /* sweepdir.c: creating, locking and checking a sweep directory (see sweepdir.h). */
 #include "sweep/sweepdir.h"
 
-#include "core/fs.h"
+#include "core/files.h"
 #include "core/status.h"
 
 #include <errno.h>
@@ -15,7 +15,7 @@
 int mt_sweep_dir_open(const char *dir, const mt_sweep_spec *s, int *lock_fd, int *is_new)
 {
     *lock_fd = -1;
-    int rc = mt_mkdir_p(dir);
+    int rc = mt_mkdirs(dir);
     if (rc != MT_OK)
         return rc;
     char p[PATH_MAX + 16];

@@ -1,12 +1,12 @@
 /* trial.c: the trial run of a sweep (see trial.h). */
 #include "sweep/trial.h"
 
-#include "core/fs.h"
+#include "core/clock.h"
+#include "core/files.h"
 #include "core/signals.h"
 #include "core/status.h"
 #include "sweep/cell.h"
 #include "sweep/spawn.h"
-#include "trainer/progress.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -51,7 +51,7 @@ int mt_sweep_trial(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *d
     snprintf(tdir, sizeof tdir, "%s/.trial", dir);
     snprintf(log, sizeof log, "%s/train.out", tdir);
     remove_trial(tdir);
-    int rc = mt_mkdir_p(tdir);
+    int rc = mt_mkdirs(tdir);
     if (rc != MT_OK)
         return rc;
     char *argv[MT_CELL_ARGV_CAP];

@@ -65,8 +65,10 @@ const struct option *cli_find_flag(const struct option *const *tables, int n_tab
  * happen): one line, and EXIT_USAGE. */
 int cli_bad_option(const char *cmd);
 
-/* The --progress choices, in the order of enum mt_progress_mode
- * (trainer/config.h): auto|bar|plain|quiet. */
+/* The --progress choices, auto|bar|plain|quiet, and their indices: the
+ * order of enum mt_progress_mode (trainer/config.h), so an index is also a
+ * trainer's mode. */
 extern const char *const cli_progress_modes[];
+enum { CLI_PROGRESS_AUTO, CLI_PROGRESS_BAR, CLI_PROGRESS_PLAIN, CLI_PROGRESS_QUIET };
 
 #endif

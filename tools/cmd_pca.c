@@ -9,7 +9,7 @@
  * This file parses flags and prints; the simulation is pca/pca.h, the files
  * and the table pca/pca_report.h, the progress file pca/pca_ckpt.h.
  */
-#include "core/fs.h"
+#include "core/files.h"
 #include "core/signals.h"
 #include "core/status.h"
 #include "pca/pca.h"
@@ -18,7 +18,6 @@
 #include "pca/pca_report.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-#include "trainer/config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -202,13 +201,13 @@ static void show_plain(long done, long total, void *ctx)
     fflush(stderr);
 }
 
-/* The grid's progress callback for --progress MODE (MT_PROGRESS_*). */
+/* The grid's progress callback for --progress MODE (CLI_PROGRESS_*). */
 static void set_progress(mt_pca_grid_cfg *g, int mode)
 {
     static long shown = -1;
-    if (mode == MT_PROGRESS_AUTO)
-        mode = isatty(STDERR_FILENO) ? MT_PROGRESS_BAR : MT_PROGRESS_PLAIN;
-    g->progress = mode == MT_PROGRESS_BAR ? show_bar : mode == MT_PROGRESS_PLAIN ? show_plain : NULL;
+    if (mode == CLI_PROGRESS_AUTO)
+        mode = isatty(STDERR_FILENO) ? CLI_PROGRESS_BAR : CLI_PROGRESS_PLAIN;
+    g->progress = mode == CLI_PROGRESS_BAR ? show_bar : mode == CLI_PROGRESS_PLAIN ? show_plain : NULL;
     g->progress_ctx = &shown;
 }
 
@@ -590,7 +589,7 @@ static int check_grid(const mt_pca_grid_cfg *g, const mt_pca_method *methods, in
  * (unless --force). */
 static int open_out(const char *dir, int force)
 {
-    int rc = mt_mkdir_p(dir);
+    int rc = mt_mkdirs(dir);
     if (rc != MT_OK)
         return cli_fail(CMD, mt_error_context(rc, "--out"));
     char path[4200];

@@ -8,7 +8,7 @@
  * drawn as far as its log goes. Not here: the reading and drawing
  * (sweep/results.h, sweep/report.h, sweep/run_report.h).
  */
-#include "core/fs.h"
+#include "core/files.h"
 #include "core/status.h"
 #include "sweep/grid.h"
 #include "sweep/report.h"
@@ -72,7 +72,7 @@ static const struct option options[] = {
 /* --out may name a new directory. */
 static int make_out(const char *out, const char *dir)
 {
-    int rc = strcmp(out, dir) != 0 ? mt_mkdir_p(out) : MT_OK;
+    int rc = strcmp(out, dir) != 0 ? mt_mkdirs(out) : MT_OK;
     return rc == MT_OK ? EXIT_OK : cli_fail(CMD, mt_error_context(rc, "--out"));
 }
 
