@@ -124,6 +124,8 @@ int mt_ps_create(mt_ps **out, const mt_ps_server_config *server, const mt_ps_con
     pthread_mutex_init(&ps->m, NULL);
     pthread_cond_init(&ps->cv, NULL);
     atomic_init(&ps->stop_requested, 0);
+    atomic_init(&ps->tau_sum, 0);
+    atomic_init(&ps->tau_pushes, 0);
     rc = mt_ps_server_create(&ps->server, server, theta0, state0);
     if (rc < 0) {
         mt_ps_free(ps);
@@ -215,6 +217,20 @@ void ps_epoch_close(mt_ps *ps, int64_t version)
 }
 
 void ps_set_threads(const mt_ps *ps) { omp_set_num_threads(ps->threads); }
+
+void ps_record_tau(mt_ps *ps, struct ps_worker *w, int64_t tau)
+{
+    mt_tau_hist_add(&w->hist, tau);
+    atomic_fetch_add_explicit(&ps->tau_sum, tau, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ps->tau_pushes, 1, memory_order_relaxed);
+}
+
+void mt_ps_tau_running(const mt_ps *ps, int64_t *tau_sum, int64_t *pushes)
+{
+    mt_ps *m = (mt_ps *)ps;
+    *tau_sum = atomic_load_explicit(&m->tau_sum, memory_order_relaxed);
+    *pushes = atomic_load_explicit(&m->tau_pushes, memory_order_relaxed);
+}
 
 void ps_mark_pulled(struct ps_worker *w, double since)
 {

@@ -136,6 +136,9 @@ mt_delay *mt_ps_delay(mt_ps *ps);
  * mt_ps_run) and of the whole run. */
 mt_tau_hist *mt_ps_tau_epoch(mt_ps *ps);
 mt_tau_hist *mt_ps_tau_total(mt_ps *ps);
+/* The run's pushes and the sum of their tau so far, readable at any time
+ * (also while the run is live); restored with the checkpoint. */
+void mt_ps_tau_running(const mt_ps *ps, int64_t *tau_sum, int64_t *pushes);
 
 /* Where the workers' wall-clock time went, summed over workers since the
  * creation or the last reset: computing gradients, pulling (async: the copy

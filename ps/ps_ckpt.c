@@ -82,5 +82,10 @@ int mt_ps_ckpt_load(mt_ps *ps, const mt_ckpt *c)
         rc = mt_ckpt_get(c, t[i].name, t[i].data, t[i].size);
     if (rc == MT_OK)
         rc = mt_ps_server_set_version(ps->server, ps->ckpt_version);
+    if (rc == MT_OK) {
+        /* A checkpoint is taken on a quiescent run: tau_total has every push. */
+        atomic_store(&ps->tau_sum, ps->tau_total.sum);
+        atomic_store(&ps->tau_pushes, ps->tau_total.count);
+    }
     return rc;
 }

@@ -34,6 +34,7 @@ struct mt_ps {
     float *avg_grad;  /* sync, W > 1: the averaged gradient */
     float *avg_state; /* sync: the averaged state */
     mt_tau_hist tau_epoch, tau_total;
+    _Atomic int64_t tau_sum, tau_pushes; /* every push's tau so far, live (mt_ps_tau_running) */
     atomic_int stop_requested;
 
     /* Run control: guarded by m except where a runner says otherwise. */
@@ -86,6 +87,9 @@ void ps_transport_fail(mt_transport *t, int worker, int status);
 
 /* At a pull's end: its time since `since`, and the gradient's start. */
 void ps_mark_pulled(struct ps_worker *w, double since);
+/* A push of staleness tau applied: the worker's histogram and the live sums. */
+void ps_record_tau(mt_ps *ps, struct ps_worker *w, int64_t tau);
+
 /* At a push's start: the gradient's time (since the pull returned) and count. */
 void ps_mark_push(struct ps_worker *w, double now);
 

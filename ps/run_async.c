@@ -103,7 +103,7 @@ static int async_push(mt_transport *t, int worker, const float *grad, const floa
     w->time.push_s += w->t_mark - t0;
     if (tau < 0)
         return (int)tau;
-    mt_tau_hist_add(&w->hist, tau);
+    ps_record_tau(ps, w, tau);
     ticket_done(run);
     return MT_OK;
 }

@@ -62,7 +62,7 @@ static int delay_push(mt_transport *t, int worker, const float *grad, const floa
     w->time.push_s += mt_now() - t2;
     if (got < 0)
         return (int)got;
-    mt_tau_hist_add(&w->hist, got);
+    ps_record_tau(ps, w, got);
     run->k++;
     if (run->k % ps->cfg.steps_per_epoch == 0)
         ps_epoch_close(ps, run->k);

@@ -128,7 +128,7 @@ static int sync_push(mt_transport *t, int worker, const float *grad, const float
             mt_ps_server_set_state(s, st);
         }
         for (int j = 0; j < nw; j++)
-            mt_tau_hist_add(&w->hist, 0);
+            ps_record_tau(ps, w, 0);
     }
     double t4 = mt_now();
     w->time.push_s += t4 - t3;

@@ -102,11 +102,14 @@ static int read_log(const char *dir, mt_sweep_result *r)
         return MT_OK;
     }
     int nc = split_csv(header, cols, MAX_COLS);
-    int c_epoch = column_of(cols, nc, "epoch", NULL), c_top1 = column_of(cols, nc, "val_top1", NULL),
-        c_top5 = column_of(cols, nc, "val_top5", NULL),
+    /* eval_*: the evaluation split's columns (val_* in runs made before they
+     * were named for what they hold). */
+    int c_epoch = column_of(cols, nc, "epoch", NULL),
+        c_top1 = column_of(cols, nc, "eval_top1", "val_top1"),
+        c_top5 = column_of(cols, nc, "eval_top5", "val_top5"),
         c_ips = column_of(cols, nc, "images_per_s", NULL),
         c_sec = column_of(cols, nc, "seconds", NULL),
-        c_vloss = column_of(cols, nc, "val_loss", NULL),
+        c_vloss = column_of(cols, nc, "eval_loss", "val_loss"),
         c_tmean = column_of(cols, nc, "staleness_mean", "tau_mean"),
         c_tmax = column_of(cols, nc, "staleness_max", "tau_max");
     int cap = 0, rows = 0;

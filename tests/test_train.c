@@ -153,7 +153,7 @@ START_TEST(run_writes_config_log_final_and_checkpoint)
     json_decref(cfg);
 
     char *log = slurp("%s/a/log.csv", root);
-    ck_assert_msg(strncmp(log, "epoch,step,lr,train_loss,train_acc,val_loss,val_top1,val_top5,"
+    ck_assert_msg(strncmp(log, "epoch,step,lr,train_loss,train_acc,eval_loss,eval_top1,eval_top5,"
                                "images_per_s,seconds\n", 82) == 0, "header: %s", log);
     int rows = 0;
     for (char *p = log; *p; p++)
@@ -320,6 +320,93 @@ START_TEST(bad_flags_exit_2_naming_the_flag)
 }
 END_TEST
 
+/* steps.csv without its last column (images_per_s, a timing). */
+static char *steps_without_timing(const char *run_name)
+{
+    char *s = slurp("%s/%s/steps.csv", root, run_name);
+    char *out = malloc(strlen(s) + 1), *o = out;
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+        *strrchr(line, ',') = '\0';
+        o += sprintf(o, "%s\n", line);
+    }
+    free(s);
+    return out;
+}
+
+START_TEST(log_every_writes_steps_csv_that_survives_resume)
+{
+    run_dirs();
+    /* 3 epochs of 6 steps, a row every 4: steps 4, 8, 12, 16. */
+    const char *ref[] = {TINY(dir_a), "--epochs", "3", "--log-every", "4", NULL};
+    ck_assert_int_eq(run("a", ref), 0);
+    char *a = steps_without_timing("a");
+    const char *want_steps[] = {"4,0.6667,", "8,1.3333,", "12,2.0000,", "16,2.6667,"};
+    char *line = a;
+    ck_assert_msg(strncmp(line, "step,epoch,lr,loss,tau_mean\n", 28) == 0, "%s", a);
+    for (int i = 0; i < 4; i++) {
+        line = strchr(line, '\n') + 1;
+        ck_assert_msg(strncmp(line, want_steps[i], strlen(want_steps[i])) == 0, "row %d: %s", i,
+                      line);
+        /* One worker: no staleness. */
+        char *eol = strchr(line, '\n');
+        ck_assert_msg(eol - line > 7 && strncmp(eol - 7, ",0.0000", 7) == 0, "row %d: %s", i,
+                      line);
+    }
+    ck_assert_str_eq(strchr(line, '\n'), "\n");
+
+    /* Stopped at step 10 (a row in progress), resumed: the same rows, none twice. */
+    const char *stop[] = {TINY(dir_b), "--epochs", "3", "--log-every", "4", "--stop-after", "10",
+                          NULL};
+    ck_assert_int_eq(run("b1", stop), 4);
+    const char *res[] = {"--resume", dir_b, NULL};
+    ck_assert_int_eq(run("b2", res), 0);
+    char *b = steps_without_timing("b");
+    ck_assert_msg(strcmp(a, b) == 0, "steps.csv differs after a resume:\n%s---\n%s", a, b);
+    expect_same_files("a", "b");
+    free(a);
+    free(b);
+
+    /* Two workers in delay mode: tau is 1 once the first push is in, and
+     * final.json has the staleness histogram. */
+    const char *delay[] = {TINY(dir_c), "--epochs", "2", "--log-every", "3", "--workers", "2",
+                           "--mode", "delay", NULL};
+    ck_assert_int_eq(run("c", delay), 0);
+    char *c = steps_without_timing("c");
+    ck_assert_msg(strstr(c, "\n6,1.0000,") && strstr(c, ",1.0000\n12,2.0000,"), "%s", c);
+    free(c);
+    json_t *fin = load_json("c", "final.json");
+    json_t *st = json_object_get(fin, "staleness");
+    json_t *hist = json_object_get(st, "histogram");
+    ck_assert_msg(json_is_array(hist) && json_array_size(hist) == 2, "histogram");
+    /* tau 0 for the first step (nothing to be stale against), then 1. */
+    ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(hist, 0), 0)), 0);
+    ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(hist, 0), 1)), 1);
+    ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(hist, 1), 0)), 1);
+    ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(hist, 1), 1)), 11);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "count")), 12);
+    json_decref(fin);
+}
+END_TEST
+
+START_TEST(out_is_checked_before_the_data_is_loaded)
+{
+    run_dirs();
+    const char *first[] = {TINY(dir_a), "--epochs", "1", NULL};
+    ck_assert_int_eq(run("a", first), 0);
+    /* The data folder does not exist: only a check made before loading it
+     * can name --out. */
+    const char *again[] = {"--data", "/nonexistent/data", "--out", dir_a, NULL};
+    ck_assert_int_eq(run("again", again), 2);
+    expect_output("again", "--out");
+    expect_output("again", "already holds a run");
+    char file[200];
+    snprintf(file, sizeof file, "%s/a/log.csv/run", root);
+    const char *not_dir[] = {"--data", "/nonexistent/data", "--out", file, NULL};
+    ck_assert_int_eq(run("notdir", not_dir), 2);
+    expect_output("notdir", "is not a directory");
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -332,6 +419,8 @@ static Suite *train_suite(void)
     tcase_add_test(tc, huge_lr_diverges_with_exit_3);
     tcase_add_test(tc, sphere_resnet_trains_with_its_operator);
     tcase_add_test(tc, bad_flags_exit_2_naming_the_flag);
+    tcase_add_test(tc, log_every_writes_steps_csv_that_survives_resume);
+    tcase_add_test(tc, out_is_checked_before_the_data_is_loaded);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -84,8 +84,8 @@ START_TEST(log_rows_and_truncation_on_resume)
     ck_assert_int_eq(mt_log_start(dir), MT_OK);
     for (int e = 1; e <= 4; e++) {
         mt_log_row r = {.epoch = e, .step = 10 * e, .lr = 0.1, .train_loss = 1.0 / e,
-                        .train_acc = 0.25 * e, .evaluated = e % 2 == 0, .val_loss = 2.0,
-                        .val_top1 = 0.5, .val_top5 = 0.75, .images_per_s = 1234.5,
+                        .train_acc = 0.25 * e, .evaluated = e % 2 == 0, .eval_loss = 2.0,
+                        .eval_top1 = 0.5, .eval_top5 = 0.75, .images_per_s = 1234.5,
                         .seconds = 9.25};
         ck_assert_int_eq(mt_log_append(dir, &r), MT_OK);
     }

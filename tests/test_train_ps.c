@@ -122,7 +122,7 @@ static char *log_columns(const char *name, const char *keep)
     return out;
 }
 
-/* epoch .. val_top5 of the single-process columns. */
+/* epoch .. eval_top5 of the single-process columns. */
 static const char TRAJECTORY[] = "11111111";
 /* ... and tau_mean .. tau_p99 after images_per_s and seconds. */
 static const char TRAJECTORY_TAU[] = "1111111100111110";
@@ -313,7 +313,7 @@ START_TEST(sync_has_no_staleness_and_async_about_one)
                        NULL};
     ck_assert_int_eq(train("sync", s), 0);
     char *header = slurp("sync", "log.csv", NULL);
-    ck_assert_msg(strncmp(header, "epoch,step,lr,train_loss,train_acc,val_loss,val_top1,val_top5,"
+    ck_assert_msg(strncmp(header, "epoch,step,lr,train_loss,train_acc,eval_loss,eval_top1,eval_top5,"
                                   "images_per_s,seconds,tau_mean,tau_max,tau_p50,tau_p90,tau_p99,"
                                   "server_share\n", 131) == 0, "header: %s", header);
     free(header);

@@ -32,10 +32,12 @@ static void usage(FILE *out)
 "                   [--oversubscribe] [--ignore-memory]\n"
 "\n"
 "Trains a network with momentum SGD in one process and writes a run directory:\n"
-"config.json (every setting, versions), log.csv (one row per epoch), final.json\n"
-"(status, final, best and per-class accuracy) and checkpoint.bin. The defaults\n"
-"are the paper's recipe: ResNet-20, batch 128, lr 0.2 x0.2 at epochs 60/120/160,\n"
-"200 epochs, momentum 0.9, weight decay 5e-4, pad-4 crop + flip.\n"
+"config.json (every setting, versions), log.csv (one row per epoch; eval_* on the\n"
+"--val-size images, else on the test set), final.json (status, final, best and\n"
+"per-class accuracy) and checkpoint.bin. The defaults are the paper's recipe:\n"
+"ResNet-20, batch 128, lr 0.2 x0.2 at epochs 60/120/160, 200 epochs, momentum\n"
+"0.9, weight decay 5e-4, pad-4 crop + flip. --out is checked before the data is\n"
+"loaded, and an estimate of the run's duration is printed after its first steps.\n"
 "\n"
 "data:\n"
 "  --data DIR            a CIFAR-100 or CIFAR-10 binary folder, an image folder\n"
@@ -97,6 +99,9 @@ static void usage(FILE *out)
 "                        the end and on Ctrl-C/SIGTERM\n"
 "  --stop-after STEPS    stop after STEPS optimizer steps in total, as on Ctrl-C\n"
 "                        (checkpoint, exit 4): chunked jobs on time-limited queues\n"
+"  --log-every N         also write steps.csv, a row every N optimizer steps: step,\n"
+"                        epoch, lr, loss (mean over the N steps), tau_mean,\n"
+"                        images_per_s (default 0: none)\n"
 "  --progress MODE       auto|bar|plain|quiet (default auto: a bar on a terminal,\n"
 "                        one line per epoch otherwise)\n"
 "\n"
@@ -142,7 +147,8 @@ enum {
     O_NO_AUGMENT, O_MODEL, O_SPHERE_OP, O_WIDTH, O_SMOOTH, O_EPOCHS, O_BATCH, O_LR, O_SCHEDULE,
     O_MILESTONES, O_GAMMA, O_LR_FINAL, O_WARMUP, O_MOMENTUM, O_NESTEROV, O_WD, O_WD_BN, O_SEED,
     O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
-    O_PROGRESS, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB, O_IGNORE_MEMORY,
+    O_PROGRESS, O_LOG_EVERY, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB,
+    O_IGNORE_MEMORY,
     O_HELP
 };
 
@@ -181,6 +187,7 @@ static const struct option options[] = {
     {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
     {"stop-after", required_argument, 0, O_STOP_AFTER},
     {"progress", required_argument, 0, O_PROGRESS},
+    {"log-every", required_argument, 0, O_LOG_EVERY},
     {"workers", required_argument, 0, O_WORKERS},
     {"mode", required_argument, 0, O_MODE},
     {"delay", required_argument, 0, O_DELAY},
@@ -308,6 +315,8 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
         return cli_int(CMD, f, arg, 1, 100000, &v) ? -1 : (c->ckpt_every = (int)v, 0);
     case O_STOP_AFTER:
         return cli_int(CMD, f, arg, 0, 1L << 50, &v) ? -1 : (c->stop_after = v, 0);
+    case O_LOG_EVERY:
+        return cli_int(CMD, f, arg, 0, 1L << 30, &v) ? -1 : (c->log_every = (int)v, 0);
     case O_PROGRESS:
         if ((k = cli_choice(CMD, f, arg, progress)) < 0)
             return -1;
@@ -423,6 +432,20 @@ int cmd_train(int argc, char **argv)
         return cli_fail(CMD, rc);
     if (!resume[0])
         warn_schedule(&c);
+    /* The run directory first: loading the data and building the network
+     * take seconds to minutes. */
+    const char *dir = c.out_dir;
+    char path[MT_PATH_CAP + 32];
+    mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
+    if (resume[0] && access(path, F_OK) != 0) {
+        cli_error(CMD,
+                  "--resume: %s has no checkpoint.bin (the run ended before its first "
+                  "checkpoint): start it again with --out %s --force",
+                  dir, dir);
+        return EXIT_USAGE;
+    }
+    if (!resume[0] && (rc = mt_rundir_check(dir, force)) != MT_OK)
+        return cli_fail(CMD, mt_error_context(rc, "--out"));
 
     mt_trainer t;
     rc = mt_trainer_open(&t, &c);
@@ -438,22 +461,12 @@ int cmd_train(int argc, char **argv)
     for (int s = 0; s < 2; s++)
         if (mt_dataset_skip_note(&t.data, s, note, sizeof note))
             cli_error(CMD, "warning: %s", note);
-    const char *dir = c.out_dir;
     if (resume[0]) {
-        char path[MT_PATH_CAP + 32];
-        mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
-        if (access(path, F_OK) != 0) {
-            mt_train_ps_close(psrun);
-            mt_trainer_close(&t);
-            cli_error(CMD,
-                      "--resume: %s has no checkpoint.bin (the run ended before its first "
-                      "checkpoint): start it again with --out %s --force",
-                      dir, dir);
-            return EXIT_USAGE;
-        }
         rc = mt_trainer_load(&t, path);
         if (rc == MT_OK)
             rc = mt_log_truncate(dir, t.epoch);
+        if (rc == MT_OK)
+            rc = mt_steplog_truncate(dir, t.step);
         if (rc != MT_OK) {
             mt_train_ps_close(psrun);
             mt_trainer_close(&t);

@@ -56,6 +56,8 @@ int mt_train_config_check(const mt_train_config *c)
         return mt_error(MT_ERR_ARG, "--eval-every: %d is not >= 0", c->eval_every);
     if (c->ckpt_every < 1)
         return mt_error(MT_ERR_ARG, "--checkpoint-every: %d is not >= 1", c->ckpt_every);
+    if (c->log_every < 0)
+        return mt_error(MT_ERR_ARG, "--log-every: %d is not >= 0", c->log_every);
     if (c->eval_batch < 1)
         return mt_error(MT_ERR_ARG, "--eval-batch: %d is not >= 1", c->eval_batch);
     mt_schedule s = c->schedule;
@@ -77,7 +79,7 @@ json_t *mt_train_config_to_json(const mt_train_config *c)
         "{s:{s:s, s:b, s:i, s:i, s:i, s:b, s:i, s:b},"
         " s:{s:s, s:s, s:i, s:f},"
         " s:{s:i, s:i, s:f, s:s, s:f, s:o, s:f, s:f, s:f, s:f, s:b, s:b, s:s},"
-        " s:{s:i, s:i, s:i, s:i, s:I, s:s, s:s}}",
+        " s:{s:i, s:i, s:i, s:i, s:I, s:i, s:s, s:s}}",
         "data", "dir", c->data_dir, "coarse", c->coarse, "val_size", c->val_size, "limit_train",
         c->limit_train, "limit_test", c->limit_test, "augment", c->augment, "pad", c->pad, "flip",
         c->flip,
@@ -89,7 +91,8 @@ json_t *mt_train_config_to_json(const mt_train_config *c)
         "momentum", c->momentum, "weight_decay", c->weight_decay, "nesterov", c->nesterov,
         "wd_bn_bias", c->wd_bn_bias, "seed", seed,
         "run", "threads", c->threads, "eval_every", c->eval_every, "eval_batch", c->eval_batch,
-        "checkpoint_every", c->ckpt_every, "stop_after", (json_int_t)c->stop_after, "progress",
+        "checkpoint_every", c->ckpt_every, "stop_after", (json_int_t)c->stop_after, "log_every",
+        c->log_every, "progress",
         progress_names[c->progress], "out", c->out_dir);
 }
 
@@ -191,6 +194,7 @@ int mt_train_config_from_json(mt_train_config *c, const json_t *j, const char *w
     TRY(get_int(j, "run", "eval_batch", &c->eval_batch, where));
     TRY(get_int(j, "run", "checkpoint_every", &c->ckpt_every, where));
     TRY(get_i64(j, "run", "stop_after", &c->stop_after, where));
+    TRY(get_int(j, "run", "log_every", &c->log_every, where));
     TRY(get_str(j, "run", "progress", progress, sizeof progress, where));
     TRY(get_str(j, "run", "out", c->out_dir, sizeof c->out_dir, where));
 #undef TRY

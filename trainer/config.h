@@ -46,6 +46,7 @@ typedef struct {
     int eval_batch;
     int ckpt_every;     /* checkpoint every N epochs (and at the end, and on interrupt) */
     int64_t stop_after; /* stop (checkpoint, exit 4) after this many steps in total; 0 = never */
+    int log_every;      /* a steps.csv row every N optimizer steps; 0 = no steps.csv */
     int progress;       /* enum mt_progress_mode */
     char out_dir[MT_PATH_CAP];
 } mt_train_config;

@@ -1,6 +1,7 @@
 /* progress.c: the progress bar and plain progress lines. */
 #include "trainer/progress.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -16,6 +17,9 @@ void mt_progress_init(mt_progress *p, int mode, int epochs, int64_t total_steps,
     p->batches = 0;
     p->t_start = p->t_last_draw = mt_now();
     p->first_index = 0;
+    p->est_from = -1;
+    p->est_t0 = 0;
+    p->estimated = 0;
 }
 
 void mt_progress_epoch_begin(mt_progress *p, int epoch, int batches, int first_index)
@@ -40,11 +44,50 @@ static void format_duration(char *buf, size_t cap, double s)
         snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* How long the rest of the run takes at the speed of its first steps, once:
+ * timed from the end of the first step (which builds oneDNN's primitives)
+ * over at least ESTIMATE_STEPS steps and ESTIMATE_SECONDS. */
+enum { ESTIMATE_STEPS = 5 };
+static const double ESTIMATE_SECONDS = 2.0;
+
+static void estimate(mt_progress *p, int64_t step, double now)
+{
+    if (p->est_from < 0) {
+        p->est_from = step;
+        p->est_t0 = now;
+        return;
+    }
+    int64_t n = step - p->est_from;
+    if (n < ESTIMATE_STEPS || now - p->est_t0 < ESTIMATE_SECONDS)
+        return;
+    p->estimated = 1;
+    double per_step = (now - p->est_t0) / (double)n;
+    double left = per_step * (double)(p->total_steps - step);
+    char when[48];
+    if (left >= 3600)
+        snprintf(when, sizeof when, "%.0fh %02.0fm", floor(left / 3600),
+                 floor(fmod(left, 3600) / 60));
+    else if (left >= 60)
+        snprintf(when, sizeof when, "%.0f min", ceil(left / 60));
+    else
+        snprintf(when, sizeof when, "%.0f s", ceil(left));
+    int64_t steps_left = p->total_steps - step;
+    mt_progress_line(p, "estimate: about %s for %s%d epoch%s (%lld steps at %.3g s a step, "
+                        "evaluations not included)",
+                     when, p->est_from > 1 ? "the remaining " : "",
+                     p->epochs - p->epoch, p->epochs - p->epoch == 1 ? "" : "s",
+                     (long long)steps_left, per_step);
+}
+
 void mt_progress_step(mt_progress *p, int index, int64_t step, double loss)
 {
-    if (p->mode != MT_PROGRESS_BAR)
+    if (p->mode == MT_PROGRESS_QUIET)
         return;
     double now = mt_now();
+    if (!p->estimated)
+        estimate(p, step, now);
+    if (p->mode != MT_PROGRESS_BAR)
+        return;
     int last = index + 1 == p->batches;
     if (!last && now - p->t_last_draw < 0.1)
         return;

@@ -5,6 +5,7 @@
 
 #include "core/signals.h"
 #include "core/status.h"
+#include "trainer/net_worker.h"
 #include "trainer/rundir.h"
 
 #include <math.h>
@@ -18,12 +19,34 @@ static int save_checkpoint(const mt_trainer *t)
     return rc != MT_OK ? rc : mt_trainer_save(t, path);
 }
 
-void mt_trainer_note_step(mt_trainer *t, int index, int64_t step, double loss)
+int mt_trainer_note_batch(mt_trainer *t, int64_t batch, double loss)
 {
+    int64_t epoch;
+    int slot;
+    mt_batch_slot(batch, t->steps_per_epoch * t->batches_per_step, &epoch, &slot);
     if (pthread_mutex_trylock(&t->progress_lock) == 0) {
-        mt_progress_step(&t->progress, index, step, loss);
+        mt_progress_step(&t->progress, slot / t->batches_per_step,
+                         batch / t->batches_per_step + 1, loss);
         pthread_mutex_unlock(&t->progress_lock);
     }
+    return t->steplog ? mt_steplog_batch(t->steplog, batch, loss) : MT_OK;
+}
+
+/* steps.csv from the run's position on (--log-every). */
+static int open_steplog(mt_trainer *t)
+{
+    if (t->cfg.log_every <= 0 || t->steplog)
+        return MT_OK;
+    mt_steplog_config sc = {.dir = t->dir,
+                            .every = t->cfg.log_every,
+                            .batches_per_step = t->batches_per_step,
+                            .batch = t->cfg.batch,
+                            .steps_per_epoch = t->steps_per_epoch,
+                            .in_flight = t->engine.in_flight > 0 ? t->engine.in_flight : 1,
+                            .sched = &t->sched,
+                            .tau = t->engine.tau_running,
+                            .tau_ctx = t->engine.ctx};
+    return mt_steplog_open(&t->steplog, &sc, t->step, t->have_steps_row ? &t->steps_row : NULL);
 }
 
 int mt_trainer_end_epoch(mt_trainer *t, const mt_epoch_report *r)
@@ -45,9 +68,9 @@ int mt_trainer_end_epoch(mt_trainer *t, const mt_epoch_report *r)
         if (rc != MT_OK)
             return rc;
         row.evaluated = 1;
-        row.val_loss = t->last_eval.loss;
-        row.val_top1 = t->last_eval.top1;
-        row.val_top5 = t->last_eval.top5;
+        row.eval_loss = t->last_eval.loss;
+        row.eval_top1 = t->last_eval.top1;
+        row.eval_top5 = t->last_eval.top5;
         if (t->last_eval.top1 > t->best_top1) {
             t->best_top1 = t->last_eval.top1;
             t->best_epoch = t->epoch;
@@ -60,7 +83,7 @@ int mt_trainer_end_epoch(mt_trainer *t, const mt_epoch_report *r)
     char eval[128] = "";
     if (row.evaluated)
         snprintf(eval, sizeof eval, "  %s loss %.4f top-1 %.2f%% top-5 %.2f%%", t->eval_name,
-                 row.val_loss, 100 * row.val_top1, 100 * row.val_top5);
+                 row.eval_loss, 100 * row.eval_top1, 100 * row.eval_top5);
     mt_progress_line(&t->progress, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%%s%s  %.0f img/s  %.1f s",
                      row.epoch, c->epochs, row.lr, row.train_loss, 100 * row.train_acc, eval,
                      r->line_extra ? r->line_extra : "", row.images_per_s, row.seconds);
@@ -117,7 +140,9 @@ static int local_steps(mt_trainer *t, int64_t target)
         t->next_index++;
         train_seconds += mt_now() - t_step;
         ep_images += n;
-        mt_progress_step(&t->progress, b.index, t->step, loss);
+        rc = mt_trainer_note_batch(t, t->step - 1, loss);
+        if (rc < 0)
+            break;
         if (last_of_epoch) {
             /* over the training steps this process ran (a resumed epoch: its
              * second part only); evaluation excluded */
@@ -144,6 +169,8 @@ int mt_trainer_run(mt_trainer *t, const char *dir)
     mt_progress_init(&t->progress, c->progress, c->epochs, total,
                      c->batch * t->batches_per_step);
     int rc = mt_trainer_write_final(t, dir, "running", NULL, NULL, 0);
+    if (rc == MT_OK)
+        rc = open_steplog(t);
     if (rc != MT_OK)
         return rc;
     if (t->step < total) {

@@ -17,7 +17,7 @@ int mt_rundir_path(char *buf, size_t cap, const char *dir, const char *name)
     return MT_OK;
 }
 
-int mt_rundir_create(const char *dir, int force)
+int mt_rundir_check(const char *dir, int force)
 {
     char path[2048];
     int rc = mt_rundir_path(path, sizeof path, dir, "config.json");
@@ -28,13 +28,44 @@ int mt_rundir_create(const char *dir, int force)
                         "%s already holds a run (config.json): continue it with --resume %s, "
                         "or start over with --force",
                         dir, dir);
+    /* The directory, or the nearest level that exists, must take new files. */
+    snprintf(path, sizeof path, "%s", dir);
+    for (;;) {
+        if (access(path, F_OK) == 0) {
+            if (!mt_is_dir(path))
+                return mt_error(MT_ERR_ARG, "%s: exists and is not a directory", path);
+            if (access(path, W_OK | X_OK) != 0)
+                return mt_error(MT_ERR_ARG, "%s: cannot write here: %s", path, strerror(errno));
+            return MT_OK;
+        }
+        char *slash = strrchr(path, '/');
+        while (slash && slash > path && slash[1] == '\0') { /* trailing slashes */
+            *slash = '\0';
+            slash = strrchr(path, '/');
+        }
+        if (!slash) {
+            snprintf(path, sizeof path, ".");
+        } else if (slash == path) {
+            path[1] = '\0'; /* "/" */
+        } else {
+            *slash = '\0';
+        }
+    }
+}
+
+int mt_rundir_create(const char *dir, int force)
+{
+    char path[2048];
+    int rc = mt_rundir_check(dir, force);
+    if (rc != MT_OK)
+        return rc;
     rc = mt_mkdirs(dir);
     if (rc != MT_OK)
         return rc;
     if (force) {
         /* A fresh start must not resume from, or report, the old run. */
-        const char *old[] = {"checkpoint.bin", "final.json", "log.csv"};
-        for (int i = 0; i < 3; i++)
+        const char *old[] = {"checkpoint.bin", "final.json", "log.csv", "steps.csv"};
+        for (int i = 0; i < 4; i++)
             if (mt_rundir_path(path, sizeof path, dir, old[i]) == MT_OK)
                 unlink(path);
     }
@@ -119,26 +150,36 @@ int mt_log_append_ext(const char *dir, const mt_log_row *r, const char *extra)
     fprintf(f, "%d,%lld,%.9g,%.10g,%.6f,", r->epoch, (long long)r->step, r->lr, r->train_loss,
             r->train_acc);
     if (r->evaluated)
-        fprintf(f, "%.10g,%.6f,%.6f,", r->val_loss, r->val_top1, r->val_top5);
+        fprintf(f, "%.10g,%.6f,%.6f,", r->eval_loss, r->eval_top1, r->eval_top5);
     else
         fputs(",,,", f);
     fprintf(f, "%.1f,%.3f%s\n", r->images_per_s, r->seconds, extra);
     return close_log(f, dir);
 }
 
-int mt_log_truncate(const char *dir, int epochs)
+/* Keeps the header and the rows of dir/name whose first field is <= limit.
+ * A missing file is an error unless missing_ok; *empty says it had no header. */
+static int csv_keep_rows(const char *dir, const char *name, int64_t limit, int missing_ok,
+                         int *empty)
 {
-    FILE *f;
-    int rc = open_log(dir, "r", &f);
+    char path[2048];
+    int rc = mt_rundir_path(path, sizeof path, dir, name);
     if (rc != MT_OK)
         return rc;
+    *empty = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (missing_ok && errno == ENOENT)
+            return MT_OK;
+        return mt_error(MT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
     size_t cap = 1 << 16, len = 0;
     char *keep = malloc(cap);
     char line[4096];
     int first = 1;
     while (keep && fgets(line, sizeof line, f)) {
-        int ep = 0;
-        if (!first && (sscanf(line, "%d,", &ep) != 1 || ep > epochs))
+        long long v = 0;
+        if (!first && (sscanf(line, "%lld,", &v) != 1 || v > limit))
             continue;
         first = 0;
         size_t n = strlen(line);
@@ -156,16 +197,30 @@ int mt_log_truncate(const char *dir, int epochs)
     }
     fclose(f);
     if (!keep)
-        return mt_error(MT_ERR_NOMEM, "%s/log.csv: out of memory", dir);
-    if (first) { /* empty file: write the header */
-        free(keep);
-        return mt_log_start(dir);
-    }
-    rc = open_log(dir, "w", &f);
-    if (rc == MT_OK) {
-        fwrite(keep, 1, len, f);
-        rc = close_log(f, dir);
+        return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
+    *empty = first;
+    if (!first) {
+        f = fopen(path, "w");
+        int ok = f && fwrite(keep, 1, len, f) == len;
+        if (f && fclose(f) != 0)
+            ok = 0;
+        if (!ok)
+            rc = mt_error(MT_ERR_IO, "%s: write failed", path);
     }
     free(keep);
     return rc;
+}
+
+int mt_log_truncate(const char *dir, int epochs)
+{
+    int empty;
+    int rc = csv_keep_rows(dir, "log.csv", epochs, 0, &empty);
+    /* An empty file: write the header. */
+    return rc == MT_OK && empty ? mt_log_start(dir) : rc;
+}
+
+int mt_csv_truncate(const char *dir, const char *name, int64_t limit)
+{
+    int empty;
+    return csv_keep_rows(dir, name, limit, 1, &empty);
 }

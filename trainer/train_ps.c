@@ -190,8 +190,12 @@ static int worker_step(void *ctx, const mt_ticket *tk)
     int slot = w->nw.slot;
     r->loss[slot] = w->nw.loss * w->nw.n;
     r->correct[slot] = (int32_t)w->nw.correct;
-    mt_trainer_note_step(r->t, slot / r->per_step, tk->batch / r->per_step + 1, w->nw.loss);
-    return MT_OK;
+    return mt_trainer_note_batch(r->t, tk->batch, w->nw.loss);
+}
+
+static void tau_running(void *ctx, int64_t *tau_sum, int64_t *pushes)
+{
+    mt_ps_tau_running(((mt_train_ps *)ctx)->ps, tau_sum, pushes);
 }
 
 static int worker_main(void *ctx, mt_transport *t, int id)
@@ -402,10 +406,16 @@ static json_t *final_extra(void *ctx)
                         json_pack("{s:I, s:I, s:o}", "network_bytes",
                                   (json_int_t)r->t->net_bytes, "estimate_bytes",
                                   (json_int_t)r->mem_need, "available_bytes", budget));
-    return json_pack("{s:{s:I, s:f, s:I, s:I, s:I, s:I}, s:o}", "staleness", "count",
+    /* [tau, count] for every tau seen; the last bin holds tau >= MT_TAU_BINS - 1. */
+    const mt_tau_hist *h = mt_ps_tau_total(r->ps);
+    json_t *hist = json_array();
+    for (int i = 0; i < MT_TAU_BINS; i++)
+        if (h->bin[i])
+            json_array_append_new(hist, json_pack("[i, I]", i, (json_int_t)h->bin[i]));
+    return json_pack("{s:{s:I, s:f, s:I, s:I, s:I, s:I, s:o}, s:o}", "staleness", "count",
                      (json_int_t)ts.count, "mean", ts.mean, "max", (json_int_t)ts.max, "p50",
                      (json_int_t)ts.p50, "p90", (json_int_t)ts.p90, "p99", (json_int_t)ts.p99,
-                     "ps", cfg);
+                     "histogram", hist, "ps", cfg);
 }
 
 static void final_line(void *ctx, char *buf, size_t cap)
@@ -581,6 +591,8 @@ int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config 
                            .final_extra = final_extra,
                            .config_json = config_json,
                            .final_line = final_line,
+                           .tau_running = tau_running,
+                           .in_flight = p->workers,
                            .eval_threads = eval > threads ? (int)eval : threads};
     rc = mt_trainer_attach(t, &e, r->per_step, mt_train_ps_hash(t->config_hash, &r->cfg));
     if (rc != MT_OK) {

@@ -145,6 +145,7 @@ void mt_trainer_close(mt_trainer *t)
     free(t->velocity);
     free(t->eval_x);
     free(t->eval_y);
+    mt_steplog_close(t->steplog);
     pthread_mutex_destroy(&t->progress_lock);
     memset(t, 0, sizeof *t);
 }
@@ -261,6 +262,8 @@ int mt_trainer_save(const mt_trainer *t, const char *path)
         rc = mt_ckpt_add(&c, "config_hash", &t->config_hash, sizeof t->config_hash);
     if (rc == MT_OK)
         rc = mt_ckpt_add(&c, "data", data_id, sizeof data_id);
+    if (rc == MT_OK && t->steplog)
+        rc = mt_steplog_save(t->steplog, &c);
     if (rc == MT_OK && t->engine.ckpt_add)
         rc = t->engine.ckpt_add(t->engine.ctx, &c);
     if (rc == MT_OK)
@@ -324,6 +327,12 @@ int mt_trainer_load(mt_trainer *t, const char *path)
         t->ep_seconds = progf[PROGF_SECONDS];
         t->best_top1 = progf[PROGF_BEST_TOP1];
         t->last_lr = progf[PROGF_LAST_LR];
+    }
+    if (rc == MT_OK) {
+        int have = mt_steplog_row_get(&c, &t->steps_row);
+        t->have_steps_row = have == 1;
+        if (have < 0)
+            rc = have;
     }
     if (rc == MT_OK && t->engine.ckpt_get)
         rc = t->engine.ckpt_get(t->engine.ctx, &c);

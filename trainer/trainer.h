@@ -41,6 +41,7 @@
 #include "trainer/evaluate.h"
 #include "trainer/progress.h"
 #include "trainer/rundir.h"
+#include "trainer/steplog.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -68,6 +69,8 @@ typedef struct {
     json_t *(*final_extra)(void *ctx);  /* keys added to final.json (a new reference) */
     void (*config_json)(void *ctx, json_t *config); /* adds to config.json */
     void (*final_line)(void *ctx, char *buf, size_t cap); /* ends the run's last progress line */
+    mt_steplog_tau_fn tau_running;      /* the pushes' staleness so far (steps.csv) */
+    int in_flight;                      /* batches computed at once at most (W) */
     int eval_threads;                   /* OpenMP threads for evaluations; 0: as they are */
 } mt_trainer_engine;
 
@@ -122,6 +125,9 @@ struct mt_trainer {
     const char *dir;
     mt_progress progress;
     pthread_mutex_t progress_lock; /* workers' steps vs the epoch's end */
+    mt_steplog *steplog;           /* steps.csv (--log-every), or NULL */
+    mt_steplog_row steps_row;      /* the checkpoint's row in progress ... */
+    int have_steps_row;            /* ... when it had one */
     mt_trainer_engine engine;      /* run == NULL: the single-process loop */
 };
 
@@ -166,9 +172,11 @@ void mt_trainer_sync(mt_trainer *t, int64_t step, double lr, const float *params
  * due. Called by the thread taking the steps, with nothing else running. */
 int mt_trainer_end_epoch(mt_trainer *t, const mt_epoch_report *r);
 
-/* A batch done (progress display); `index` in the epoch, `step` steps in
- * all. Safe from any number of threads (a busy display skips it). */
-void mt_trainer_note_step(mt_trainer *t, int index, int64_t step, double loss);
+/* Batch number `batch` of the run (0, 1, ... in step order; a step has
+ * batches_per_step of them) was computed with mean loss `loss`: the progress
+ * display and steps.csv. Safe from any number of threads (a busy display
+ * skips it); an error writing steps.csv is returned. */
+int mt_trainer_note_batch(mt_trainer *t, int64_t batch, double loss);
 
 /* Checkpoint of the whole state (with the engine's sections); loading checks
  * the model signature, the settings' hash and the data's size. */
