@@ -38,7 +38,7 @@ LDFLAGS += -fopenmp $(SAN) $(if $(OPENBLAS_LIBDIR),-Wl$(comma)-rpath$(comma)$(OP
 LDLIBS  += -ldnnl $(PKG_LIBS) $(MPI_LIBS) -lpthread -lm
 comma := ,
 
-MODULES  := core nn optim ps datasets models pca plot trainer sweep
+MODULES  := core nn optim ps datasets models pca plot trainer sweep bench/lib
 LIB_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 TOOL_SRCS := $(wildcard tools/*.c)
 TEST_SUPPORT_SRCS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))

@@ -17,7 +17,7 @@
  * Usage: bench/resnet [STEPS_PER_ROUND [ROUNDS]], from the repository root.
  */
 #include "core/status.h"
-#include "models/resnet_bench.h"
+#include "bench/lib/resnet_bench.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>

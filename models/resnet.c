@@ -73,23 +73,16 @@ int mt_resnet_build(mt_net *net, const mt_resnet_cfg *cfg)
     return mt_softmax_xent(net, x, cfg->label_smoothing);
 }
 
+static int build(mt_net *net, const void *cfg)
+{
+    return mt_resnet_build(net, cfg);
+}
+
 int mt_resnet_create(mt_net **out, const mt_resnet_cfg *cfg, int batch, float *params,
                      float *grads, float *state)
 {
     if (!out || !cfg)
         return mt_error(MT_ERR_ARG, "resnet: %s is NULL", out ? "cfg" : "out");
-    *out = NULL;
-    mt_net *net;
-    int rc = mt_net_create(&net, batch, cfg->c, cfg->h, cfg->w);
-    if (rc < 0)
-        return rc;
-    rc = mt_resnet_build(net, cfg);
-    if (rc >= 0)
-        rc = mt_net_finalize(net, params, grads, state);
-    if (rc < 0) {
-        mt_net_free(net);
-        return rc;
-    }
-    *out = net;
-    return MT_OK;
+    return mt_net_create_built(out, batch, cfg->c, cfg->h, cfg->w, build, cfg, params, grads,
+                               state);
 }

@@ -437,6 +437,27 @@ static int clone(mt_net **out, const mt_net *src, int batch, float *params, floa
     return MT_OK;
 }
 
+int mt_net_create_built(mt_net **out, int batch, int c, int h, int w, mt_net_build_fn build,
+                        const void *cfg, float *params, float *grads, float *state)
+{
+    if (!out || !build)
+        return mt_error(MT_ERR_ARG, "mt_net_create_built: %s is NULL", out ? "build" : "out");
+    *out = NULL;
+    mt_net *net;
+    int rc = mt_net_create(&net, batch, c, h, w);
+    if (rc < 0)
+        return rc;
+    rc = build(net, cfg);
+    if (rc >= 0)
+        rc = mt_net_finalize(net, params, grads, state);
+    if (rc < 0) {
+        mt_net_free(net);
+        return rc;
+    }
+    *out = net;
+    return MT_OK;
+}
+
 int mt_net_clone(mt_net **out, const mt_net *src, int batch, float *params, float *grads,
                  float *state)
 {

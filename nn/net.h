@@ -140,6 +140,13 @@ int mt_net_borrow_memory(mt_net *net, const mt_net *lender);
 
 void mt_net_free(mt_net *net);
 
+/* mt_net_create + build(net, cfg) + mt_net_finalize, freeing the net on any
+ * failure (*out NULL then): the body of a model's create function. build
+ * adds the layers and returns a tensor id or a negative status. */
+typedef int (*mt_net_build_fn)(mt_net *net, const void *cfg);
+int mt_net_create_built(mt_net **out, int batch, int c, int h, int w, mt_net_build_fn build,
+                        const void *cfg, float *params, float *grads, float *state);
+
 /* ---- parameters --------------------------------------------------------- */
 
 enum mt_seg_kind {

@@ -2,11 +2,11 @@
  * machine (the measurements of bench/resnet.c, from the command line), with
  * an optional per-layer profile and PyTorch comparison.
  *
- * This file parses flags and prints; the work is models/resnet_bench.c.
+ * This file parses flags and prints; the work is bench/lib/resnet_bench.c.
  */
 #include "core/status.h"
-#include "models/resnet_bench.h"
-#include "tools/bench_memory.h"
+#include "bench/lib/resnet_bench.h"
+#include "bench/lib/bench_memory.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 

@@ -1,6 +1,6 @@
 /* bench_memory.h: the measurement behind `mutau bench --memory`. */
-#ifndef MT_TOOLS_BENCH_MEMORY_H
-#define MT_TOOLS_BENCH_MEMORY_H
+#ifndef MT_BENCH_MEMORY_H
+#define MT_BENCH_MEMORY_H
 
 #include "trainer/config.h"
 

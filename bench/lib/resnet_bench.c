@@ -1,6 +1,6 @@
 /* resnet_bench.c: the measurements behind bench/resnet.c and `mutau bench`
  * (see resnet_bench.h). */
-#include "models/resnet_bench.h"
+#include "bench/lib/resnet_bench.h"
 
 #include "core/rng.h"
 #include "core/status.h"

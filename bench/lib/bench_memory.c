@@ -3,10 +3,10 @@
  * training step and one evaluation batch make the process's resident size
  * grow to; optionally PyTorch's peak for the plain network beside it.
  *
- * Not here: flag parsing (cmd_bench.c), the buffer placement
+ * Not here: flag parsing (tools/cmd_bench.c), the buffer placement
  * (nn/buffers.c).
  */
-#include "tools/bench_memory.h"
+#include "bench/lib/bench_memory.h"
 
 #include "core/meminfo.h"
 #include "core/rng.h"
