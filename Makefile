@@ -57,7 +57,7 @@ MPI_TEST_BINS := $(MPI_TEST_SRCS:%.c=$(BUILD)/%)
 LIB := $(BUILD)/libmutau.a
 MUTAU := $(BUILD)/mutau
 
-.PHONY: all deps deps-bench test asan tsan bench clean check-tests install uninstall
+.PHONY: all deps deps-bench test asan tsan bench fuzz fuzz-build clean check-tests install uninstall
 all: $(MUTAU) $(TEST_BINS) $(BENCH_BINS) $(MPI_TEST_BINS)
 
 deps:
@@ -121,6 +121,42 @@ tsan:
 bench: all
 	@sh bench/run.sh $(BUILD)
 
+# Fuzzing: one libFuzzer target per parser of untrusted bytes
+# (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/NAME/), built with clang under
+# AddressSanitizer + UBSan into build/fuzz (its own objects: the gcc build is
+# untouched; all of it carries libFuzzer's coverage instrumentation) and run
+# FUZZ_SECONDS each; any crash, leak or sanitizer report
+# fails. See docs/reliability.md. clang compiles the OpenMP pragmas away
+# (-fopenmp=libgomp): the parsers are serial, and only libgomp is linked.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -fopenmp=libgomp -Wall -Wextra -Werror -Wno-unused-parameter \
+                -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+                -I. $(PKG_CFLAGS) -MMD -MP
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_UTIL_OBJ := $(FUZZ_DIR)/obj/tests/fuzz/util.o
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/libmutau.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_UTIL_OBJ) $(FUZZ_DIR)/libmutau.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) -lgomp \
+	    $(if $(OPENBLAS_LIBDIR),-Wl$(comma)-rpath$(comma)$(OPENBLAS_LIBDIR)) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
 clean:
 	rm -rf build
 
@@ -141,3 +177,4 @@ uninstall:
 
 -include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_BINS:=.d) $(TEST_SUPPORT_OBJS:.o=.d) \
          $(MPI_TEST_BINS:=.d)
+-include $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/tests/fuzz/*.d)

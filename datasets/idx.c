@@ -70,6 +70,36 @@ static int read_exact(gzFile g, const char *path, void *buf, size_t len, const c
     return MT_OK;
 }
 
+/* Reads the `len` bytes of the payload into a new buffer that grows as the
+ * data arrives: a gzip'd file's header can promise gigabytes in a few dozen
+ * bytes, and memory should follow the data, not the promise. */
+static int read_payload(gzFile g, const char *path, size_t len, const char *what, uint8_t **out)
+{
+    size_t cap = len < (1u << 20) ? len : (1u << 20), have = 0;
+    uint8_t *buf = malloc(cap ? cap : 1);
+    if (!buf)
+        return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
+    for (;;) {
+        int rc = read_exact(g, path, buf + have, cap - have, what);
+        if (rc) {
+            free(buf);
+            return rc;
+        }
+        have = cap;
+        if (have == len)
+            break;
+        cap = len - have < have ? len : 2 * have;
+        uint8_t *more = realloc(buf, cap);
+        if (!more) {
+            free(buf);
+            return mt_error(MT_ERR_NOMEM, "%s: out of memory for %zu bytes of %s", path, len, what);
+        }
+        buf = more;
+    }
+    *out = buf;
+    return MT_OK;
+}
+
 /* After the payload: the stream must end here, cleanly. */
 static int expect_end(gzFile g, const char *path)
 {
@@ -128,19 +158,23 @@ static int open_idx(const char *path, uint32_t magic, int ndims, uint32_t *dims,
 
 int mt_idx_read_images(const char *path, mt_split *s)
 {
+    memset(s, 0, sizeof *s);
     uint32_t dims[3];
     gzFile g;
     int rc = open_idx(path, IDX_IMAGES, 3, dims, &g);
     if (rc)
         return rc;
-    rc = mt_split_alloc(s, (int)dims[0], 1, (int)dims[1], (int)dims[2]);
-    if (!rc)
-        rc = read_exact(g, path, s->pixels, (size_t)dims[0] * dims[1] * dims[2], "images");
+    size_t bytes = (size_t)dims[0] * dims[1] * dims[2];
+    uint8_t *pixels = NULL;
+    rc = read_payload(g, path, bytes, "images", &pixels);
     if (!rc)
         rc = expect_end(g, path);
     gzclose(g);
-    if (rc)
-        mt_split_free(s);
+    if (!rc)
+        rc = mt_split_alloc(s, (int)dims[0], 1, (int)dims[1], (int)dims[2]);
+    if (!rc)
+        memcpy(s->pixels, pixels, bytes);
+    free(pixels);
     return rc;
 }
 
@@ -154,10 +188,8 @@ int mt_idx_read_labels(const char *path, int expect_n, int num_classes, int *lab
     uint8_t *buf = NULL;
     if ((int64_t)n != expect_n)
         rc = mt_error(MT_ERR_FORMAT, "%s: %u labels for %d images", path, n, expect_n);
-    if (!rc && !(buf = malloc(n)))
-        rc = mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
     if (!rc)
-        rc = read_exact(g, path, buf, n, "labels");
+        rc = read_payload(g, path, n, "labels", &buf);
     if (!rc)
         rc = expect_end(g, path);
     for (uint32_t i = 0; i < n && !rc; i++) {

@@ -26,6 +26,21 @@ static int is_png(const char *path, int *is)
     return MT_OK;
 }
 
+/* The bound on decoded images (imageio.h). */
+static int size_ok(int w, int h)
+{
+    return w >= 1 && h >= 1 && w <= MT_IMAGE_MAX_SIDE && h <= MT_IMAGE_MAX_SIDE &&
+           (int64_t)w * h <= MT_IMAGE_MAX_PIXELS;
+}
+
+static int too_large(const char *path, int w, int h)
+{
+    return mt_error(MT_ERR_FORMAT,
+                    "%s: image of %dx%d pixels: mutau decodes at most %d pixels (%dx%d) and "
+                    "%d a side",
+                    path, w, h, MT_IMAGE_MAX_PIXELS, 4096, 4096, MT_IMAGE_MAX_SIDE);
+}
+
 /* libpng reports errors by longjmp; the message is kept for ours. */
 struct png_err {
     jmp_buf jmp;
@@ -41,7 +56,8 @@ static void png_on_error(png_structp png, png_const_charp msg)
 
 static void png_on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
 
-/* Decodes a PNG; with dst NULL only reads the header. */
+/* Decodes a PNG; with dst NULL only reads the header. With dst, the image
+ * must be *w x *h (as a first call read it). */
 static int png_decode(const char *path, int *w, int *h, int *c, int want_c, uint8_t *dst)
 {
     FILE *f = fopen(path, "rb");
@@ -66,11 +82,29 @@ static int png_decode(const char *path, int *w, int *h, int *c, int want_c, uint
         return mt_error(MT_ERR_FORMAT, "%s: PNG fails to decode: %s", path, err.msg);
     }
     png_init_io(png, f);
+    /* libpng's own checks of the header and of ancillary chunks' memory. */
+    png_set_user_limits(png, MT_IMAGE_MAX_SIDE, MT_IMAGE_MAX_SIDE);
+    png_set_chunk_malloc_max(png, 8u << 20);
+    /* Ancillary chunks mean nothing to a dataset: skipped unread. libpng
+     * would otherwise allocate what a text or profile chunk's length claims
+     * (up to 2 GB from a file of 150 bytes) before finding the file short. */
+    static const png_byte skip[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0"
+                                   "sBIT\0sCAL\0sPLT\0sRGB\0sTER\0tEXt\0tIME\0zTXt";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skip, (int)(sizeof skip / 5));
     png_read_info(png, info);
     int color = png_get_color_type(png, info);
     int native_c = (color & PNG_COLOR_MASK_COLOR) ? 3 : 1;
-    *w = (int)png_get_image_width(png, info);
-    *h = (int)png_get_image_height(png, info);
+    int fw = (int)png_get_image_width(png, info), fh = (int)png_get_image_height(png, info);
+    if (!size_ok(fw, fh)) {
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(f);
+        return too_large(path, fw, fh);
+    }
+    if (dst && (fw != *w || fh != *h))
+        png_error(png, "image size changed while it was read");
+    *w = fw;
+    *h = fh;
     *c = native_c;
     if (dst) {
         if (want_c == 1 && native_c == 3)
@@ -118,6 +152,8 @@ int mt_image_info(const char *path, int *w, int *h, int *c)
     if (!stbi_info(path, w, h, &comp))
         return mt_error(MT_ERR_FORMAT, "%s: not a readable image: %s", path,
                         stbi_failure_reason());
+    if (!size_ok(*w, *h))
+        return too_large(path, *w, *h);
     *c = comp >= 3 ? 3 : 1;
     return MT_OK;
 }
@@ -128,16 +164,15 @@ int mt_image_read(const char *path, int c, int h, int w, uint8_t *dst)
     int rc = is_png(path, &png);
     if (rc)
         return rc;
+    /* The size is checked, from the header, before any pixel is decoded. */
     int fw, fh, fc;
-    if (png) {
-        /* The size is checked before any pixel lands in dst. */
-        if ((rc = png_decode(path, &fw, &fh, &fc, 0, NULL)))
-            return rc;
-        if (fw != w || fh != h)
-            return mt_error(MT_ERR_FORMAT, "%s: image is %dx%d, the others are %dx%d", path, fw,
-                            fh, w, h);
+    if ((rc = mt_image_info(path, &fw, &fh, &fc)))
+        return rc;
+    if (fw != w || fh != h)
+        return mt_error(MT_ERR_FORMAT, "%s: image is %dx%d, the others are %dx%d", path, fw, fh,
+                        w, h);
+    if (png)
         return png_decode(path, &fw, &fh, &fc, c, dst);
-    }
     int comp;
     uint8_t *pix = stbi_load(path, &fw, &fh, &comp, c);
     if (!pix)

@@ -10,7 +10,14 @@
 
 #include <stdint.h>
 
-/* Size and channel count (1 grey, 3 colour) of an image file, from its header. */
+/* The largest image decoded: at most MT_IMAGE_MAX_SIDE pixels a side and
+ * MT_IMAGE_MAX_PIXELS pixels in all (4096 x 4096), checked from the header
+ * before any pixel is decoded, so a small file that claims a huge image (a
+ * decompression bomb) is refused instead of allocated. */
+enum { MT_IMAGE_MAX_SIDE = 65535, MT_IMAGE_MAX_PIXELS = 1 << 24 };
+
+/* Size and channel count (1 grey, 3 colour) of an image file, from its
+ * header; MT_ERR_FORMAT when it exceeds the bounds above. */
 int mt_image_info(const char *path, int *w, int *h, int *c);
 
 /* Decodes `path` into dst (c, h, w); the file must be exactly w x h.

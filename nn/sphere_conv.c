@@ -67,11 +67,6 @@ static inline long lo_block(const sc_layout *lo, int n, int cb, int h, int w)
     return lo->off0 + n * lo->sn + cb * lo->sc + h * lo->sh + w * lo->sw;
 }
 
-static inline long lo_at(const sc_layout *lo, int n, int c, int h, int w)
-{
-    return lo_block(lo, n, c / lo->B, h, w) + c % lo->B;
-}
-
 typedef struct {
     mt_conv_prim conv;
     int bound;

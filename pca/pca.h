@@ -36,7 +36,10 @@
 
 #include <stdint.h>
 
-enum { MT_PCA_MAX_DIM = 1024 };
+/* The largest experiment: --dim, --runs, --iters and --checkpoints are
+ * refused above these, and so is a progress.bin that records more. */
+enum { MT_PCA_MAX_DIM = 1024, MT_PCA_MAX_RUNS = 1000000, MT_PCA_MAX_CHECKPOINTS = 10000 };
+#define MT_PCA_MAX_ITERS 1000000000L
 
 typedef struct {
     int d;

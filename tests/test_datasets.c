@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <stb_image_write.h>
 #include <zlib.h>
@@ -698,6 +699,11 @@ START_TEST(bad_idx_files)
     idx_header(buf, 0x00000803, 20, 28, 28);
     write_gz(gz, buf, sizeof buf);
     expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "t10k-images-idx3-ubyte.gz", "more data than");
+    /* A gzip'd header promising 15.7 GB: memory follows the data read, so the
+     * short stream is reported instead of the promise allocated. */
+    idx_header(buf, 0x00000803, 20000000, 28, 28);
+    write_gz(gz, buf, 16 + 20 * 28 * 28);
+    expect_open_error(tmp_path("idx"), MT_ERR_FORMAT, "t10k-images-idx3-ubyte.gz", "file ends before the images");
     idx_header(buf, 0x00000803, 20, 28, 28);
     write_gz(gz, buf, 16 + 20 * 28 * 28);
     /* labels: count differs from the images, then a label out of range */
@@ -792,6 +798,61 @@ START_TEST(bad_image_folders)
 }
 END_TEST
 
+/* A PNG chunk: length, type, data, CRC. */
+static size_t png_chunk(uint8_t *p, const char *type, const void *data, uint32_t len,
+                        uint32_t claimed)
+{
+    uint8_t *q = p;
+    for (int i = 0; i < 4; i++)
+        *q++ = (uint8_t)(claimed >> (24 - 8 * i));
+    memcpy(q, type, 4);
+    memcpy(q + 4, data, len);
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), q, 4 + len);
+    q += 4 + len;
+    for (int i = 0; i < 4; i++)
+        *q++ = (uint8_t)(crc >> (24 - 8 * i));
+    return (size_t)(q - p);
+}
+
+START_TEST(bad_oversized_images)
+{
+    make_tmp();
+    /* A PNG header claiming 20000 x 20000: refused from the header, naming the bound. */
+    write_synth(tmp_path("f"), MT_FORMAT_FOLDER, 0, 30);
+    uint8_t png[256];
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    uint8_t ihdr[13] = {0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 0, 0, 0, 0};
+    size_t n = 8 + png_chunk(png + 8, "IHDR", ihdr, 13, 13);
+    n += png_chunk(png + n, "IDAT", "\x78\x9c\x03\x00\x00\x00\x00\x01", 8, 8);
+    n += png_chunk(png + n, "IEND", "", 0, 0);
+    write_bytes(tmp_path("f/train/class_001/huge.png"), png, n);
+    expect_open_error(tmp_path("f"), MT_ERR_FORMAT, "huge.png",
+                      "image of 20000x20000 pixels: mutau decodes at most 16777216 pixels");
+    /* The same claim in a BMP header (the stb_image path). */
+    write_synth(tmp_path("b"), MT_FORMAT_FOLDER, 0, 30);
+    uint8_t bmp[54 + 16] = {'B', 'M'};
+    int32_t info[10] = {40, 20000, 20000, 1 | 24 << 16};
+    memcpy(bmp + 10, &(uint32_t){54}, 4);
+    memcpy(bmp + 14, info, sizeof info);
+    write_bytes(tmp_path("b/train/class_001/huge.bmp"), bmp, sizeof bmp);
+    expect_open_error(tmp_path("b"), MT_ERR_FORMAT, "huge.bmp", "mutau decodes at most");
+    /* A 2 x 2 PNG whose text chunk claims 1.7 GB: skipped unread, so the short
+     * file is found at once, not after libpng allocated what it claims. */
+    write_synth(tmp_path("z"), MT_FORMAT_FOLDER, 0, 30);
+    ihdr[2] = ihdr[3] = ihdr[6] = ihdr[7] = 0;
+    ihdr[3] = ihdr[7] = 2;
+    n = 8 + png_chunk(png + 8, "IHDR", ihdr, 13, 13);
+    n += png_chunk(png + n, "zTXt", "k", 1, 0x6500001a);
+    write_bytes(tmp_path("z/train/class_001/text.png"), png, n);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect_open_error(tmp_path("z"), MT_ERR_FORMAT, "text.png", "fails to decode");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_double_lt((double)(t1.tv_sec - t0.tv_sec), 5.0);
+    remove_tmp();
+}
+END_TEST
+
 START_TEST(bad_unreadable_directory)
 {
     make_tmp();
@@ -853,6 +914,7 @@ static Suite *datasets_suite(void)
     tcase_add_test(bad, bad_idx_files);
     tcase_add_test(bad, bad_truncated_gzip);
     tcase_add_test(bad, bad_image_folders);
+    tcase_add_test(bad, bad_oversized_images);
     tcase_add_test(bad, bad_unreadable_directory);
     tcase_add_test(bad, bad_class_name_files);
     suite_add_tcase(s, bad);

@@ -72,6 +72,11 @@ START_TEST(config_json_round_trips_and_hash_ignores_run_settings)
     ck_assert_int_eq(mt_train_config_from_json(&b, bad, "c.json"), MT_ERR_FORMAT);
     ck_assert_str_eq(mt_errmsg(), "c.json: optim.momentum is not a number");
     json_decref(bad);
+    /* 2^32 + 1 epochs would wrap to 1 in an int: refused instead. */
+    bad = json_pack("{s:{s:I}}", "optim", "epochs", (json_int_t)4294967297LL);
+    ck_assert_int_eq(mt_train_config_from_json(&b, bad, "c.json"), MT_ERR_FORMAT);
+    ck_assert_str_eq(mt_errmsg(), "c.json: optim.epochs is 4294967297, beyond an int");
+    json_decref(bad);
 
     a.momentum = 1.0;
     ck_assert_int_eq(mt_train_config_check(&a), MT_ERR_ARG);

@@ -418,13 +418,13 @@ static int apply_flag(pca_opts *o, int c, const char *arg)
     case O_DELAYS: return (o->n_tau = parse_delays(arg, o->delays, MAX_DELAYS)) < 0 ? -1 : 0;
     case O_DELAY_DIST:
         return (o->dist = cli_choice(CMD, "delay-dist", arg, dist_names)) < 0 ? -1 : 0;
-    case O_ITERS: return cli_int(CMD, "iters", arg, 1, 1000000000L, &o->iters);
-    case O_RUNS: return cli_int(CMD, "runs", arg, 1, 1000000, &o->runs);
+    case O_ITERS: return cli_int(CMD, "iters", arg, 1, MT_PCA_MAX_ITERS, &o->iters);
+    case O_RUNS: return cli_int(CMD, "runs", arg, 1, MT_PCA_MAX_RUNS, &o->runs);
     case O_BOUND: return cli_double(CMD, "divergence-bound", arg, 1.000001, 1e300, &o->bound);
     case O_TOL: return cli_double(CMD, "tolerance", arg, 1, 1e6, &o->tolerance);
     case O_SEED: return cli_int(CMD, "seed", arg, 0, __LONG_MAX__, &o->seed);
     case O_THREADS: return cli_int(CMD, "threads", arg, 0, 1024, &o->threads);
-    case O_CK: return cli_int(CMD, "checkpoints", arg, 0, 10000, &o->checkpoints);
+    case O_CK: return cli_int(CMD, "checkpoints", arg, 0, MT_PCA_MAX_CHECKPOINTS, &o->checkpoints);
     case O_OUT: o->out_dir = arg; return 0;
     case O_RUNS_CSV: o->runs_csv = 1; return 0;
     case O_PROGRESS:

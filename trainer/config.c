@@ -4,6 +4,7 @@
 #include "core/checkpoint.h"
 #include "core/status.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,9 @@ static int get_int(const json_t *o, const char *sec, const char *key, int *out, 
 {
     int64_t v = *out;
     int rc = get_i64(o, sec, key, &v, where);
+    if (rc == MT_OK && (v < INT_MIN || v > INT_MAX))
+        return mt_error(MT_ERR_FORMAT, "%s: %s.%s is %lld, beyond an int", where, sec, key,
+                        (long long)v);
     *out = (int)v;
     return rc;
 }
@@ -225,7 +229,11 @@ int mt_train_config_from_json(mt_train_config *c, const json_t *j, const char *w
             if (!json_is_integer(v))
                 return mt_error(MT_ERR_FORMAT, "%s: optim.lr_milestones[%zu] is not an integer",
                                 where, i);
-            c->schedule.milestones[i] = (int)json_integer_value(v);
+            json_int_t m = json_integer_value(v);
+            if (m < INT_MIN || m > INT_MAX)
+                return mt_error(MT_ERR_FORMAT, "%s: optim.lr_milestones[%zu] is beyond an int",
+                                where, i);
+            c->schedule.milestones[i] = (int)m;
         }
     }
     return MT_OK;
