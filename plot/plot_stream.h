@@ -20,14 +20,18 @@ enum {
 typedef struct {
     int previous; /* the stream current before this figure */
     int stream;
+    char tmp[4096]; /* PATH.tmp, where the figure is drawn */
 } plot_stream;
 
 /* Checks that `path` can be written, takes the module's lock and opens a
- * fresh pngcairo stream of width x height pixels. On failure nothing is held. */
+ * fresh pngcairo stream of width x height pixels drawing into PATH.tmp. On
+ * failure nothing is held. */
 int plot_begin(plot_stream *ps, const char *path, int width, int height);
 
-/* Closes the stream, restores the previous one, releases the lock, and checks
- * that PLplot reported no error and the file is not empty. */
+/* Closes the stream, restores the previous one, releases the lock, checks
+ * that PLplot reported no error and the PNG was written to its end (cairo
+ * does not report a failed write: a full disk leaves a truncated file), and
+ * renames it to `path`; on failure `path` is left as it was. */
 int plot_end(plot_stream *ps, const char *path);
 
 /* Sets cmap0 index `index` to colour 0xRRGGBB with opacity alpha in [0, 1]. */

@@ -1,7 +1,7 @@
 /* test_plot.c: the PNG figures: written, valid PNGs of the requested size
  * (read back with libpng), with the expected colours where it can be told
  * (series, marked cells), gaps for NaN, and errors for unwritable paths and
- * figures with nothing to draw. Also two threads drawing at once.
+ * figures with nothing to draw, a full disk. Also two threads drawing at once.
  */
 #include "core/status.h"
 #include "plot/plot.h"
@@ -11,9 +11,11 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -98,6 +100,43 @@ START_TEST(line_chart_errors)
     ck_assert_int_eq(mt_plot_lines(tmp_path("one.png"), &o, &one, 1), MT_OK);
     o.width = 20;
     ck_assert_int_eq(mt_plot_lines(tmp_path("tiny.png"), &o, &one, 1), MT_ERR_ARG);
+}
+END_TEST
+
+/* A full disk (simulated: no file may grow past 4 kB) while a figure is
+ * written: cairo does not report it, the figure does: MT_ERR_IO naming the
+ * file and the error, and the figure that was there before is kept. */
+START_TEST(full_disk_is_reported_and_keeps_the_old_figure)
+{
+    double x[3] = {1, 2, 3}, y[3] = {0.5, 0.25, 0.125};
+    mt_plot_series s = {.name = "s", .n = 3, .x = x, .y = y};
+    mt_plot_lines_opts o = {.title = "full", .width = 640, .height = 480, .ymin = NAN, .ymax = NAN};
+    const char *path = tmp_path("full.png");
+    ck_assert_int_eq(mt_plot_lines(path, &o, &s, 1), MT_OK);
+    long size;
+    char *before = file_read_checked(path, &size);
+    ck_assert_int_gt(size, 4096);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct rlimit lim = {4096, 4096};
+        signal(SIGXFSZ, SIG_IGN);
+        setrlimit(RLIMIT_FSIZE, &lim);
+        y[0] = 0.75; /* another figure, so an old file could not pass for it */
+        int rc = mt_plot_lines(path, &o, &s, 1);
+        int named = strstr(mt_errmsg(), path) && strstr(mt_errmsg(), "File too large");
+        if (!named)
+            fprintf(stderr, "message: %s\n", mt_errmsg());
+        _exit(rc == MT_ERR_IO && named ? 0 : 1);
+    }
+    ck_assert_int_eq(tool_wait(pid), 0);
+    long after_size;
+    char *after = file_read_checked(path, &after_size);
+    ck_assert_int_eq(after_size, size);
+    ck_assert(memcmp(before, after, (size_t)size) == 0);
+    ck_assert_int_ne(access(tmp_path("full.png.tmp"), F_OK), 0);
+    free(before);
+    free(after);
 }
 END_TEST
 
@@ -189,6 +228,7 @@ static Suite *plot_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, line_chart_is_a_png_of_the_requested_size);
     tcase_add_test(tc, line_chart_errors);
+    tcase_add_test(tc, full_disk_is_reported_and_keeps_the_old_figure);
     tcase_add_test(tc, heat_map_marks_and_missing_cells);
     tcase_add_test(tc, figures_from_two_threads);
     suite_add_tcase(s, tc);

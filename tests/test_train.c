@@ -226,6 +226,110 @@ START_TEST(resume_is_bit_for_bit_the_uninterrupted_run)
 }
 END_TEST
 
+static long file_size_of(const char *run_name, const char *file)
+{
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s/%s", root, run_name, file);
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* The last line of root/NAME.out. */
+static char *last_line(const char *name)
+{
+    char *s = slurp("%s/%s.out", root, name);
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == '\n')
+        s[--n] = '\0';
+    char *nl = strrchr(s, '\n');
+    char *line = strdup(nl ? nl + 1 : s);
+    free(s);
+    return line;
+}
+
+/* final.json's test evaluation and best epoch of two runs are the same. */
+static void expect_same_final(const char *x, const char *y)
+{
+    json_t *fx = load_json(x, "final.json"), *fy = load_json(y, "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fy, "status")), "completed");
+    const char *keys[] = {"final", "best", "per_class", "epochs_completed", "steps"};
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(json_equal(json_object_get(fx, keys[i]), json_object_get(fy, keys[i])),
+                      "final.json's %s differs between %s and %s", keys[i], x, y);
+    json_decref(fx);
+    json_decref(fy);
+}
+
+/* A full disk (simulated: no file may grow past a size) while writing the
+ * checkpoint, then while appending to log.csv: the run stops with exit 1 and
+ * one line naming the file and the error, the previous checkpoint is intact,
+ * and --resume with room again ends exactly as the uninterrupted run. */
+START_TEST(disk_full_stops_cleanly_and_resume_continues_exactly)
+{
+    run_dirs();
+    char dir_d[160], dir_e[160];
+    snprintf(dir_d, sizeof dir_d, "%s/d", root);
+    snprintf(dir_e, sizeof dir_e, "%s/e", root);
+    const char *ref[] = {TINY(dir_a), "--epochs", "8", NULL};
+    ck_assert_int_eq(run("a", ref), 0);
+
+    /* The checkpoint: two epochs, then a resume that cannot write it. */
+    const char *stop_d[] = {TINY(dir_d), "--epochs", "8", "--stop-after", "12", NULL};
+    ck_assert_int_eq(run("d1", stop_d), 4);
+    long ck_size = file_size_of("d", "checkpoint.bin");
+    char *before = slurp("%s/checkpoint.bin", dir_d);
+    const char *res_d[] = {"--resume", dir_d, NULL};
+    const char *argv[64] = {tool_path(), "train"};
+    for (int i = 0; res_d[i]; i++)
+        argv[2 + i] = res_d[i];
+    char out[200];
+    snprintf(out, sizeof out, "%s/d2.out", root);
+    ck_assert_int_eq(tool_wait(tool_spawn_limited(out, argv, ck_size / 2)), 1);
+    char *line = last_line("d2");
+    ck_assert_msg(strstr(line, "mutau train: ") == line && strstr(line, "checkpoint.bin") &&
+                      strstr(line, "File too large"),
+                  "the last line does not name the checkpoint and the error: '%s'", line);
+    free(line);
+    char *after = slurp("%s/checkpoint.bin", dir_d);
+    ck_assert_int_eq(file_size_of("d", "checkpoint.bin"), ck_size);
+    ck_assert_msg(memcmp(before, after, (size_t)ck_size) == 0, "the previous checkpoint changed");
+    ck_assert_int_eq(file_size_of("d", "checkpoint.bin.tmp"), -1);
+    json_t *fin = load_json("d", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "failed");
+    json_decref(fin);
+    free(before);
+    free(after);
+    ck_assert_int_eq(run("d3", res_d), 0);
+    expect_same_files("a", "d");
+    expect_same_final("a", "d");
+
+    /* log.csv: five epochs, then a resume whose next row does not fit. */
+    const char *stop_e[] = {TINY(dir_e), "--epochs", "8", "--stop-after", "30", NULL};
+    ck_assert_int_eq(run("e1", stop_e), 4);
+    long log_size = file_size_of("e", "log.csv");
+    ck_assert_msg(file_size_of("e", "final.json") < log_size + 20,
+                  "final.json (%ld bytes) would not fit the limit", file_size_of("e", "final.json"));
+    char *log_before = slurp("%s/log.csv", dir_e);
+    const char *res_e[] = {"--resume", dir_e, NULL};
+    for (int i = 0; res_e[i]; i++)
+        argv[2 + i] = res_e[i];
+    snprintf(out, sizeof out, "%s/e2.out", root);
+    ck_assert_int_eq(tool_wait(tool_spawn_limited(out, argv, log_size + 20)), 1);
+    line = last_line("e2");
+    ck_assert_msg(strstr(line, "mutau train: ") == line && strstr(line, "log.csv: write failed") &&
+                      strstr(line, "File too large"),
+                  "the last line does not name log.csv and the error: '%s'", line);
+    free(line);
+    char *log_after = slurp("%s/log.csv", dir_e);
+    ck_assert_msg(strcmp(log_before, log_after) == 0, "log.csv keeps a partial row:\n%s", log_after);
+    free(log_before);
+    free(log_after);
+    ck_assert_int_eq(run("e3", res_e), 0);
+    expect_same_files("a", "e");
+    expect_same_final("a", "e");
+}
+END_TEST
+
 START_TEST(corrupt_and_foreign_checkpoints_are_refused)
 {
     run_dirs();
@@ -415,6 +519,7 @@ static Suite *train_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, run_writes_config_log_final_and_checkpoint);
     tcase_add_test(tc, resume_is_bit_for_bit_the_uninterrupted_run);
+    tcase_add_test(tc, disk_full_stops_cleanly_and_resume_continues_exactly);
     tcase_add_test(tc, corrupt_and_foreign_checkpoints_are_refused);
     tcase_add_test(tc, huge_lr_diverges_with_exit_3);
     tcase_add_test(tc, sphere_resnet_trains_with_its_operator);

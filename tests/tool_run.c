@@ -5,9 +5,11 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,12 +62,22 @@ int tmp_dir_remove(const char *dir)
 
 pid_t tool_spawn(const char *out_path, const char *const *argv)
 {
+    return tool_spawn_limited(out_path, argv, 0);
+}
+
+pid_t tool_spawn_limited(const char *out_path, const char *const *argv, long max_file_bytes)
+{
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
+        if (max_file_bytes > 0) {
+            struct rlimit lim = {(rlim_t)max_file_bytes, (rlim_t)max_file_bytes};
+            signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG */
+            setrlimit(RLIMIT_FSIZE, &lim);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }

@@ -31,6 +31,11 @@ int tmp_dir_remove(const char *dir);
  * stdout and stderr to the file out_path. */
 pid_t tool_spawn(const char *out_path, const char *const *argv);
 
+/* The same with no file written past max_file_bytes (RLIMIT_FSIZE, SIGXFSZ
+ * ignored: such a write fails with EFBIG, as a full disk fails with ENOSPC);
+ * 0 = no limit. */
+pid_t tool_spawn_limited(const char *out_path, const char *const *argv, long max_file_bytes);
+
 /* Waits for pid: its exit code, or 128 + the signal that ended it. */
 int tool_wait(pid_t pid);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int mt_rundir_path(char *buf, size_t cap, const char *dir, const char *name)
@@ -79,8 +80,12 @@ int mt_rundir_write_json(const char *dir, const char *name, const json_t *j)
     if (rc != MT_OK)
         return rc;
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) != 0)
-        return mt_error(MT_ERR_IO, "%s: cannot write", tmp);
+    errno = 0;
+    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return mt_error(MT_ERR_IO, "%s: cannot write: %s", path, e ? strerror(e) : "write error");
+    }
     if (rename(tmp, path) != 0) {
         unlink(tmp);
         return mt_error(MT_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
@@ -117,12 +122,31 @@ static int open_log(const char *dir, const char *mode, FILE **f)
     return MT_OK;
 }
 
-static int close_log(FILE *f, const char *dir)
+/* Closes a file written through f. When a write failed (a full disk), the
+ * file is first cut back to `restore` bytes (-1: left as it is), so that no
+ * partial row stays behind. */
+static int close_written(FILE *f, const char *path, off_t restore)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
-        return mt_error(MT_ERR_IO, "%s/log.csv: write failed", dir);
+    errno = 0;
+    int bad = fflush(f) != 0 || ferror(f);
+    int err = errno;
+    if (bad && restore >= 0 && ftruncate(fileno(f), restore) != 0)
+        err = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
+    if (bad)
+        return mt_error(MT_ERR_IO, "%s: write failed: %s", path, err ? strerror(err) : "write error");
     return MT_OK;
+}
+
+static int close_log(FILE *f, const char *dir, off_t restore)
+{
+    char path[2048];
+    int rc = mt_rundir_path(path, sizeof path, dir, "log.csv");
+    int wc = close_written(f, path, restore);
+    return rc != MT_OK ? rc : wc;
 }
 
 int mt_log_start(const char *dir) { return mt_log_start_ext(dir, ""); }
@@ -134,7 +158,7 @@ int mt_log_start_ext(const char *dir, const char *extra_header)
     if (rc != MT_OK)
         return rc;
     fprintf(f, "%s%s\n", MT_LOG_HEADER, extra_header);
-    return close_log(f, dir);
+    return close_log(f, dir, 0);
 }
 
 int mt_log_append(const char *dir, const mt_log_row *r) { return mt_log_append_ext(dir, r, ""); }
@@ -145,6 +169,8 @@ int mt_log_append_ext(const char *dir, const mt_log_row *r, const char *extra)
     int rc = open_log(dir, "a", &f);
     if (rc != MT_OK)
         return rc;
+    struct stat st;
+    off_t before = fstat(fileno(f), &st) == 0 ? st.st_size : -1;
     /* %.9g round-trips a float; losses are means in double, printed to 10
      * digits so a resumed run's rows compare equal as text. */
     fprintf(f, "%d,%lld,%.9g,%.10g,%.6f,", r->epoch, (long long)r->step, r->lr, r->train_loss,
@@ -154,7 +180,7 @@ int mt_log_append_ext(const char *dir, const mt_log_row *r, const char *extra)
     else
         fputs(",,,", f);
     fprintf(f, "%.1f,%.3f%s\n", r->images_per_s, r->seconds, extra);
-    return close_log(f, dir);
+    return close_log(f, dir, before);
 }
 
 /* Keeps the header and the rows of dir/name whose first field is <= limit.
@@ -178,11 +204,15 @@ static int csv_keep_rows(const char *dir, const char *name, int64_t limit, int m
     char line[4096];
     int first = 1;
     while (keep && fgets(line, sizeof line, f)) {
+        /* A row is kept whole or not at all: a line cut short (by a kill or
+         * a full disk) has no newline or no number before a comma. */
+        size_t n = strlen(line);
         long long v = 0;
-        if (!first && (sscanf(line, "%lld,", &v) != 1 || v > limit))
+        char comma = 0;
+        if (!first && (n == 0 || line[n - 1] != '\n' || sscanf(line, "%lld%c", &v, &comma) != 2 ||
+                       comma != ',' || v > limit))
             continue;
         first = 0;
-        size_t n = strlen(line);
         if (len + n + 1 > cap) {
             char *k = realloc(keep, cap *= 2);
             if (!k) {
@@ -200,12 +230,20 @@ static int csv_keep_rows(const char *dir, const char *name, int64_t limit, int m
         return mt_error(MT_ERR_NOMEM, "%s: out of memory", path);
     *empty = first;
     if (!first) {
-        f = fopen(path, "w");
-        int ok = f && fwrite(keep, 1, len, f) == len;
-        if (f && fclose(f) != 0)
-            ok = 0;
-        if (!ok)
-            rc = mt_error(MT_ERR_IO, "%s: write failed", path);
+        /* Rewritten aside and renamed over: a full disk leaves the old file. */
+        char tmp[2100];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        f = fopen(tmp, "w");
+        if (!f)
+            rc = mt_error(MT_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        if (f) {
+            fwrite(keep, 1, len, f);
+            rc = close_written(f, tmp, -1);
+        }
+        if (rc == MT_OK && rename(tmp, path) != 0)
+            rc = mt_error(MT_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+        if (rc != MT_OK)
+            unlink(tmp);
     }
     free(keep);
     return rc;
