@@ -27,7 +27,7 @@ for bin in "$@"; do
         FUZZ_WRITE_SEED="$out/corpus/$name/genuine.bin" "$bin" >"$log" 2>&1 ||
             { echo "fuzz $name: cannot write its seed; log $log"; failed="$failed $name"; continue; }
     fi
-    "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$bin" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$out/crash/$name-" ${FUZZ_FLAGS:-} \
         "$out/corpus/$name" "$here/$name" >"$log" 2>&1
     rc=$?
