@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 static mt_trainer trainer;
 
@@ -60,15 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
     if (n < 4)
         return 0;
-    uint8_t *buf = malloc(n);
-    if (!buf)
+    uint8_t *sig = malloc(n);
+    if (!sig)
         abort();
-    memcpy(buf, data, n);
+    memcpy(sig, data, n);
     for (int i = 0; i < 8 && 16 + i < (int)n - 4; i++)
-        buf[16 + i] = (uint8_t)(trainer.signature >> (8 * i));
-    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(n - 4));
-    for (int i = 0; i < 4; i++)
-        buf[n - 4 + i] = (uint8_t)(crc >> (8 * i));
+        sig[16 + i] = (uint8_t)(trainer.signature >> (8 * i));
+    uint8_t *buf = fuzz_with_crc(sig, n);
+    free(sig);
     mt_trainer_load(&trainer, fuzz_memfile(0, buf, n));
     free(buf);
     return 0;

@@ -8,21 +8,13 @@
 #include "tests/fuzz/util.h"
 
 #include <stdlib.h>
-#include <string.h>
-#include <zlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
     if (n < 4)
         return 0;
-    uint8_t *buf = malloc(n);
-    if (!buf)
-        abort();
-    memcpy(buf, data, n);
-    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(n - 4));
-    for (int i = 0; i < 4; i++)
-        buf[n - 4 + i] = (uint8_t)(crc >> (8 * i));
+    uint8_t *buf = fuzz_with_crc(data, n);
     mt_pca_saved saved;
     mt_pca_grid_result res;
     if (mt_pca_ckpt_load(fuzz_memfile(0, buf, n), &saved, &res) == MT_OK) {

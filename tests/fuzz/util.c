@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static void die(const char *what)
 {
@@ -113,4 +114,16 @@ void fuzz_image_decode(const char *path)
     mt_image_read(path, 1, h, w, dst);
     mt_image_read(path, 3, h, w, dst);
     free(dst);
+}
+
+uint8_t *fuzz_with_crc(const uint8_t *data, size_t n)
+{
+    uint8_t *buf = malloc(n);
+    if (!buf || n < 4)
+        abort();
+    memcpy(buf, data, n);
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(n - 4));
+    for (int i = 0; i < 4; i++)
+        buf[n - 4 + i] = (uint8_t)(crc >> (8 * i));
+    return buf;
 }

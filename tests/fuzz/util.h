@@ -27,6 +27,11 @@ void fuzz_put(const char *dir, const char *name, const uint8_t *data, size_t n);
  * returns the count (at least 1). Lets one input carry several files. */
 int fuzz_split(const uint8_t *data, size_t n, const uint8_t **part, size_t *len, int cap);
 
+/* A malloc'd copy of the n >= 4 bytes whose last four are the little-endian
+ * CRC-32 of the others, as mutau's checkpoint files end: so that mutations
+ * reach what the checksum protects. */
+uint8_t *fuzz_with_crc(const uint8_t *data, size_t n);
+
 /* Decodes the image file at path the way an image-folder dataset does: its
  * header (mt_image_info), then its pixels as grey and as colour. */
 void fuzz_image_decode(const char *path);
