@@ -545,12 +545,15 @@ START_TEST(async_equal_workers_see_a_mean_staleness_near_w_minus_1)
         fprintf(stderr, "ps async W=%d: tau mean %.3f p50 %lld p99 %lld max %lld\n", W, sum.mean,
                 (long long)sum.p50, (long long)sum.p99, (long long)sum.max);
         ck_assert_int_eq(sum.count, STEPS);
-        /* Round robin gives exactly W - 1 after the first W pushes; timer
-         * jitter on a busy machine reorders a few. */
-        if (fabs(sum.mean - (W - 1)) > 0.25 * (W - 1))
-            ck_abort_msg("W = %d: mean tau %.3f, want %d +- %.2f", W, sum.mean, W - 1,
-                         0.25 * (W - 1));
-        ck_assert_int_eq(sum.p50, W - 1);
+        /* What any schedule guarantees: a push falls inside at most one
+         * pull-to-push interval of each other worker (a worker has one
+         * gradient in flight), so the staleness sums to at most (W - 1) per
+         * push. Equal workers served in turn reach it; a busy machine that
+         * stalls a worker (timer jitter, a loaded CI runner) only lowers it,
+         * so the lower bound is loose and the median is not asserted. */
+        ck_assert_msg(sum.mean <= W - 1 + 1e-9, "W = %d: mean tau %.3f > %d", W, sum.mean, W - 1);
+        ck_assert_msg(sum.mean >= 0.5 * (W - 1), "W = %d: mean tau %.3f, want about %d", W,
+                      sum.mean, W - 1);
         /* The time went into the 2 ms gradients, not the server. */
         mt_ps_timing tm;
         mt_ps_timing_get(ps, &tm);
