@@ -587,7 +587,8 @@ START_TEST(async_merges_stale_bn_statistics_exactly)
     rc.steps_per_epoch = STEPS;
     mt_ps *ps = create_ps(&sc, &rc);
     expect_run(ps, STEPS, MT_OK);
-    ck_assert(mt_tau_hist_mean(mt_ps_tau_total(ps)) > 1.0); /* stale pushes happened */
+    /* Stale pushes happened (how many depends on the machine's timing). */
+    ck_assert_int_gt(mt_ps_tau_total(ps)->sum, 0);
     float theta0[PN], s0[PSTATE];
     initial_point(theta0, s0);
     const float *st = mt_ps_server_state(mt_ps_server_of(ps));
