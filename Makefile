@@ -144,6 +144,8 @@ $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
+$(FUZZ_DIR)/obj/ps/mpi_%.o: FUZZ_CFLAGS += $(MPI_CFLAGS)
+
 $(FUZZ_DIR)/libmutau.a: $(FUZZ_LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
