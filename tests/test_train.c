@@ -270,11 +270,11 @@ START_TEST(disk_full_stops_cleanly_and_resume_continues_exactly)
     char dir_d[160], dir_e[160];
     snprintf(dir_d, sizeof dir_d, "%s/d", root);
     snprintf(dir_e, sizeof dir_e, "%s/e", root);
-    const char *ref[] = {TINY(dir_a), "--epochs", "8", NULL};
+    const char *ref[] = {TINY(dir_a), "--epochs", "12", NULL};
     ck_assert_int_eq(run("a", ref), 0);
 
     /* The checkpoint: two epochs, then a resume that cannot write it. */
-    const char *stop_d[] = {TINY(dir_d), "--epochs", "8", "--stop-after", "12", NULL};
+    const char *stop_d[] = {TINY(dir_d), "--epochs", "12", "--stop-after", "12", NULL};
     ck_assert_int_eq(run("d1", stop_d), 4);
     long ck_size = file_size_of("d", "checkpoint.bin");
     char *before = slurp("%s/checkpoint.bin", dir_d);
@@ -303,8 +303,9 @@ START_TEST(disk_full_stops_cleanly_and_resume_continues_exactly)
     expect_same_files("a", "d");
     expect_same_final("a", "d");
 
-    /* log.csv: five epochs, then a resume whose next row does not fit. */
-    const char *stop_e[] = {TINY(dir_e), "--epochs", "8", "--stop-after", "30", NULL};
+    /* log.csv: ten epochs (a log longer than final.json), then a resume
+     * whose next row does not fit. */
+    const char *stop_e[] = {TINY(dir_e), "--epochs", "12", "--stop-after", "60", NULL};
     ck_assert_int_eq(run("e1", stop_e), 4);
     long log_size = file_size_of("e", "log.csv");
     ck_assert_msg(file_size_of("e", "final.json") < log_size + 20,
