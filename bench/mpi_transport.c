@@ -88,13 +88,13 @@ static int ps_round(mt_mpi *m, float *a, float *b, int n, int reps, double *rtt,
         mt_mpi_server_free(srv);
     } else {
         mt_mpi_worker *w;
-        rc = mt_mpi_worker_create(&w, m, (size_t)n, 0);
+        rc = mt_mpi_worker_create(&w, m, (size_t)n, 0, 0);
         int64_t v, batch, i = 0;
         double t0 = MPI_Wtime();
         while (rc == MT_OK && (rc = mt_mpi_worker_pull(w, b, NULL, &v, &batch)) == 1) {
             if (i++ == 2)
                 t0 = MPI_Wtime(); /* after two warm-up steps */
-            rc = mt_mpi_worker_push(w, a, NULL);
+            rc = mt_mpi_worker_push(w, a, NULL, NULL);
         }
         t = (MPI_Wtime() - t0) / reps;
         mt_mpi_worker_free(w);

@@ -16,8 +16,9 @@
  *         sends w's pull only after it has applied w's previous push, so a
  *         worker always sees its own last step, as in one process.
  *   push: one send per shard straight from the gradient + shard offset
- *         (TAG_GRAD), then the updated BN state to rank 0 (TAG_STATE_PUSH,
- *         right after shard 0's gradient: same source, so in order). The
+ *         (TAG_GRAD), then the report (TAG_REPORT) and the updated BN state
+ *         (TAG_STATE_PUSH) to rank 0, right after shard 0's gradient: same
+ *         source, so rank 0 receives them in that order. The
  *         server knows the version each worker read (it sent it), so a push
  *         carries no header.
  *   end of the run: rank 0 answers pulls with an end ticket (and every server
@@ -55,6 +56,7 @@ enum mt_mpi_tag {
     TAG_THETA,      /* server rank s -> worker: shard s of theta (empty: run over) */
     TAG_STATE,      /* rank 0 -> worker: the BN state (empty: run over) */
     TAG_GRAD,       /* worker -> server rank s: shard s of the gradient */
+    TAG_REPORT,     /* worker -> rank 0: the push's report numbers (after shard 0's gradient) */
     TAG_STATE_PUSH, /* worker -> rank 0: the worker's updated BN state */
     TAG_FAIL,       /* worker -> rank 0: a failure (struct fail_msg) */
     TAG_GRANT,      /* rank 0 -> server rank s: serve worker w's pull (struct ctl_msg) */

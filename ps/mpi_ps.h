@@ -82,9 +82,15 @@ typedef struct {
     void *epoch_ctx;
     int idle_sleep_us;         /* a server rank with nothing to do sleeps up to this long
                                 * between polls (0: spin) */
+    /* A few numbers each push brings rank 0 besides the gradient (the batch's
+     * loss, say), n_report doubles, handed to on_report with the batch number
+     * when the push arrives (rank 0; before it is applied). 0: none. */
+    int n_report;
+    void (*on_report)(void *ctx, int worker, int64_t batch, const double *report);
+    void *report_ctx;
 } mt_mpi_ps_config;
 
-/* async, 1 step per epoch, no callback, 50 us. */
+/* async, 1 step per epoch, no callbacks, 50 us, no reports. */
 void mt_mpi_ps_config_default(mt_mpi_ps_config *cfg);
 
 /* On every server rank. `server` describes the whole model (n, n_state,
@@ -138,9 +144,10 @@ typedef struct {
 } mt_mpi_timing;
 void mt_mpi_server_timing(const mt_mpi_server *srv, mt_mpi_timing *out);
 
-/* On a worker rank: n parameters and n_state state floats, the same numbers
- * as the servers'. */
-int mt_mpi_worker_create(mt_mpi_worker **out, mt_mpi *m, size_t n, size_t n_state);
+/* On a worker rank: n parameters, n_state state floats and n_report report
+ * numbers per push, the same numbers as the servers'. */
+int mt_mpi_worker_create(mt_mpi_worker **out, mt_mpi *m, size_t n, size_t n_state,
+                         int n_report);
 void mt_mpi_worker_free(mt_mpi_worker *w);
 
 /* Pulls theta straight into params (n floats) and the BN state into state
@@ -151,9 +158,11 @@ int mt_mpi_worker_pull(mt_mpi_worker *w, float *params, float *state, int64_t *v
                        int64_t *batch);
 
 /* Pushes the gradient of the ticket just pulled, straight from grad (n
- * floats), and the worker's updated state (n_state). grad and state must not
- * change until the next mt_mpi_worker_pull returns (the sends overlap it). */
-int mt_mpi_worker_push(mt_mpi_worker *w, const float *grad, const float *state);
+ * floats), the worker's updated state (n_state) and the report (n_report
+ * doubles, copied; NULL when n_report is 0). grad and state must not change
+ * until the next mt_mpi_worker_pull returns (the sends overlap it). */
+int mt_mpi_worker_push(mt_mpi_worker *w, const float *grad, const float *state,
+                       const double *report);
 
 /* Tells rank 0 that this worker failed with `status` (message: mt_errmsg());
  * the run ends for everybody. Call instead of the push; no pull follows. */

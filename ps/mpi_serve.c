@@ -159,6 +159,12 @@ static int on_grad(mt_mpi_server *srv, int w, MPI_Message *msg, MPI_Status *st)
                         "shard of %zu%s", srv->rank, st->MPI_SOURCE, count, srv->len,
                         sync && p->has_grad ? " twice in one step" : "");
     rc = MT_MPI(MPI_Mrecv(sync ? p->grad : srv->grad, count, MPI_FLOAT, msg, MPI_STATUS_IGNORE));
+    if (rc == MT_OK && srv->rank == 0 && srv->cfg.n_report > 0) {
+        rc = MT_MPI(MPI_Recv(srv->report, srv->cfg.n_report, MPI_DOUBLE, st->MPI_SOURCE,
+                             TAG_REPORT, srv->m->data, MPI_STATUS_IGNORE));
+        if (rc == MT_OK && srv->cfg.on_report)
+            srv->cfg.on_report(srv->cfg.report_ctx, w, p->ticket.batch, srv->report);
+    }
     if (rc == MT_OK && srv->n_state)
         rc = MT_MPI(MPI_Recv(sync ? p->state_new : srv->state_new, (int)srv->n_state, MPI_FLOAT,
                              st->MPI_SOURCE, TAG_STATE_PUSH, srv->m->data, MPI_STATUS_IGNORE));

@@ -58,6 +58,7 @@ void mt_mpi_server_free(mt_mpi_server *srv)
     free(srv->ticket_req);
     free(srv->grad);
     free(srv->state_new);
+    free(srv->report);
     free(srv->avg_grad);
     free(srv->avg_state);
     free(srv->src);
@@ -123,7 +124,8 @@ static int alloc_buffers(mt_mpi_server *srv)
             fail |= !(srv->avg_state = alloc_floats(srv->n_state));
     }
     if (r0) {
-        fail |= !(srv->counts = calloc((size_t)srv->S, sizeof(int))) ||
+        fail |= !(srv->report = calloc((size_t)srv->cfg.n_report + 1, sizeof(double))) ||
+                !(srv->counts = calloc((size_t)srv->S, sizeof(int))) ||
                 !(srv->displs = calloc((size_t)srv->S, sizeof(int)));
         if (srv->S > 1)
             fail |= !(srv->theta_all = alloc_floats(srv->n)) ||
@@ -144,6 +146,9 @@ int mt_mpi_server_create(mt_mpi_server **out, mt_mpi *m, const mt_ps_server_conf
     if (cfg->steps_per_epoch < 1)
         return mt_error(MT_ERR_ARG, "mpi: steps per epoch %lld < 1",
                         (long long)cfg->steps_per_epoch);
+    if (cfg->n_report < 0 || cfg->n_report > 64)
+        return mt_error(MT_ERR_ARG, "mpi: %d report numbers per push is not in [0, 64]",
+                        cfg->n_report);
     if (server->n > (size_t)2147483647)
         return mt_error(MT_ERR_ARG, "mpi: %zu parameters exceed MPI's int counts", server->n);
     mt_ps_server_config check = *server;

@@ -40,6 +40,7 @@ struct mt_mpi_server {
     MPI_Request *ticket_req;            /* W: rank 0, the ticket in flight */
     float *grad;                        /* async: the push being applied (len) */
     float *state_new;                   /* async, rank 0: its state (n_state) */
+    double *report;                     /* rank 0: the push's report (n_report) */
     float *avg_grad, *avg_state;        /* sync, W > 1: the step's averages */
     const float **src;                  /* sync: W sources for mt_ps_average */
     int step_grads;                     /* sync: gradients of the step received */

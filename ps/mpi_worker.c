@@ -15,10 +15,12 @@ struct mt_mpi_worker {
     size_t n, n_state;
     int S;
     int *begin, *count;      /* S: the shards */
-    MPI_Request *push_req;   /* S gradient shards + the state */
+    MPI_Request *push_req;   /* S gradient shards + the state + the report */
     MPI_Request *pull_req;   /* S theta shards + the state + the ticket */
     struct ticket_msg ticket;
     struct pull_msg msg;
+    int n_report;
+    double report[64];       /* the last push's report, in flight */
     double comm_s, compute_s, ready;
     int64_t gradients;
 };
@@ -34,18 +36,22 @@ void mt_mpi_worker_free(mt_mpi_worker *w)
     free(w);
 }
 
-int mt_mpi_worker_create(mt_mpi_worker **out, mt_mpi *m, size_t n, size_t n_state)
+int mt_mpi_worker_create(mt_mpi_worker **out, mt_mpi *m, size_t n, size_t n_state,
+                         int n_report)
 {
     *out = NULL;
     if (mt_mpi_is_server(m))
         return mt_error(MT_ERR_ARG, "mpi: rank %d is a server rank, not a worker", m->rank);
+    if (n_report < 0 || n_report > 64)
+        return mt_error(MT_ERR_ARG, "mpi: %d report numbers per push is not in [0, 64]",
+                        n_report);
     if (n > (size_t)2147483647 || n_state > (size_t)2147483647)
         return mt_error(MT_ERR_ARG, "mpi: %zu parameters exceed MPI's int counts", n);
     mt_mpi_worker *w = calloc(1, sizeof *w);
     int S = m->servers;
     if (!w || !(w->begin = calloc((size_t)S, sizeof(int))) ||
         !(w->count = calloc((size_t)S, sizeof(int))) ||
-        !(w->push_req = malloc((size_t)(S + 1) * sizeof(MPI_Request))) ||
+        !(w->push_req = malloc((size_t)(S + 2) * sizeof(MPI_Request))) ||
         !(w->pull_req = malloc((size_t)(S + 2) * sizeof(MPI_Request)))) {
         mt_mpi_worker_free(w);
         return mt_error(MT_ERR_NOMEM, "mpi: out of memory");
@@ -54,13 +60,14 @@ int mt_mpi_worker_create(mt_mpi_worker **out, mt_mpi *m, size_t n, size_t n_stat
     w->n = n;
     w->n_state = n_state;
     w->S = S;
+    w->n_report = n_report;
     for (int s = 0; s < S; s++) {
         size_t b, e;
         mt_ps_shard_range(n, S, s, &b, &e);
         w->begin[s] = (int)b;
         w->count[s] = (int)(e - b);
     }
-    for (int i = 0; i < S + 1; i++)
+    for (int i = 0; i < S + 2; i++)
         w->push_req[i] = MPI_REQUEST_NULL;
     for (int i = 0; i < S + 2; i++)
         w->pull_req[i] = MPI_REQUEST_NULL;
@@ -93,7 +100,7 @@ int mt_mpi_worker_pull(mt_mpi_worker *w, float *params, float *state, int64_t *v
         rc = MT_MPI(MPI_Send(&w->msg, 3, MPI_DOUBLE, 0, TAG_PULL, c));
     }
     if (rc == MT_OK)
-        rc = MT_MPI(MPI_Waitall(S, w->push_req, MPI_STATUSES_IGNORE));
+        rc = MT_MPI(MPI_Waitall(S + 2, w->push_req, MPI_STATUSES_IGNORE));
     if (rc == MT_OK)
         rc = MT_MPI(MPI_Waitall(S + 2, w->pull_req, MPI_STATUSES_IGNORE));
     w->ready = MPI_Wtime();
@@ -107,7 +114,8 @@ int mt_mpi_worker_pull(mt_mpi_worker *w, float *params, float *state, int64_t *v
     return 1;
 }
 
-int mt_mpi_worker_push(mt_mpi_worker *w, const float *grad, const float *state)
+int mt_mpi_worker_push(mt_mpi_worker *w, const float *grad, const float *state,
+                       const double *report)
 {
     if (w->n_state && !state)
         return mt_error(MT_ERR_ARG, "mpi: push without the state (%zu floats)", w->n_state);
@@ -119,6 +127,11 @@ int mt_mpi_worker_push(mt_mpi_worker *w, const float *grad, const float *state)
     for (int s = 0; s < w->S && rc == MT_OK; s++)
         rc = MT_MPI(MPI_Isend(grad + w->begin[s], w->count[s], MPI_FLOAT, s, TAG_GRAD, c,
                               &w->push_req[s]));
+    if (rc == MT_OK && w->n_report) {
+        memcpy(w->report, report, (size_t)w->n_report * sizeof(double));
+        rc = MT_MPI(MPI_Isend(w->report, w->n_report, MPI_DOUBLE, 0, TAG_REPORT, c,
+                              &w->push_req[w->S + 1]));
+    }
     if (rc == MT_OK && w->n_state)
         rc = MT_MPI(MPI_Isend(state, (int)w->n_state, MPI_FLOAT, 0, TAG_STATE_PUSH, c,
                               &w->push_req[w->S]));

@@ -10,8 +10,9 @@
  *          every epoch-end snapshot must be equal bit for bit.
  *   async  every batch handed out exactly once and every push applied: the
  *          BN-state slot counts pushes, sums batch numbers and their squares
- *          (state momentum 0 adds each worker's increment); the final version
- *          equals STEPS, each epoch's histogram holds STEPS_PER_EPOCH pushes;
+ *          (state momentum 0 adds each worker's increment); each push's
+ *          report (its batch number) reaches rank 0 with the push; the final
+ *          version equals STEPS, each epoch's histogram holds STEPS_PER_EPOCH pushes;
  *          prints tau's mean (workers sleep SLEEP_MS per gradient).
  *   fail   worker 0 fails at its third gradient: the run ends on every rank with its
  *          status and rank 0 has its message naming the rank.
@@ -122,6 +123,14 @@ static int local_epoch(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *t
                   tau);
 }
 
+/* Rank 0: each push's report is its batch number, which rank 0 knows too. */
+static int64_t reports, reports_wrong;
+static void on_report(void *ctx, int worker, int64_t batch, const double *report)
+{
+    reports++;
+    reports_wrong += report[0] != (double)batch;
+}
+
 static int fail(const char *what)
 {
     printf("FAIL %s\n", what);
@@ -203,6 +212,8 @@ static int check_async(mt_mpi_server *srv, int64_t steps, int64_t spe, const str
         return fail("async: the final version or the push count is not STEPS");
     if (st[0] != pushes || st[1] != sum || st[2] != sum2)
         return fail("async: a batch was lost or repeated (state counters)");
+    if (reports != steps || reports_wrong)
+        return fail("async: a push's report did not arrive with its batch number");
     if (log->epochs != steps / spe)
         return fail("async: wrong number of epoch ends");
     for (int e = 0; e < log->epochs; e++)
@@ -232,6 +243,8 @@ static int run_server(mt_mpi *m, const char *check, int64_t steps, int64_t spe)
     struct run_log log = {0};
     cfg.epoch_end = mpi_epoch;
     cfg.epoch_ctx = &log;
+    cfg.n_report = 1;
+    cfg.on_report = on_report;
     mt_mpi_server *srv;
     int rc = mt_mpi_server_create(&srv, m, &sc, &cfg, theta0, NULL);
     if (rc < 0) {
@@ -267,7 +280,7 @@ static int run_worker(mt_mpi *m)
     static float params[N], grad[N];
     float state[N_STATE];
     mt_mpi_worker *w;
-    if (mt_mpi_worker_create(&w, m, N, N_STATE) < 0)
+    if (mt_mpi_worker_create(&w, m, N, N_STATE, 1) < 0)
         return fail(mt_errmsg());
     int64_t version, batch;
     int rc;
@@ -279,7 +292,8 @@ static int run_worker(mt_mpi *m)
             rc = mt_mpi_worker_fail(w, rc);
             break;
         }
-        rc = mt_mpi_worker_push(w, grad, state);
+        double report = (double)batch;
+        rc = mt_mpi_worker_push(w, grad, state, &report);
         if (rc < 0)
             break;
     }
