@@ -30,6 +30,10 @@ typedef struct mt_mpi mt_mpi;
  * PMIx): read from the environment, without initialising MPI. */
 int mt_mpi_launched(void);
 
+/* This process's world rank as the launcher tells it in the environment,
+ * before (or without) MPI_Init; -1 when unknown. */
+int mt_mpi_launch_rank(void);
+
 /* Initialises MPI (thread level FUNNELED: only the calling thread talks to
  * MPI; OpenMP threads compute), sets the roles for S = server_ranks server
  * ranks and gathers every rank's host name. A world of one rank, or S not in

@@ -88,6 +88,10 @@ typedef struct {
     int n_report;
     void (*on_report)(void *ctx, int worker, int64_t batch, const double *report);
     void *report_ctx;
+    /* Rank 0 asks this between messages whether to stop as on
+     * mt_mpi_server_request_stop (e.g. core/signals.h's mt_signals_pending);
+     * may be NULL. */
+    int (*stop_poll)(void);
 } mt_mpi_ps_config;
 
 /* async, 1 step per epoch, no callbacks, 50 us, no reports. */

@@ -258,23 +258,25 @@ static int requests_done(mt_mpi_server *srv, int *done)
     return MT_OK;
 }
 
-/* The next message (*got = 1), or *got = 0 when rank 0 sees a stop request.
+/* The next message (*got = 1), or *got = 0 when rank 0 sees a stop request
+ * (mt_mpi_server_request_stop or the stop_poll callback).
  * Sleeps between polls only when no send is in flight: a large send moves
  * only while this rank calls into MPI. */
 static int next_message(mt_mpi_server *srv, MPI_Message *msg, MPI_Status *st, int *got)
 {
     int empty = 0;
     for (;;) {
+        if (srv->rank == 0 && !srv->stop_seen &&
+            (srv->stop_requested || (srv->cfg.stop_poll && srv->cfg.stop_poll()))) {
+            *got = 0;
+            return MT_OK;
+        }
         int flag = 0;
         int rc = MT_MPI(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, srv->m->data, &flag, msg, st));
         if (rc < 0)
             return rc;
         if (flag) {
             *got = 1;
-            return MT_OK;
-        }
-        if (srv->rank == 0 && srv->stop_requested && !srv->stop_seen) {
-            *got = 0;
             return MT_OK;
         }
         if (srv->cfg.idle_sleep_us > 0 && ++empty > 64) {

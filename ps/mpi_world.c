@@ -17,6 +17,17 @@ int mt_mpi_launched(void)
     return 0;
 }
 
+int mt_mpi_launch_rank(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return atoi(v);
+    }
+    return -1;
+}
+
 static void free_comms(mt_mpi *m)
 {
     if (m->data != MPI_COMM_NULL)

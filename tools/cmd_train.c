@@ -10,9 +10,12 @@
 #include "core/status.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "ps/mpi.h"
+#include "ps/ps.h"
 #include "tools/train_ps_cli.h"
 #include "trainer/config.h"
 #include "trainer/rundir.h"
+#include "trainer/train_mpi.h"
 #include "trainer/train_ps.h"
 #include "trainer/trainer.h"
 
@@ -123,6 +126,13 @@ static void usage(FILE *out)
 "  --oversubscribe       allow W x threads beyond the cores (workers time-share)\n"
 "  --ignore-memory       build the workers' network copies even when they do not\n"
 "                        seem to fit in memory\n"
+"  --transport KIND      threads|mpi (default threads: the workers are threads of\n"
+"                        this process); mpi: under mpirun, the ranks are the server\n"
+"                        and the workers (--mode async|sync; W = ranks - S, so no\n"
+"                        --workers), docs/mpi.md\n"
+"  --server-ranks S      mpi: the first S ranks hold the parameters' shards\n"
+"                        (default 1); with mpi, --threads is per worker rank\n"
+"                        (default: the node's cores / its ranks)\n"
 "With workers, --threads is per worker (default cores / W) and W x threads may\n"
 "not exceed the cores without --oversubscribe. log.csv gets tau_mean, tau_max,\n"
 "tau_p50, tau_p90, tau_p99 per epoch and server_share (the workers' time in\n"
@@ -148,8 +158,7 @@ enum {
     O_MILESTONES, O_GAMMA, O_LR_FINAL, O_WARMUP, O_MOMENTUM, O_NESTEROV, O_WD, O_WD_BN, O_SEED,
     O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
     O_PROGRESS, O_LOG_EVERY, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB,
-    O_IGNORE_MEMORY,
-    O_HELP
+    O_IGNORE_MEMORY, O_TRANSPORT, O_SERVER_RANKS, O_HELP
 };
 
 static const struct option options[] = {
@@ -195,6 +204,8 @@ static const struct option options[] = {
     {"shards", required_argument, 0, O_SHARDS},
     {"oversubscribe", no_argument, 0, O_OVERSUB},
     {"ignore-memory", no_argument, 0, O_IGNORE_MEMORY},
+    {"transport", required_argument, 0, O_TRANSPORT},
+    {"server-ranks", required_argument, 0, O_SERVER_RANKS},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -326,10 +337,29 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
     return -1;
 }
 
-/* The settings of the run in `dir` (ps: its workers, if any), with the
- * run-only flags applied on top. */
+/* An MPI run's settings.mpi: the transport, the server ranks and the mode. */
+static int mpi_from_json(const json_t *settings, int *mpi, int *server_ranks,
+                         mt_train_ps_config *ps, const char *where)
+{
+    const json_t *j = json_object_get(settings, "mpi");
+    if (!j)
+        return MT_OK;
+    const json_t *s = json_object_get(j, "server_ranks"), *m = json_object_get(j, "mode");
+    int mode = json_is_string(m) ? mt_ps_mode_parse(json_string_value(m)) : -1;
+    if (!json_is_integer(s) || json_integer_value(s) < 1 || mode < 0)
+        return mt_error(MT_ERR_FORMAT, "%s: settings.mpi needs server_ranks >= 1 and a mode",
+                        where);
+    *mpi = 1;
+    *server_ranks = (int)json_integer_value(s);
+    ps->mode = mode;
+    return MT_OK;
+}
+
+/* The settings of the run in `dir` (ps: its workers, if any; mpi: whether it
+ * ran over MPI, and how), with the run-only flags applied on top. */
 static int load_resume_config(const char *dir, mt_train_config *c, const mt_train_config *flags,
-                              const int *given, mt_train_ps_config *ps)
+                              const int *given, mt_train_ps_config *ps, int *mpi,
+                              int *server_ranks)
 {
     json_t *j;
     int rc = mt_rundir_read_json(dir, "config.json", &j);
@@ -341,6 +371,8 @@ static int load_resume_config(const char *dir, mt_train_config *c, const mt_trai
     rc = mt_train_config_from_json(c, json_object_get(j, "settings"), where);
     if (rc == MT_OK)
         rc = mt_train_ps_config_from_json(ps, json_object_get(j, "settings"), where);
+    if (rc == MT_OK)
+        rc = mpi_from_json(json_object_get(j, "settings"), mpi, server_ranks, ps, where);
     json_decref(j);
     if (rc != MT_OK)
         return cli_fail(CMD, rc);
@@ -369,6 +401,170 @@ static void warn_schedule(const mt_train_config *c)
         }
 }
 
+/* The run directory: a resumed run's checkpoint loaded, or a new one created
+ * with config.json and log.csv's header; prints what it starts. An exit
+ * code (the error printed). */
+static int prepare_dir(mt_trainer *t, const mt_train_config *c, const char *resume, int force)
+{
+    const char *dir = c->out_dir;
+    int rc;
+    if (resume[0]) {
+        char path[MT_PATH_CAP + 32];
+        mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
+        if (access(path, F_OK) != 0) {
+            cli_error(CMD,
+                      "--resume: %s has no checkpoint.bin (the run ended before its first "
+                      "checkpoint): start it again with --out %s --force",
+                      dir, dir);
+            return EXIT_USAGE;
+        }
+        rc = mt_trainer_load(t, path);
+        if (rc == MT_OK)
+            rc = mt_log_truncate(dir, t->epoch);
+        if (rc == MT_OK)
+            rc = mt_steplog_truncate(dir, t->step);
+        if (rc != MT_OK)
+            return cli_fail(CMD, mt_error_context(rc, "--resume"));
+        if (c->progress != MT_PROGRESS_QUIET)
+            printf("resuming %s at epoch %d, batch %d (step %lld)\n", dir, t->epoch + 1,
+                   t->next_index, (long long)t->step);
+        return EXIT_OK;
+    }
+    json_t *j = NULL;
+    rc = mt_rundir_create(dir, force);
+    if (rc == MT_OK) {
+        j = mt_trainer_config_json(t);
+        rc = j ? mt_rundir_write_json(dir, "config.json", j)
+               : mt_error(MT_ERR_NOMEM, "config.json: cannot build");
+    }
+    json_decref(j);
+    if (rc == MT_OK)
+        rc = mt_trainer_log_start(t, dir);
+    if (rc != MT_OK)
+        return cli_fail(CMD, mt_error_context(rc, "--out"));
+    if (c->progress != MT_PROGRESS_QUIET)
+        printf("training %s on %s (%d train / %d %s images, %d classes), %d epochs of %d "
+               "steps -> %s\n",
+               t->model_desc, t->data.dir, t->data.train.n, t->eval_split->n, t->eval_name,
+               t->data.num_classes, c->epochs, t->steps_per_epoch, dir);
+    return EXIT_OK;
+}
+
+/* The exit code of a run's outcome. */
+static int run_exit(int rc)
+{
+    switch (rc) {
+    case MT_OK: return EXIT_OK;
+    case MT_ERR_DIVERGED: return cli_fail(CMD, rc);
+    case MT_ERR_INTERRUPTED: return cli_fail(CMD, rc);
+    default:
+        /* A failure during the run (disk full, a library error) is not the
+         * user's input: exit 1. */
+        cli_error(CMD, "%s", mt_errmsg());
+        return EXIT_FAILED;
+    }
+}
+
+/* MPI: every rank passes its status; the lowest failing rank prints its
+ * message naming itself, and every rank gets exit code 2. */
+static int mpi_agree(mt_mpi *m, int rc)
+{
+    int first = mt_mpi_first_failure(m, rc);
+    if (first < 0)
+        return EXIT_OK;
+    if (first == mt_mpi_rank(m))
+        cli_error(CMD, "rank %d: %s", first, mt_errmsg());
+    return EXIT_USAGE;
+}
+
+/* `mpirun -np N mutau train --transport mpi ...` on every rank: the same
+ * checks everywhere (each rank's data and settings), then rank 0 runs the
+ * trainer with the MPI server as its engine while the other ranks serve
+ * shards or compute. */
+static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int server_ranks,
+                     const char *resume, int force)
+{
+    if (!mt_mpi_launched()) {
+        cli_error(CMD, "--transport mpi: not started by mpirun (run mpirun -np N mutau train "
+                  "--transport mpi ..., N = server ranks + workers)");
+        return EXIT_USAGE;
+    }
+    /* Every rank finds the same flag errors: rank 0 says so. */
+    int speak = mt_mpi_launch_rank() <= 0;
+    if (ps->workers != 1 || ps->mode == MT_PS_DELAY) {
+        if (speak)
+            cli_error(CMD, ps->mode == MT_PS_DELAY
+                               ? "--mode delay: delay mode simulates staleness in one process; "
+                                 "over MPI the modes are async and sync"
+                               : "--workers: over MPI the workers are the ranks after the "
+                                 "--server-ranks (mpirun -np)");
+        return EXIT_USAGE;
+    }
+    mt_mpi *world;
+    int rc = mt_mpi_init(&world, server_ranks);
+    if (rc != MT_OK) {
+        if (speak)
+            cli_error(CMD, "--transport mpi: %s", mt_errmsg());
+        return EXIT_USAGE;
+    }
+    int rank = mt_mpi_rank(world);
+    if (rank == 0 && !resume[0])
+        warn_schedule(c);
+    c->threads = mt_train_mpi_threads(world, c->threads);
+    mt_train_mpi_config mc = {.mode = ps->mode, .threads = c->threads};
+    mt_trainer t;
+    mt_train_mpi *run = NULL;
+    /* Every rank reads its own data and builds its own network. */
+    rc = mt_trainer_open(&t, c);
+    int ec = mpi_agree(world, rc);
+    if (ec == EXIT_OK) {
+        rc = mt_train_mpi_open(&run, &t, world, &mc);
+        ec = mpi_agree(world, rc);
+    }
+    if (ec == EXIT_OK) {
+        int bad = mt_mpi_first_mismatch(world, mt_train_mpi_hash(run, c->out_dir));
+        if (bad != -1 && rank == 0)
+            cli_error(CMD, bad >= 0 ? "rank %d: started with other flags than rank 0 (every "
+                                      "rank must get the same flags)"
+                                    : "rank %d: cannot compare the ranks' flags",
+                      bad >= 0 ? bad : rank);
+        ec = bad == -1 ? EXIT_OK : EXIT_USAGE;
+    }
+    /* Rank 0's run directory (or checkpoint) next; the others wait for it. */
+    if (ec == EXIT_OK) {
+        int dir_ec = rank == 0 ? prepare_dir(&t, c, resume, force) : EXIT_OK;
+        int first = mt_mpi_first_failure(world, dir_ec == EXIT_OK ? MT_OK : MT_ERR_ARG);
+        ec = first < 0 ? EXIT_OK : rank == 0 ? dir_ec : EXIT_USAGE;
+    }
+    if (ec == EXIT_OK && resume[0] && mt_mpi_is_server(world))
+        ec = mpi_agree(world, mt_train_mpi_restore(run)) == EXIT_OK ? EXIT_OK : EXIT_FAILED;
+    else if (ec == EXIT_OK && resume[0])
+        ec = mpi_agree(world, MT_OK);
+    if (ec == EXIT_OK && rank == 0) {
+        if (c->progress != MT_PROGRESS_QUIET)
+            mt_train_mpi_describe(run, stdout);
+        fflush(stdout);
+        mt_signals_install();
+        rc = mt_trainer_run(&t, c->out_dir);
+        mt_signals_restore();
+        ec = run_exit(rc);
+    } else if (ec == EXIT_OK) {
+        /* Ctrl-C on mpirun reaches every rank; rank 0 decides when to stop. */
+        mt_signals_install();
+        rc = mt_train_mpi_serve(run);
+        mt_signals_restore();
+        /* Rank 0 reports the run's failures; here only the exit code. */
+        ec = rc == MT_OK ? EXIT_OK
+             : rc == MT_ERR_INTERRUPTED ? EXIT_INTERRUPTED
+             : rc == MT_ERR_DIVERGED ? EXIT_DIVERGED
+             : EXIT_FAILED;
+    }
+    mt_train_mpi_close(run);
+    mt_trainer_close(&t);
+    mt_mpi_finalize(world);
+    return ec;
+}
+
 int cmd_train(int argc, char **argv)
 {
     mt_train_config c, flags;
@@ -378,6 +574,7 @@ int cmd_train(int argc, char **argv)
     int given[O_HELP - O_DATA + 1] = {0};
     int force = 0;
     char resume[MT_PATH_CAP] = "";
+    int transport_mpi = 0, server_ranks = 1;
     optind = 1;
     if (cli_check_flags(CMD, argc, argv, "h", options))
         return EXIT_USAGE;
@@ -395,6 +592,21 @@ int cmd_train(int argc, char **argv)
                 return EXIT_USAGE;
             continue;
         }
+        if (opt == O_TRANSPORT) {
+            static const char *const kinds[] = {"threads", "mpi", NULL};
+            int k = cli_choice(CMD, "transport", optarg, kinds);
+            if (k < 0)
+                return EXIT_USAGE;
+            transport_mpi = k == 1;
+            continue;
+        }
+        if (opt == O_SERVER_RANKS) {
+            long v;
+            if (cli_int(CMD, "server-ranks", optarg, 1, 4096, &v))
+                return EXIT_USAGE;
+            server_ranks = (int)v;
+            continue;
+        }
         if (train_ps_is_flag(flag_name(opt))) {
             if (train_ps_flag(&ps, flag_name(opt), optarg))
                 return EXIT_USAGE;
@@ -407,6 +619,10 @@ int cmd_train(int argc, char **argv)
         cli_error(CMD, "unexpected argument '%s' (flags start with --; see --help)", argv[optind]);
         return EXIT_USAGE;
     }
+    if (given[O_SERVER_RANKS - O_DATA] && !transport_mpi) {
+        cli_error(CMD, "--server-ranks: only with --transport mpi");
+        return EXIT_USAGE;
+    }
     if (resume[0]) {
         for (int o = O_DATA; o <= O_HELP; o++)
             if (given[o - O_DATA] && !allowed_with_resume(o)) {
@@ -417,7 +633,8 @@ int cmd_train(int argc, char **argv)
                           flag_name(o), resume);
                 return EXIT_USAGE;
             }
-        int ec = load_resume_config(resume, &c, &flags, given, &ps);
+        int ec = load_resume_config(resume, &c, &flags, given, &ps, &transport_mpi,
+                                    &server_ranks);
         if (ec != EXIT_OK)
             return ec;
         ps.oversubscribe |= given[O_OVERSUB - O_DATA];
@@ -430,6 +647,9 @@ int cmd_train(int argc, char **argv)
         rc = mt_train_ps_config_check(&ps, c.threads);
     if (rc != MT_OK)
         return cli_fail(CMD, rc);
+    /* Over MPI rank 0 alone checks the run directory and warns. */
+    if (transport_mpi)
+        return train_mpi(&c, &ps, server_ranks, resume, force);
     if (!resume[0])
         warn_schedule(&c);
     /* The run directory first: loading the data and building the network
@@ -461,59 +681,20 @@ int cmd_train(int argc, char **argv)
     for (int s = 0; s < 2; s++)
         if (mt_dataset_skip_note(&t.data, s, note, sizeof note))
             cli_error(CMD, "warning: %s", note);
-    if (resume[0]) {
-        rc = mt_trainer_load(&t, path);
-        if (rc == MT_OK)
-            rc = mt_log_truncate(dir, t.epoch);
-        if (rc == MT_OK)
-            rc = mt_steplog_truncate(dir, t.step);
-        if (rc != MT_OK) {
-            mt_train_ps_close(psrun);
-            mt_trainer_close(&t);
-            return cli_fail(CMD, mt_error_context(rc, "--resume"));
-        }
-        if (c.progress != MT_PROGRESS_QUIET)
-            printf("resuming %s at epoch %d, batch %d (step %lld)\n", dir, t.epoch + 1,
-                   t.next_index, (long long)t.step);
-    } else {
-        json_t *j = NULL;
-        rc = mt_rundir_create(dir, force);
-        if (rc == MT_OK) {
-            j = mt_trainer_config_json(&t);
-            rc = j ? mt_rundir_write_json(dir, "config.json", j)
-                   : mt_error(MT_ERR_NOMEM, "config.json: cannot build");
-        }
-        json_decref(j);
-        if (rc == MT_OK)
-            rc = mt_trainer_log_start(&t, dir);
-        if (rc != MT_OK) {
-            mt_train_ps_close(psrun);
-            mt_trainer_close(&t);
-            return cli_fail(CMD, mt_error_context(rc, "--out"));
-        }
-        if (c.progress != MT_PROGRESS_QUIET)
-            printf("training %s on %s (%d train / %d %s images, %d classes), %d epochs of %d "
-                   "steps -> %s\n",
-                   t.model_desc, t.data.dir, t.data.train.n, t.eval_split->n, t.eval_name,
-                   t.data.num_classes, c.epochs, t.steps_per_epoch, dir);
+    int ec = prepare_dir(&t, &c, resume, force);
+    if (ec != EXIT_OK) {
+        mt_train_ps_close(psrun);
+        mt_trainer_close(&t);
+        return ec;
     }
     if (psrun && c.progress != MT_PROGRESS_QUIET)
         mt_train_ps_describe(psrun, stdout);
     fflush(stdout);
 
     mt_signals_install();
-    rc = mt_trainer_run(&t, dir);
+    rc = mt_trainer_run(&t, c.out_dir);
     mt_signals_restore();
     mt_train_ps_close(psrun);
     mt_trainer_close(&t);
-    switch (rc) {
-    case MT_OK: return EXIT_OK;
-    case MT_ERR_DIVERGED: return cli_fail(CMD, rc);
-    case MT_ERR_INTERRUPTED: return cli_fail(CMD, rc);
-    default:
-        /* A failure during the run (disk full, a library error) is not the
-         * user's input: exit 1. */
-        cli_error(CMD, "%s", mt_errmsg());
-        return EXIT_FAILED;
-    }
+    return run_exit(rc);
 }

@@ -24,6 +24,7 @@
 #include "core/status.h"
 #include "ps/mpi.h"
 #include "ps/mpi_ps.h"
+#include "ps/mpi_transport.h"
 #include "ps/ps.h"
 #include "trainer/worker.h"
 
@@ -45,6 +46,32 @@ struct run_log {
 static int counting; /* async check: the state counts pushes and batches */
 static int sleep_ms;
 static int fail_after = -1; /* fail check: this worker fails at its gradient number 3 */
+
+/* One worker's buffers: the trainer's worker loop (trainer/worker.h) runs
+ * them over the in-process transport and over MPI (ps/mpi_transport.h). */
+struct worker {
+    float params[N], grad[N], state[N_STATE];
+    double report; /* what the push reports: the batch number */
+};
+
+static int gradient(void *ctx, const float *theta, int64_t version, int64_t batch, float *state,
+                    float *grad);
+
+static int worker_step(void *ctx, const mt_ticket *tk)
+{
+    struct worker *w = ctx;
+    if (--fail_after == 0)
+        return mt_error(MT_ERR_DIVERGED, "loss is NaN at batch %lld", (long long)tk->batch);
+    w->report = (double)tk->batch;
+    return gradient(NULL, w->params, tk->version, tk->batch, w->state, w->grad);
+}
+
+static int worker_main(void *ctx, mt_transport *t, int id)
+{
+    struct worker *w = ctx;
+    mt_worker loop = {w->params, w->state, w->grad, worker_step, w};
+    return mt_worker_loop(&loop, t, id);
+}
 
 static uint64_t hash_floats(uint64_t h, const float *x, size_t n)
 {
@@ -137,24 +164,6 @@ static int fail(const char *what)
     return 1;
 }
 
-/* The in-process workers: the trainer's worker loop on buffers of their own. */
-struct local_worker {
-    float theta[N], state[N_STATE], grad[N];
-};
-
-static int local_step(void *ctx, const mt_ticket *tk)
-{
-    struct local_worker *w = ctx;
-    return gradient(NULL, w->theta, tk->version, tk->batch, w->state, w->grad);
-}
-
-static int local_main(void *ctx, mt_transport *t, int id)
-{
-    struct local_worker *w = ctx;
-    mt_worker loop = {w->theta, w->state, w->grad, local_step, w};
-    return mt_worker_loop(&loop, t, id);
-}
-
 /* The in-process sync run with W workers, compared with rank 0's result. */
 static int compare_in_process(mt_mpi_server *srv, const mt_ps_server_config *sc,
                               const float *theta0, int W, int S, int64_t steps, int64_t spe,
@@ -167,11 +176,11 @@ static int compare_in_process(mt_mpi_server *srv, const mt_ps_server_config *sc,
     cfg.threads = 1;
     cfg.oversubscribe = 1;
     cfg.steps_per_epoch = spe;
-    static struct local_worker workers[64];
+    cfg.worker_main = worker_main;
+    static struct worker local[64];
     void *ctx[64];
-    for (int i = 0; i < 64; i++)
-        ctx[i] = &workers[i];
-    cfg.worker_main = local_main;
+    for (int i = 0; i < W && i < 64; i++)
+        ctx[i] = &local[i];
     cfg.worker_ctx = ctx;
     struct run_log log = {0};
     cfg.epoch_end = local_epoch;
@@ -277,28 +286,16 @@ static int run_server(mt_mpi *m, const char *check, int64_t steps, int64_t spe)
 
 static int run_worker(mt_mpi *m)
 {
-    static float params[N], grad[N];
-    float state[N_STATE];
-    mt_mpi_worker *w;
-    if (mt_mpi_worker_create(&w, m, N, N_STATE, 1) < 0)
+    static struct worker w;
+    mt_mpi_worker *mw;
+    if (mt_mpi_worker_create(&mw, m, N, N_STATE, 1) < 0)
         return fail(mt_errmsg());
-    int64_t version, batch;
-    int rc;
-    while ((rc = mt_mpi_worker_pull(w, params, state, &version, &batch)) == 1) {
-        rc = --fail_after == 0 ? mt_error(MT_ERR_DIVERGED, "loss is NaN at batch %lld",
-                                          (long long)batch)
-                               : gradient(NULL, params, version, batch, state, grad);
-        if (rc < 0) {
-            rc = mt_mpi_worker_fail(w, rc);
-            break;
-        }
-        double report = (double)batch;
-        rc = mt_mpi_worker_push(w, grad, state, &report);
-        if (rc < 0)
-            break;
-    }
-    mt_mpi_worker_free(w);
-    return rc < 0 ? fail(mt_errmsg()) : 0;
+    mt_mpi_transport t;
+    mt_mpi_transport_init(&t, mw, &w.report);
+    int rc = worker_main(&w, &t.base, mt_mpi_worker_index(m));
+    mt_mpi_worker_free(mw);
+    /* A failure that was the check's own is rank 0's to report. */
+    return rc < 0 && rc != MT_ERR_DIVERGED ? fail(mt_errmsg()) : 0;
 }
 
 static int check_agreements(mt_mpi *m)
