@@ -180,6 +180,12 @@ int mpi_coord_fail(mt_mpi_server *srv, int w, int status, const char *message)
     return release_waiting(srv);
 }
 
+int mpi_coord_error(mt_mpi_server *srv, int status)
+{
+    record_failure(srv, status, mt_errmsg());
+    return release_waiting(srv);
+}
+
 int mpi_coord_stop(mt_mpi_server *srv)
 {
     srv->stop_seen = 1;

@@ -86,7 +86,9 @@ typedef struct {
      * loss, say), n_report doubles, handed to on_report with the batch number
      * when the push arrives (rank 0; before it is applied). 0: none. */
     int n_report;
-    void (*on_report)(void *ctx, int worker, int64_t batch, const double *report);
+    /* MT_OK, or a negative status (message set) that ends the run as a
+     * worker's failure would. */
+    int (*on_report)(void *ctx, int worker, int64_t batch, const double *report);
     void *report_ctx;
     /* Rank 0 asks this between messages whether to stop as on
      * mt_mpi_server_request_stop (e.g. core/signals.h's mt_signals_pending);

@@ -162,8 +162,11 @@ static int on_grad(mt_mpi_server *srv, int w, MPI_Message *msg, MPI_Status *st)
     if (rc == MT_OK && srv->rank == 0 && srv->cfg.n_report > 0) {
         rc = MT_MPI(MPI_Recv(srv->report, srv->cfg.n_report, MPI_DOUBLE, st->MPI_SOURCE,
                              TAG_REPORT, srv->m->data, MPI_STATUS_IGNORE));
-        if (rc == MT_OK && srv->cfg.on_report)
-            srv->cfg.on_report(srv->cfg.report_ctx, w, p->ticket.batch, srv->report);
+        int r = rc == MT_OK && srv->cfg.on_report
+                    ? srv->cfg.on_report(srv->cfg.report_ctx, w, p->ticket.batch, srv->report)
+                    : MT_OK;
+        if (r < 0)
+            rc = mpi_coord_error(srv, r);
     }
     if (rc == MT_OK && srv->n_state)
         rc = MT_MPI(MPI_Recv(sync ? p->state_new : srv->state_new, (int)srv->n_state, MPI_FLOAT,

@@ -82,6 +82,7 @@ int mpi_coord_pushed(mt_mpi_server *srv, int w, int64_t tau); /* async push appl
 int mpi_coord_stepped(mt_mpi_server *srv);         /* sync step applied */
 int mpi_coord_fail(mt_mpi_server *srv, int w, int status, const char *message);
 int mpi_coord_stop(mt_mpi_server *srv);            /* the stop request was seen */
+int mpi_coord_error(mt_mpi_server *srv, int status); /* a callback failed (message set) */
 int mpi_coord_finish(mt_mpi_server *srv);          /* tells ranks > 0 the end */
 
 #endif

@@ -15,6 +15,7 @@
  */
 #include "ps/ps.h"
 #include "tests/check_main.h"
+#include "tests/run_files.h"
 #include "tests/tiny_data.h"
 #include "tests/tool_run.h"
 
@@ -101,80 +102,29 @@ static json_t *load_json(const char *name, const char *file)
     return json_read_checked(path);
 }
 
-/* log.csv with only the columns of `keep` (a string of 0/1, one per column):
- * the trajectory's columns without timings. */
-static char *log_columns(const char *name, const char *keep)
-{
-    char *s = slurp(name, "log.csv", NULL);
-    char *out = malloc(strlen(s) + 2), *o = out;
-    int nkeep = (int)strlen(keep);
-    char *save_line;
-    for (char *line = strtok_r(s, "\n", &save_line); line;
-         line = strtok_r(NULL, "\n", &save_line)) {
-        /* strsep keeps empty fields (epochs without evaluation). */
-        char *f;
-        for (int col = 0; (f = strsep(&line, ",")) && col < nkeep; col++)
-            if (keep[col] == '1')
-                o += sprintf(o, "%s,", f);
-        o += sprintf(o, "\n");
-    }
-    free(s);
-    return out;
-}
-
 /* epoch .. eval_top5 of the single-process columns. */
 static const char TRAJECTORY[] = "11111111";
 /* ... and tau_mean .. tau_p99 after images_per_s and seconds. */
 static const char TRAJECTORY_TAU[] = "1111111100111110";
 
-static void expect_same_log(const char *a, const char *b, const char *keep)
+/* root/NAME */
+static const char *run_dir(const char *name)
 {
-    char *la = log_columns(a, keep), *lb = log_columns(b, keep);
-    ck_assert_msg(strstr(la, "\n1,") != NULL, "%s/log.csv has no epoch 1:\n%s", a, la);
-    ck_assert_msg(strcmp(la, lb) == 0, "log.csv of %s and %s differ:\n%s---\n%s", a, b, la, lb);
-    free(la);
-    free(lb);
+    static char dirs[4][160];
+    static int next;
+    char *d = dirs[next++ % 4];
+    snprintf(d, sizeof dirs[0], "%s/%s", root, name);
+    return d;
 }
 
-/* Section `sec` of root/NAME/checkpoint.bin (core/checkpoint.h's layout:
- * 24 bytes of header, then name[24], u64 size, bytes). */
-static char *ckpt_section(const char *name, const char *sec, uint64_t *size)
+static void expect_same_log(const char *a, const char *b, const char *keep)
 {
-    long n;
-    char *f = slurp(name, "checkpoint.bin", &n);
-    for (long p = 24; p + 32 <= n;) {
-        uint64_t sz;
-        memcpy(&sz, f + p + 24, 8);
-        if (strncmp(f + p, sec, 24) == 0) {
-            char *out = malloc(sz ? sz : 1);
-            memcpy(out, f + p + 32, sz);
-            *size = sz;
-            free(f);
-            return out;
-        }
-        p += 32 + (long)sz;
-    }
-    free(f);
-    ck_abort_msg("%s/checkpoint.bin has no section %s", name, sec);
-    return NULL;
+    run_expect_same_log(run_dir(a), run_dir(b), keep);
 }
 
 static void expect_same_sections(const char *a, const char *b, const char *const *secs)
 {
-    for (int i = 0; secs[i]; i++) {
-        uint64_t na, nb;
-        char *sa = ckpt_section(a, secs[i], &na), *sb = ckpt_section(b, secs[i], &nb);
-        ck_assert_msg(na == nb, "%s: %llu bytes in %s, %llu in %s", secs[i],
-                      (unsigned long long)na, a, (unsigned long long)nb, b);
-        uint64_t first = na;
-        for (uint64_t k = 0; k < na && first == na; k++)
-            if (sa[k] != sb[k])
-                first = k;
-        ck_assert_msg(first == na, "%s of %s and %s differ from byte %llu (float %llu)", secs[i],
-                      a, b, (unsigned long long)first, (unsigned long long)first / 4);
-        free(sa);
-        free(sb);
-    }
+    run_expect_same_sections(run_dir(a), run_dir(b), secs);
 }
 
 static double final_number(const char *name, const char *obj, const char *key)

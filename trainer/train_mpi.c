@@ -87,7 +87,7 @@ static int open_worker(mt_train_mpi *r)
 
 /* ---- rank 0: the server's state into the trainer ------------------------------ */
 
-static void on_report(void *ctx, int worker, int64_t batch, const double *report)
+static int on_report(void *ctx, int worker, int64_t batch, const double *report)
 {
     mt_train_mpi *r = ctx;
     int64_t epoch;
@@ -95,9 +95,8 @@ static void on_report(void *ctx, int worker, int64_t batch, const double *report
     mt_batch_slot(batch, r->slots, &epoch, &slot);
     r->loss[slot] = report[REPORT_LOSS];
     r->correct[slot] = (int32_t)report[REPORT_CORRECT];
-    double n = r->t->cfg.batch;
-    mt_trainer_note_step(r->t, slot / r->per_step, batch / r->per_step + 1,
-                         report[REPORT_LOSS] / n);
+    /* The progress display and steps.csv. */
+    return mt_trainer_note_batch(r->t, batch, report[REPORT_LOSS] / r->t->cfg.batch);
 }
 
 /* On the gathered model: parameters, velocity and state into the trainer's

@@ -152,10 +152,11 @@ static int local_epoch(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *t
 
 /* Rank 0: each push's report is its batch number, which rank 0 knows too. */
 static int64_t reports, reports_wrong;
-static void on_report(void *ctx, int worker, int64_t batch, const double *report)
+static int on_report(void *ctx, int worker, int64_t batch, const double *report)
 {
     reports++;
     reports_wrong += report[0] != (double)batch;
+    return 0;
 }
 
 static int fail(const char *what)

@@ -1,0 +1,287 @@
+/* test_train_mpi.c: `mutau train --transport mpi` end to end, under mpirun on
+ * localhost (oversubscribed), on the tiny 1x8x8 dataset:
+ *   - sync with 2 worker ranks equals the in-process sync run with 2 workers
+ *     bit for bit (log.csv's trajectory, the checkpoint's parameters,
+ *     velocity and BN state), and 2 server ranks equal 1;
+ *   - a worker rank killed with SIGKILL mid-run ends the job; --resume
+ *     completes the run, equal to the uninterrupted one bit for bit;
+ *   - async: every step's push applied (staleness count = steps), the
+ *     staleness and communication columns filled, the world in config.json;
+ *   - every bad setup exits 2 with one line naming its cause (and the rank).
+ * Needs mpirun (Open MPI's openmpi-bin, installed by `make deps`): without it
+ * the tests fail saying so, they are never skipped. */
+#include "tests/check_main.h"
+#include "tests/run_files.h"
+#include "tests/tiny_data.h"
+#include "tests/tool_run.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char root[64];
+static char data_dir[128];
+static char mpirun[256];
+
+static void setup(void)
+{
+    FILE *p = popen("command -v mpirun", "r");
+    mpirun[0] = '\0';
+    if (p) {
+        if (!fgets(mpirun, sizeof mpirun, p))
+            mpirun[0] = '\0';
+        pclose(p);
+    }
+    mpirun[strcspn(mpirun, "\n")] = '\0';
+    ck_assert_msg(mpirun[0] == '/', "mpirun not found: the MPI tests need Open MPI's mpirun "
+                  "(make deps installs openmpi-bin)");
+    if (geteuid() == 0) { /* Open MPI refuses root unless told twice */
+        setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+        setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    }
+    /* AddressSanitizer: errors yes, leak report no (see test_mpi.c). */
+    const char *asan = getenv("ASAN_OPTIONS");
+    if (asan && !strstr(asan, "detect_leaks=0 ")) {
+        char opts[2048];
+        snprintf(opts, sizeof opts, "%s detect_leaks=0 ", asan);
+        setenv("ASAN_OPTIONS", opts, 1);
+    }
+    snprintf(root, sizeof root, "/tmp/mt_train_mpi_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(data_dir, sizeof data_dir, "%s/data", root);
+    tiny_data_write(data_dir);
+}
+
+static void teardown(void) { ck_assert_int_eq(tmp_dir_remove(root), 0); }
+
+static const char *dir_of(const char *name)
+{
+    static char dirs[8][160];
+    static int next;
+    char *d = dirs[next++ % 8];
+    snprintf(d, sizeof dirs[0], "%s/%s", root, name);
+    return d;
+}
+
+/* argv: [mpirun -np NP --oversubscribe] mutau train TINY --out root/NAME ARGS;
+ * np 0: without mpirun. Started in the background, output in root/NAME.out. */
+static pid_t start(int np, const char *name, const char *const *args)
+{
+    static char nps[16];
+    const char *argv[96];
+    int n = 0;
+    if (np > 0) {
+        snprintf(nps, sizeof nps, "%d", np);
+        argv[n++] = mpirun;
+        argv[n++] = "-np";
+        argv[n++] = nps;
+        argv[n++] = "--oversubscribe";
+    }
+    const char *tiny[] = {tool_path(), "train", "--data", data_dir, "--model", "resnet8",
+                          "--width", "16", "--lr", "0.05", "--schedule", "cosine", "--epochs",
+                          "3", "--batch", "16", "--progress", "plain", "--threads", "1",
+                          "--eval-batch", "32", "--out", dir_of(name), NULL};
+    for (int i = 0; tiny[i]; i++)
+        argv[n++] = tiny[i];
+    for (int i = 0; args[i]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char out[200];
+    snprintf(out, sizeof out, "%s/%s.out", root, name);
+    return tool_spawn(out, argv);
+}
+
+static int train(int np, const char *name, const char *const *args)
+{
+    return tool_wait(start(np, name, args));
+}
+
+static char *output(const char *name)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/%s.out", root, name);
+    return file_read_checked(path, NULL);
+}
+
+static void expect_exit(int got, int want, const char *name)
+{
+    if (got != want) {
+        char *s = output(name);
+        size_t len = strlen(s);
+        ck_abort_msg("%s: exit %d, want %d:\n%s", name, got, want, len > 1500 ? s + len - 1500 : s);
+    }
+}
+
+static void expect_line(const char *name, const char *needle)
+{
+    char *s = output(name);
+    ck_assert_msg(strstr(s, needle) != NULL, "output of %s lacks '%s':\n%s", name, needle, s);
+    free(s);
+}
+
+static json_t *run_json(const char *name, const char *file)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir_of(name), file);
+    return json_read_checked(path);
+}
+
+/* epoch .. val_top5 */
+static const char TRAJECTORY[] = "11111111";
+static const char *const STATE[] = {"params", "velocity", "bn_state", NULL};
+
+/* The pid of world rank `rank` among mpirun's children (their environment
+ * names it). */
+static pid_t rank_pid(pid_t launcher, int rank)
+{
+    char want[64];
+    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    pid_t found = -1;
+    struct dirent *e;
+    while (found < 0 && (e = readdir(d))) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        int ppid = -1;
+        if (f) {
+            if (fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) != 1)
+                ppid = -1;
+            fclose(f);
+        }
+        if (ppid != launcher)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+        f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len;
+        while (found < 0 && (len = fread(buf, 1, sizeof buf - 1, f)) > 0) {
+            buf[len] = '\0';
+            for (size_t k = 0; k < len; k += strlen(buf + k) + 1)
+                if (strcmp(buf + k, want) == 0)
+                    found = pid;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+START_TEST(sync_equals_threads_and_resumes)
+{
+    const char *sync_mpi[] = {"--transport", "mpi", "--mode", "sync", NULL};
+    const char *sync_s2[] = {"--transport", "mpi", "--server-ranks", "2", "--mode", "sync", NULL};
+    const char *sync_threads[] = {"--workers", "2", "--mode", "sync", NULL};
+    expect_exit(train(3, "mpi", sync_mpi), 0, "mpi");
+    expect_line("mpi", "rank 0: server (coordinator");
+    expect_exit(train(0, "threads", sync_threads), 0, "threads");
+    run_expect_same_log(dir_of("mpi"), dir_of("threads"), TRAJECTORY);
+    run_expect_same_sections(dir_of("mpi"), dir_of("threads"), STATE);
+    expect_exit(train(4, "s2", sync_s2), 0, "s2");
+    run_expect_same_log(dir_of("s2"), dir_of("mpi"), TRAJECTORY);
+    run_expect_same_sections(dir_of("s2"), dir_of("mpi"), STATE);
+
+    /* A worker rank killed after the first checkpoint ends the job. */
+    pid_t p = start(3, "killed", sync_mpi);
+    char ckpt[256];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", dir_of("killed"));
+    const struct timespec tick = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 6000 && access(ckpt, F_OK) != 0; i++)
+        nanosleep(&tick, NULL);
+    ck_assert_msg(access(ckpt, F_OK) == 0, "no checkpoint after the first epoch");
+    pid_t worker = rank_pid(p, 2);
+    ck_assert_msg(worker > 0, "cannot find rank 2 among mpirun's children");
+    kill(worker, SIGKILL);
+    int rc = tool_wait(p);
+    ck_assert_msg(rc != 0, "the job went on without its worker");
+    json_t *f = run_json("killed", "final.json");
+    const char *st = json_string_value(json_object_get(f, "status"));
+    ck_assert_msg(st && strcmp(st, "completed") != 0, "a killed run says %s", st ? st : "?");
+    json_decref(f);
+    /* --resume completes it, equal to the uninterrupted run. */
+    char resume_out[200];
+    snprintf(resume_out, sizeof resume_out, "%s/resumed.out", root);
+    const char *argv[] = {mpirun, "-np", "3", "--oversubscribe", tool_path(), "train",
+                          "--resume", dir_of("killed"), NULL};
+    expect_exit(tool_wait(tool_spawn(resume_out, argv)), 0, "resumed");
+    run_expect_same_log(dir_of("killed"), dir_of("mpi"), TRAJECTORY);
+    run_expect_same_sections(dir_of("killed"), dir_of("mpi"), STATE);
+}
+END_TEST
+
+START_TEST(async_applies_every_push)
+{
+    const char *async_mpi[] = {"--transport", "mpi", NULL};
+    expect_exit(train(3, "async", async_mpi), 0, "async");
+    json_t *f = run_json("async", "final.json");
+    json_t *st = json_object_get(f, "staleness");
+    /* 192 images, batch 16: 12 steps an epoch, 3 epochs. */
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "count")), 36);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "mpi"), "workers")),
+                     2);
+    json_decref(f);
+    json_t *c = run_json("async", "config.json");
+    json_t *m = json_object_get(json_object_get(c, "settings"), "mpi");
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "ranks")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "server_ranks")), 1);
+    ck_assert_int_eq((int)json_array_size(json_object_get(m, "hosts")), 3);
+    json_decref(c);
+    /* tau_mean .. comm_share filled in every row. */
+    char *log = run_log_columns(dir_of("async"), "00000000001111111");
+    ck_assert_msg(strstr(log, "tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,"
+                              "comm_share,") != NULL, "log.csv columns:\n%s", log);
+    ck_assert_msg(strstr(log, ",,") == NULL, "an empty staleness column:\n%s", log);
+    free(log);
+}
+END_TEST
+
+START_TEST(bad_setups_exit_2)
+{
+    const char *mpi[] = {"--transport", "mpi", NULL};
+    expect_exit(train(0, "outside", mpi), 2, "outside");
+    expect_line("outside", "mutau train: --transport mpi: not started by mpirun");
+    expect_exit(train(1, "alone", mpi), 2, "alone");
+    expect_line("alone", "the world has one rank");
+    const char *delay[] = {"--transport", "mpi", "--mode", "delay", NULL};
+    expect_exit(train(2, "delay", delay), 2, "delay");
+    expect_line("delay", "--mode delay: delay mode simulates staleness in one process");
+    /* Two programs in one world (mpirun's A : B): the last rank differs. */
+    const char *seed[] = {"--transport", "mpi", ":", "-np", "1", tool_path(), "train", "--data",
+                          data_dir, "--model", "resnet8", "--epochs", "3", "--batch", "16",
+                          "--threads", "1", "--seed", "7", "--transport", "mpi", "--out",
+                          dir_of("flags"), NULL};
+    expect_exit(train(2, "flags", seed), 2, "flags");
+    expect_line("flags", "mutau train: rank 2: started with other flags than rank 0");
+    const char *data[] = {"--transport", "mpi", ":", "-np", "1", tool_path(), "train", "--data",
+                          "/nonexistent-mutau-data", "--transport", "mpi", "--out",
+                          dir_of("data"), NULL};
+    expect_exit(train(2, "data", data), 2, "data");
+    expect_line("data", "mutau train: rank 2: --data: /nonexistent-mutau-data");
+}
+END_TEST
+
+static Suite *train_mpi_suite(void)
+{
+    Suite *s = suite_create("train_mpi");
+    TCase *tc = tcase_create("mpirun");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, sync_equals_threads_and_resumes);
+    tcase_add_test(tc, async_applies_every_push);
+    tcase_add_test(tc, bad_setups_exit_2);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MT_CHECK_MAIN(train_mpi_suite)
