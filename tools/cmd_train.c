@@ -548,6 +548,11 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
         rc = mt_trainer_run(&t, c->out_dir);
         mt_signals_restore();
         ec = run_exit(rc);
+        /* A run that took no step here still owes the other ranks its end. */
+        if (mt_train_mpi_release(run) != MT_OK) {
+            cli_error(CMD, "%s", mt_errmsg());
+            ec = EXIT_FAILED;
+        }
     } else if (ec == EXIT_OK) {
         /* Ctrl-C on mpirun reaches every rank; rank 0 decides when to stop. */
         mt_signals_install();

@@ -33,6 +33,7 @@ struct mt_train_mpi {
     /* server ranks */
     mt_mpi_server *srv;
     int64_t steps; /* the run's total */
+    int served;    /* rank 0: the server has run in this process */
     /* rank 0 */
     double *loss;     /* (slots) loss x images of each batch of the epoch in progress */
     int32_t *correct; /* (slots) its top-1 hits */
@@ -210,9 +211,15 @@ static json_t *final_extra(void *ctx)
     json_t *w = world_json(r);
     double all = tm.worker_comm_s + tm.worker_compute_s;
     json_object_set_new(w, "comm_share", json_real(all > 0 ? tm.worker_comm_s / all : 0.0));
+    /* Rank 0's shard: seconds handling messages, in the update, pushes. */
     json_object_set_new(w, "server_seconds",
                         json_pack("{s:f, s:f, s:I}", "busy", tm.server_busy_s, "update",
                                   tm.server_apply_s, "pushes", (json_int_t)tm.server_pushes));
+    /* The workers' sums as of their last pull. */
+    json_object_set_new(w, "worker_seconds",
+                        json_pack("{s:f, s:f, s:I}", "comm", tm.worker_comm_s, "compute",
+                                  tm.worker_compute_s, "gradients",
+                                  (json_int_t)tm.worker_gradients));
     return json_pack("{s:{s:I, s:f, s:I, s:I, s:I, s:I}, s:o}", "staleness", "count",
                      (json_int_t)ts.count, "mean", ts.mean, "max", (json_int_t)ts.max, "p50",
                      (json_int_t)ts.p50, "p90", (json_int_t)ts.p90, "p99", (json_int_t)ts.p99,
@@ -234,6 +241,7 @@ static int engine_run(void *ctx, int64_t target)
     mt_train_mpi *r = ctx;
     r->t_epoch = r->t->t_epoch;
     mt_mpi_server_timing(r->srv, &r->timing_epoch);
+    r->served = 1;
     int rc = mt_mpi_server_run(r->srv, target);
     sync_trainer(r);
     return rc == MT_ERR_INTERRUPTED ? MT_OK : rc;
@@ -341,6 +349,15 @@ int mt_train_mpi_serve(mt_train_mpi *r)
         return mt_mpi_server_run(r->srv, r->steps);
     omp_set_num_threads(r->cfg.threads);
     return mt_worker_loop(&r->loop, &r->tr.base, mt_mpi_worker_index(r->m));
+}
+
+int mt_train_mpi_release(mt_train_mpi *r)
+{
+    if (r->served || mt_mpi_rank(r->m) != 0)
+        return MT_OK;
+    r->served = 1;
+    /* Every pull now gets the end of the run. */
+    return mt_mpi_server_run(r->srv, mt_mpi_server_version(r->srv));
 }
 
 void mt_train_mpi_describe(const mt_train_mpi *r, FILE *out)

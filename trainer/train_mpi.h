@@ -57,6 +57,11 @@ int mt_train_mpi_restore(mt_train_mpi *r);
  * failure's, whose message rank 0 prints). */
 int mt_train_mpi_serve(mt_train_mpi *r);
 
+/* Rank 0 after mt_trainer_run: when the run took no step in this process (a
+ * resumed run that was already complete, or a failure before its steps),
+ * serves the other ranks the end of the run so they finish too. */
+int mt_train_mpi_release(mt_train_mpi *r);
+
 /* Rank 0: the roles and hosts, two lines. */
 void mt_train_mpi_describe(const mt_train_mpi *r, FILE *out);
 
