@@ -12,6 +12,7 @@
  * These tests need mpirun (Open MPI's openmpi-bin, installed by `make deps`):
  * without it they fail, saying so; they are never skipped. */
 #include "tests/check_main.h"
+#include "tests/mpirun_env.h"
 #include "tests/tool_run.h"
 
 #include <libgen.h>
@@ -20,37 +21,17 @@
 #include <string.h>
 #include <unistd.h>
 
-static int have_mpirun(void)
-{
-    return system("command -v mpirun >/dev/null 2>&1") == 0;
-}
-
 /* Runs `mpirun -np NP [MCA] ps_ranks ARGS` and returns its exit status; its
  * output (stdout and stderr) in out[cap]. */
 static int run_ranks(int np, const char *mca, const char *args, char *out, size_t cap)
 {
-    ck_assert_msg(have_mpirun(), "mpirun not found: the MPI tests need Open MPI's mpirun "
-                  "(make deps installs openmpi-bin)");
+    const char *mpirun = mpirun_env();
     char tool[4096];
     snprintf(tool, sizeof tool, "%s", tool_path());
     char *dir = dirname(tool);
-    if (geteuid() == 0) { /* Open MPI refuses root unless told twice */
-        setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-        setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-    }
-    /* Under AddressSanitizer the ranks keep its error checks but not its leak
-     * report: Open MPI unloads its components in MPI_Finalize, leaving their
-     * start-up allocations behind under stacks nobody can name or suppress.
-     * mutau's own leaks are the other suites' business. */
-    const char *asan = getenv("ASAN_OPTIONS");
-    if (asan && !strstr(asan, "detect_leaks=0 ")) {
-        char opts[2048];
-        snprintf(opts, sizeof opts, "%s detect_leaks=0 ", asan);
-        setenv("ASAN_OPTIONS", opts, 1);
-    }
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "timeout 120 mpirun -np %d --oversubscribe %s %s/tests/mpi/ps_ranks "
-             "%s 2>&1", np, mca ? mca : "", dir, args);
+    snprintf(cmd, sizeof cmd, "timeout 120 %s -np %d --oversubscribe %s %s/tests/mpi/ps_ranks "
+             "%s 2>&1", mpirun, np, mca ? mca : "", dir, args);
     FILE *p = popen(cmd, "r");
     ck_assert_msg(p != NULL, "cannot start %s", cmd);
     size_t len = fread(out, 1, cap - 1, p);
@@ -75,9 +56,9 @@ static unsigned long long theta_hash(const char *out)
 
 START_TEST(test_mpirun_present)
 {
-    ck_assert_msg(have_mpirun(), "mpirun not found: the MPI tests need Open MPI's mpirun "
-                  "(make deps installs openmpi-bin)");
-    FILE *p = popen("mpirun --version 2>&1 | head -n 1", "r");
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "%s --version 2>&1 | head -n 1", mpirun_env());
+    FILE *p = popen(cmd, "r");
     char v[256] = "";
     if (p) {
         if (!fgets(v, sizeof v, p))

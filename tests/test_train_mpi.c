@@ -11,6 +11,7 @@
  * Needs mpirun (Open MPI's openmpi-bin, installed by `make deps`): without it
  * the tests fail saying so, they are never skipped. */
 #include "tests/check_main.h"
+#include "tests/mpirun_env.h"
 #include "tests/run_files.h"
 #include "tests/tiny_data.h"
 #include "tests/tool_run.h"
@@ -31,27 +32,7 @@ static char mpirun[256];
 
 static void setup(void)
 {
-    FILE *p = popen("command -v mpirun", "r");
-    mpirun[0] = '\0';
-    if (p) {
-        if (!fgets(mpirun, sizeof mpirun, p))
-            mpirun[0] = '\0';
-        pclose(p);
-    }
-    mpirun[strcspn(mpirun, "\n")] = '\0';
-    ck_assert_msg(mpirun[0] == '/', "mpirun not found: the MPI tests need Open MPI's mpirun "
-                  "(make deps installs openmpi-bin)");
-    if (geteuid() == 0) { /* Open MPI refuses root unless told twice */
-        setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-        setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-    }
-    /* AddressSanitizer: errors yes, leak report no (see test_mpi.c). */
-    const char *asan = getenv("ASAN_OPTIONS");
-    if (asan && !strstr(asan, "detect_leaks=0 ")) {
-        char opts[2048];
-        snprintf(opts, sizeof opts, "%s detect_leaks=0 ", asan);
-        setenv("ASAN_OPTIONS", opts, 1);
-    }
+    snprintf(mpirun, sizeof mpirun, "%s", mpirun_env());
     snprintf(root, sizeof root, "/tmp/mt_train_mpi_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(root));
     snprintf(data_dir, sizeof data_dir, "%s/data", root);
