@@ -12,6 +12,7 @@
 #include "ps/mpi_transport.h"
 #include "ps/ps.h"
 #include "trainer/net_worker.h"
+#include "trainer/train_ps.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -129,19 +130,16 @@ static int on_epoch_end(void *ctx, mt_mpi_server *srv, int64_t epoch, const mt_t
     int64_t v0 = t->step;
     sync_trainer(r);
     int64_t images = (t->step - v0) * r->per_step * t->cfg.batch;
-    mt_tau_summary ts;
-    mt_tau_hist_summary(tau, &ts);
     mt_mpi_timing tm;
     mt_mpi_server_timing(srv, &tm);
     double busy = tm.server_busy_s - r->timing_epoch.server_busy_s;
     double comm = tm.worker_comm_s - r->timing_epoch.worker_comm_s;
     double comp = tm.worker_compute_s - r->timing_epoch.worker_compute_s;
     char log_extra[192], line_extra[96];
-    snprintf(log_extra, sizeof log_extra, ",%.4f,%lld,%lld,%lld,%lld,%.5f,%.5f", ts.mean,
-             (long long)ts.max, (long long)ts.p50, (long long)ts.p90, (long long)ts.p99,
+    mt_train_tau_columns(tau, log_extra, sizeof log_extra, line_extra, sizeof line_extra);
+    size_t len = strlen(log_extra);
+    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f,%.5f",
              train_s > 0 ? busy / train_s : 0.0, comm + comp > 0 ? comm / (comm + comp) : 0.0);
-    snprintf(line_extra, sizeof line_extra, "  tau mean %.2f max %lld", ts.mean,
-             (long long)ts.max);
     mt_epoch_report rep = {.images_per_s = train_s > 0 ? (double)images / train_s : 0,
                            .log_extra = log_extra,
                            .line_extra = line_extra};
@@ -204,8 +202,6 @@ static void config_json(void *ctx, json_t *config)
 static json_t *final_extra(void *ctx)
 {
     mt_train_mpi *r = ctx;
-    mt_tau_summary ts;
-    mt_tau_hist_summary(mt_mpi_server_tau_total(r->srv), &ts);
     mt_mpi_timing tm;
     mt_mpi_server_timing(r->srv, &tm);
     json_t *w = world_json(r);
@@ -220,9 +216,7 @@ static json_t *final_extra(void *ctx)
                         json_pack("{s:f, s:f, s:I}", "comm", tm.worker_comm_s, "compute",
                                   tm.worker_compute_s, "gradients",
                                   (json_int_t)tm.worker_gradients));
-    return json_pack("{s:{s:I, s:f, s:I, s:I, s:I, s:I}, s:o}", "staleness", "count",
-                     (json_int_t)ts.count, "mean", ts.mean, "max", (json_int_t)ts.max, "p50",
-                     (json_int_t)ts.p50, "p90", (json_int_t)ts.p90, "p99", (json_int_t)ts.p99,
+    return json_pack("{s:o, s:o}", "staleness", mt_train_tau_json(mt_mpi_server_tau_total(r->srv)),
                      "mpi", w);
 }
 

@@ -278,16 +278,13 @@ static int on_epoch_end(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *
     double train_s = mt_now() - r->t_epoch;
     sync_trainer(r);
     int64_t images = (t->step - r->v_epoch) * r->per_step * t->cfg.batch;
-    mt_tau_summary ts;
-    mt_tau_hist_summary(tau, &ts);
     mt_ps_timing tm;
     mt_ps_timing_get(ps, &tm);
     char log_extra[160], line_extra[96];
-    snprintf(log_extra, sizeof log_extra, ",%.4f,%lld,%lld,%lld,%lld,%.5f", ts.mean,
-             (long long)ts.max, (long long)ts.p50, (long long)ts.p90, (long long)ts.p99,
+    mt_train_tau_columns(tau, log_extra, sizeof log_extra, line_extra, sizeof line_extra);
+    size_t len = strlen(log_extra);
+    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f",
              server_share(&tm, &r->timing_epoch));
-    snprintf(line_extra, sizeof line_extra, "  tau mean %.2f max %lld", ts.mean,
-             (long long)ts.max);
     mt_epoch_report rep = {.images_per_s = train_s > 0 ? (double)images / train_s : 0,
                            .log_extra = log_extra,
                            .line_extra = line_extra};
@@ -391,8 +388,6 @@ static void config_json(void *ctx, json_t *config)
 static json_t *final_extra(void *ctx)
 {
     mt_train_ps *r = ctx;
-    mt_tau_summary ts;
-    mt_tau_hist_summary(mt_ps_tau_total(r->ps), &ts);
     mt_ps_timing tm, zero = {0};
     mt_ps_timing_get(r->ps, &tm);
     json_t *cfg = mt_train_ps_config_to_json(&r->cfg, mt_ps_threads(r->ps));
@@ -406,16 +401,32 @@ static json_t *final_extra(void *ctx)
                         json_pack("{s:I, s:I, s:o}", "network_bytes",
                                   (json_int_t)r->t->net_bytes, "estimate_bytes",
                                   (json_int_t)r->mem_need, "available_bytes", budget));
+    return json_pack("{s:o, s:o}", "staleness", mt_train_tau_json(mt_ps_tau_total(r->ps)), "ps",
+                     cfg);
+}
+
+void mt_train_tau_columns(const mt_tau_hist *tau, char *log, size_t log_cap, char *line,
+                          size_t line_cap)
+{
+    mt_tau_summary ts;
+    mt_tau_hist_summary(tau, &ts);
+    snprintf(log, log_cap, ",%.4f,%lld,%lld,%lld,%lld", ts.mean, (long long)ts.max,
+             (long long)ts.p50, (long long)ts.p90, (long long)ts.p99);
+    snprintf(line, line_cap, "  tau mean %.2f max %lld", ts.mean, (long long)ts.max);
+}
+
+json_t *mt_train_tau_json(const mt_tau_hist *tau)
+{
+    mt_tau_summary ts;
+    mt_tau_hist_summary(tau, &ts);
     /* [tau, count] for every tau seen; the last bin holds tau >= MT_TAU_BINS - 1. */
-    const mt_tau_hist *h = mt_ps_tau_total(r->ps);
     json_t *hist = json_array();
     for (int i = 0; i < MT_TAU_BINS; i++)
-        if (h->bin[i])
-            json_array_append_new(hist, json_pack("[i, I]", i, (json_int_t)h->bin[i]));
-    return json_pack("{s:{s:I, s:f, s:I, s:I, s:I, s:I, s:o}, s:o}", "staleness", "count",
-                     (json_int_t)ts.count, "mean", ts.mean, "max", (json_int_t)ts.max, "p50",
-                     (json_int_t)ts.p50, "p90", (json_int_t)ts.p90, "p99", (json_int_t)ts.p99,
-                     "histogram", hist, "ps", cfg);
+        if (tau->bin[i])
+            json_array_append_new(hist, json_pack("[i, I]", i, (json_int_t)tau->bin[i]));
+    return json_pack("{s:I, s:f, s:I, s:I, s:I, s:I, s:o}", "count", (json_int_t)ts.count,
+                     "mean", ts.mean, "max", (json_int_t)ts.max, "p50", (json_int_t)ts.p50,
+                     "p90", (json_int_t)ts.p90, "p99", (json_int_t)ts.p99, "histogram", hist);
 }
 
 static void final_line(void *ctx, char *buf, size_t cap)

@@ -34,6 +34,7 @@
 #ifndef MT_TRAINER_TRAIN_PS_H
 #define MT_TRAINER_TRAIN_PS_H
 
+#include "ps/tau_hist.h"
 #include "trainer/trainer.h"
 
 #include <jansson.h>
@@ -85,6 +86,14 @@ void mt_train_ps_close(mt_train_ps *r);
 
 /* The OpenMP threads each worker uses. */
 int mt_train_ps_threads(const mt_train_ps *r);
+
+/* The staleness every multi-worker run reports, in threads or over MPI
+ * (trainer/train_mpi.h): log.csv's tau_mean,tau_max,tau_p50,tau_p90,tau_p99
+ * values of one epoch (",0.9833,2,1,1,2", into buf), the progress line's
+ * ("  tau mean 0.98 max 2") and final.json's "staleness" object (with its histogram). */
+void mt_train_tau_columns(const mt_tau_hist *tau, char *log, size_t log_cap, char *line,
+                          size_t line_cap);
+json_t *mt_train_tau_json(const mt_tau_hist *tau);
 
 /* One line saying how the steps are computed ("2 async workers x 1 thread, 4 shards"). */
 void mt_train_ps_describe(const mt_train_ps *r, FILE *out);
