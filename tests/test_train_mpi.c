@@ -173,16 +173,23 @@ START_TEST(sync_equals_threads_and_resumes)
     run_expect_same_log(dir_of("s2"), dir_of("mpi"), TRAJECTORY);
     run_expect_same_sections(dir_of("s2"), dir_of("mpi"), STATE);
 
-    /* A worker rank killed after the first checkpoint ends the job. */
+    /* A worker rank killed right after the first checkpoint ends the job.
+     * Its pid first (the ranks start at once), then the checkpoint is
+     * watched closely: the two epochs after it take a fraction of a second. */
     pid_t p = start(3, "killed", sync_mpi);
     char ckpt[256];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", dir_of("killed"));
-    const struct timespec tick = {0, 20 * 1000 * 1000};
-    for (int i = 0; i < 6000 && access(ckpt, F_OK) != 0; i++)
+    const struct timespec tick = {0, 2 * 1000 * 1000};
+    pid_t worker = -1;
+    for (int i = 0; i < 30000 && worker < 0; i++) {
+        worker = rank_pid(p, 2);
+        if (worker < 0)
+            nanosleep(&tick, NULL);
+    }
+    ck_assert_msg(worker > 0, "cannot find rank 2 among mpirun's children");
+    for (int i = 0; i < 60000 && access(ckpt, F_OK) != 0; i++)
         nanosleep(&tick, NULL);
     ck_assert_msg(access(ckpt, F_OK) == 0, "no checkpoint after the first epoch");
-    pid_t worker = rank_pid(p, 2);
-    ck_assert_msg(worker > 0, "cannot find rank 2 among mpirun's children");
     kill(worker, SIGKILL);
     int rc = tool_wait(p);
     ck_assert_msg(rc != 0, "the job went on without its worker");
