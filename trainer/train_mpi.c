@@ -159,10 +159,7 @@ static int ckpt_add(void *ctx, mt_ckpt *c)
     int rc = mt_ckpt_add(c, "mpi.tau_total", mt_mpi_server_tau_total(r->srv),
                          sizeof(mt_tau_hist));
     if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "train.batch_loss", r->loss, (size_t)r->slots * sizeof *r->loss);
-    if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "train.batch_correct", r->correct,
-                         (size_t)r->slots * sizeof *r->correct);
+        rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 0);
     return rc;
 }
 
@@ -172,10 +169,7 @@ static int ckpt_get(void *ctx, mt_ckpt *c)
     int rc = mt_ckpt_get(c, "mpi.tau_total", mt_mpi_server_tau_total(r->srv),
                          sizeof(mt_tau_hist));
     if (rc == MT_OK)
-        rc = mt_ckpt_get(c, "train.batch_loss", r->loss, (size_t)r->slots * sizeof *r->loss);
-    if (rc == MT_OK)
-        rc = mt_ckpt_get(c, "train.batch_correct", r->correct,
-                         (size_t)r->slots * sizeof *r->correct);
+        rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 1);
     return rc;
 }
 

@@ -232,11 +232,17 @@ static int ckpt_add(void *ctx, mt_ckpt *c)
 {
     mt_train_ps *r = ctx;
     int rc = mt_ps_ckpt_add(r->ps, c);
+    return rc == MT_OK ? mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 0) : rc;
+}
+
+int mt_train_records_ckpt(mt_ckpt *c, double *loss, int32_t *correct, int slots, int get)
+{
+    size_t nl = (size_t)slots * sizeof *loss, nc = (size_t)slots * sizeof *correct;
+    int rc = get ? mt_ckpt_get(c, "train.batch_loss", loss, nl)
+                 : mt_ckpt_add(c, "train.batch_loss", loss, nl);
     if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "train.batch_loss", r->loss, (size_t)r->slots * sizeof *r->loss);
-    if (rc == MT_OK)
-        rc = mt_ckpt_add(c, "train.batch_correct", r->correct,
-                         (size_t)r->slots * sizeof *r->correct);
+        rc = get ? mt_ckpt_get(c, "train.batch_correct", correct, nc)
+                 : mt_ckpt_add(c, "train.batch_correct", correct, nc);
     return rc;
 }
 
@@ -245,10 +251,7 @@ static int ckpt_get(void *ctx, mt_ckpt *c)
     mt_train_ps *r = ctx;
     int rc = mt_ps_ckpt_load(r->ps, c);
     if (rc == MT_OK)
-        rc = mt_ckpt_get(c, "train.batch_loss", r->loss, (size_t)r->slots * sizeof *r->loss);
-    if (rc == MT_OK)
-        rc = mt_ckpt_get(c, "train.batch_correct", r->correct,
-                         (size_t)r->slots * sizeof *r->correct);
+        rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 1);
     if (rc != MT_OK)
         return rc;
     int64_t v = mt_ps_server_version(mt_ps_server_of(r->ps));

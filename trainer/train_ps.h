@@ -95,6 +95,11 @@ void mt_train_tau_columns(const mt_tau_hist *tau, char *log, size_t log_cap, cha
                           size_t line_cap);
 json_t *mt_train_tau_json(const mt_tau_hist *tau);
 
+/* The epoch's per-batch records (loss x images and top-1 hits of each of
+ * `slots` batches, summed in batch order at the epoch's end) as checkpoint
+ * sections: added (get = 0) or read back (get = 1). */
+int mt_train_records_ckpt(mt_ckpt *c, double *loss, int32_t *correct, int slots, int get);
+
 /* One line saying how the steps are computed ("2 async workers x 1 thread, 4 shards"). */
 void mt_train_ps_describe(const mt_train_ps *r, FILE *out);
 
