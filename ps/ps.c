@@ -126,7 +126,20 @@ int mt_ps_create(mt_ps **out, const mt_ps_server_config *server, const mt_ps_con
     atomic_init(&ps->stop_requested, 0);
     atomic_init(&ps->tau_sum, 0);
     atomic_init(&ps->tau_pushes, 0);
-    rc = mt_ps_server_create(&ps->server, server, theta0, state0);
+    /* Per-worker state (dana) for the workers the mode has: delay mode's fixed
+     * delay N models N + 1 workers served in turn; a random delay has no
+     * worker to give a push to, and sync mode takes one averaged step. */
+    mt_ps_server_config sc = *server;
+    int fixed = cfg->delay_kind == MT_DELAY_FIXED;
+    sc.workers = cfg->mode != MT_PS_DELAY ? cfg->workers : fixed ? (int)cfg->delay + 1 : 1;
+    ps->method_workers = sc.workers;
+    if (server->method == MT_METHOD_DANA && (cfg->mode == MT_PS_SYNC || (cfg->mode == MT_PS_DELAY && !fixed))) {
+        mt_ps_free(ps);
+        return mt_error(MT_ERR_ARG, "ps: method dana is defined for async workers and for delay mode "
+                                    "with a fixed delay (N + 1 workers in turn), not for %s",
+                        cfg->mode == MT_PS_SYNC ? "sync mode" : "random delays");
+    }
+    rc = mt_ps_server_create(&ps->server, &sc, theta0, state0);
     if (rc < 0) {
         mt_ps_free(ps);
         return rc;

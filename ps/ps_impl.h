@@ -13,6 +13,8 @@ struct ps_worker {
     int id;
     void *ctx;
     float *state_read;   /* n_state: as pulled (async: the merge needs it) */
+    const float *params; /* the worker's parameters as pulled (valid until its next pull): the
+                            theta_read of dc-asgd, no copy */
     const float *grad;   /* sync: the pushed gradient, valid until the step is applied */
     const float *state;  /* sync: the pushed state, likewise */
     double t_mark;       /* when the worker's last pull or push returned */
@@ -29,6 +31,7 @@ struct mt_ps {
     size_t n, n_state;
     struct ps_worker *w;
     int n_workers; /* allocated workers (1 in delay mode) */
+    int method_workers; /* the server's per-worker state: W; delay mode N + 1 (fixed delays) or 1 */
     mt_delay delay;
     int has_delay;
     float *avg_grad;  /* sync, W > 1: the averaged gradient */

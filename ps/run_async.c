@@ -82,6 +82,7 @@ static int async_pull(mt_transport *t, int worker, float *params, float *state, 
     /* theta_v straight into the worker's parameters; the state as pulled is
      * kept for the merge at the push. */
     tk->version = mt_ps_pull(ps->server, params, w->state_read);
+    w->params = params;
     tk->batch = ticket;
     if (state && ps->n_state)
         memcpy(state, w->state_read, ps->n_state * sizeof(float));
@@ -97,8 +98,8 @@ static int async_push(mt_transport *t, int worker, const float *grad, const floa
     struct ps_worker *w = &ps->w[worker];
     double t0 = mt_now();
     ps_mark_push(w, t0);
-    int64_t tau = mt_ps_push(ps->server, grad, tk->version, ps->n_state ? state : NULL,
-                             w->state_read, NULL);
+    int64_t tau = mt_ps_push_from(ps->server, worker, grad, w->params, tk->version,
+                                  ps->n_state ? state : NULL, w->state_read, NULL);
     w->t_mark = mt_now();
     w->time.push_s += w->t_mark - t0;
     if (tau < 0)

@@ -32,14 +32,19 @@ static int delay_pull(mt_transport *t, int worker, float *params, float *state, 
         return 0;
     }
     double t0 = mt_now();
-    const float *theta = mt_ps_server_theta(s);
+    /* What a worker pulling at version k reads (theta_k; dana's look-ahead)
+     * goes into the ring. */
     float *slot = mt_delay_slot(d, k);
     if (slot)
-        memcpy(slot, theta, ps->n * sizeof(float));
+        mt_ps_server_read(s, slot);
     int64_t tau = mt_delay_draw(d);
     if (tau > k)
         tau = k; /* before step tau: theta_0 */
-    memcpy(params, tau == 0 ? theta : mt_delay_slot(d, k - tau), ps->n * sizeof(float));
+    if (tau == 0)
+        mt_ps_server_read(s, params);
+    else
+        memcpy(params, mt_delay_slot(d, k - tau), ps->n * sizeof(float));
+    w->params = params;
     /* The worker starts from the current state: its push replaces it. */
     if (state && ps->n_state)
         memcpy(state, mt_ps_server_state(s), ps->n_state * sizeof(float));
@@ -57,8 +62,9 @@ static int delay_push(mt_transport *t, int worker, const float *grad, const floa
     struct ps_worker *w = &ps->w[0];
     double t2 = mt_now();
     ps_mark_push(w, t2);
-    int64_t got = mt_ps_push(ps->server, grad, tk->version, ps->n_state ? state : NULL, NULL,
-                             NULL);
+    /* dana: worker k mod (N + 1), the round-robin workers a fixed delay N models. */
+    int64_t got = mt_ps_push_from(ps->server, (int)(run->k % ps->method_workers), grad, w->params,
+                                  tk->version, ps->n_state ? state : NULL, NULL, NULL);
     w->time.push_s += mt_now() - t2;
     if (got < 0)
         return (int)got;

@@ -80,6 +80,7 @@ static int sync_pull(mt_transport *t, int worker, float *params, float *state, m
     }
     /* Nobody writes the server between A and B: every worker gets theta_k. */
     int64_t k = mt_ps_pull(s, params, ps->n_state ? state : NULL);
+    w->params = params;
     tk->version = k;
     tk->batch = k * ps->n_workers + worker;
     ps_mark_pulled(w, t1);

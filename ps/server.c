@@ -21,7 +21,7 @@ struct shard {
 
 struct mt_ps_server {
     mt_ps_server_config cfg;
-    mt_msgd_ranges decay; /* own copy */
+    mt_method *method;    /* the update rule, with its own copy of the decay ranges */
     float *theta, *velocity, *state;
     struct shard *shard;
     pthread_mutex_t state_lock; /* the stage after the last shard */
@@ -51,6 +51,15 @@ void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_st
     cfg->state_momentum = 0.1;
 }
 
+static void method_config(const mt_ps_server_config *cfg, mt_method_config *mc)
+{
+    mt_method_config_default(mc, cfg->method, &cfg->opt);
+    mc->momentum_auto = cfg->momentum_auto;
+    if (cfg->method == MT_METHOD_DC_ASGD)
+        mc->dc = cfg->dc;
+    mc->workers = cfg->workers > 0 ? cfg->workers : 1;
+}
+
 int mt_ps_server_config_check(const mt_ps_server_config *cfg)
 {
     if (cfg->n == 0)
@@ -70,6 +79,10 @@ int mt_ps_server_config_check(const mt_ps_server_config *cfg)
     if (cfg->decay && cfg->decay->n != cfg->n)
         return mt_error(MT_ERR_ARG, "ps: weight-decay ranges cover %zu floats, parameters are %zu",
                         cfg->decay->n, cfg->n);
+    mt_method_config mc;
+    method_config(cfg, &mc);
+    if ((rc = mt_method_config_check(&mc)) < 0)
+        return mt_error_context(rc, "ps");
     return MT_OK;
 }
 
@@ -89,7 +102,7 @@ void mt_ps_server_free(mt_ps_server *s)
         free(s->shard);
     }
     pthread_mutex_destroy(&s->state_lock);
-    mt_msgd_ranges_free(&s->decay);
+    mt_method_free(s->method);
     free(s->theta);
     free(s->velocity);
     free(s->state);
@@ -111,15 +124,9 @@ int mt_ps_server_create(mt_ps_server **out, const mt_ps_server_config *cfg, cons
     s->cfg = *cfg;
     s->cfg.decay = NULL;
     pthread_mutex_init(&s->state_lock, NULL);
-    mt_msgd_ranges_init(&s->decay, cfg->n);
-    if (cfg->decay) {
-        for (int i = 0; i < cfg->decay->n_ranges && rc == MT_OK; i++)
-            rc = mt_msgd_ranges_add(&s->decay, cfg->decay->ranges[i].offset,
-                                    cfg->decay->ranges[i].count, cfg->decay->ranges[i].decay);
-    } else {
-        rc = mt_msgd_ranges_add(&s->decay, 0, cfg->n, 1);
-    }
-    if (rc < 0) {
+    mt_method_config mc;
+    method_config(cfg, &mc);
+    if ((rc = mt_method_create(&s->method, &mc, cfg->decay, cfg->n)) < 0) {
         mt_ps_server_free(s);
         return mt_error_context(rc, "ps");
     }
@@ -153,10 +160,11 @@ int mt_ps_server_create(mt_ps_server **out, const mt_ps_server_config *cfg, cons
 }
 
 /* The one place the server calls the optimizer. */
-static void apply_step(mt_ps_server *s, const float *grad, size_t begin, size_t end, double lr)
+static void apply_step(mt_ps_server *s, const mt_method_push *p, const float *grad,
+                       const float *theta_read, size_t begin, size_t end)
 {
     if (begin < end)
-        mt_msgd_apply(&s->cfg.opt, &s->decay, s->theta, s->velocity, grad, begin, end, lr);
+        mt_method_apply(s->method, p, s->theta, s->velocity, grad, theta_read, begin, end);
 }
 
 double mt_ps_server_lr(const mt_ps_server *s, int64_t k)
@@ -193,13 +201,14 @@ static void walk(mt_ps_server *s, stage_fn shard_fn, stage_fn state_fn, void *ar
 
 struct pull_arg {
     float *theta, *state;
+    double mu; /* dana's look-ahead */
 };
 
 static void pull_shard(mt_ps_server *s, int i, void *arg)
 {
     struct pull_arg *a = arg;
     const struct shard *sh = &s->shard[i];
-    memcpy(a->theta + sh->begin, s->theta + sh->begin, (sh->end - sh->begin) * sizeof(float));
+    mt_method_read(s->method, s->theta, s->velocity, a->theta, sh->begin, sh->end, a->mu);
 }
 
 static void pull_state(mt_ps_server *s, int i, void *arg)
@@ -211,24 +220,25 @@ static void pull_state(mt_ps_server *s, int i, void *arg)
 
 int64_t mt_ps_pull(mt_ps_server *s, float *theta, float *state)
 {
-    struct pull_arg a = {theta, state};
+    struct pull_arg a = {theta, state, 0};
     pthread_mutex_lock(&s->shard[0].lock);
     int64_t v = s->shard[0].version;
+    a.mu = mt_method_momentum(s->method); /* pushes change it under this lock */
     walk(s, pull_shard, pull_state, &a);
     return v;
 }
 
 struct push_arg {
-    const float *grad, *state_new, *state_read;
+    const float *grad, *theta_read, *state_new, *state_read;
     int64_t k, tau;
-    double lr;
+    mt_method_push p;
 };
 
 static void push_shard(mt_ps_server *s, int i, void *arg)
 {
     struct push_arg *a = arg;
     struct shard *sh = &s->shard[i];
-    apply_step(s, a->grad, sh->begin, sh->end, a->lr);
+    apply_step(s, &a->p, a->grad, a->theta_read, sh->begin, sh->end);
     sh->version = a->k + 1;
 }
 
@@ -257,6 +267,19 @@ static void push_state(mt_ps_server *s, int i, void *arg)
 int64_t mt_ps_push(mt_ps_server *s, const float *grad, int64_t version_read,
                    const float *state_new, const float *state_read, int64_t *k_out)
 {
+    return mt_ps_push_from(s, 0, grad, NULL, version_read, state_new, state_read, k_out);
+}
+
+int64_t mt_ps_push_from(mt_ps_server *s, int worker, const float *grad, const float *theta_read,
+                        int64_t version_read, const float *state_new, const float *state_read,
+                        int64_t *k_out)
+{
+    int workers = s->cfg.workers > 0 ? s->cfg.workers : 1;
+    if (worker < 0 || worker >= workers)
+        return mt_error(MT_ERR_ARG, "ps: push from worker %d of %d", worker, workers);
+    if (!theta_read && mt_method_needs_read(s->method))
+        return mt_error(MT_ERR_ARG, "ps: method %s needs the parameters the gradient was computed at",
+                        mt_method_name(s->cfg.method));
     pthread_mutex_lock(&s->shard[0].lock);
     int64_t k = s->shard[0].version;
     if (version_read < 0 || version_read > k) {
@@ -264,8 +287,8 @@ int64_t mt_ps_push(mt_ps_server *s, const float *grad, int64_t version_read,
         return mt_error(MT_ERR_ARG, "ps: push of a gradient from version %lld, server is at %lld",
                         (long long)version_read, (long long)k);
     }
-    struct push_arg a = {grad, state_new, state_read, k, k - version_read,
-                         mt_schedule_lr(&s->cfg.schedule, k)};
+    struct push_arg a = {grad, theta_read, state_new, state_read, k, k - version_read, {0}};
+    a.p = mt_method_begin(s->method, worker, a.tau, mt_schedule_lr(&s->cfg.schedule, k));
     walk(s, push_shard, push_state, &a);
     if (k_out)
         *k_out = k;
@@ -275,7 +298,18 @@ int64_t mt_ps_push(mt_ps_server *s, const float *grad, int64_t version_read,
 void mt_ps_server_apply_range(mt_ps_server *s, const float *grad, int64_t k, size_t begin,
                               size_t end)
 {
-    apply_step(s, grad, begin, end, mt_schedule_lr(&s->cfg.schedule, k));
+    /* tau = 0 every step: the auto momentum stays at its target, the step is
+     * eta_k, dc-asgd's correction is zero (no theta_read: msgd's arithmetic). */
+    mt_method_push p = {.worker = 0, .tau = 0, .lr = mt_schedule_lr(&s->cfg.schedule, k),
+                        .mu = mt_method_momentum(s->method)};
+    apply_step(s, &p, grad, NULL, begin, end);
+}
+
+mt_method *mt_ps_server_method(mt_ps_server *s) { return s->method; }
+
+void mt_ps_server_read(mt_ps_server *s, float *out)
+{
+    mt_method_read(s->method, s->theta, s->velocity, out, 0, s->cfg.n, mt_method_momentum(s->method));
 }
 
 void mt_ps_average(float *dst, const float *const *src, int m, size_t begin, size_t end)

@@ -55,6 +55,7 @@
 #ifndef MT_PS_SERVER_H
 #define MT_PS_SERVER_H
 
+#include "optim/method.h"
 #include "optim/msgd.h"
 #include "optim/schedule.h"
 
@@ -71,6 +72,11 @@ typedef struct {
     const mt_msgd_ranges *decay; /* which ranges are decayed; NULL: all of [0, n). Copied. */
     mt_schedule schedule;        /* lr as a function of the version k */
     double state_momentum;       /* m of the workers' BN update, in [0, 1) (0.1) */
+    /* The update rule (optim/method.h; all zero: msgd, eq. 1.3): */
+    mt_method_kind method;
+    int momentum_auto;           /* mu from the measured staleness, opt.momentum the target */
+    mt_dc_asgd_config dc;        /* dc-asgd's lambda */
+    int workers;                 /* per-worker state (dana); 0 counts as 1 */
 } mt_ps_server_config;
 
 typedef struct mt_ps_server mt_ps_server;
@@ -108,10 +114,20 @@ int64_t mt_ps_pull(mt_ps_server *s, float *theta, float *state);
 int64_t mt_ps_push(mt_ps_server *s, const float *grad, int64_t version_read,
                    const float *state_new, const float *state_read, int64_t *k_out);
 
+/* mt_ps_push by worker `worker` (in [0, workers)) whose gradient was computed
+ * at theta_read, the parameters it pulled (n floats; needed by dc-asgd, else
+ * may be NULL): the method's rule (optim/method.h) is applied per push.
+ * mt_ps_push is this with worker 0 and no theta_read. */
+int64_t mt_ps_push_from(mt_ps_server *s, int worker, const float *grad, const float *theta_read,
+                        int64_t version_read, const float *state_new, const float *state_read,
+                        int64_t *k_out);
+
 /* Applies step k's update with gradient grad on [begin, end) of the buffer,
  * without locks and without advancing the version: for callers that split one
  * synchronous step among threads (each its own range), then call
- * mt_ps_server_advance once. */
+ * mt_ps_server_advance once. Sync mode's tau is 0, so every method's rule is
+ * msgd's here (dc-asgd's correction is zero, staleness-lr keeps eta, momentum
+ * auto its target); dana is not defined for it. */
 void mt_ps_server_apply_range(mt_ps_server *s, const float *grad, int64_t k, size_t begin,
                               size_t end);
 /* The synchronous step's average: dst[i] = (src[0][i] + ... + src[m-1][i]) / m
@@ -125,6 +141,13 @@ void mt_ps_server_advance(mt_ps_server *s);
  * pulled copy does: for a synchronous step's averaged state. Safe while the
  * run is live; no-op without state. */
 void mt_ps_server_set_state(mt_ps_server *s, const float *state);
+
+/* What a worker reads now, into out (n floats): theta, or dana's look-ahead.
+ * Quiescent only (delay mode's ring). */
+void mt_ps_server_read(mt_ps_server *s, float *out);
+
+/* The update rule and its state (checkpoints; the momentum in use). */
+mt_method *mt_ps_server_method(mt_ps_server *s);
 
 /* Pushes completed so far (safe to call at any time; a push in flight is not
  * counted until it has passed every shard). */

@@ -79,7 +79,8 @@ static void usage(FILE *out)
 "  --lr-final X          cosine: lr after the last step (default 0)\n"
 "  --warmup-epochs X     linear warm-up over the first X epochs (default 0)\n"
 "  --momentum X          mu in [0, 0.9999] (default 0.9): theta += -lr (g + wd theta)\n"
-"                        + mu (theta - theta_prev)\n"
+"                        + mu (theta - theta_prev); auto: with workers, mu from the\n"
+"                        measured staleness, max(0, 0.9 - tau/(1 + tau)) (docs/methods.md)\n"
 "  --nesterov            Nesterov momentum\n"
 "  --weight-decay X      L2 weight decay (default 5e-4)\n"
 "  --wd-bn-bias yes|no   also decay batch-norm scales/shifts and biases (default yes;\n"
@@ -123,6 +124,10 @@ static void usage(FILE *out)
 "  --delay-dist KIND     delay mode: fixed|uniform|geometric (default fixed; uniform\n"
 "                        on 0..2N, geometric with mean N, drawn from the seed)\n"
 "  --shards S            server locks over the parameter buffer (default 4)\n"
+"  --method NAME         the server's update rule (docs/methods.md): msgd (default, eq. 1.3),\n"
+"                        staleness-lr (lr / max(1, tau)), dc-asgd (delay compensation,\n"
+"                        adaptive lambda), dana (DANA-Zero; async, or delay mode with a\n"
+"                        fixed delay)\n"
 "  --oversubscribe       allow W x threads beyond the cores (workers time-share)\n"
 "  --ignore-memory       build the workers' network copies even when they do not\n"
 "                        seem to fit in memory\n"
@@ -158,7 +163,7 @@ enum {
     O_MILESTONES, O_GAMMA, O_LR_FINAL, O_WARMUP, O_MOMENTUM, O_NESTEROV, O_WD, O_WD_BN, O_SEED,
     O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
     O_PROGRESS, O_LOG_EVERY, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB,
-    O_IGNORE_MEMORY, O_TRANSPORT, O_SERVER_RANKS, O_HELP
+    O_IGNORE_MEMORY, O_TRANSPORT, O_SERVER_RANKS, O_METHOD, O_HELP
 };
 
 static const struct option options[] = {
@@ -206,6 +211,7 @@ static const struct option options[] = {
     {"ignore-memory", no_argument, 0, O_IGNORE_MEMORY},
     {"transport", required_argument, 0, O_TRANSPORT},
     {"server-ranks", required_argument, 0, O_SERVER_RANKS},
+    {"method", required_argument, 0, O_METHOD},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -610,6 +616,14 @@ int cmd_train(int argc, char **argv)
             if (cli_int(CMD, "server-ranks", optarg, 1, 4096, &v))
                 return EXIT_USAGE;
             server_ranks = (int)v;
+            continue;
+        }
+        if (opt == O_MOMENTUM && strcmp(optarg, "auto") == 0) {
+            /* mu from the measured staleness, with the recipe's 0.9 as the target
+             * (optim/momentum_auto.h) */
+            ps.momentum_auto = 1;
+            if (apply_flag(&flags, opt, "0.9", &force))
+                return EXIT_USAGE;
             continue;
         }
         if (train_ps_is_flag(flag_name(opt))) {

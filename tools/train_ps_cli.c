@@ -12,7 +12,7 @@ static const char *const CMD = "train";
 int train_ps_is_flag(const char *flag)
 {
     static const char *const flags[] = {"workers", "mode", "delay", "delay-dist", "shards",
-                                        "oversubscribe", "ignore-memory", NULL};
+                                        "oversubscribe", "ignore-memory", "method", NULL};
     for (int i = 0; flags[i]; i++)
         if (strcmp(flag, flags[i]) == 0)
             return 1;
@@ -41,6 +41,13 @@ int train_ps_flag(mt_train_ps_config *p, const char *flag, const char *arg)
         if ((k = cli_choice(CMD, flag, arg, mt_ps_mode_names)) < 0)
             return -1;
         p->mode = k;
+        return 0;
+    }
+    if (strcmp(flag, "method") == 0) {
+        static const char *const methods[] = {"msgd", "staleness-lr", "dc-asgd", "dana", NULL};
+        if ((k = cli_choice(CMD, flag, arg, methods)) < 0)
+            return -1;
+        p->method = k;
         return 0;
     }
     if (strcmp(flag, "delay-dist") == 0) {

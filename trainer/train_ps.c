@@ -10,6 +10,7 @@
 #include "core/status.h"
 #include "ps/ps.h"
 #include "ps/ps_ckpt.h"
+#include "optim/method.h"
 #include "trainer/mem_guard.h"
 #include "trainer/net_worker.h"
 #include "trainer/rundir.h"
@@ -25,7 +26,7 @@
 #include <time.h>
 
 /* log.csv's columns after the single-process ones. */
-#define PS_LOG_COLUMNS ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share"
+#define PS_LOG_COLUMNS ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,momentum"
 
 struct worker {
     mt_train_ps *r;
@@ -67,7 +68,7 @@ void mt_train_ps_config_default(mt_train_ps_config *p)
 
 int mt_train_ps_enabled(const mt_train_ps_config *p)
 {
-    return !(p->workers == 1 && p->mode == MT_PS_ASYNC);
+    return !(p->workers == 1 && p->mode == MT_PS_ASYNC && p->method != MT_METHOD_DANA);
 }
 
 static int64_t resolved_delay(const mt_train_ps_config *p)
@@ -93,6 +94,14 @@ int mt_train_ps_config_check(const mt_train_ps_config *p, int threads)
     if (p->mode != MT_PS_DELAY && p->delay_kind != MT_DELAY_FIXED)
         return mt_error(MT_ERR_ARG, "--delay-dist: only with --mode delay (the mode is %s)",
                         mt_ps_mode_name(p->mode));
+    if (p->method < 0 || p->method >= MT_METHOD_COUNT)
+        return mt_error(MT_ERR_ARG, "--method: %d is not a method", p->method);
+    if (p->method == MT_METHOD_DANA && p->mode == MT_PS_SYNC)
+        return mt_error(MT_ERR_ARG, "--method dana: not with --mode sync (one averaged step has no "
+                                    "worker to keep a momentum for)");
+    if (p->method == MT_METHOD_DANA && p->mode == MT_PS_DELAY && p->delay_kind != MT_DELAY_FIXED)
+        return mt_error(MT_ERR_ARG, "--method dana: delay mode needs --delay-dist fixed (N + 1 "
+                                    "workers served in turn)");
     if (!mt_train_ps_enabled(p) || p->oversubscribe)
         return MT_OK;
     /* Computing threads at once: W, or one in delay mode. */
@@ -114,12 +123,13 @@ int mt_train_ps_config_check(const mt_train_ps_config *p, int threads)
 json_t *mt_train_ps_config_to_json(const mt_train_ps_config *p, int threads_per_worker)
 {
     int delay = p->mode == MT_PS_DELAY;
-    return json_pack("{s:i, s:s, s:s?, s:o, s:i, s:b, s:b, s:i}", "workers", p->workers, "mode",
-                     mt_ps_mode_name(p->mode), "delay_dist",
+    return json_pack("{s:i, s:s, s:s?, s:o, s:i, s:b, s:b, s:i, s:s, s:b}", "workers", p->workers,
+                     "mode", mt_ps_mode_name(p->mode), "delay_dist",
                      delay ? mt_delay_kind_name(p->delay_kind) : NULL, "delay",
                      delay ? json_integer(resolved_delay(p)) : json_null(), "shards", p->shards,
                      "oversubscribe", p->oversubscribe, "ignore_memory", p->ignore_memory,
-                     "threads_per_worker", threads_per_worker);
+                     "threads_per_worker", threads_per_worker, "method",
+                     mt_method_name((mt_method_kind)p->method), "momentum_auto", p->momentum_auto);
 }
 
 int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, const char *where)
@@ -160,6 +170,15 @@ int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, 
             return mt_error(MT_ERR_FORMAT, "%s: ps.delay is not an integer", where);
         p->delay = (int64_t)json_integer_value(v);
     }
+    if ((v = json_object_get(j, "method"))) {
+        mt_method_kind k;
+        if (!json_is_string(v) || mt_method_parse(json_string_value(v), &k) < 0)
+            return mt_error(MT_ERR_FORMAT, "%s: ps.method is not msgd, staleness-lr, dc-asgd or dana",
+                            where);
+        p->method = k;
+    }
+    if ((v = json_object_get(j, "momentum_auto")))
+        p->momentum_auto = json_is_true(v);
     return MT_OK;
 }
 
@@ -172,6 +191,10 @@ uint64_t mt_train_ps_hash(uint64_t h, const mt_train_ps_config *p)
     if (p->mode == MT_PS_DELAY) {
         h = mt_hash64_u64(h, (uint64_t)p->delay_kind);
         h = mt_hash64_u64(h, (uint64_t)resolved_delay(p));
+    }
+    if (p->method != MT_METHOD_MSGD || p->momentum_auto) {
+        h = mt_hash64_u64(h, (uint64_t)p->method);
+        h = mt_hash64_u64(h, (uint64_t)p->momentum_auto);
     }
     return h;
 }
@@ -286,8 +309,11 @@ static int on_epoch_end(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *
     char log_extra[160], line_extra[96];
     mt_train_tau_columns(tau, log_extra, sizeof log_extra, line_extra, sizeof line_extra);
     size_t len = strlen(log_extra);
-    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f",
-             server_share(&tm, &r->timing_epoch));
+    /* momentum: the mu in use at the epoch's end (momentum auto: from the
+     * mean staleness of every push so far). */
+    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f,%.6g",
+             server_share(&tm, &r->timing_epoch),
+             mt_method_momentum(mt_ps_server_method(mt_ps_server_of(ps))));
     mt_epoch_report rep = {.images_per_s = train_s > 0 ? (double)images / train_s : 0,
                            .log_extra = log_extra,
                            .line_extra = line_extra};
@@ -560,6 +586,8 @@ int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config 
     sc.shards = p->shards;
     sc.opt = t->opt;
     sc.decay = &t->decay;
+    sc.method = (mt_method_kind)p->method;
+    sc.momentum_auto = p->momentum_auto;
     sc.schedule = t->sched;
     /* Sync mode: the epoch and the schedule count server steps. */
     sc.schedule.steps_per_epoch = spe;

@@ -49,13 +49,16 @@ typedef struct {
     int shards;        /* S, server locks (>= 1) */
     int oversubscribe; /* 1: allow W x T > cores */
     int ignore_memory; /* 1: build the W network copies even when they do not seem to fit */
+    int method;        /* enum mt_method_kind (optim/method.h): the server's update rule */
+    int momentum_auto; /* 1: mu from the measured staleness, the trainer's momentum the target */
 } mt_train_ps_config;
 
 /* 1 worker, async (= the single-process trainer), fixed delay W - 1, 4 shards. */
 void mt_train_ps_config_default(mt_train_ps_config *p);
 
-/* Whether the settings need the server: anything but one async worker,
- * which is the single-process trainer itself. */
+/* Whether the settings need the server: anything but one async worker with
+ * msgd, staleness-lr or dc-asgd (at tau = 0 all three are the single-process
+ * trainer, and so is momentum auto: its mu stays at the target). */
 int mt_train_ps_enabled(const mt_train_ps_config *p);
 
 /* Checks the settings and the thread budget (W x T against the cores, T =
