@@ -34,6 +34,7 @@ void mt_ps_config_default(mt_ps_config *cfg)
     cfg->delay_kind = MT_DELAY_FIXED;
     cfg->tau_max = -1;
     cfg->steps_per_epoch = 1;
+    cfg->max_staleness = -1;
 }
 
 int mt_ps_cores(void) { return omp_get_num_procs(); }
@@ -54,6 +55,11 @@ int mt_ps_config_check(const mt_ps_config *cfg)
 {
     if (cfg->mode < MT_PS_ASYNC || cfg->mode > MT_PS_DELAY)
         return mt_error(MT_ERR_ARG, "ps: mode %d is not async, sync or delay", cfg->mode);
+    if (cfg->max_staleness >= 0 && cfg->mode != MT_PS_ASYNC)
+        return mt_error(MT_ERR_ARG, "ps: max staleness: only async mode has staleness to bound "
+                                    "(sync has none, delay mode draws it)");
+    if (cfg->stale_policy != MT_PS_STALE_WAIT && cfg->stale_policy != MT_PS_STALE_DROP)
+        return mt_error(MT_ERR_ARG, "ps: stale policy %d is not wait or drop", cfg->stale_policy);
     if (cfg->workers < 1 || cfg->workers > 4096)
         return mt_error(MT_ERR_ARG, "ps: workers: %d is not in [1, 4096]", cfg->workers);
     if (cfg->threads < 0)
@@ -380,3 +386,5 @@ int mt_ps_threads(const mt_ps *ps) { return ps->threads; }
 mt_delay *mt_ps_delay(mt_ps *ps) { return ps->has_delay ? &ps->delay : NULL; }
 mt_tau_hist *mt_ps_tau_epoch(mt_ps *ps) { return &ps->tau_epoch; }
 mt_tau_hist *mt_ps_tau_total(mt_ps *ps) { return &ps->tau_total; }
+
+int64_t mt_ps_dropped(const mt_ps *ps) { return ps->dropped; }

@@ -72,6 +72,7 @@
 #include <stdint.h>
 
 enum mt_ps_mode { MT_PS_ASYNC, MT_PS_SYNC, MT_PS_DELAY };
+enum mt_ps_stale_policy { MT_PS_STALE_WAIT, MT_PS_STALE_DROP };
 
 /* "async", "sync", "delay" in enum order, NULL-terminated (flag parsers). */
 extern const char *const mt_ps_mode_names[];
@@ -94,6 +95,13 @@ typedef struct {
     int64_t tau_max;         /* delay mode: ring depth - 1; < 0: mt_delay_default_cap */
     uint64_t seed;           /* delay mode: the delays' seed */
     int64_t steps_per_epoch; /* server steps between epoch_end calls (> 0) */
+    /* Bounded staleness (async mode): S >= 0 bounds tau of every applied push;
+     * < 0: unbounded. wait (stale-synchronous parallel, Ho et al. 2013): a
+     * worker whose push or pull would let some gradient in flight end up more
+     * than S versions stale waits; drop: a push with tau > S is discarded and
+     * counted (mt_ps_dropped), its batch skipped. */
+    int64_t max_staleness;
+    int stale_policy;        /* enum mt_ps_stale_policy */
     mt_worker_main_fn worker_main;
     void *const *worker_ctx; /* W contexts, one per worker (delay mode: worker 0's) */
     mt_ps_epoch_fn epoch_end; /* may be NULL */
@@ -153,6 +161,10 @@ typedef struct {
     int64_t gradients;
 } mt_ps_timing;
 void mt_ps_timing_get(const mt_ps *ps, mt_ps_timing *out);
+
+/* Pushes discarded by the drop policy since the run was created (quiescent
+ * reads, e.g. at an epoch end). */
+int64_t mt_ps_dropped(const mt_ps *ps);
 void mt_ps_timing_reset(mt_ps *ps);
 
 #endif

@@ -19,6 +19,8 @@ struct ps_worker {
     const float *state;  /* sync: the pushed state, likewise */
     double t_mark;       /* when the worker's last pull or push returned */
     int finished;        /* pull told this worker the run is over */
+    int64_t inflight;    /* bounded staleness: the version pulled and not yet pushed, -1: none
+                            (under m) */
     mt_tau_hist hist;    /* this worker's pushes since the last merge */
     mt_ps_timing time;   /* this worker's, written only by its thread */
     pthread_t thread;
@@ -50,6 +52,7 @@ struct mt_ps {
     void *run_ctx;       /* the running mode's own control block */
     int64_t ckpt_meta[8]; /* what mt_ps_ckpt_add points a checkpoint at */
     int64_t ckpt_version;
+    int64_t dropped;      /* pushes discarded by the drop policy (under m) */
 };
 
 /* Records a failure from any thread (under m): the first one wins. */

@@ -23,9 +23,41 @@
 struct async_run {
     struct ps_transport base; /* first: the workers are handed &base.t */
     int64_t next; /* next ticket to hand out */
-    int64_t done; /* tickets pushed (all below `next`) */
-    int64_t gate; /* tickets below it may be handed out: the next epoch end or the run's end */
+    int64_t done; /* pushes applied */
+    int64_t out;  /* tickets handed out and not yet pushed (or dropped) */
+    int64_t gate; /* versions the handed-out tickets may reach: the next epoch end or the run's end */
 };
+
+/* Bounded staleness (max_staleness S >= 0, ps.h). Every pull and push then
+ * happens under ps->m, so the version k seen here is the one the push gets.
+ * Wait policy, the invariant: for every gradient B in flight (pulled at v_B),
+ * (k - v_B) + (c(v_B) - 1) <= S, where c(v) counts the gradients in flight
+ * pulled at versions <= v: even if every older one lands first, B's tau stays
+ * within S. A pull keeps it when at most S others are in flight; a push by A
+ * keeps it when every B pulled before A (v_B < v_A) has one step to spare,
+ * (k - v_B) + c(v_B) <= S. The oldest gradient can always be pushed, so the
+ * waits end. */
+static int bounded(const mt_ps *ps) { return ps->cfg.max_staleness >= 0; }
+
+static int64_t in_flight_upto(const mt_ps *ps, int64_t v)
+{
+    int64_t c = 0;
+    for (int i = 0; i < ps->n_workers; i++)
+        c += ps->w[i].inflight >= 0 && ps->w[i].inflight <= v;
+    return c;
+}
+
+static int push_admissible(const mt_ps *ps, int worker)
+{
+    int64_t k = mt_ps_server_version(ps->server), S = ps->cfg.max_staleness;
+    int64_t va = ps->w[worker].inflight;
+    for (int i = 0; i < ps->n_workers; i++) {
+        int64_t vb = ps->w[i].inflight;
+        if (i != worker && vb >= 0 && vb < va && (k - vb) + in_flight_upto(ps, vb) > S)
+            return 0;
+    }
+    return 1;
+}
 
 static int64_t next_gate(const mt_ps *ps, int64_t v)
 {
@@ -42,22 +74,33 @@ static int64_t take_ticket(struct async_run *run, mt_ps_timing *tm, double since
     mt_ps *ps = run->base.ps;
     int64_t t = -1;
     pthread_mutex_lock(&ps->m);
-    while (!ps_should_stop(ps) && run->next >= run->gate && run->gate < ps->end)
+    int64_t S = ps->cfg.max_staleness;
+    int wait_policy = bounded(ps) && ps->cfg.stale_policy == MT_PS_STALE_WAIT;
+    while (!ps_should_stop(ps) &&
+           ((run->done + run->out >= run->gate && run->gate < ps->end) ||
+            (wait_policy && run->out >= S + 1 && run->done + run->out < ps->end)))
         pthread_cond_wait(&ps->cv, &ps->m);
-    if (!ps_should_stop(ps) && run->next < ps->end)
+    if (!ps_should_stop(ps) && run->done + run->out < ps->end) {
         t = run->next++;
+        run->out++;
+    }
     tm->wait_s += mt_now() - since;
-    pthread_mutex_unlock(&ps->m);
+    if (!bounded(ps) || t < 0)
+        pthread_mutex_unlock(&ps->m);
+    /* bounded: the caller pulls under ps->m and unlocks */
     return t;
 }
 
-/* Counts one pushed ticket; the push that completes an epoch closes it. */
-static void ticket_done(struct async_run *run)
+/* Counts one pushed (applied or dropped) ticket, caller holding ps->m; the
+ * push that completes an epoch closes it. */
+static void ticket_done_locked(struct async_run *run, int applied)
 {
     mt_ps *ps = run->base.ps;
-    pthread_mutex_lock(&ps->m);
-    run->done++;
-    if (run->done == run->gate) {
+    run->out--;
+    run->done += applied;
+    if (!applied)
+        pthread_cond_broadcast(&ps->cv); /* a ticket to hand out again */
+    if (applied && run->done == run->gate) {
         /* Every ticket below the gate is pushed and none beyond it handed
          * out: the server is quiescent at version `gate`. */
         if (run->gate % ps->cfg.steps_per_epoch == 0)
@@ -65,7 +108,13 @@ static void ticket_done(struct async_run *run)
         run->gate = next_gate(ps, run->gate);
         pthread_cond_broadcast(&ps->cv);
     }
-    pthread_mutex_unlock(&ps->m);
+}
+
+static void ticket_done(struct async_run *run)
+{
+    pthread_mutex_lock(&run->base.ps->m);
+    ticket_done_locked(run, 1);
+    pthread_mutex_unlock(&run->base.ps->m);
 }
 
 static int async_pull(mt_transport *t, int worker, float *params, float *state, mt_ticket *tk)
@@ -83,11 +132,49 @@ static int async_pull(mt_transport *t, int worker, float *params, float *state, 
      * kept for the merge at the push. */
     tk->version = mt_ps_pull(ps->server, params, w->state_read);
     w->params = params;
+    if (bounded(ps)) { /* take_ticket left ps->m locked */
+        w->inflight = tk->version;
+        pthread_mutex_unlock(&ps->m);
+    }
     tk->batch = ticket;
     if (state && ps->n_state)
         memcpy(state, w->state_read, ps->n_state * sizeof(float));
     ps_mark_pulled(w, t1);
     return 1;
+}
+
+/* A push under bounded staleness: under ps->m throughout (see above). */
+static int bounded_push(struct async_run *run, int worker, const float *grad, const float *state,
+                        const mt_ticket *tk, double t0)
+{
+    mt_ps *ps = run->base.ps;
+    struct ps_worker *w = &ps->w[worker];
+    pthread_mutex_lock(&ps->m);
+    if (ps->cfg.stale_policy == MT_PS_STALE_WAIT)
+        while (ps->status == 0 && !push_admissible(ps, worker))
+            pthread_cond_wait(&ps->cv, &ps->m);
+    int64_t tau = mt_ps_server_version(ps->server) - tk->version;
+    int rc = MT_OK;
+    if (ps->cfg.stale_policy == MT_PS_STALE_DROP && tau > ps->cfg.max_staleness) {
+        ps->dropped++;
+        w->inflight = -1;
+        ticket_done_locked(run, 0);
+    } else {
+        tau = mt_ps_push_from(ps->server, worker, grad, w->params, tk->version,
+                              ps->n_state ? state : NULL, w->state_read, NULL);
+        w->inflight = -1;
+        if (tau < 0) {
+            rc = (int)tau;
+        } else {
+            mt_tau_hist_add(&w->hist, tau);
+            ticket_done_locked(run, 1);
+        }
+        pthread_cond_broadcast(&ps->cv);
+    }
+    pthread_mutex_unlock(&ps->m);
+    w->t_mark = mt_now();
+    w->time.push_s += w->t_mark - t0;
+    return rc;
 }
 
 static int async_push(mt_transport *t, int worker, const float *grad, const float *state,
@@ -98,6 +185,8 @@ static int async_push(mt_transport *t, int worker, const float *grad, const floa
     struct ps_worker *w = &ps->w[worker];
     double t0 = mt_now();
     ps_mark_push(w, t0);
+    if (bounded(ps))
+        return bounded_push(run, worker, grad, state, tk, t0);
     int64_t tau = mt_ps_push_from(ps->server, worker, grad, w->params, tk->version,
                                   ps->n_state ? state : NULL, w->state_read, NULL);
     w->t_mark = mt_now();
@@ -115,10 +204,13 @@ int ps_run_async(mt_ps *ps)
     struct async_run run = {.base = {{async_pull, async_push, ps_transport_fail}, ps},
                             .next = v,
                             .done = v,
+                            .out = 0,
                             .gate = next_gate(ps, v)};
     double now = mt_now();
-    for (int i = 0; i < ps->n_workers; i++)
+    for (int i = 0; i < ps->n_workers; i++) {
         ps->w[i].t_mark = now;
+        ps->w[i].inflight = -1;
+    }
     ps_run_workers(ps, &run.base.t);
     return MT_OK;
 }

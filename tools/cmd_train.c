@@ -128,6 +128,10 @@ static void usage(FILE *out)
 "                        staleness-lr (lr / max(1, tau)), dc-asgd (delay compensation,\n"
 "                        adaptive lambda), dana (DANA-Zero; async, or delay mode with a\n"
 "                        fixed delay)\n"
+"  --max-staleness S     async: no applied gradient more than S versions stale\n"
+"  --stale-policy P      wait (default: stale-synchronous parallel, workers wait) or\n"
+"                        drop (a push with tau > S is discarded, counted in log.csv and\n"
+"                        final.json's dropped)\n"
 "  --oversubscribe       allow W x threads beyond the cores (workers time-share)\n"
 "  --ignore-memory       build the workers' network copies even when they do not\n"
 "                        seem to fit in memory\n"
@@ -163,7 +167,8 @@ enum {
     O_MILESTONES, O_GAMMA, O_LR_FINAL, O_WARMUP, O_MOMENTUM, O_NESTEROV, O_WD, O_WD_BN, O_SEED,
     O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
     O_PROGRESS, O_LOG_EVERY, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB,
-    O_IGNORE_MEMORY, O_TRANSPORT, O_SERVER_RANKS, O_METHOD, O_HELP
+    O_IGNORE_MEMORY, O_TRANSPORT, O_SERVER_RANKS, O_METHOD,
+    O_MAX_STALE, O_STALE_POLICY, O_HELP
 };
 
 static const struct option options[] = {
@@ -212,6 +217,8 @@ static const struct option options[] = {
     {"transport", required_argument, 0, O_TRANSPORT},
     {"server-ranks", required_argument, 0, O_SERVER_RANKS},
     {"method", required_argument, 0, O_METHOD},
+    {"max-staleness", required_argument, 0, O_MAX_STALE},
+    {"stale-policy", required_argument, 0, O_STALE_POLICY},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };

@@ -12,7 +12,8 @@ static const char *const CMD = "train";
 int train_ps_is_flag(const char *flag)
 {
     static const char *const flags[] = {"workers", "mode", "delay", "delay-dist", "shards",
-                                        "oversubscribe", "ignore-memory", "method", NULL};
+                                        "oversubscribe", "ignore-memory", "method", "max-staleness",
+                                        "stale-policy", NULL};
     for (int i = 0; flags[i]; i++)
         if (strcmp(flag, flags[i]) == 0)
             return 1;
@@ -41,6 +42,15 @@ int train_ps_flag(mt_train_ps_config *p, const char *flag, const char *arg)
         if ((k = cli_choice(CMD, flag, arg, mt_ps_mode_names)) < 0)
             return -1;
         p->mode = k;
+        return 0;
+    }
+    if (strcmp(flag, "max-staleness") == 0)
+        return cli_int(CMD, flag, arg, 0, 1000000, &v) ? -1 : (p->max_staleness = v, 0);
+    if (strcmp(flag, "stale-policy") == 0) {
+        static const char *const policies[] = {"wait", "drop", NULL};
+        if ((k = cli_choice(CMD, flag, arg, policies)) < 0)
+            return -1;
+        p->stale_policy = k == 1 ? MT_PS_STALE_DROP : MT_PS_STALE_WAIT;
         return 0;
     }
     if (strcmp(flag, "method") == 0) {

@@ -26,7 +26,7 @@
 #include <time.h>
 
 /* log.csv's columns after the single-process ones. */
-#define PS_LOG_COLUMNS ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,momentum"
+#define PS_LOG_COLUMNS ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,momentum,dropped"
 
 struct worker {
     mt_train_ps *r;
@@ -40,6 +40,7 @@ struct mt_train_ps {
     mt_train_ps_config cfg; /* delay resolved */
     int per_step;           /* batches per server step: W in sync mode, else 1 */
     int slots;              /* batches trained per epoch: steps per epoch x per_step */
+    int64_t dropped_before; /* mt_ps_dropped at the last epoch's end */
     mt_ps *ps;
     struct worker *w;
     int n_workers;
@@ -64,6 +65,7 @@ void mt_train_ps_config_default(mt_train_ps_config *p)
     p->delay_kind = MT_DELAY_FIXED;
     p->delay = -1;
     p->shards = 4;
+    p->max_staleness = -1;
 }
 
 int mt_train_ps_enabled(const mt_train_ps_config *p)
@@ -94,6 +96,9 @@ int mt_train_ps_config_check(const mt_train_ps_config *p, int threads)
     if (p->mode != MT_PS_DELAY && p->delay_kind != MT_DELAY_FIXED)
         return mt_error(MT_ERR_ARG, "--delay-dist: only with --mode delay (the mode is %s)",
                         mt_ps_mode_name(p->mode));
+    if (p->max_staleness >= 0 && p->mode != MT_PS_ASYNC)
+        return mt_error(MT_ERR_ARG, "--max-staleness: only with --mode async (the mode is %s)",
+                        mt_ps_mode_name(p->mode));
     if (p->method < 0 || p->method >= MT_METHOD_COUNT)
         return mt_error(MT_ERR_ARG, "--method: %d is not a method", p->method);
     if (p->method == MT_METHOD_DANA && p->mode == MT_PS_SYNC)
@@ -123,13 +128,19 @@ int mt_train_ps_config_check(const mt_train_ps_config *p, int threads)
 json_t *mt_train_ps_config_to_json(const mt_train_ps_config *p, int threads_per_worker)
 {
     int delay = p->mode == MT_PS_DELAY;
-    return json_pack("{s:i, s:s, s:s?, s:o, s:i, s:b, s:b, s:i, s:s, s:b}", "workers", p->workers,
+    json_t *j = json_pack("{s:i, s:s, s:s?, s:o, s:i, s:b, s:b, s:i, s:s, s:b}", "workers", p->workers,
                      "mode", mt_ps_mode_name(p->mode), "delay_dist",
                      delay ? mt_delay_kind_name(p->delay_kind) : NULL, "delay",
                      delay ? json_integer(resolved_delay(p)) : json_null(), "shards", p->shards,
                      "oversubscribe", p->oversubscribe, "ignore_memory", p->ignore_memory,
                      "threads_per_worker", threads_per_worker, "method",
                      mt_method_name((mt_method_kind)p->method), "momentum_auto", p->momentum_auto);
+    if (p->max_staleness >= 0) {
+        json_object_set_new(j, "max_staleness", json_integer(p->max_staleness));
+        json_object_set_new(j, "stale_policy",
+                            json_string(p->stale_policy == MT_PS_STALE_DROP ? "drop" : "wait"));
+    }
+    return j;
 }
 
 int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, const char *where)
@@ -179,6 +190,15 @@ int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, 
     }
     if ((v = json_object_get(j, "momentum_auto")))
         p->momentum_auto = json_is_true(v);
+    if ((v = json_object_get(j, "max_staleness"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return mt_error(MT_ERR_FORMAT, "%s: ps.max_staleness is not an integer >= 0", where);
+        p->max_staleness = (int64_t)json_integer_value(v);
+    }
+    if ((v = json_object_get(j, "stale_policy")))
+        p->stale_policy = json_is_string(v) && strcmp(json_string_value(v), "drop") == 0
+                              ? MT_PS_STALE_DROP
+                              : MT_PS_STALE_WAIT;
     return MT_OK;
 }
 
@@ -195,6 +215,10 @@ uint64_t mt_train_ps_hash(uint64_t h, const mt_train_ps_config *p)
     if (p->method != MT_METHOD_MSGD || p->momentum_auto) {
         h = mt_hash64_u64(h, (uint64_t)p->method);
         h = mt_hash64_u64(h, (uint64_t)p->momentum_auto);
+    }
+    if (p->max_staleness >= 0) {
+        h = mt_hash64_u64(h, (uint64_t)p->max_staleness);
+        h = mt_hash64_u64(h, (uint64_t)p->stale_policy);
     }
     return h;
 }
@@ -310,10 +334,14 @@ static int on_epoch_end(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *
     mt_train_tau_columns(tau, log_extra, sizeof log_extra, line_extra, sizeof line_extra);
     size_t len = strlen(log_extra);
     /* momentum: the mu in use at the epoch's end (momentum auto: from the
-     * mean staleness of every push so far). */
-    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f,%.6g",
+     * mean staleness of every push so far); dropped: pushes the drop policy
+     * discarded in this epoch */
+    int64_t dropped = mt_ps_dropped(ps);
+    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f,%.6g,%lld",
              server_share(&tm, &r->timing_epoch),
-             mt_method_momentum(mt_ps_server_method(mt_ps_server_of(ps))));
+             mt_method_momentum(mt_ps_server_method(mt_ps_server_of(ps))),
+             (long long)(dropped - r->dropped_before));
+    r->dropped_before = dropped;
     mt_epoch_report rep = {.images_per_s = train_s > 0 ? (double)images / train_s : 0,
                            .log_extra = log_extra,
                            .line_extra = line_extra};
@@ -430,7 +458,9 @@ static json_t *final_extra(void *ctx)
                         json_pack("{s:I, s:I, s:o}", "network_bytes",
                                   (json_int_t)r->t->net_bytes, "estimate_bytes",
                                   (json_int_t)r->mem_need, "available_bytes", budget));
-    return json_pack("{s:o, s:o}", "staleness", mt_train_tau_json(mt_ps_tau_total(r->ps)), "ps",
+    json_t *stale = mt_train_tau_json(mt_ps_tau_total(r->ps));
+    json_object_set_new(stale, "dropped", json_integer((json_int_t)mt_ps_dropped(r->ps)));
+    return json_pack("{s:o, s:o}", "staleness", stale, "ps",
                      cfg);
 }
 
@@ -602,6 +632,8 @@ int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config 
     /* The delays' own seed, apart from the parameters' and the data's. */
     pc.seed = mt_hash64_str(mt_hash64_u64(MT_HASH64_INIT, t->cfg.seed), "delays");
     pc.steps_per_epoch = spe;
+    pc.max_staleness = p->max_staleness;
+    pc.stale_policy = p->stale_policy;
     pc.worker_main = worker_main;
     pc.worker_ctx = r->ctx;
     pc.epoch_end = on_epoch_end;

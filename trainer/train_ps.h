@@ -51,6 +51,8 @@ typedef struct {
     int ignore_memory; /* 1: build the W network copies even when they do not seem to fit */
     int method;        /* enum mt_method_kind (optim/method.h): the server's update rule */
     int momentum_auto; /* 1: mu from the measured staleness, the trainer's momentum the target */
+    int64_t max_staleness; /* async: bound S on tau (< 0: none), ps/ps.h */
+    int stale_policy;      /* enum mt_ps_stale_policy: wait or drop */
 } mt_train_ps_config;
 
 /* 1 worker, async (= the single-process trainer), fixed delay W - 1, 4 shards. */
