@@ -151,6 +151,11 @@ int mt_mpi_server_create(mt_mpi_server **out, mt_mpi *m, const mt_ps_server_conf
                         cfg->n_report);
     if (server->n > (size_t)2147483647)
         return mt_error(MT_ERR_ARG, "mpi: %zu parameters exceed MPI's int counts", server->n);
+    if (server->method == MT_METHOD_DC_ASGD || server->method == MT_METHOD_DANA)
+        return mt_error(MT_ERR_ARG, "mpi: method %s needs the pushing worker's id and the "
+                        "parameters it pulled on the server ranks, which the MPI transport does "
+                        "not send yet; over MPI: msgd, staleness-lr, momentum auto",
+                        mt_method_name(server->method));
     mt_ps_server_config check = *server;
     check.shards = 1;
     int rc = mt_ps_server_config_check(&check);
