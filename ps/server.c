@@ -49,6 +49,7 @@ void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_st
     cfg->schedule.base_lr = 0.1;
     cfg->schedule.steps_per_epoch = 1;
     cfg->state_momentum = 0.1;
+    mt_dc_asgd_config_default(&cfg->dc);
 }
 
 static void method_config(const mt_ps_server_config *cfg, mt_method_config *mc)

@@ -83,7 +83,7 @@ typedef struct mt_ps_server mt_ps_server;
 
 /* n parameters, n_state state floats, 1 shard, momentum 0.9, weight decay
  * 5e-4 on everything, heavy ball, constant lr 0.1 (steps_per_epoch 1), BN
- * state momentum 0.1 (nn/net.h's default). */
+ * state momentum 0.1 (nn/net.h's default), msgd (dc-asgd's defaults ready). */
 void mt_ps_server_config_default(mt_ps_server_config *cfg, size_t n, size_t n_state);
 
 /* Shard i of S of a buffer of n floats: [*begin, *end), an even split in

@@ -202,10 +202,12 @@ START_TEST(undefined_combinations_are_refused)
     rc.delay = 2;
     ck_assert_int_eq(mt_ps_create(&ps, &sc, &rc, theta0, NULL), MT_ERR_ARG);
     ck_assert(strstr(mt_errmsg(), "random"));
-    /* dc-asgd must be told what the gradient was computed at. */
+    /* dc-asgd must be told what the gradient was computed at; the default
+     * configuration holds its defaults. */
     mt_ps_server *s;
+    mt_ps_server_config_default(&sc, N, 0);
     sc.method = MT_METHOD_DC_ASGD;
-    mt_dc_asgd_config_default(&sc.dc);
+    ck_assert(sc.dc.lambda0 == 2 && sc.dc.adaptive && sc.dc.eps > 0);
     ck_assert_int_eq(mt_ps_server_create(&s, &sc, theta0, NULL), MT_OK);
     float g[N] = {1, 1, 1};
     ck_assert_int_eq(mt_ps_push(s, g, 0, NULL, NULL, NULL), MT_ERR_ARG);
