@@ -22,7 +22,8 @@ LOG = [("epoch", "int"), ("step", "int"), ("lr", "float"), ("train_loss", "float
        ("train_acc", "float"), ("eval_loss", "float"), ("eval_top1", "float"),
        ("eval_top5", "float"), ("images_per_s", "float"), ("seconds", "float")]
 LOG_PS = [("tau_mean", "float"), ("tau_max", "int"), ("tau_p50", "int"), ("tau_p90", "int"),
-          ("tau_p99", "int"), ("server_share", "float")]
+          ("tau_p99", "int"), ("server_share", "float"), ("momentum", "float"),
+          ("dropped", "int")]
 STEPS = [("step", "int"), ("epoch", "float"), ("lr", "float"), ("loss", "float"),
          ("tau_mean", "float"), ("images_per_s", "float")]
 SWEEP = [("cell", "str"), ("workers", "int"), ("momentum", "float"), ("mode", "str"),
