@@ -33,7 +33,8 @@ int fuzz_split(const uint8_t *data, size_t n, const uint8_t **part, size_t *len,
 uint8_t *fuzz_with_crc(const uint8_t *data, size_t n);
 
 /* Decodes the image file at path the way an image-folder dataset does: its
- * header (mt_image_info), then its pixels as grey and as colour. */
+ * header (mt_image_info), then, up to 1 M pixels, its pixels as grey and as
+ * colour. */
 void fuzz_image_decode(const char *path);
 
 #endif
