@@ -87,6 +87,13 @@ static double field(char **f, int n, int col)
 
 enum { MAX_COLS = 64 };
 
+/* An epoch column's value as an int, or `row` when it is not a number an int
+ * holds (a corrupt log.csv: converting it would be undefined). */
+static int epoch_or(double ep, int row)
+{
+    return ep >= 0 && ep <= INT_MAX ? (int)ep : row;
+}
+
 /* log.csv: best accuracy, speed, time, staleness and the curve. */
 static int read_log(const char *dir, mt_sweep_result *r)
 {
@@ -137,7 +144,7 @@ static int read_log(const char *dir, mt_sweep_result *r)
             continue;
         if (!(t1 <= r->best_top1)) {
             r->best_top1 = t1;
-            r->best_epoch = isfinite(ep) ? (int)ep : rows;
+            r->best_epoch = epoch_or(ep, rows);
         }
         if (isfinite(t5) && !(t5 <= r->best_top5))
             r->best_top5 = t5;
@@ -154,7 +161,7 @@ static int read_log(const char *dir, mt_sweep_result *r)
                 break;
             }
         }
-        r->curve_epoch[r->n_curve] = isfinite(ep) ? (int)ep : rows;
+        r->curve_epoch[r->n_curve] = epoch_or(ep, rows);
         r->curve_top1[r->n_curve++] = t1;
     }
     fclose(f);
