@@ -140,7 +140,8 @@ static int read_log(const char *dir, mt_sweep_result *r)
             tmax = x;
         /* An evaluation with a non-finite loss scored non-finite outputs:
          * its accuracy means nothing. */
-        if (!isfinite(t1) || (c_vloss >= 0 && v[c_vloss][0] && !isfinite(field(v, n, c_vloss))))
+        if (!isfinite(t1) || (c_vloss >= 0 && c_vloss < n && v[c_vloss][0] &&
+                              !isfinite(field(v, n, c_vloss))))
             continue;
         if (!(t1 <= r->best_top1)) {
             r->best_top1 = t1;

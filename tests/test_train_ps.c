@@ -282,8 +282,11 @@ START_TEST(sync_has_no_staleness_and_async_about_one)
     expect_status("async", "completed");
     ck_assert_int_eq(log_column("async", COL_TAU_MEAN, v, 8), 2);
     for (int e = 0; e < 2; e++)
-        /* W - 1 = 1 in steady state; the race restarts at tau 0 each epoch. */
-        ck_assert_msg(v[e] >= 0.4 && v[e] <= 1.6, "epoch %d: 2 async workers, mean tau %g", e + 1,
+        /* At most W - 1 = 1, whatever the schedule: a push lies in at most
+         * one in-flight interval of the other worker. How close it comes
+         * depends on the machine's load (a stalled worker lowers it), so
+         * only that some push was stale is asked below that. */
+        ck_assert_msg(v[e] > 0 && v[e] <= 1, "epoch %d: 2 async workers, mean tau %g", e + 1,
                       v[e]);
     ck_assert_int_eq(log_column("async", COL_SHARE, v, 8), 2);
     ck_assert_msg(v[0] >= 0 && v[0] < 1, "server share %g", v[0]);
