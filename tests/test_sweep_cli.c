@@ -368,6 +368,28 @@ START_TEST(test_dry_run)
     ck_assert_msg(strstr(out, "does not fit in 1.0 MB"), "stdout:\n%s", out);
     free(out);
     ck_assert_msg(!exists_in("dry"), "a dry run left its sweep directory behind");
+    /* --preset paper: an explicit --data wins over $MUTAU_DATA and ./data;
+     * without it and without CIFAR-100 there, one line says how to get it. */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && env -u MUTAU_DATA '%s' sweep --preset paper --out dry --dry-run "
+             "--workers 1,2 --repeats 1 --momentum 0.5 " TINY "--epochs 2 >out.txt 2>err.txt",
+             tmpdir, tool_path());
+    ck_assert_int_eq(system(cmd), 0);
+    out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "2 cells = workers {1,2}") && strstr(out, "time per cell"),
+                  "stdout:\n%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && env -u MUTAU_DATA '%s' sweep --preset paper --out dry --dry-run "
+             ">out.txt 2>err.txt",
+             tmpdir, tool_path());
+    int st = system(cmd);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    char *e = read_in("err.txt");
+    ck_assert_msg(strstr(e, "--preset paper: CIFAR-100 is not here") &&
+                      strstr(e, "mutau data fetch cifar100") && count_lines(e) == 1,
+                  "stderr: %s", e);
+    free(e);
 }
 END_TEST
 
