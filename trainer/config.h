@@ -12,12 +12,11 @@
 #ifndef MT_TRAINER_CONFIG_H
 #define MT_TRAINER_CONFIG_H
 
+#include "core/files.h" /* MT_PATH_CAP */
 #include "optim/schedule.h"
 
 #include <jansson.h>
 #include <stdint.h>
-
-enum { MT_PATH_CAP = 1024 };
 
 enum mt_progress_mode { MT_PROGRESS_AUTO, MT_PROGRESS_BAR, MT_PROGRESS_PLAIN, MT_PROGRESS_QUIET };
 
