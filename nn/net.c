@@ -7,6 +7,7 @@
  */
 #include "nn/net.h"
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
@@ -613,13 +614,6 @@ int mt_net_set_input_nhwc(mt_net *net, const float *x, int n, const int *labels)
     return MT_OK;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 int mt_net_forward(mt_net *net, int train)
 {
     if (!net || !net->finalized)
@@ -638,12 +632,12 @@ int mt_net_forward(mt_net *net, int train)
     net->trained = 0;
     for (int i = 0; i < net->n_layers; i++) {
         mt_layer *l = net->layers[i];
-        double t0 = net->profile ? now() : 0;
+        double t0 = net->profile ? mt_now() : 0;
         rc = l->kind->forward(l, train);
         if (rc < 0)
             return mt_error_context(rc, "%s forward", l->name);
         if (net->profile)
-            l->t_fwd += now() - t0;
+            l->t_fwd += mt_now() - t0;
     }
     if (net->loss_layer >= 0 && !isfinite(net->loss))
         return mt_error(MT_ERR_DIVERGED, "mt_net_forward: the loss is %g", net->loss);
@@ -671,12 +665,12 @@ static int run_backward(mt_net *net, int last)
             memset(l->out->diff, 0, dnnl_memory_desc_get_size(&l->out->md));
             l->out->diff_written = 1;
         }
-        double t0 = net->profile ? now() : 0;
+        double t0 = net->profile ? mt_now() : 0;
         rc = l->kind->backward(l);
         if (rc < 0)
             mt_error_context(rc, "%s backward", l->name);
         if (net->profile)
-            l->t_bwd += now() - t0;
+            l->t_bwd += mt_now() - t0;
     }
     if (caller != net->threads)
         omp_set_num_threads(caller);

@@ -2,6 +2,7 @@
  * (see resnet_bench.h). */
 #include "bench/lib/resnet_bench.h"
 
+#include "core/clock.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "models/resnet.h"
@@ -14,13 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 static double cpu_now(void)
 {
@@ -95,11 +89,11 @@ int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *
     mt_net_profile_reset(b->net);
     for (int s = 0; s < warmup + steps && rc >= 0; s++) {
         mt_net_profile(b->net, profile && s >= warmup);
-        double t0 = now(), c0 = cpu_now();
+        double t0 = mt_now(), c0 = cpu_now();
         rc = mt_net_forward(b->net, 1);
         if (rc >= 0)
             rc = mt_net_backward(b->net);
-        double dt = now() - t0, dc = cpu_now() - c0;
+        double dt = mt_now() - t0, dc = cpu_now() - c0;
         if (s >= warmup) {
             total += dt;
             best = dt < best ? dt : best;
@@ -246,11 +240,11 @@ void mt_bench_blas_info(char *buf, size_t size)
 /* Every OpenMP thread busy with plain arithmetic for about `seconds`. */
 static void burst(double seconds)
 {
-    double t0 = now();
+    double t0 = mt_now();
 #pragma omp parallel
     {
         volatile double x = 1.0;
-        while (now() - t0 < seconds)
+        while (mt_now() - t0 < seconds)
             for (int i = 0; i < 10000; i++)
                 x = x * 1.0000001 + 1e-9;
     }
@@ -286,19 +280,19 @@ int mt_bench_blas_mix(int threads, mt_blas_mix *out)
     double burst_s = 0.05;
     for (int r = 0; r < 1 + REPS && rc >= 0; r++) { /* one warm-up round */
         burst(burst_s);
-        double t0 = now();
+        double t0 = mt_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
-        double t1 = now();
+        double t1 = mt_now();
         rc = mt_net_forward(net, 1);
-        double t2 = now();
+        double t2 = mt_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
-        double t3 = now();
+        double t3 = mt_now();
         rc = rc < 0 ? rc : mt_net_forward(net, 1);
-        double t4 = now();
+        double t4 = mt_now();
         burst(t4 - t3);
-        double t5 = now();
+        double t5 = mt_now();
         rc = rc < 0 ? rc : mt_net_forward(net, 1);
-        double t6 = now();
+        double t6 = mt_now();
         burst_s = t2 - t1;
         if (r < 1)
             continue;
