@@ -17,6 +17,8 @@
  * Prints "bench mpi_train ..." lines. Runs the built tool next to this
  * program (BUILD/mutau) in a temporary directory.
  */
+#include "bench/lib/log_field.h"
+
 #include <jansson.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -31,23 +33,6 @@ static char tool[1024], tmp[64];
 static const char COMMON[] = "--model resnet20 --batch 128 --limit-train 7680 --limit-test 500 "
                              "--epochs 1 --lr 0.05 --schedule constant --threads 1 "
                              "--progress quiet --eval-batch 250 --oversubscribe";
-
-/* Field `col` of the last line of dir/log.csv (-1 when missing). */
-static double last_field(const char *dir, int col)
-{
-    char path[512], line[2048], last[2048] = "";
-    snprintf(path, sizeof path, "%s/log.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        snprintf(last, sizeof last, "%s", line);
-    fclose(f);
-    char *p = last;
-    for (int i = 0; i < col && p; i++)
-        p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
-    return p ? strtod(p, NULL) : -1;
-}
 
 /* Runs `prefix mutau train COMMON extra --out tmp/name --force`; images/s. */
 static double run(const char *prefix, const char *extra, const char *name)
@@ -64,7 +49,7 @@ static double run(const char *prefix, const char *extra, const char *name)
     }
     char dir[256];
     snprintf(dir, sizeof dir, "%s/%s", tmp, name);
-    return last_field(dir, 8); /* images_per_s */
+    return mt_bench_log_last_field(dir, 8); /* images_per_s */
 }
 
 static int cmp(const void *a, const void *b)

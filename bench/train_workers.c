@@ -19,6 +19,7 @@
  * "bench train_workers median_speedup=... target=1.9 met|not-met".
  * Not a benchmark of the server alone (bench/ps.c is).
  */
+#include "bench/lib/log_field.h"
 #include "core/status.h"
 #include "ps/ps.h"
 #include "trainer/rundir.h"
@@ -35,23 +36,6 @@ enum { STEPS = 60 };
 struct row {
     double img_s, loss, tau, share, cpu_per_img;
 };
-
-/* Field `col` of the last line of dir/log.csv. */
-static double last_field(const char *dir, int col)
-{
-    char path[512], line[1024], last[1024] = "";
-    snprintf(path, sizeof path, "%s/log.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        snprintf(last, sizeof last, "%s", line);
-    fclose(f);
-    char *p = last;
-    for (int i = 0; i < col && p; i++)
-        p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
-    return p ? strtod(p, NULL) : -1;
-}
 
 static int train(const char *dir, const mt_train_ps_config *p, struct row *out)
 {
@@ -86,10 +70,10 @@ static int train(const char *dir, const mt_train_ps_config *p, struct row *out)
         return rc;
     }
     out->cpu_per_img = (double)(clock() - cpu0) / CLOCKS_PER_SEC / images;
-    out->img_s = last_field(dir, 8);
-    out->loss = last_field(dir, 3);
-    out->tau = r ? last_field(dir, 10) : 0;
-    out->share = r ? last_field(dir, 15) : 0;
+    out->img_s = mt_bench_log_last_field(dir, 8);
+    out->loss = mt_bench_log_last_field(dir, 3);
+    out->tau = r ? mt_bench_log_last_field(dir, 10) : 0;
+    out->share = r ? mt_bench_log_last_field(dir, 15) : 0;
     return MT_OK;
 }
 
