@@ -117,6 +117,35 @@ static json_t *run_json(const char *name, const char *file)
 static const char TRAJECTORY[] = "11111111";
 static const char *const STATE[] = {"params", "velocity", "bn_state", NULL};
 
+/* Whether the NUL-separated environment in /proc/PID/environ holds `entry`.
+ * The file is read whole: an entry may straddle any read boundary. */
+static int environ_has(pid_t pid, const char *entry)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0; /* gone, or not ours to read */
+    size_t cap = 1 << 16, len = 0, got;
+    char *buf = malloc(cap + 1);
+    ck_assert_ptr_nonnull(buf);
+    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    fclose(f);
+    buf[len] = '\0';
+    int found = 0;
+    for (size_t k = 0; k < len && !found; k += strlen(buf + k) + 1)
+        found = strcmp(buf + k, entry) == 0;
+    free(buf);
+    return found;
+}
+
 /* The pid of world rank `rank` among mpirun's children (their environment
  * names it). */
 static pid_t rank_pid(pid_t launcher, int rank)
@@ -131,7 +160,7 @@ static pid_t rank_pid(pid_t launcher, int rank)
         pid_t pid = (pid_t)atoi(e->d_name);
         if (pid <= 0)
             continue;
-        char path[64], buf[512];
+        char path[64];
         snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
         FILE *f = fopen(path, "r");
         int ppid = -1;
@@ -140,20 +169,8 @@ static pid_t rank_pid(pid_t launcher, int rank)
                 ppid = -1;
             fclose(f);
         }
-        if (ppid != launcher)
-            continue;
-        snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-        f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t len;
-        while (found < 0 && (len = fread(buf, 1, sizeof buf - 1, f)) > 0) {
-            buf[len] = '\0';
-            for (size_t k = 0; k < len; k += strlen(buf + k) + 1)
-                if (strcmp(buf + k, want) == 0)
-                    found = pid;
-        }
-        fclose(f);
+        if (ppid == launcher && environ_has(pid, want))
+            found = pid;
     }
     closedir(d);
     return found;
