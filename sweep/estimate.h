@@ -52,7 +52,8 @@ int mt_sweep_jobs_fitting(uint64_t peak, uint64_t available, int jobs);
  * trial; 2 side by side need about 2.8 GB, 21.9 GB is available". */
 void mt_sweep_memory_line(char *buf, size_t cap, uint64_t peak, int jobs, uint64_t available);
 
-/* "3 h 20 min", "12 min 5 s", "40 s". */
+/* "6 d 2 h", "3 h 20 min", "12 min 05 s", "40 s" (seconds rounded up); "?"
+ * for a negative or non-finite time. */
 void mt_sweep_format_duration(char *buf, unsigned long cap, double seconds);
 
 #endif

@@ -2,9 +2,11 @@
  * seeds; the argument vector a cell passes to `mutau train`; sweep.json round
  * trip and the refusal of changed settings; a cell's results read from run
  * directories written here by hand; mean, sd and best momentum against values
- * computed by hand; results.csv and the table.
+ * computed by hand; results.csv and the table; the estimate's arithmetic
+ * and its durations.
  */
 #include "core/status.h"
+#include "sweep/estimate.h"
 #include "sweep/grid.h"
 #include "sweep/report.h"
 #include "sweep/results.h"
@@ -394,6 +396,45 @@ START_TEST(test_stats_csv_and_table)
 }
 END_TEST
 
+/* A cell's seconds from a trial's costs, by hand: start-up, the epochs left
+ * times their steps, an evaluation every eval_every epochs plus the first,
+ * and the final test pass. */
+START_TEST(test_estimate_cell_seconds_and_durations)
+{
+    mt_sweep_cost c = {0};
+    c.step_seconds = 0.125;
+    c.startup_seconds = 4;
+    c.eval_seconds = 2;
+    c.test_seconds = 3;
+    c.epochs = 10;
+    c.steps_per_epoch = 100;
+    c.eval_every = 3;
+    /* 4 + 10*100*0.125 + (10/3 + 1)*2 + 3 = 4 + 125 + 8 + 3 */
+    ck_assert_double_eq(mt_sweep_cost_cell(&c, 0), 140.0);
+    /* 6 done: 4 + 4*100*0.125 + (4/3 + 1)*2 + 3 = 4 + 50 + 4 + 3 */
+    ck_assert_double_eq(mt_sweep_cost_cell(&c, 6), 61.0);
+    /* all done (or more, from an older grid): start-up, one evaluation, test */
+    ck_assert_double_eq(mt_sweep_cost_cell(&c, 12), 9.0);
+    c.eval_every = 0; /* evaluation only at the end */
+    ck_assert_double_eq(mt_sweep_cost_cell(&c, 0), 134.0);
+
+    static const struct {
+        double seconds;
+        const char *text;
+    } durations[] = {{0, "0 s"},           {0.2, "1 s"},           {40, "40 s"},
+                     {59.5, "60 s"},       {60, "1 min 00 s"},     {95, "1 min 35 s"},
+                     {725, "12 min 05 s"}, {3600, "1 h 00 min"},   {12000, "3 h 20 min"},
+                     {86400, "1 d 0 h"},   {6 * 86400 + 7300, "6 d 2 h"},
+                     {-1, "?"},            {INFINITY, "?"},        {NAN, "?"}};
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        char buf[32];
+        mt_sweep_format_duration(buf, sizeof buf, durations[i].seconds);
+        ck_assert_msg(strcmp(buf, durations[i].text) == 0, "%g s reads '%s', want '%s'",
+                      durations[i].seconds, buf, durations[i].text);
+    }
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -408,6 +449,7 @@ static Suite *sweep_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_result_from_run_directory);
     tcase_add_test(tc, test_stats_csv_and_table);
+    tcase_add_test(tc, test_estimate_cell_seconds_and_durations);
     suite_add_tcase(s, tc);
     return s;
 }

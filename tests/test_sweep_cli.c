@@ -18,6 +18,7 @@
  *   - `mutau report RUNDIR` draws one run, with steps.csv and the staleness
  *     histogram when they are there.
  */
+#include "core/clock.h"
 #include "tests/check_main.h"
 #include "tests/png_check.h"
 #include "tests/tool_run.h"
@@ -28,7 +29,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -161,13 +161,6 @@ START_TEST(test_tiny_sweep_and_report)
 }
 END_TEST
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 START_TEST(test_stopped_and_resumed)
 {
     make_data(1024);
@@ -183,9 +176,9 @@ START_TEST(test_stopped_and_resumed)
         _exit(127);
     }
     /* Wait for the first cell to complete, then stop the sweep. */
-    double t0 = now();
+    double t0 = mt_now();
     int done = 0;
-    while (!done && now() - t0 < 120) {
+    while (!done && mt_now() - t0 < 120) {
         char *fin = read_in("sw/w1_mu0.3_r1/final.json");
         done = fin && strstr(fin, "\"completed\"");
         free(fin);
