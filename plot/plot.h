@@ -30,6 +30,10 @@ typedef struct {
     int dashed;            /* draw the line dashed (e.g. a reference or a theory curve) */
     int markers;           /* draw a marker at each point */
     int stems;             /* a histogram: a vertical bar from 0 to each y, no joining line */
+    int no_line;           /* markers only, no joining line (in the legend too) */
+    int color;             /* 0: the series' own (mt_plot_color(position)); k > 0: that of
+                              series k - 1 (a companion of it); -1: black */
+    const char *marker;    /* the marker's glyph (UTF-8); NULL: a filled dot */
 } mt_plot_series;
 
 typedef enum { MT_PLOT_SPREAD_BAND, MT_PLOT_SPREAD_BARS } mt_plot_spread;

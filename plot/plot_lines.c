@@ -67,6 +67,25 @@ static void range_pad(range *r, int log_axis)
     r->hi += 0.04 * span;
 }
 
+/* The colour map index series k is drawn in. */
+static PLINT series_color(const mt_plot_series *s, int k)
+{
+    if (s[k].color < 0)
+        return PLOT_BLACK;
+    int i = s[k].color > 0 ? s[k].color - 1 : k;
+    return PLOT_SERIES + i % PLOT_NSERIES;
+}
+
+static unsigned series_rgb(const mt_plot_series *s, int k)
+{
+    return s[k].color < 0 ? 0 : mt_plot_color(s[k].color > 0 ? s[k].color - 1 : k);
+}
+
+static const char *series_marker(const mt_plot_series *s, int k)
+{
+    return s[k].marker ? s[k].marker : MARKER;
+}
+
 static int validate(const char *path, const mt_plot_lines_opts *o, const mt_plot_series *s, int ns)
 {
     if (!o)
@@ -183,7 +202,7 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
     for (int k = 0; k < ns; k++) {
         if (!s[k].lo || o->spread != MT_PLOT_SPREAD_BAND)
             continue;
-        plot_set_color(PLOT_SCRATCH, mt_plot_color(k), 0.18);
+        plot_set_color(PLOT_SCRATCH, series_rgb(s, k), 0.18);
         plcol0(PLOT_SCRATCH);
         int i = 0;
         while (i < s[k].n) { /* one polygon per run of drawable points */
@@ -224,8 +243,7 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
         nleg++;
     }
     for (int k = 0; k < ns; k++) {
-        PLINT color = PLOT_SERIES + k % PLOT_NSERIES;
-        plcol0(color);
+        plcol0(series_color(s, k));
         if (s[k].lo && o->spread == MT_PLOT_SPREAD_BARS) {
             int m = 0;
             for (int i = 0; i < s[k].n; i++) {
@@ -261,18 +279,19 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
                 m++;
             }
             i++;
-            if (m >= 2)
+            if (m >= 2 && !s[k].no_line)
                 plline(m, px, py);
-            if (s[k].markers || m == 1) { /* a lone point would be invisible as a line */
+            if (s[k].markers || s[k].no_line || m == 1) { /* a lone point would be invisible */
                 plschr(0, 0.9);
-                plstring(m, px, py, MARKER);
+                plstring(m, px, py, series_marker(s, k));
                 plschr(0, 1.0);
             }
         }
         pllsty(1);
         if (s[k].name && s[k].name[0]) {
             text[nleg] = s[k].name;
-            iopt[nleg] = PL_LEGEND_LINE | (s[k].markers ? PL_LEGEND_SYMBOL : 0);
+            iopt[nleg] = s[k].no_line ? PL_LEGEND_SYMBOL
+                                      : PL_LEGEND_LINE | (s[k].markers ? PL_LEGEND_SYMBOL : 0);
             nleg++;
         }
     }
@@ -293,14 +312,16 @@ int mt_plot_lines(const char *path, const mt_plot_lines_opts *o, const mt_plot_s
                 } else {
                     while (!(s[k].name && s[k].name[0]))
                         k++;
-                    line_colors[e] = PLOT_SERIES + k % PLOT_NSERIES;
+                    line_colors[e] = series_color(s, k);
                     line_styles[e] = s[k].dashed ? 3 : 1;
-                    symbol_numbers[e] = 2;
+                    symbol_numbers[e] = s[k].no_line ? 1 : 2;
+                    symbols[e] = series_marker(s, k);
                     k++;
                 }
                 line_widths[e] = 2.0;
                 symbol_scales[e] = 0.9;
-                symbols[e] = MARKER;
+                if (iopt[e] == PL_LEGEND_NONE)
+                    symbols[e] = MARKER;
             }
             PLFLT lw, lh;
             static const PLINT where[] = {

@@ -37,8 +37,11 @@ void mt_cell_record(const char *dir, const mt_sweep_cell *c, const char *outcome
     if (file_exists(dir, c->name, "cell.json") && mt_rundir_read_json(d, "cell.json", &old) == MT_OK)
         cpu += json_number_value(json_object_get(old, "cpu_seconds"));
     json_decref(old);
-    json_t *j = json_pack("{s:s, s:i, s:f, s:i, s:I, s:s, s:s, s:f}", "cell", c->name, "workers",
-                          c->workers, "momentum", c->momentum, "repeat", c->repeat, "seed",
+    json_t *j = json_pack("{s:s, s:i, s:o, s:s, s:i, s:I, s:s, s:s, s:f}", "cell", c->name,
+                          "workers", c->workers, "momentum",
+                          mt_sweep_mu_is_auto(c->momentum) ? json_string("auto")
+                                                           : json_real(c->momentum),
+                          "method", mt_method_name(c->method), "repeat", c->repeat, "seed",
                           (json_int_t)c->seed, "outcome", outcome, "message",
                           message ? message : "", "cpu_seconds", cpu);
     if (j && mt_rundir_write_json(d, "cell.json", j) != MT_OK)

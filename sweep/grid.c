@@ -15,6 +15,8 @@
 void mt_sweep_spec_init(mt_sweep_spec *s)
 {
     memset(s, 0, sizeof *s);
+    s->n_methods = 1;
+    s->methods[0] = MT_METHOD_MSGD;
     s->repeats = 1;
     s->seed = 1;
     s->delay = -1;
@@ -60,19 +62,44 @@ int mt_sweep_cell_oversubscribes(const mt_sweep_spec *s, const mt_sweep_cell *c)
 
 int mt_sweep_cell_count(const mt_sweep_spec *s)
 {
-    return s->n_workers * s->n_momentum * s->repeats;
+    return s->n_workers * s->n_momentum * s->n_methods * s->repeats;
+}
+
+int mt_sweep_mu_is_auto(double mu)
+{
+    return mu == MT_SWEEP_MU_AUTO;
+}
+
+void mt_sweep_format_mu(char *buf, size_t cap, double mu)
+{
+    if (mt_sweep_mu_is_auto(mu))
+        snprintf(buf, cap, "auto");
+    else
+        snprintf(buf, cap, "%g", mu);
 }
 
 void mt_sweep_cell_at(const mt_sweep_spec *s, int index, mt_sweep_cell *c)
 {
-    int per_repeat = s->n_workers * s->n_momentum;
+    int nq = s->n_methods, per_repeat = s->n_workers * s->n_momentum * nq;
     int r = index / per_repeat, rest = index % per_repeat;
     c->index = index;
-    c->workers = s->workers[rest / s->n_momentum];
-    c->momentum = s->momentum[rest % s->n_momentum];
+    c->workers = s->workers[rest / (s->n_momentum * nq)];
+    c->momentum = s->momentum[rest / nq % s->n_momentum];
+    c->method = s->methods[rest % nq];
     c->repeat = r + 1;
     c->seed = s->seed + (uint64_t)r;
-    snprintf(c->name, sizeof c->name, "w%d_mu%g_r%d", c->workers, c->momentum, c->repeat);
+    mt_sweep_cell_name(c);
+}
+
+void mt_sweep_cell_name(mt_sweep_cell *c)
+{
+    char mu[32];
+    mt_sweep_format_mu(mu, sizeof mu, c->momentum);
+    if (c->method == MT_METHOD_MSGD)
+        snprintf(c->name, sizeof c->name, "w%d_mu%s_r%d", c->workers, mu, c->repeat);
+    else
+        snprintf(c->name, sizeof c->name, "w%d_mu%s_%s_r%d", c->workers, mu,
+                 mt_method_name(c->method), c->repeat);
 }
 
 int mt_sweep_spec_check(const mt_sweep_spec *s)
@@ -91,15 +118,30 @@ int mt_sweep_spec_check(const mt_sweep_spec *s)
                 return mt_error(MT_ERR_ARG, "--workers: %d is listed twice", s->workers[i]);
     }
     for (int i = 0; i < s->n_momentum; i++) {
-        if (!(s->momentum[i] >= 0 && s->momentum[i] < 1))
+        if (!(s->momentum[i] >= 0 && s->momentum[i] < 1) && !mt_sweep_mu_is_auto(s->momentum[i]))
             return mt_error(MT_ERR_ARG, "--momentum: %g is not in [0, 1)", s->momentum[i]);
         char a[32], b[32];
-        snprintf(a, sizeof a, "%g", s->momentum[i]);
+        mt_sweep_format_mu(a, sizeof a, s->momentum[i]);
         for (int j = 0; j < i; j++) {
-            snprintf(b, sizeof b, "%g", s->momentum[j]);
+            mt_sweep_format_mu(b, sizeof b, s->momentum[j]);
             if (strcmp(a, b) == 0)
                 return mt_error(MT_ERR_ARG, "--momentum: %s is listed twice", a);
         }
+    }
+    if (s->n_methods < 1 || s->n_methods > MT_METHOD_COUNT)
+        return mt_error(MT_ERR_ARG, "--method: expected 1 to %d methods, got %d", MT_METHOD_COUNT,
+                        s->n_methods);
+    for (int i = 0; i < s->n_methods; i++) {
+        if ((int)s->methods[i] < 0 || s->methods[i] >= MT_METHOD_COUNT)
+            return mt_error(MT_ERR_ARG, "--method: unknown method %d", (int)s->methods[i]);
+        for (int j = 0; j < i; j++)
+            if (s->methods[j] == s->methods[i])
+                return mt_error(MT_ERR_ARG, "--method: %s is listed twice",
+                                mt_method_name(s->methods[i]));
+        if (s->methods[i] == MT_METHOD_DANA && strcmp(s->mode, "sync") == 0)
+            return mt_error(MT_ERR_ARG,
+                            "--method: dana is not defined in sync mode (one averaged step has "
+                            "no worker)");
     }
     if (s->mode[0] && strcmp(s->mode, "async") && strcmp(s->mode, "sync") &&
         strcmp(s->mode, "delay"))
@@ -171,11 +213,19 @@ int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const ch
         if (rc == MT_OK && delay >= 0)
             rc = push_fmt(&b, "%ld", delay);
     }
+    /* msgd is train's default: a cell of it has the command line of sweeps
+     * made before the method axis. */
+    if (rc == MT_OK && c->method != MT_METHOD_MSGD)
+        rc = push_fmt(&b, "--method");
+    if (rc == MT_OK && c->method != MT_METHOD_MSGD)
+        rc = push_fmt(&b, "%s", mt_method_name(c->method));
     /* The shortest text that reads back as exactly the grid's momentum. */
     char mu[32];
     snprintf(mu, sizeof mu, "%.15g", c->momentum);
     if (strtod(mu, NULL) != c->momentum)
         snprintf(mu, sizeof mu, "%.17g", c->momentum);
+    if (mt_sweep_mu_is_auto(c->momentum))
+        snprintf(mu, sizeof mu, "auto");
     if (rc == MT_OK)
         rc = push_fmt(&b, "--momentum");
     if (rc == MT_OK)
@@ -203,18 +253,42 @@ int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const ch
 
 json_t *mt_sweep_spec_to_json(const mt_sweep_spec *s)
 {
-    json_t *w = json_array(), *m = json_array(), *a = json_array();
+    json_t *w = json_array(), *m = json_array(), *q = json_array(), *a = json_array();
     for (int i = 0; i < s->n_workers; i++)
         json_array_append_new(w, json_integer(s->workers[i]));
     for (int i = 0; i < s->n_momentum; i++)
-        json_array_append_new(m, json_real(s->momentum[i]));
+        json_array_append_new(m, mt_sweep_mu_is_auto(s->momentum[i])
+                                     ? json_string("auto")
+                                     : json_real(s->momentum[i]));
+    for (int i = 0; i < s->n_methods; i++)
+        json_array_append_new(q, json_string(mt_method_name(s->methods[i])));
     for (int i = 0; i < s->n_train_args; i++)
         json_array_append_new(a, json_string(s->train_args[i]));
     char seed[32];
     snprintf(seed, sizeof seed, "%" PRIu64, s->seed);
-    return json_pack("{s:i, s:s, s:o, s:o, s:i, s:s, s:s, s:I, s:o}", "format", 1, "preset",
-                     s->preset, "workers", w, "momentum", m, "repeats", s->repeats, "seed", seed,
-                     "mode", s->mode, "delay", (json_int_t)s->delay, "train_flags", a);
+    return json_pack("{s:i, s:s, s:o, s:o, s:o, s:i, s:s, s:s, s:I, s:o}", "format", 1, "preset",
+                     s->preset, "workers", w, "momentum", m, "methods", q, "repeats", s->repeats,
+                     "seed", seed, "mode", s->mode, "delay", (json_int_t)s->delay, "train_flags",
+                     a);
+}
+
+/* sweep.json's "methods" (absent in sweeps made before the method axis: msgd). */
+static int methods_from_json(mt_sweep_spec *s, const json_t *q, const char *where)
+{
+    if (!q)
+        return MT_OK;
+    if (!json_is_array(q) || json_array_size(q) < 1 || json_array_size(q) > MT_METHOD_COUNT)
+        return mt_error(MT_ERR_FORMAT, "%s: methods: expected a list of 1 to %d names", where,
+                        MT_METHOD_COUNT);
+    s->n_methods = (int)json_array_size(q);
+    for (int i = 0; i < s->n_methods; i++) {
+        const char *name = json_string_value(json_array_get(q, (size_t)i));
+        if (!name || mt_method_parse(name, &s->methods[i]) != MT_OK)
+            return mt_error(MT_ERR_FORMAT, "%s: methods[%d]: expected msgd, staleness-lr, "
+                                           "dc-asgd or dana",
+                            where, i);
+    }
+    return MT_OK;
 }
 
 int mt_sweep_spec_from_json(mt_sweep_spec *s, const json_t *j, const char *where)
@@ -243,10 +317,19 @@ int mt_sweep_spec_from_json(mt_sweep_spec *s, const json_t *j, const char *where
     }
     s->n_momentum = (int)json_array_size(m);
     for (int i = 0; i < s->n_momentum; i++) {
-        if (!json_is_number(json_array_get(m, (size_t)i)))
-            return mt_error(MT_ERR_FORMAT, "%s: momentum[%d] is not a number", where, i);
-        s->momentum[i] = json_number_value(json_array_get(m, (size_t)i));
+        const json_t *v = json_array_get(m, (size_t)i);
+        const char *text = json_string_value(v);
+        if (text && strcmp(text, "auto") == 0)
+            s->momentum[i] = MT_SWEEP_MU_AUTO;
+        else if (json_is_number(v))
+            s->momentum[i] = json_number_value(v);
+        else
+            return mt_error(MT_ERR_FORMAT, "%s: momentum[%d] is neither a number nor \"auto\"",
+                            where, i);
     }
+    int rc = methods_from_json(s, json_object_get(j, "methods"), where);
+    if (rc != MT_OK)
+        return rc;
     s->repeats = (int)json_integer_value(json_object_get(j, "repeats"));
     s->delay = (long)json_integer_value(json_object_get(j, "delay"));
     char *end;
@@ -259,11 +342,11 @@ int mt_sweep_spec_from_json(mt_sweep_spec *s, const json_t *j, const char *where
         const char *v = json_string_value(json_array_get(a, i));
         if (!v)
             return mt_error(MT_ERR_FORMAT, "%s: train_flags[%zu] is not a string", where, i);
-        int rc = mt_sweep_spec_add_arg(s, v);
+        rc = mt_sweep_spec_add_arg(s, v);
         if (rc != MT_OK)
             return rc;
     }
-    int rc = mt_sweep_spec_check(s);
+    rc = mt_sweep_spec_check(s);
     return rc == MT_OK ? MT_OK : mt_error_context(MT_ERR_FORMAT, "%s", where);
 }
 
@@ -275,12 +358,24 @@ void mt_sweep_format_ints(char *buf, size_t cap, const int *v, int n)
         used += (size_t)snprintf(buf + used, cap - used, "%s%d", i ? "," : "", v[i]);
 }
 
-void mt_sweep_format_doubles(char *buf, size_t cap, const double *v, int n)
+void mt_sweep_format_momenta(char *buf, size_t cap, const double *v, int n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < cap; i++) {
+        char mu[32];
+        mt_sweep_format_mu(mu, sizeof mu, v[i]);
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? "," : "", mu);
+    }
+}
+
+void mt_sweep_format_methods(char *buf, size_t cap, const mt_method_kind *v, int n)
 {
     size_t used = 0;
     buf[0] = '\0';
     for (int i = 0; i < n && used < cap; i++)
-        used += (size_t)snprintf(buf + used, cap - used, "%s%g", i ? "," : "", v[i]);
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? "," : "",
+                                 mt_method_name(v[i]));
 }
 
 void mt_sweep_format_args(char *buf, size_t cap, char *const *v, int n)
@@ -308,9 +403,17 @@ int mt_sweep_spec_compare(const mt_sweep_spec *r, const mt_sweep_spec *g)
     for (int i = 0; same && i < r->n_momentum; i++)
         same = r->momentum[i] == g->momentum[i];
     if (!same) {
-        mt_sweep_format_doubles(a, sizeof a, r->momentum, r->n_momentum);
-        mt_sweep_format_doubles(b, sizeof b, g->momentum, g->n_momentum);
+        mt_sweep_format_momenta(a, sizeof a, r->momentum, r->n_momentum);
+        mt_sweep_format_momenta(b, sizeof b, g->momentum, g->n_momentum);
         return mt_error(MT_ERR_ARG, "--momentum: the sweep has %s, the command gives %s", a, b);
+    }
+    same = r->n_methods == g->n_methods;
+    for (int i = 0; same && i < r->n_methods; i++)
+        same = r->methods[i] == g->methods[i];
+    if (!same) {
+        mt_sweep_format_methods(a, sizeof a, r->methods, r->n_methods);
+        mt_sweep_format_methods(b, sizeof b, g->methods, g->n_methods);
+        return mt_error(MT_ERR_ARG, "--method: the sweep has %s, the command gives %s", a, b);
     }
     if (r->repeats != g->repeats)
         return mt_error(MT_ERR_ARG, "--repeats: the sweep has %d, the command gives %d",

@@ -1,10 +1,13 @@
-/* grid.h: a sweep's grid of cells (worker count x momentum x repeat), the
- * settings every cell shares, and their record sweep.json.
+/* grid.h: a sweep's grid of cells (worker count x momentum x method x
+ * repeat), the settings every cell shares, and their record sweep.json.
  *
  * A cell is one ordinary `mutau train` run directory under the sweep
- * directory, named after its coordinates ("w4_mu0.7_r2"). Repeat r (1-based)
- * trains with seed `seed + r - 1`, so repeats differ in their initialisation,
- * data order and augmentation and nothing else.
+ * directory, named after its coordinates: "w4_mu0.7_r2" for msgd (the names
+ * of sweeps made before the method axis), "w4_mu0.7_dana_r2" for another
+ * method (optim/method.h), "w4_muauto_r2" for `--momentum auto`, which the
+ * momentum axis holds as one more value (MT_SWEEP_MU_AUTO). Repeat r
+ * (1-based) trains with seed `seed + r - 1`, so repeats differ in their
+ * initialisation, data order and augmentation and nothing else.
  *
  * sweep.json records the grid, the mode and the train flags. A sweep rerun
  * with other settings is refused naming the setting that differs, so old and
@@ -17,17 +20,25 @@
 #ifndef MT_SWEEP_GRID_H
 #define MT_SWEEP_GRID_H
 
+#include "optim/method.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 enum { MT_SWEEP_MAX_AXIS = 64, MT_SWEEP_MAX_ARGS = 128, MT_SWEEP_NAME_CAP = 64 };
 
+/* The momentum axis's value for `--momentum auto` (mu chosen during the run
+ * from the measured staleness, optim/momentum_auto.h). */
+#define MT_SWEEP_MU_AUTO (-1.0)
+
 typedef struct {
     int n_workers;
     int workers[MT_SWEEP_MAX_AXIS];      /* W of each column group, as given */
     int n_momentum;
-    double momentum[MT_SWEEP_MAX_AXIS];  /* mu values, as given */
+    double momentum[MT_SWEEP_MAX_AXIS];  /* mu values, as given; MT_SWEEP_MU_AUTO for auto */
+    int n_methods;
+    mt_method_kind methods[MT_METHOD_COUNT]; /* update rules, as given (default: msgd) */
     int repeats;                         /* R >= 1 */
     uint64_t seed;                       /* repeat r trains with seed + r - 1 */
     char mode[16];                       /* "" (not given), async, sync or delay */
@@ -38,15 +49,18 @@ typedef struct {
 } mt_sweep_spec;
 
 typedef struct {
-    int index;       /* position in the run order: repeat-major, then workers, then momentum */
+    int index;       /* position in the run order: repeat-major, then workers, then
+                        momentum, then method */
     int workers;
-    double momentum;
+    double momentum; /* or MT_SWEEP_MU_AUTO */
+    mt_method_kind method;
     int repeat;      /* 1-based */
     uint64_t seed;
     char name[MT_SWEEP_NAME_CAP]; /* the run directory's name under the sweep directory */
 } mt_sweep_cell;
 
-/* An empty spec: no axes, 1 repeat, seed 1, no mode or delay, no train flags. */
+/* An empty spec: no workers or momentum, the method msgd, 1 repeat, seed 1,
+ * no mode or delay, no train flags. */
 void mt_sweep_spec_init(mt_sweep_spec *s);
 void mt_sweep_spec_free(mt_sweep_spec *s);
 
@@ -69,12 +83,19 @@ int mt_sweep_uses_ps(const mt_sweep_spec *s);
  * passes it again. */
 int mt_sweep_cell_oversubscribes(const mt_sweep_spec *s, const mt_sweep_cell *c);
 
-/* Cells: n_workers x n_momentum x repeats. Repeat-major so that the first
- * pass over the grid gives every cell one result before any gets a second. */
+/* Cells: n_workers x n_momentum x n_methods x repeats. Repeat-major so that
+ * the first pass over the grid gives every cell one result before any gets a
+ * second; the method innermost so that a sweep stopped early has every
+ * method at the worker counts it reached. With msgd alone, the order and the
+ * names are those of sweeps made before the method axis. */
 int mt_sweep_cell_count(const mt_sweep_spec *s);
 void mt_sweep_cell_at(const mt_sweep_spec *s, int index, mt_sweep_cell *c);
 
-/* Checks the axes (non-empty, no duplicates, in range) naming the flag. */
+/* Sets c->name from c's workers, momentum, method and repeat. */
+void mt_sweep_cell_name(mt_sweep_cell *c);
+
+/* Checks the axes (non-empty, no duplicates, in range; dana is not defined
+ * in sync mode) naming the flag. */
 int mt_sweep_spec_check(const mt_sweep_spec *s);
 
 /* The argument vector of a fresh `mutau train` run of cell c in run
@@ -100,9 +121,17 @@ int mt_sweep_spec_load(const char *dir, mt_sweep_spec *s);
  * naming the first setting that differs and both values. */
 int mt_sweep_spec_compare(const mt_sweep_spec *recorded, const mt_sweep_spec *given);
 
-/* "1,2,4,8" / "0.1,0.3" / "--lr 0.1 --epochs 3": for messages and reports. */
+/* "1,2,4,8" / "0.1,0.3,auto" / "msgd,dana" / "--lr 0.1 --epochs 3": for
+ * messages and reports. */
 void mt_sweep_format_ints(char *buf, size_t cap, const int *v, int n);
-void mt_sweep_format_doubles(char *buf, size_t cap, const double *v, int n);
+void mt_sweep_format_momenta(char *buf, size_t cap, const double *v, int n);
+void mt_sweep_format_methods(char *buf, size_t cap, const mt_method_kind *v, int n);
 void mt_sweep_format_args(char *buf, size_t cap, char *const *v, int n);
+
+/* One momentum as the cell names and tables show it: "0.7" (%g) or "auto". */
+void mt_sweep_format_mu(char *buf, size_t cap, double mu);
+
+/* Whether mu is the auto value. */
+int mt_sweep_mu_is_auto(double mu);
 
 #endif

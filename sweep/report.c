@@ -51,11 +51,19 @@ static void entry_text(char *buf, size_t cap, const mt_sweep_stat *st, int best)
         snprintf(buf + n, cap - n, " (%d to run)", st->other);
 }
 
-void mt_sweep_table_print(FILE *f, const mt_sweep_spec *s, const mt_sweep_stat *stats,
-                          int markdown)
+/* Whether the sweep's tables, figures and titles name the method: not for a
+ * sweep of msgd alone, whose report is that of sweeps made before the
+ * method axis. */
+static int names_methods(const mt_sweep_spec *s)
+{
+    return s->n_methods > 1 || s->methods[0] != MT_METHOD_MSGD;
+}
+
+/* One method's table (its block of stats). */
+static void block_print(FILE *f, const mt_sweep_spec *s, const mt_sweep_stat *stats, int markdown)
 {
     enum { W0 = 8, WC = 15 };
-    char buf[96];
+    char buf[96], mu[32];
     int wc = WC;
     /* Widen the columns to the longest entry. */
     for (int i = 0; i < s->n_workers * s->n_momentum; i++) {
@@ -65,8 +73,10 @@ void mt_sweep_table_print(FILE *f, const mt_sweep_spec *s, const mt_sweep_stat *
     }
     if (markdown) {
         fprintf(f, "| workers |");
-        for (int m = 0; m < s->n_momentum; m++)
-            fprintf(f, " μ = %g |", s->momentum[m]);
+        for (int m = 0; m < s->n_momentum; m++) {
+            mt_sweep_format_mu(mu, sizeof mu, s->momentum[m]);
+            fprintf(f, " μ = %s |", mu);
+        }
         fprintf(f, " best μ |\n|---:|");
         for (int m = 0; m < s->n_momentum; m++)
             fprintf(f, "---:|");
@@ -74,7 +84,8 @@ void mt_sweep_table_print(FILE *f, const mt_sweep_spec *s, const mt_sweep_stat *
     } else {
         put_padded(f, "workers", W0, 0);
         for (int m = 0; m < s->n_momentum; m++) {
-            snprintf(buf, sizeof buf, "mu=%g", s->momentum[m]);
+            mt_sweep_format_mu(mu, sizeof mu, s->momentum[m]);
+            snprintf(buf, sizeof buf, "mu=%s", mu);
             fputs("  ", f);
             put_padded(f, buf, wc, 1);
         }
@@ -97,52 +108,191 @@ void mt_sweep_table_print(FILE *f, const mt_sweep_spec *s, const mt_sweep_stat *
             }
         }
         if (best >= 0)
-            snprintf(buf, sizeof buf, "%g", s->momentum[best]);
+            mt_sweep_format_mu(buf, sizeof buf, s->momentum[best]);
         else
             snprintf(buf, sizeof buf, "-");
         fprintf(f, markdown ? " %s |\n" : "  %s\n", buf);
     }
 }
 
+void mt_sweep_table_print(FILE *f, const mt_sweep_spec *s, const mt_sweep_stat *stats,
+                          int markdown)
+{
+    for (int q = 0; q < s->n_methods; q++) {
+        if (names_methods(s))
+            fprintf(f, markdown ? "%s### %s\n\n" : "%smethod %s:\n", q ? "\n" : "",
+                    mt_method_name(s->methods[q]));
+        block_print(f, s, mt_sweep_stats_of(s, stats, q), markdown);
+    }
+}
+
+/* A row label of the methods' tables and its cells, padded or piped. */
+static void cell_out(FILE *f, const char *text, int width, int markdown, int first)
+{
+    if (markdown) {
+        fprintf(f, first ? "| %s |" : " %s |", text);
+    } else {
+        if (!first)
+            fputs("  ", f);
+        put_padded(f, text, width, !first);
+    }
+}
+
+void mt_sweep_methods_table_print(FILE *f, const mt_sweep_spec *s, const mt_sweep_stat *stats,
+                                  int markdown)
+{
+    enum { W0 = 8 };
+    int nq = s->n_methods, nw = s->n_workers, a = mt_sweep_auto_index(s);
+    char buf[160], mu[32], fixed[32];
+    for (int part = 0; part < 2; part++) {
+        if (part == 1 && a < 0)
+            break;
+        /* part 0: each method's best (auto included) with its momentum;
+         * part 1: auto minus the best fixed momentum, in points. */
+        int wc = 14;
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass == 1) {
+                if (part == 0)
+                    fprintf(f, markdown ? "" : "best final test top-1 (%%) per method, mean ± sd "
+                                               "over repeats (its momentum):\n");
+                else if (markdown)
+                    fprintf(f, "\nMomentum `auto` against the best fixed momentum: points of "
+                               "final test top-1 (auto's mean μ vs the best fixed μ).\n\n");
+                else
+                    fprintf(f, "\nmomentum auto against the best fixed momentum, points of "
+                               "final test top-1 (auto's mean mu vs the best fixed mu):\n");
+                cell_out(f, "workers", W0, markdown, 1);
+                for (int q = 0; q < nq; q++)
+                    cell_out(f, mt_method_name(s->methods[q]), wc, markdown, 0);
+                fputc('\n', f);
+                if (markdown) {
+                    fprintf(f, "|---:|");
+                    for (int q = 0; q < nq; q++)
+                        fprintf(f, "---:|");
+                    fputc('\n', f);
+                }
+            }
+            for (int w = 0; w < nw; w++) {
+                if (pass == 1) {
+                    snprintf(buf, sizeof buf, "%d", s->workers[w]);
+                    cell_out(f, buf, W0, markdown, 1);
+                }
+                for (int q = 0; q < nq; q++) {
+                    const mt_sweep_stat *blk = mt_sweep_stats_of(s, stats, q);
+                    int b = part == 0 ? mt_sweep_best_momentum(s, blk, w)
+                                      : mt_sweep_best_fixed_momentum(s, blk, w);
+                    const mt_sweep_stat *st = b >= 0 ? &blk[w * s->n_momentum + b] : NULL;
+                    const mt_sweep_stat *au = a >= 0 ? &blk[w * s->n_momentum + a] : NULL;
+                    snprintf(buf, sizeof buf, "-");
+                    if (part == 0 && st) {
+                        char e[96];
+                        entry_text(e, sizeof e, st, 0);
+                        mt_sweep_format_mu(mu, sizeof mu, st->momentum);
+                        snprintf(buf, sizeof buf, "%s (%s)", e, mu);
+                    } else if (part == 1 && st && au->n > 0) {
+                        mt_sweep_format_mu(fixed, sizeof fixed, st->momentum);
+                        if (isfinite(au->used))
+                            snprintf(mu, sizeof mu, "%.2f", au->used);
+                        else
+                            snprintf(mu, sizeof mu, "?");
+                        snprintf(buf, sizeof buf, "%+.2f (%s vs %s)",
+                                 100 * (au->mean - st->mean), mu, fixed);
+                    }
+                    if (pass == 0 && text_width(buf) > wc)
+                        wc = text_width(buf);
+                    if (pass == 1)
+                        cell_out(f, buf, wc, markdown, 0);
+                }
+                if (pass == 1)
+                    fputc('\n', f);
+            }
+        }
+    }
+}
+
 /* ---- figures ------------------------------------------------------------ */
 
-static int figure_path(char *buf, size_t cap, const char *dir, const char *name)
+/* What the figures of method q share: the file name's suffix ("" or
+ * "_dana"), the title's method (" of dana") and the subtitle. */
+typedef struct {
+    const char *dir;
+    const mt_sweep_spec *s;
+    int q;
+    char suffix[32], method[40];
+    const char *subtitle;
+} fig_ctx;
+
+static void fig_ctx_init(fig_ctx *x, const char *dir, const mt_sweep_spec *s, int q,
+                         const char *subtitle)
 {
-    if ((size_t)snprintf(buf, cap, "%s/%s", dir, name) >= cap)
-        return mt_error(MT_ERR_ARG, "report: path too long: %s/%s", dir, name);
+    x->dir = dir, x->s = s, x->q = q, x->subtitle = subtitle;
+    x->suffix[0] = x->method[0] = '\0';
+    if (s->n_methods > 1)
+        snprintf(x->suffix, sizeof x->suffix, "_%s", mt_method_name(s->methods[q]));
+    if (names_methods(s))
+        snprintf(x->method, sizeof x->method, ", %s", mt_method_name(s->methods[q]));
+}
+
+/* dir/BASE{suffix}.png */
+static int figure_path(char *buf, size_t cap, const fig_ctx *x, const char *base)
+{
+    if ((size_t)snprintf(buf, cap, "%s/%s%s.png", x->dir, base, x->suffix) >= cap)
+        return mt_error(MT_ERR_ARG, "report: path too long: %s/%s%s.png", x->dir, base,
+                        x->suffix);
     return MT_OK;
 }
 
-/* Figure 2: one curve per worker count over momentum, bars ± sd. */
-static int plot_vs_momentum(const char *dir, const mt_sweep_spec *s, const mt_sweep_stat *stats,
-                            const char *subtitle)
+/* A diamond: `auto`'s marker, at the momentum it used. */
+#define AUTO_MARKER "\xe2\x97\x86"
+
+/* Figure 2: one curve per worker count over the fixed momenta, bars ± sd;
+ * auto as a diamond of the curve's colour at the mean momentum it used. */
+static int plot_vs_momentum(const fig_ctx *x, const mt_sweep_stat *stats)
 {
-    int nw = s->n_workers, nm = s->n_momentum;
+    const mt_sweep_spec *s = x->s;
+    int nw = s->n_workers, nm = s->n_momentum, a = mt_sweep_auto_index(s);
+    int nf = a >= 0 ? nm - 1 : nm, ns = a >= 0 ? 2 * nw + 1 : nw;
     double *v = malloc(sizeof(double) * (size_t)(4 * nw * nm));
-    mt_plot_series *ser = calloc((size_t)nw, sizeof *ser);
+    mt_plot_series *ser = calloc((size_t)ns, sizeof *ser);
     char(*names)[32] = calloc((size_t)nw, sizeof *names);
     if (!v || !ser || !names) {
         free(v), free(ser), free(names);
         return mt_error(MT_ERR_NOMEM, "report: out of memory");
     }
-    double *x = v, *y = v + nw * nm, *lo = y + nw * nm, *hi = lo + nw * nm;
+    double *px = v, *py = v + nw * nm, *lo = py + nw * nm, *hi = lo + nw * nm;
     for (int w = 0; w < nw; w++) {
-        for (int m = 0; m < nm; m++) {
-            const mt_sweep_stat *st = &stats[w * nm + m];
-            int k = w * nm + m;
-            x[k] = s->momentum[m];
-            y[k] = 100 * st->mean;
+        /* The fixed momenta first, then auto's point last in the row. */
+        int k = w * nm;
+        for (int m = 0; m <= nm; m++) {
+            int mm = m < nm ? m : a;
+            if (m < nm && m == a)
+                continue;
+            if (m == nm && a < 0)
+                break;
+            const mt_sweep_stat *st = &stats[w * nm + mm];
+            px[k] = mm == a ? st->used : s->momentum[mm];
+            py[k] = 100 * st->mean;
             double sd = isfinite(st->sd) ? 100 * st->sd : 0;
-            lo[k] = y[k] - sd;
-            hi[k] = y[k] + sd;
+            lo[k] = py[k] - sd;
+            hi[k] = py[k] + sd;
+            k++;
         }
-        snprintf(names[w], sizeof names[w], "%d worker%s", s->workers[w], s->workers[w] == 1 ? "" : "s");
-        ser[w] = (mt_plot_series){.name = names[w], .n = nm, .x = x + w * nm, .y = y + w * nm,
-                                  .lo = lo + w * nm, .hi = hi + w * nm, .markers = 1};
+        snprintf(names[w], sizeof names[w], "%d worker%s", s->workers[w],
+                 s->workers[w] == 1 ? "" : "s");
+        int o = w * nm;
+        ser[w] = (mt_plot_series){.name = names[w], .n = nf, .x = px + o, .y = py + o,
+                                  .lo = lo + o, .hi = hi + o, .markers = 1};
+        if (a >= 0)
+            ser[nw + w] = (mt_plot_series){.n = 1, .x = px + o + nf, .y = py + o + nf,
+                                           .lo = lo + o + nf, .hi = hi + o + nf, .no_line = 1,
+                                           .color = w + 1, .marker = AUTO_MARKER};
     }
+    if (a >= 0) /* the legend's entry for every auto point */
+        ser[2 * nw] = (mt_plot_series){.name = "auto, at its mean μ", .no_line = 1,
+                                       .color = -1, .marker = AUTO_MARKER};
     char title[256], path[4096];
-    snprintf(title, sizeof title, "Test accuracy vs momentum (%s)", subtitle);
-    int rc = figure_path(path, sizeof path, dir, "accuracy_vs_momentum.png");
+    snprintf(title, sizeof title, "Test accuracy vs momentum%s (%s)", x->method, x->subtitle);
+    int rc = figure_path(path, sizeof path, x, "accuracy_vs_momentum");
     mt_plot_lines_opts o = {.title = title,
                             .xlabel = "momentum μ",
                             .ylabel = "final test top-1 (%), mean ± sd over repeats",
@@ -152,14 +302,14 @@ static int plot_vs_momentum(const char *dir, const mt_sweep_spec *s, const mt_sw
                             .legend_title = "workers",
                             .legend = MT_PLOT_LEGEND_RIGHT};
     if (rc == MT_OK)
-        rc = mt_plot_lines(path, &o, ser, nw);
+        rc = mt_plot_lines(path, &o, ser, ns);
     free(v), free(ser), free(names);
     return rc;
 }
 
-static int plot_heatmap(const char *dir, const mt_sweep_spec *s, const mt_sweep_stat *stats,
-                        const char *subtitle)
+static int plot_heatmap(const fig_ctx *x, const mt_sweep_stat *stats)
 {
+    const mt_sweep_spec *s = x->s;
     int nw = s->n_workers, nm = s->n_momentum;
     double *val = malloc(sizeof(double) * (size_t)(nw * nm));
     unsigned char *mark = calloc((size_t)(nw * nm), 1);
@@ -178,13 +328,14 @@ static int plot_heatmap(const char *dir, const mt_sweep_spec *s, const mt_sweep_
         rows[w] = rl[w];
     }
     for (int m = 0; rc == MT_OK && m < nm; m++) {
-        snprintf(cl[m], sizeof cl[m], "%g", s->momentum[m]);
+        mt_sweep_format_mu(cl[m], sizeof cl[m], s->momentum[m]);
         cols[m] = cl[m];
     }
     char title[256], path[4096];
-    snprintf(title, sizeof title, "Mean test top-1 (%%), best μ outlined (%s)", subtitle);
+    snprintf(title, sizeof title, "Mean test top-1 (%%)%s, best μ outlined (%s)", x->method,
+             x->subtitle);
     if (rc == MT_OK)
-        rc = figure_path(path, sizeof path, dir, "heatmap.png");
+        rc = figure_path(path, sizeof path, x, "heatmap");
     mt_plot_heatmap_opts o = {.title = title,
                               .xlabel = "momentum μ",
                               .ylabel = "workers W",
@@ -200,27 +351,36 @@ static int plot_heatmap(const char *dir, const mt_sweep_spec *s, const mt_sweep_
     return rc;
 }
 
+/* Whether result q belongs on the epoch curve of (method, workers, momentum). */
+static int on_curve(const mt_sweep_result *q, mt_method_kind method, int workers, double mu)
+{
+    return q->cell.method == method && q->cell.workers == workers && q->cell.momentum == mu &&
+           strcmp(q->status, "diverged") != 0;
+}
+
 /* Accuracy per epoch for worker count index w: a curve per momentum, the
  * mean over the repeats that reached each epoch, band ± sd. Diverged repeats
  * are left out, as in the table; unfinished ones count up to where they are. */
-static int plot_epochs(const char *dir, const mt_sweep_spec *s, const mt_sweep_result *r, int w,
-                       const char *subtitle, int *written)
+static int plot_epochs(const fig_ctx *x, const mt_sweep_result *r, int w, int *written)
 {
+    const mt_sweep_spec *s = x->s;
+    mt_method_kind method = s->methods[x->q];
     int nm = s->n_momentum, n = mt_sweep_cell_count(s), max_ep = 0;
     for (int i = 0; i < n; i++)
-        if (r[i].cell.workers == s->workers[w] && strcmp(r[i].status, "diverged") != 0)
+        if (r[i].cell.method == method && r[i].cell.workers == s->workers[w] &&
+            strcmp(r[i].status, "diverged") != 0)
             for (int k = 0; k < r[i].n_curve; k++)
                 if (r[i].curve_epoch[k] > max_ep)
                     max_ep = r[i].curve_epoch[k];
     if (max_ep == 0)
         return MT_OK; /* nothing evaluated yet for this worker count */
     size_t len = (size_t)nm * (size_t)max_ep;
-    double *x = malloc(sizeof(double) * len), *y = malloc(sizeof(double) * len),
+    double *px = malloc(sizeof(double) * len), *py = malloc(sizeof(double) * len),
            *lo = malloc(sizeof(double) * len), *hi = malloc(sizeof(double) * len);
     mt_plot_series *ser = calloc((size_t)nm, sizeof *ser);
     char(*names)[32] = calloc((size_t)nm, sizeof *names);
     int rc = MT_OK;
-    if (!x || !y || !lo || !hi || !ser || !names)
+    if (!px || !py || !lo || !hi || !ser || !names)
         rc = mt_error(MT_ERR_NOMEM, "report: out of memory");
     for (int m = 0; rc == MT_OK && m < nm; m++) {
         for (int e = 0; e < max_ep; e++) {
@@ -229,8 +389,7 @@ static int plot_epochs(const char *dir, const mt_sweep_spec *s, const mt_sweep_r
             for (int pass = 0; pass < 2; pass++)
                 for (int i = 0; i < n; i++) {
                     const mt_sweep_result *q = &r[i];
-                    if (q->cell.workers != s->workers[w] || q->cell.momentum != s->momentum[m] ||
-                        strcmp(q->status, "diverged") == 0)
+                    if (!on_curve(q, method, s->workers[w], s->momentum[m]))
                         continue;
                     for (int k = 0; k < q->n_curve; k++)
                         if (q->curve_epoch[k] == e + 1 && isfinite(q->curve_top1[k])) {
@@ -242,23 +401,23 @@ static int plot_epochs(const char *dir, const mt_sweep_spec *s, const mt_sweep_r
                         }
                 }
             size_t k = (size_t)m * (size_t)max_ep + (size_t)e;
-            x[k] = e + 1;
-            y[k] = cnt ? sum / cnt : NAN;
+            px[k] = e + 1;
+            py[k] = cnt ? sum / cnt : NAN;
             double sd = cnt > 1 ? sqrt(ss / (cnt - 1)) : 0;
-            lo[k] = y[k] - sd;
-            hi[k] = y[k] + sd;
+            lo[k] = py[k] - sd;
+            hi[k] = py[k] + sd;
         }
-        snprintf(names[m], sizeof names[m], "%g", s->momentum[m]);
+        mt_sweep_format_mu(names[m], sizeof names[m], s->momentum[m]);
         size_t off = (size_t)m * (size_t)max_ep;
-        ser[m] = (mt_plot_series){.name = names[m], .n = max_ep, .x = x + off, .y = y + off,
+        ser[m] = (mt_plot_series){.name = names[m], .n = max_ep, .x = px + off, .y = py + off,
                                   .lo = lo + off, .hi = hi + off, .markers = max_ep <= 30};
     }
-    char title[256], file[64], path[4096];
-    snprintf(title, sizeof title, "Test top-1 per epoch, %d worker%s (%s)", s->workers[w],
-             s->workers[w] == 1 ? "" : "s", subtitle);
-    snprintf(file, sizeof file, "epochs_w%d.png", s->workers[w]);
+    char title[256], base[64], path[4096];
+    snprintf(title, sizeof title, "Test top-1 per epoch, %d worker%s%s (%s)", s->workers[w],
+             s->workers[w] == 1 ? "" : "s", x->method, x->subtitle);
+    snprintf(base, sizeof base, "epochs_w%d", s->workers[w]);
     if (rc == MT_OK)
-        rc = figure_path(path, sizeof path, dir, file);
+        rc = figure_path(path, sizeof path, x, base);
     mt_plot_lines_opts o = {.title = title,
                             .xlabel = "epoch",
                             .integer_x = 1,
@@ -272,7 +431,57 @@ static int plot_epochs(const char *dir, const mt_sweep_spec *s, const mt_sweep_r
         rc = mt_plot_lines(path, &o, ser, nm);
     if (rc == MT_OK)
         (*written)++;
-    free(x), free(y), free(lo), free(hi), free(ser), free(names);
+    free(px), free(py), free(lo), free(hi), free(ser), free(names);
+    return rc;
+}
+
+/* The overlay: per method, its best mean over the momenta (auto included)
+ * against the worker count, bars ± sd of that best. */
+static int plot_methods(const char *dir, const mt_sweep_spec *s, const mt_sweep_stat *stats,
+                        const char *subtitle)
+{
+    int nq = s->n_methods, nw = s->n_workers;
+    double *v = malloc(sizeof(double) * (size_t)(4 * nq * nw));
+    mt_plot_series *ser = calloc((size_t)nq, sizeof *ser);
+    if (!v || !ser) {
+        free(v), free(ser);
+        return mt_error(MT_ERR_NOMEM, "report: out of memory");
+    }
+    double *px = v, *py = v + nq * nw, *lo = py + nq * nw, *hi = lo + nq * nw;
+    for (int q = 0; q < nq; q++) {
+        const mt_sweep_stat *blk = mt_sweep_stats_of(s, stats, q);
+        for (int w = 0; w < nw; w++) {
+            int k = q * nw + w, b = mt_sweep_best_momentum(s, blk, w);
+            const mt_sweep_stat *st = b >= 0 ? &blk[w * s->n_momentum + b] : NULL;
+            px[k] = s->workers[w];
+            py[k] = st ? 100 * st->mean : NAN;
+            double sd = st && isfinite(st->sd) ? 100 * st->sd : 0;
+            lo[k] = py[k] - sd;
+            hi[k] = py[k] + sd;
+        }
+        ser[q] = (mt_plot_series){.name = mt_method_name(s->methods[q]), .n = nw,
+                                  .x = px + q * nw, .y = py + q * nw, .lo = lo + q * nw,
+                                  .hi = hi + q * nw, .markers = 1};
+    }
+    char title[256], path[4096];
+    snprintf(title, sizeof title, "Best test accuracy over momentum vs workers (%s)", subtitle);
+    int rc = MT_OK;
+    if ((size_t)snprintf(path, sizeof path, "%s/methods_vs_workers.png", dir) >= sizeof path)
+        rc = mt_error(MT_ERR_ARG, "report: path too long: %s/methods_vs_workers.png", dir);
+    mt_plot_lines_opts o = {.title = title,
+                            .xlabel = strcmp(s->mode, "delay") == 0 && s->delay < 0
+                                          ? "workers W (delay mode: τ = W − 1)"
+                                          : "workers W",
+                            .integer_x = 1,
+                            .ylabel = "final test top-1 (%) at the best μ, mean ± sd",
+                            .spread = MT_PLOT_SPREAD_BARS,
+                            .ymin = NAN,
+                            .ymax = NAN,
+                            .legend_title = "method",
+                            .legend = MT_PLOT_LEGEND_RIGHT};
+    if (rc == MT_OK)
+        rc = mt_plot_lines(path, &o, ser, nq);
+    free(v), free(ser);
     return rc;
 }
 
@@ -320,27 +529,38 @@ static void write_cells(FILE *f, const mt_sweep_result *r, int n)
 int mt_sweep_report_write(const char *dir, const mt_sweep_spec *s, const mt_sweep_result *r,
                           int *figures)
 {
-    int nw = s->n_workers, nm = s->n_momentum, n = mt_sweep_cell_count(s);
-    mt_sweep_stat *stats = calloc((size_t)(nw * nm), sizeof *stats);
+    int nw = s->n_workers, nm = s->n_momentum, nq = s->n_methods, n = mt_sweep_cell_count(s);
+    mt_sweep_stat *stats = calloc((size_t)mt_sweep_stat_count(s), sizeof *stats);
     if (!stats)
         return mt_error(MT_ERR_NOMEM, "report: out of memory");
     mt_sweep_stats(s, r, stats);
     *figures = 0;
     char sub[128];
     subtitle_of(s, sub, sizeof sub);
-    int any = 0;
-    for (int i = 0; i < nw * nm; i++)
-        any |= stats[i].n > 0;
-    int rc = MT_OK;
-    if (any) {
-        rc = plot_vs_momentum(dir, s, stats, sub);
-        if (rc == MT_OK)
-            rc = plot_heatmap(dir, s, stats, sub);
-        if (rc == MT_OK)
-            *figures += 2;
+    int any = 0, rc = MT_OK;
+    for (int q = 0; rc == MT_OK && q < nq; q++) {
+        fig_ctx x;
+        fig_ctx_init(&x, dir, s, q, sub);
+        const mt_sweep_stat *blk = mt_sweep_stats_of(s, stats, q);
+        int any_q = 0;
+        for (int i = 0; i < nw * nm; i++)
+            any_q |= blk[i].n > 0;
+        any |= any_q;
+        if (any_q) {
+            rc = plot_vs_momentum(&x, blk);
+            if (rc == MT_OK)
+                rc = plot_heatmap(&x, blk);
+            if (rc == MT_OK)
+                *figures += 2;
+        }
+        for (int w = 0; rc == MT_OK && w < nw; w++)
+            rc = plot_epochs(&x, r, w, figures);
     }
-    for (int w = 0; rc == MT_OK && w < nw; w++)
-        rc = plot_epochs(dir, s, r, w, sub, figures);
+    if (rc == MT_OK && any && nq > 1) {
+        rc = plot_methods(dir, s, stats, sub);
+        if (rc == MT_OK)
+            (*figures)++;
+    }
     if (rc != MT_OK) {
         free(stats);
         return rc;
@@ -354,9 +574,10 @@ int mt_sweep_report_write(const char *dir, const mt_sweep_spec *s, const mt_swee
         free(stats);
         return mt_error(MT_ERR_IO, "%s: %s", tmp, strerror(errno));
     }
-    char ws[512], ms[512], args[4096];
+    char ws[512], ms[512], qs[128], args[4096];
     mt_sweep_format_ints(ws, sizeof ws, s->workers, nw);
-    mt_sweep_format_doubles(ms, sizeof ms, s->momentum, nm);
+    mt_sweep_format_momenta(ms, sizeof ms, s->momentum, nm);
+    mt_sweep_format_methods(qs, sizeof qs, s->methods, nq);
     mt_sweep_format_args(args, sizeof args, s->train_args, s->n_train_args);
     int done = 0, diverged = 0;
     for (int i = 0; i < n; i++) {
@@ -364,8 +585,9 @@ int mt_sweep_report_write(const char *dir, const mt_sweep_spec *s, const mt_swee
         diverged += strcmp(r[i].status, "diverged") == 0;
     }
     fprintf(f, "# Sweep report: momentum per worker count\n\n");
-    fprintf(f, "- workers: %s; momentum: %s; %d repeat%s (seeds %llu to %llu); mode: %s",
-            ws, ms, s->repeats, s->repeats == 1 ? "" : "s", (unsigned long long)s->seed,
+    fprintf(f, "- workers: %s; momentum: %s; method%s: %s; %d repeat%s (seeds %llu to %llu); "
+               "mode: %s",
+            ws, ms, nq == 1 ? "" : "s", qs, s->repeats, s->repeats == 1 ? "" : "s", (unsigned long long)s->seed,
             (unsigned long long)(s->seed + (uint64_t)s->repeats - 1), mt_sweep_mode(s));
     if (s->delay >= 0)
         fprintf(f, ", delay %ld", s->delay);
@@ -378,15 +600,28 @@ int mt_sweep_report_write(const char *dir, const mt_sweep_spec *s, const mt_swee
                "`*` marks the best momentum of each worker count (highest mean). Diverged "
                "repeats are counted, not averaged.\n\n");
     mt_sweep_table_print(f, s, stats, 1);
+    if (nq > 1 || mt_sweep_auto_index(s) >= 0) {
+        fprintf(f, "\n## The methods compared\n\n"
+                   "Each method's best final test top-1 (%%) over the momenta (`auto` "
+                   "included), mean ± sd over repeats, with its momentum.\n\n");
+        mt_sweep_methods_table_print(f, s, stats, 1);
+    }
     if (any)
-        fprintf(f, "\n## Figures\n\n"
-                   "![accuracy vs momentum](accuracy_vs_momentum.png)\n\n"
-                   "![heat map](heatmap.png)\n\n");
-    for (int w = 0; w < nw; w++) {
-        snprintf(path, sizeof path, "%s/epochs_w%d.png", dir, s->workers[w]);
-        if (access(path, F_OK) == 0)
-            fprintf(f, "![accuracy per epoch, %d workers](epochs_w%d.png)\n\n", s->workers[w],
-                    s->workers[w]);
+        fprintf(f, "\n## Figures\n\n");
+    if (any && nq > 1)
+        fprintf(f, "![best accuracy per method vs workers](methods_vs_workers.png)\n\n");
+    for (int q = 0; any && q < nq; q++) {
+        fig_ctx x;
+        fig_ctx_init(&x, dir, s, q, sub);
+        const char *base[] = {"accuracy_vs_momentum", "heatmap"};
+        char eb[32];
+        for (int k = 0; k < 2 + nw; k++) {
+            if (k >= 2)
+                snprintf(eb, sizeof eb, "epochs_w%d", s->workers[k - 2]);
+            const char *b = k < 2 ? base[k] : eb;
+            if (figure_path(path, sizeof path, &x, b) == MT_OK && access(path, F_OK) == 0)
+                fprintf(f, "![%s%s](%s%s.png)\n\n", b, x.method, b, x.suffix);
+        }
     }
     fprintf(f, "\n## Cells\n\n");
     write_cells(f, r, n);

@@ -118,10 +118,11 @@ static int read_log(const char *dir, mt_sweep_result *r)
         c_sec = column_of(cols, nc, "seconds", NULL),
         c_vloss = column_of(cols, nc, "eval_loss", "val_loss"),
         c_tmean = column_of(cols, nc, "staleness_mean", "tau_mean"),
-        c_tmax = column_of(cols, nc, "staleness_max", "tau_max");
+        c_tmax = column_of(cols, nc, "staleness_max", "tau_max"),
+        c_mu = column_of(cols, nc, "momentum", NULL);
     int cap = 0, rows = 0;
-    double ips_sum = 0, sec_sum = 0, tmean_sum = 0, tmax = NAN;
-    int n_ips = 0, n_sec = 0, n_tmean = 0;
+    double ips_sum = 0, sec_sum = 0, tmean_sum = 0, tmax = NAN, mu_sum = 0;
+    int n_ips = 0, n_sec = 0, n_tmean = 0, n_mu = 0;
     int rc = MT_OK;
     while (fgets(line, sizeof line, f)) {
         int n = split_csv(line, v, MAX_COLS);
@@ -138,6 +139,8 @@ static int read_log(const char *dir, mt_sweep_result *r)
             tmean_sum += x, n_tmean++;
         if (isfinite(x = field(v, n, c_tmax)) && !(x <= tmax))
             tmax = x;
+        if (isfinite(x = field(v, n, c_mu)))
+            mu_sum += x, n_mu++;
         /* An evaluation with a non-finite loss scored non-finite outputs:
          * its accuracy means nothing. */
         if (!isfinite(t1) || (c_vloss >= 0 && c_vloss < n && v[c_vloss][0] &&
@@ -174,6 +177,8 @@ static int read_log(const char *dir, mt_sweep_result *r)
         r->tau_mean = tmean_sum / n_tmean;
         r->tau_max = tmax;
     }
+    if (n_mu)
+        r->momentum_used = mu_sum / n_mu;
     if (r->epochs_done == 0)
         r->epochs_done = rows;
     return rc;
@@ -186,6 +191,7 @@ int mt_sweep_result_read(const mt_sweep_spec *s, const mt_sweep_cell *c, const c
     r->cell = *c;
     r->final_top1 = r->final_top5 = r->best_top1 = r->best_top5 = NAN;
     r->tau_mean = r->tau_max = r->images_per_s = r->wall_seconds = r->cpu_seconds = NAN;
+    r->momentum_used = NAN;
     r->delay = s->delay;
     snprintf(r->mode, sizeof r->mode, "%s", mt_sweep_mode(s));
     snprintf(r->status, sizeof r->status, "pending");
@@ -305,7 +311,12 @@ int mt_sweep_results_write_csv(const char *path, const mt_sweep_result *r, int n
     fprintf(f, "%s\n", MT_SWEEP_RESULTS_HEADER);
     for (int i = 0; i < n; i++) {
         const mt_sweep_result *x = &r[i];
-        fprintf(f, "%s,%d,%g,%s,", x->cell.name, x->cell.workers, x->cell.momentum, x->mode);
+        fprintf(f, "%s,%d,", x->cell.name, x->cell.workers);
+        if (!mt_sweep_mu_is_auto(x->cell.momentum))
+            fprintf(f, "%g", x->cell.momentum);
+        fprintf(f, ",%s", mt_method_name(x->cell.method));
+        put_num(f, x->momentum_used, "%.4g");
+        fprintf(f, ",%s,", x->mode);
         if (x->delay >= 0)
             fprintf(f, "%ld", x->delay);
         fprintf(f, ",%d,%" PRIu64, x->cell.repeat, x->cell.seed);
@@ -349,50 +360,93 @@ int mt_sweep_results_update(const mt_sweep_spec *s, const char *dir, mt_sweep_re
     return rc;
 }
 
+int mt_sweep_stat_count(const mt_sweep_spec *s)
+{
+    return s->n_methods * s->n_workers * s->n_momentum;
+}
+
+const mt_sweep_stat *mt_sweep_stats_of(const mt_sweep_spec *s, const mt_sweep_stat *stats, int q)
+{
+    return stats + (size_t)q * (size_t)(s->n_workers * s->n_momentum);
+}
+
+/* Whether result x is a repeat of the cell st describes. */
+static int same_cell(const mt_sweep_result *x, const mt_sweep_stat *st)
+{
+    return x->cell.workers == st->workers && x->cell.momentum == st->momentum &&
+           x->cell.method == st->method;
+}
+
 void mt_sweep_stats(const mt_sweep_spec *s, const mt_sweep_result *r, mt_sweep_stat *stats)
 {
     int n = mt_sweep_cell_count(s);
-    for (int w = 0; w < s->n_workers; w++)
-        for (int m = 0; m < s->n_momentum; m++) {
-            mt_sweep_stat *st = &stats[w * s->n_momentum + m];
-            memset(st, 0, sizeof *st);
-            st->workers = s->workers[w];
-            st->momentum = s->momentum[m];
-            double sum = 0, best_sum = 0;
-            for (int i = 0; i < n; i++) {
-                const mt_sweep_result *x = &r[i];
-                if (x->cell.workers != st->workers || x->cell.momentum != st->momentum)
-                    continue;
-                if (strcmp(x->status, "completed") == 0 && isfinite(x->final_top1)) {
-                    st->n++;
-                    sum += x->final_top1;
-                    best_sum += isfinite(x->best_top1) ? x->best_top1 : x->final_top1;
-                } else if (strcmp(x->status, "diverged") == 0) {
-                    st->diverged++;
-                } else {
-                    st->other++;
+    for (int q = 0; q < s->n_methods; q++)
+        for (int w = 0; w < s->n_workers; w++)
+            for (int m = 0; m < s->n_momentum; m++) {
+                mt_sweep_stat *st = &stats[(q * s->n_workers + w) * s->n_momentum + m];
+                memset(st, 0, sizeof *st);
+                st->method = s->methods[q];
+                st->workers = s->workers[w];
+                st->momentum = s->momentum[m];
+                double sum = 0, best_sum = 0, used_sum = 0;
+                int n_used = 0;
+                for (int i = 0; i < n; i++) {
+                    const mt_sweep_result *x = &r[i];
+                    if (!same_cell(x, st))
+                        continue;
+                    if (strcmp(x->status, "completed") == 0 && isfinite(x->final_top1)) {
+                        st->n++;
+                        sum += x->final_top1;
+                        best_sum += isfinite(x->best_top1) ? x->best_top1 : x->final_top1;
+                        if (isfinite(x->momentum_used))
+                            used_sum += x->momentum_used, n_used++;
+                    } else if (strcmp(x->status, "diverged") == 0) {
+                        st->diverged++;
+                    } else {
+                        st->other++;
+                    }
                 }
+                st->mean = st->n ? sum / st->n : NAN;
+                st->best_mean = st->n ? best_sum / st->n : NAN;
+                st->used = n_used ? used_sum / n_used : NAN;
+                double ss = 0;
+                for (int i = 0; st->n > 1 && i < n; i++) {
+                    const mt_sweep_result *x = &r[i];
+                    if (same_cell(x, st) && strcmp(x->status, "completed") == 0 &&
+                        isfinite(x->final_top1))
+                        ss += (x->final_top1 - st->mean) * (x->final_top1 - st->mean);
+                }
+                st->sd = st->n > 1 ? sqrt(ss / (st->n - 1)) : NAN;
             }
-            st->mean = st->n ? sum / st->n : NAN;
-            st->best_mean = st->n ? best_sum / st->n : NAN;
-            double ss = 0;
-            for (int i = 0; st->n > 1 && i < n; i++) {
-                const mt_sweep_result *x = &r[i];
-                if (x->cell.workers == st->workers && x->cell.momentum == st->momentum &&
-                    strcmp(x->status, "completed") == 0 && isfinite(x->final_top1))
-                    ss += (x->final_top1 - st->mean) * (x->final_top1 - st->mean);
-            }
-            st->sd = st->n > 1 ? sqrt(ss / (st->n - 1)) : NAN;
-        }
 }
 
-int mt_sweep_best_momentum(const mt_sweep_spec *s, const mt_sweep_stat *stats, int w)
+static int best_of_row(const mt_sweep_spec *s, const mt_sweep_stat *block, int w, int fixed_only)
 {
     int best = -1;
     for (int m = 0; m < s->n_momentum; m++) {
-        const mt_sweep_stat *st = &stats[w * s->n_momentum + m];
-        if (st->n > 0 && (best < 0 || st->mean > stats[w * s->n_momentum + best].mean))
+        const mt_sweep_stat *st = &block[w * s->n_momentum + m];
+        if (fixed_only && mt_sweep_mu_is_auto(st->momentum))
+            continue;
+        if (st->n > 0 && (best < 0 || st->mean > block[w * s->n_momentum + best].mean))
             best = m;
     }
     return best;
+}
+
+int mt_sweep_best_momentum(const mt_sweep_spec *s, const mt_sweep_stat *block, int w)
+{
+    return best_of_row(s, block, w, 0);
+}
+
+int mt_sweep_best_fixed_momentum(const mt_sweep_spec *s, const mt_sweep_stat *block, int w)
+{
+    return best_of_row(s, block, w, 1);
+}
+
+int mt_sweep_auto_index(const mt_sweep_spec *s)
+{
+    for (int m = 0; m < s->n_momentum; m++)
+        if (mt_sweep_mu_is_auto(s->momentum[m]))
+            return m;
+    return -1;
 }

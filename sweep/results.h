@@ -29,6 +29,8 @@ typedef struct {
     int best_epoch;           /* the epoch of best_top1; 0 when none */
     int epochs_done, epochs;  /* completed / planned */
     double tau_mean, tau_max; /* staleness over the run; 0 for single-process runs; NaN unknown */
+    double momentum_used;     /* mean of log.csv's momentum column (the mu of each epoch; with
+                                 auto, what the rule chose); NaN when the log has none */
     double images_per_s;      /* mean of log.csv's per-epoch values; NaN when none */
     double wall_seconds;      /* sum of log.csv's epoch times (across resumes); NaN when none */
     double cpu_seconds;       /* CPU time of the cell's processes (cell.json); NaN when unknown */
@@ -51,9 +53,12 @@ void mt_sweep_result_free(mt_sweep_result *r);
 int mt_sweep_results_read(const mt_sweep_spec *s, const char *dir, mt_sweep_result **out);
 void mt_sweep_results_free(mt_sweep_result *r, int n);
 
-/* results.csv: a header and one row per cell, written atomically. */
+/* results.csv: a header and one row per cell, written atomically. momentum
+ * is empty for `auto` (momentum_used says what it chose); method is the
+ * update rule (msgd in sweeps made before the method axis). */
 #define MT_SWEEP_RESULTS_HEADER                                                                \
-    "cell,workers,momentum,mode,delay,repeat,seed,final_top1,final_top5,best_top1,best_top5,"  \
+    "cell,workers,momentum,method,momentum_used,mode,delay,repeat,seed,final_top1,final_top5," \
+    "best_top1,best_top5,"                                                                     \
     "best_epoch,epochs,epochs_planned,staleness_mean,staleness_max,images_per_s,wall_seconds,"  \
     "cpu_seconds,status"
 int mt_sweep_results_write_csv(const char *path, const mt_sweep_result *r, int n);
@@ -63,10 +68,12 @@ int mt_sweep_results_write_csv(const char *path, const mt_sweep_result *r, int n
 int mt_sweep_results_update(const mt_sweep_spec *s, const char *dir, mt_sweep_result **res);
 
 /* Mean and sample standard deviation over the completed repeats of one
- * (workers, momentum) pair; sd is NaN with fewer than 2 values. */
+ * (method, workers, momentum); sd is NaN with fewer than 2 values. */
 typedef struct {
+    mt_method_kind method;
     int workers;
-    double momentum;
+    double momentum;   /* or MT_SWEEP_MU_AUTO */
+    double used;       /* mean momentum_used of the completed repeats; NaN unknown */
     int n;             /* completed repeats */
     int diverged;      /* diverged repeats */
     int other;         /* repeats neither completed nor diverged (pending, failed, ...) */
@@ -74,11 +81,22 @@ typedef struct {
     double best_mean;  /* mean of best top-1 */
 } mt_sweep_stat;
 
-/* stats has n_workers x n_momentum entries, row-major (workers, momentum). */
+/* stats has mt_sweep_stat_count(s) = n_methods x n_workers x n_momentum
+ * entries: a block of n_workers x n_momentum per method (in the spec's
+ * order), row-major (workers, momentum). */
+int mt_sweep_stat_count(const mt_sweep_spec *s);
 void mt_sweep_stats(const mt_sweep_spec *s, const mt_sweep_result *r, mt_sweep_stat *stats);
 
-/* The momentum index with the highest mean final top-1 in row w, or -1 when
- * no cell of the row has a completed repeat. */
-int mt_sweep_best_momentum(const mt_sweep_spec *s, const mt_sweep_stat *stats, int w);
+/* Method q's block of stats. */
+const mt_sweep_stat *mt_sweep_stats_of(const mt_sweep_spec *s, const mt_sweep_stat *stats, int q);
+
+/* In one method's block: the momentum index with the highest mean final
+ * top-1 in row w (auto included), or -1 when no cell of the row has a
+ * completed repeat; _fixed leaves auto out. */
+int mt_sweep_best_momentum(const mt_sweep_spec *s, const mt_sweep_stat *block, int w);
+int mt_sweep_best_fixed_momentum(const mt_sweep_spec *s, const mt_sweep_stat *block, int w);
+
+/* The index of auto on the momentum axis, or -1. */
+int mt_sweep_auto_index(const mt_sweep_spec *s);
 
 #endif

@@ -59,11 +59,17 @@ static int find_todo(sweep *w)
 static void print_header(const sweep *w)
 {
     const mt_sweep_spec *s = w->s;
-    char ws[512], ms[512];
+    char ws[512], ms[512], qs[128] = "";
     mt_sweep_format_ints(ws, sizeof ws, s->workers, s->n_workers);
-    mt_sweep_format_doubles(ms, sizeof ms, s->momentum, s->n_momentum);
-    printf("sweep %s: %d cells = workers {%s} x momentum {%s} x %d repeat%s, mode %s%s\n",
-           w->o->dir, w->n, ws, ms, s->repeats, s->repeats == 1 ? "" : "s", mt_sweep_mode(s),
+    mt_sweep_format_momenta(ms, sizeof ms, s->momentum, s->n_momentum);
+    /* msgd alone: the header of sweeps made before the method axis. */
+    if (s->n_methods > 1 || s->methods[0] != MT_METHOD_MSGD) {
+        char q[96];
+        mt_sweep_format_methods(q, sizeof q, s->methods, s->n_methods);
+        snprintf(qs, sizeof qs, " x method {%s}", q);
+    }
+    printf("sweep %s: %d cells = workers {%s} x momentum {%s}%s x %d repeat%s, mode %s%s\n",
+           w->o->dir, w->n, ws, ms, qs, s->repeats, s->repeats == 1 ? "" : "s", mt_sweep_mode(s),
            mt_sweep_uses_ps(s) ? "" : " (single-process runs)");
     printf("%d to train (%d resuming from checkpoints), %d finished before; %d side by side, "
            "%d thread%s each\n",
@@ -95,7 +101,7 @@ static int estimate(sweep *w, double *est_cell)
     for (int i = 0; i < s->n_workers; i++)
         if (s->workers[i] > c.workers)
             c.workers = s->workers[i];
-    snprintf(c.name, sizeof c.name, "w%d_mu%g_r%d", c.workers, c.momentum, c.repeat);
+    mt_sweep_cell_name(&c);
     mt_sweep_cost cost;
     printf("timing %d steps of the model...\n", w->o->trial_steps);
     fflush(stdout);
@@ -196,13 +202,17 @@ static int estimate_dry(sweep *w)
 static void print_table(const sweep *w)
 {
     const mt_sweep_spec *s = w->s;
-    mt_sweep_stat *stats = calloc((size_t)(s->n_workers * s->n_momentum), sizeof *stats);
+    mt_sweep_stat *stats = calloc((size_t)mt_sweep_stat_count(s), sizeof *stats);
     if (!stats)
         return;
     mt_sweep_stats(s, w->res, stats);
     printf("\nfinal test top-1 (%%), mean ± sd over repeats, * = best momentum per worker "
            "count:\n");
     mt_sweep_table_print(stdout, s, stats, 0);
+    if (s->n_methods > 1 || mt_sweep_auto_index(s) >= 0) {
+        printf("\n");
+        mt_sweep_methods_table_print(stdout, s, stats, 0);
+    }
     free(stats);
 }
 

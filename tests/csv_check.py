@@ -26,7 +26,8 @@ LOG_PS = [("tau_mean", "float"), ("tau_max", "int"), ("tau_p50", "int"), ("tau_p
           ("dropped", "int")]
 STEPS = [("step", "int"), ("epoch", "float"), ("lr", "float"), ("loss", "float"),
          ("tau_mean", "float"), ("images_per_s", "float")]
-SWEEP = [("cell", "str"), ("workers", "int"), ("momentum", "float"), ("mode", "str"),
+SWEEP = [("cell", "str"), ("workers", "int"), ("momentum", "float"), ("method", "str"),
+         ("momentum_used", "float"), ("mode", "str"),
          ("delay", "int"), ("repeat", "int"), ("seed", "int"), ("final_top1", "float"),
          ("final_top5", "float"), ("best_top1", "float"), ("best_top5", "float"),
          ("best_epoch", "int"), ("epochs", "int"), ("epochs_planned", "int"),

@@ -60,14 +60,17 @@ START_TEST(every_csv_reads_with_pandas)
     free(help);
     if (log_every)
         mutau("train --out out/steps --progress quiet --workers 2 --mode delay --log-every 1 " TINY);
-    mutau("sweep --out out/sweep --momentum 0.5,0.9 --progress quiet " TINY);
+    /* The method axis and momentum auto: a method column, auto's empty momentum. */
+    mutau("sweep --out out/sweep --mode delay --momentum 0.5,auto --method msgd,dana --progress "
+          "quiet " TINY);
     mutau("pca --runs 2 --iters 400 --delays 0,5 --momentum 0.7,0.9 --checkpoints 4 --runs-csv "
           "--progress quiet --threads 1 --method msgd,staleness-lr --out out/pca");
     static char out[65536];
     int rc = check_csv("", "out", out, sizeof out);
     ck_assert_msg(rc == 0, "csv_check.py exited %d:\n%s", rc, out);
     static const char *const seen[] = {"plain/log.csv", "delay/log.csv", "sweep/results.csv",
-                                       "sweep/w1_mu0.5_r1/log.csv", "pca/methods.csv",
+                                       "sweep/w1_mu0.5_r1/log.csv",
+                                       "sweep/w1_muauto_dana_r1/log.csv", "pca/methods.csv",
                                        "pca/msgd/results.csv", "pca/msgd/runs.csv",
                                        "pca/staleness-lr/trace.csv"};
     for (size_t i = 0; i < sizeof seen / sizeof seen[0]; i++)

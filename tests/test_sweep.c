@@ -3,7 +3,9 @@
  * trip and the refusal of changed settings; a cell's results read from run
  * directories written here by hand; mean, sd and best momentum against values
  * computed by hand; results.csv and the table; the estimate's arithmetic
- * and its durations.
+ * and its durations. The method axis and momentum auto: cell order and
+ * names (msgd's as before the axis), their train flags, sweep.json with
+ * and without methods, and the methods' table on results written by hand.
  */
 #include "core/status.h"
 #include "sweep/estimate.h"
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char tmpdir[256];
 
@@ -371,8 +374,8 @@ START_TEST(test_stats_csv_and_table)
     ck_assert_int_eq(lines, 1 + 12);
     ck_assert_msg(strncmp(csv, MT_SWEEP_RESULTS_HEADER "\n", strlen(MT_SWEEP_RESULTS_HEADER) + 1) == 0,
                   "header: %.200s", csv);
-    ck_assert_msg(strstr(csv, "\nw4_mu0.1_r2,4,0.1,async,,2,8,0.740000,0.970000,0.700000,0.970000,"
-                              "3,4,4,,,200.0,10.00,,completed\n"),
+    ck_assert_msg(strstr(csv, "\nw4_mu0.1_r2,4,0.1,msgd,,async,,2,8,0.740000,0.970000,0.700000,"
+                              "0.970000,3,4,4,,,200.0,10.00,,completed\n"),
                   "csv:\n%s", csv);
     ck_assert_msg(strstr(csv, "\nw1_mu0.9_r2,4,") == NULL && strstr(csv, ",diverged\n") &&
                       strstr(csv, ",pending\n"),
@@ -435,6 +438,248 @@ START_TEST(test_estimate_cell_seconds_and_durations)
 }
 END_TEST
 
+/* ---- the method axis and momentum auto ------------------------------------ */
+
+/* workers {2, 4} x momentum {0.5, auto} x methods {msgd, dana} x 2 repeats,
+ * delay mode. */
+static void methods_spec(mt_sweep_spec *s)
+{
+    mt_sweep_spec_init(s);
+    s->n_workers = 2;
+    s->workers[0] = 2;
+    s->workers[1] = 4;
+    s->n_momentum = 2;
+    s->momentum[0] = 0.5;
+    s->momentum[1] = MT_SWEEP_MU_AUTO;
+    s->n_methods = 2;
+    s->methods[0] = MT_METHOD_MSGD;
+    s->methods[1] = MT_METHOD_DANA;
+    s->repeats = 2;
+    snprintf(s->mode, sizeof s->mode, "delay");
+}
+
+START_TEST(test_method_axis_cells_and_argv)
+{
+    mt_sweep_spec s;
+    methods_spec(&s);
+    ck_assert_int_eq(mt_sweep_spec_check(&s), MT_OK);
+    ck_assert_int_eq(mt_sweep_cell_count(&s), 16);
+    /* Repeat-major, then workers, then momentum, the method innermost; msgd
+     * keeps the names of sweeps made before the axis. */
+    static const char *const want[8] = {"w2_mu0.5_r1",    "w2_mu0.5_dana_r1",
+                                        "w2_muauto_r1",   "w2_muauto_dana_r1",
+                                        "w4_mu0.5_r1",    "w4_mu0.5_dana_r1",
+                                        "w4_muauto_r1",   "w4_muauto_dana_r1"};
+    for (int i = 0; i < 16; i++) {
+        mt_sweep_cell c;
+        mt_sweep_cell_at(&s, i, &c);
+        char name[64];
+        snprintf(name, sizeof name, "%.*s%d", (int)strlen(want[i % 8]) - 1, want[i % 8],
+                 1 + i / 8);
+        ck_assert_str_eq(c.name, name);
+        ck_assert_int_eq(c.method, i % 2 ? MT_METHOD_DANA : MT_METHOD_MSGD);
+        ck_assert_int_eq(mt_sweep_mu_is_auto(c.momentum), i / 2 % 2);
+        ck_assert_int_eq(c.repeat, 1 + i / 8);
+    }
+    char got[2048];
+    joined_argv(&s, 0, got, sizeof got);
+    ck_assert_str_eq(got, "--workers 2 --mode delay --delay 1 --momentum 0.5 --seed 1 "
+                          "--threads 2 --progress plain --out d/cell");
+    joined_argv(&s, 7, got, sizeof got);
+    ck_assert_str_eq(got, "--workers 4 --mode delay --delay 3 --method dana --momentum auto "
+                          "--seed 1 --threads 2 --progress plain --out d/cell");
+    char buf[128];
+    mt_sweep_format_momenta(buf, sizeof buf, s.momentum, s.n_momentum);
+    ck_assert_str_eq(buf, "0.5,auto");
+    mt_sweep_format_methods(buf, sizeof buf, s.methods, s.n_methods);
+    ck_assert_str_eq(buf, "msgd,dana");
+    /* One method: the cells of a sweep without the axis. */
+    s.n_methods = 1;
+    s.methods[0] = MT_METHOD_DC_ASGD;
+    mt_sweep_cell c;
+    mt_sweep_cell_at(&s, 7, &c);
+    ck_assert_str_eq(c.name, "w4_muauto_dc-asgd_r2");
+    mt_sweep_spec_free(&s);
+}
+END_TEST
+
+START_TEST(test_method_axis_check_and_json)
+{
+    mt_sweep_spec s, b;
+    methods_spec(&s);
+    s.methods[1] = MT_METHOD_MSGD;
+    ck_assert_int_eq(mt_sweep_spec_check(&s), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--method: msgd is listed twice"), "%s", mt_errmsg());
+    s.methods[1] = MT_METHOD_DANA;
+    s.momentum[0] = MT_SWEEP_MU_AUTO;
+    ck_assert_int_eq(mt_sweep_spec_check(&s), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--momentum: auto is listed twice"), "%s", mt_errmsg());
+    s.momentum[0] = 0.5;
+    snprintf(s.mode, sizeof s.mode, "sync");
+    ck_assert_int_eq(mt_sweep_spec_check(&s), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--method: dana is not defined in sync mode"), "%s",
+                  mt_errmsg());
+    snprintf(s.mode, sizeof s.mode, "delay");
+
+    /* sweep.json round trip: auto stays auto, the methods their names. */
+    ck_assert_int_eq(mt_sweep_spec_save(tmpdir, &s), MT_OK);
+    char p[512];
+    snprintf(p, sizeof p, "%s/sweep.json", tmpdir);
+    char *text = file_read(p, NULL);
+    ck_assert_msg(strstr(text, "\"auto\"") && strstr(text, "\"dana\""), "%s", text);
+    free(text);
+    ck_assert_int_eq(mt_sweep_spec_load(tmpdir, &b), MT_OK);
+    ck_assert_int_eq(mt_sweep_spec_compare(&s, &b), MT_OK);
+    ck_assert(mt_sweep_mu_is_auto(b.momentum[1]));
+    ck_assert_int_eq(b.n_methods, 2);
+    ck_assert_int_eq(b.methods[1], MT_METHOD_DANA);
+    b.n_methods = 1;
+    ck_assert_int_eq(mt_sweep_spec_compare(&s, &b), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "--method: the sweep has msgd,dana, the command gives msgd"),
+                  "%s", mt_errmsg());
+    mt_sweep_spec_free(&b);
+
+    /* A sweep.json from before the axis (no methods): msgd. */
+    FILE *f = fopen(p, "w");
+    fputs("{\"workers\": [1, 2], \"momentum\": [0.5, 0.9], \"repeats\": 1, \"seed\": \"1\", "
+          "\"mode\": \"delay\", \"delay\": -1, \"train_flags\": []}\n",
+          f);
+    fclose(f);
+    ck_assert_int_eq(mt_sweep_spec_load(tmpdir, &b), MT_OK);
+    ck_assert_int_eq(b.n_methods, 1);
+    ck_assert_int_eq(b.methods[0], MT_METHOD_MSGD);
+    mt_sweep_cell c;
+    mt_sweep_cell_at(&b, 3, &c);
+    ck_assert_str_eq(c.name, "w2_mu0.9_r1");
+    mt_sweep_spec_free(&b);
+    /* Unknown methods and momenta are refused naming the file. */
+    f = fopen(p, "w");
+    fputs("{\"workers\": [1], \"momentum\": [\"fast\"], \"repeats\": 1, \"seed\": \"1\", "
+          "\"mode\": \"delay\", \"delay\": -1, \"train_flags\": []}\n",
+          f);
+    fclose(f);
+    ck_assert_int_eq(mt_sweep_spec_load(tmpdir, &b), MT_ERR_FORMAT);
+    ck_assert_msg(strstr(mt_errmsg(), "sweep.json: momentum[0]"), "%s", mt_errmsg());
+    f = fopen(p, "w");
+    fputs("{\"workers\": [1], \"momentum\": [0.5], \"methods\": [\"adam\"], \"repeats\": 1, "
+          "\"seed\": \"1\", \"mode\": \"delay\", \"delay\": -1, \"train_flags\": []}\n",
+          f);
+    fclose(f);
+    ck_assert_int_eq(mt_sweep_spec_load(tmpdir, &b), MT_ERR_FORMAT);
+    ck_assert_msg(strstr(mt_errmsg(), "sweep.json: methods[0]"), "%s", mt_errmsg());
+    mt_sweep_spec_free(&s);
+}
+END_TEST
+
+/* A finished cell whose log.csv records the momentum used (2 epochs). */
+static void write_method_cell(const char *name, double top1, double mu1, double mu2)
+{
+    write_completed(name, top1);
+    char log[512];
+    snprintf(log, sizeof log,
+             "epoch,eval_loss,eval_top1,eval_top5,momentum\n1,1.0,0.5,0.9,%g\n2,0.9,%.17g,0.95,"
+             "%g\n",
+             mu1, top1, mu2);
+    write_file(tmpdir, name, "log.csv", log);
+}
+
+START_TEST(test_methods_table_and_csv)
+{
+    mt_sweep_spec s;
+    methods_spec(&s);
+    /* Final top-1 per (method, W, mu), repeats 1 and 2:
+     *   msgd W=2: 0.5 -> 0.80, 0.82 (mean 0.81); auto -> 0.76, 0.78 (0.77)
+     *   msgd W=4: 0.5 -> 0.70, 0.72 (0.71);      auto -> 0.73, 0.75 (0.74)
+     *   dana W=2: 0.5 -> 0.84, 0.86 (0.85);      auto -> 0.80, 0.80 (0.80)
+     *   dana W=4: 0.5 -> 0.75, 0.79 (0.77);      auto -> one repeat diverged, 0.70.
+     * auto's log: mu 0.4 then 0.5 at W = 2 (mean 0.45), 0.2 and 0.1 at W = 4. */
+    const double acc[2][8] = {{0.80, 0.84, 0.76, 0.80, 0.70, 0.75, 0.73, -1},
+                              {0.82, 0.86, 0.78, 0.80, 0.72, 0.79, 0.75, 0.70}};
+    for (int i = 0; i < mt_sweep_cell_count(&s); i++) {
+        mt_sweep_cell c;
+        mt_sweep_cell_at(&s, i, &c);
+        double a = acc[c.repeat - 1][i % 8];
+        int w4 = c.workers == 4;
+        if (a < 0)
+            write_file(tmpdir, c.name, "final.json", "{\"status\": \"diverged\"}");
+        else if (mt_sweep_mu_is_auto(c.momentum))
+            write_method_cell(c.name, a, w4 ? 0.2 : 0.4, w4 ? 0.1 : 0.5);
+        else
+            write_method_cell(c.name, a, 0.5, 0.5);
+    }
+    mt_sweep_result *r;
+    int n = mt_sweep_cell_count(&s);
+    ck_assert_int_eq(mt_sweep_results_read(&s, tmpdir, &r), MT_OK);
+    ck_assert_int_eq(mt_sweep_stat_count(&s), 8);
+    mt_sweep_stat st[8];
+    mt_sweep_stats(&s, r, st);
+    const mt_sweep_stat *msgd = mt_sweep_stats_of(&s, st, 0), *dana = mt_sweep_stats_of(&s, st, 1);
+    ck_assert_int_eq(msgd[1].method, MT_METHOD_MSGD);
+    ck_assert_int_eq(dana[1].method, MT_METHOD_DANA);
+    ck_assert_double_eq_tol(msgd[1].mean, 0.77, 1e-12);
+    ck_assert_double_eq_tol(msgd[1].used, 0.45, 1e-12);
+    ck_assert_double_eq_tol(dana[2].mean, 0.77, 1e-12);
+    ck_assert_int_eq(dana[3].n, 1);
+    ck_assert_int_eq(dana[3].diverged, 1);
+    ck_assert_double_eq_tol(dana[3].used, 0.15, 1e-12);
+    /* Best (auto included) and best fixed: msgd W=4 is auto's. */
+    ck_assert_int_eq(mt_sweep_best_momentum(&s, msgd, 1), 1);
+    ck_assert_int_eq(mt_sweep_best_fixed_momentum(&s, msgd, 1), 0);
+    ck_assert_int_eq(mt_sweep_best_momentum(&s, dana, 0), 0);
+    ck_assert_int_eq(mt_sweep_auto_index(&s), 1);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    mt_sweep_table_print(f, &s, st, 0);
+    mt_sweep_methods_table_print(f, &s, st, 0);
+    fclose(f);
+    ck_assert_msg(strstr(text, "method msgd:\n") && strstr(text, "method dana:\n") &&
+                      strstr(text, "mu=auto"),
+                  "tables:\n%s", text);
+    /* Best per method: msgd 81.00 ± 1.41 (0.5) at W = 2, 74.00 ± 1.41 (auto)
+     * at W = 4; dana 85.00 ± 1.41 (0.5), 77.00 ± 2.83 (0.5). */
+    ck_assert_msg(strstr(text, "81.00 ± 1.41 (0.5)") && strstr(text, "74.00 ± 1.41 (auto)") &&
+                      strstr(text, "85.00 ± 1.41 (0.5)") && strstr(text, "77.00 ± 2.83 (0.5)"),
+                  "tables:\n%s", text);
+    /* auto - best fixed: msgd -4.00 and +3.00, dana -5.00 and -7.00, with
+     * auto's mean mu and the best fixed one. */
+    ck_assert_msg(strstr(text, "-4.00 (0.45 vs 0.5)") && strstr(text, "+3.00 (0.15 vs 0.5)") &&
+                      strstr(text, "-5.00 (0.45 vs 0.5)") && strstr(text, "-7.00 (0.15 vs 0.5)"),
+                  "tables:\n%s", text);
+    free(text);
+
+    char p[512];
+    snprintf(p, sizeof p, "%s/results.csv", tmpdir);
+    ck_assert_int_eq(mt_sweep_results_write_csv(p, r, n), MT_OK);
+    char *csv = file_read(p, NULL);
+    /* auto: an empty momentum, the mean it used in momentum_used. */
+    ck_assert_msg(strstr(csv, "\nw4_muauto_dana_r2,4,,dana,0.15,delay,3,2,2,0.700000,"), "%s", csv);
+    ck_assert_msg(strstr(csv, "\nw2_mu0.5_r1,2,0.5,msgd,0.5,delay,1,1,1,0.800000,"), "%s", csv);
+    free(csv);
+
+    /* report.md and the figures: one set per method and the overlay. */
+    int figures = 0;
+    ck_assert_int_eq(mt_sweep_report_write(tmpdir, &s, r, &figures), MT_OK);
+    ck_assert_int_eq(figures, 2 * (2 + 2) + 1);
+    static const char *const pngs[] = {"accuracy_vs_momentum_msgd.png", "heatmap_dana.png",
+                                       "epochs_w4_dana.png", "methods_vs_workers.png"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", tmpdir, pngs[i]);
+        ck_assert_msg(access(p, F_OK) == 0, "%s missing", pngs[i]);
+    }
+    snprintf(p, sizeof p, "%s/report.md", tmpdir);
+    char *md = file_read(p, NULL);
+    ck_assert_msg(strstr(md, "## The methods compared") && strstr(md, "### dana") &&
+                      strstr(md, "| 4 | 74.00 ± 1.41 (auto) | 77.00 ± 2.83 (0.5) |") &&
+                      strstr(md, "(methods_vs_workers.png)"),
+                  "%s", md);
+    free(md);
+    mt_sweep_results_free(r, n);
+    mt_sweep_spec_free(&s);
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -450,6 +695,12 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_result_from_run_directory);
     tcase_add_test(tc, test_stats_csv_and_table);
     tcase_add_test(tc, test_estimate_cell_seconds_and_durations);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("methods");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_method_axis_cells_and_argv);
+    tcase_add_test(tc, test_method_axis_check_and_json);
+    tcase_add_test(tc, test_methods_table_and_csv);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -272,7 +272,33 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(run("sweep --out b --resume x", err, sizeof err), 2);
     ck_assert_msg(strstr(err, "--resume"), "stderr: %s", err);
     ck_assert_int_eq(run("sweep --out b --preset fast", err, sizeof err), 2);
-    ck_assert_msg(strstr(err, "--preset: expected one of quick|paper"), "stderr: %s", err);
+    ck_assert_msg(strstr(err, "--preset: expected one of quick|methods|paper"), "stderr: %s", err);
+    /* The method axis and momentum auto: one line naming the flag. */
+    ck_assert_int_eq(run("sweep --out b --method msgd,adam " TINY, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--method: expected one of msgd|staleness-lr|dc-asgd|dana, got "
+                              "'adam'") &&
+                      count_lines(err) == 1,
+                  "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b --method dana,dana " TINY, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--method: dana is listed twice") && count_lines(err) == 1,
+                  "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b --method dana --mode sync --workers 2 " TINY, err,
+                         sizeof err),
+                     2);
+    ck_assert_msg(strstr(err, "--method: dana is not defined in sync mode") &&
+                      count_lines(err) == 1,
+                  "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b --momentum 0.5,auto,auto " TINY, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--momentum: auto is listed twice") && count_lines(err) == 1,
+                  "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b --momentum 0.5,automatic " TINY, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--momentum") && strstr(err, "automatic") && count_lines(err) == 1,
+                  "stderr: %s", err);
+    ck_assert_int_eq(run("sweep --out b --method , " TINY, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--method: expected a comma-separated list") &&
+                      count_lines(err) == 1,
+                  "stderr: %s", err);
+    ck_assert_msg(!exists_in("b/sweep.json"), "sweep.json written for refused settings");
     ck_assert_int_eq(run("sweep --out b stray", err, sizeof err), 2);
     /* A flag mutau train refuses: its own message, and no sweep left behind. */
     ck_assert_int_eq(run("sweep --out b --momentum 0.5 --bogus 3 " TINY "--epochs 1", err,
@@ -318,12 +344,12 @@ START_TEST(test_delay_mode_cells)
     ck_assert_msg(cfg && strstr(cfg, "\"delay\": 2"), "%s", cfg);
     free(cfg);
     char *csv = read_in("dm/results.csv");
-    ck_assert_msg(strstr(csv, "\nw1_mu0.5_r1,1,0.5,delay,0,1,1,"), "%s", csv);
-    ck_assert_msg(strstr(csv, "\nw3_mu0.5_r1,3,0.5,delay,2,1,1,"), "%s", csv);
+    ck_assert_msg(strstr(csv, "\nw1_mu0.5_r1,1,0.5,msgd,0.5,delay,0,1,1,"), "%s", csv);
+    ck_assert_msg(strstr(csv, "\nw3_mu0.5_r1,3,0.5,msgd,0.5,delay,2,1,1,"), "%s", csv);
     /* staleness_mean, staleness_max of the 3-worker cell: below 2, and 2. */
     const char *row = strstr(csv, "\nw3_mu0.5_r1,");
     const char *f = row + 1;
-    for (int k = 0; k < 14; k++)
+    for (int k = 0; k < 16; k++)
         f = strchr(f, ',') + 1;
     double mean = strtod(f, NULL);
     double max = strtod(strchr(f, ',') + 1, NULL);
@@ -396,6 +422,103 @@ static void write_in(const char *rel, const char *text)
     fclose(f);
 }
 
+static void mkdir_in(const char *rel)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+}
+
+/* A finished cell of a sweep, by hand: final.json and a two-epoch log.csv
+ * whose momentum column is mu. */
+static void fake_cell(const char *sweep, const char *cell, double top1, double mu)
+{
+    char rel[256], text[512];
+    snprintf(rel, sizeof rel, "%s/%s", sweep, cell);
+    mkdir_in(rel);
+    snprintf(rel, sizeof rel, "%s/%s/final.json", sweep, cell);
+    snprintf(text, sizeof text,
+             "{\"status\": \"completed\", \"epochs_completed\": 2, \"epochs\": 2, "
+             "\"final\": {\"top1\": %.4f, \"top5\": 0.99}}",
+             top1);
+    write_in(rel, text);
+    snprintf(rel, sizeof rel, "%s/%s/log.csv", sweep, cell);
+    snprintf(text, sizeof text,
+             "epoch,eval_loss,eval_top1,eval_top5,tau_mean,momentum\n1,1.2,0.5,0.9,1,%g\n"
+             "2,1.0,%.4f,0.99,1,%g\n",
+             mu, top1, mu);
+    write_in(rel, text);
+}
+
+/* `mutau report` on sweep directories written by hand: one made before the
+ * method axis (sweep.json without methods, results.csv without the method
+ * column) reports as msgd with its old table and figure names; one with two
+ * methods and auto prints a table per method and the methods' comparison,
+ * and draws a Figure 2 per method and the overlay. */
+START_TEST(test_report_methods_by_hand)
+{
+    char err[8192];
+    mkdir_in("old");
+    write_in("old/sweep.json", "{\"workers\": [2], \"momentum\": [0.5, 0.9], \"repeats\": 1, "
+                               "\"seed\": \"1\", \"mode\": \"delay\", \"delay\": -1, "
+                               "\"train_flags\": []}\n");
+    write_in("old/results.csv", "cell,workers,momentum,mode,delay,repeat,seed,final_top1\n"
+                                "w2_mu0.5_r1,2,0.5,delay,1,1,1,0.8\n");
+    fake_cell("old", "w2_mu0.5_r1", 0.80, 0.5);
+    fake_cell("old", "w2_mu0.9_r1", 0.70, 0.9);
+    int rc = run("report old", err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    char *out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "80.00*") && !strstr(out, "method") && !strstr(out, "auto"),
+                  "stdout:\n%s", out);
+    free(out);
+    char *csv = read_in("old/results.csv");
+    ck_assert_msg(strstr(csv, "\nw2_mu0.5_r1,2,0.5,msgd,0.5,delay,1,"), "%s", csv);
+    free(csv);
+    check_png("old/accuracy_vs_momentum.png");
+    ck_assert(!exists_in("old/methods_vs_workers.png"));
+
+    mkdir_in("m");
+    write_in("m/sweep.json", "{\"workers\": [2, 4], \"momentum\": [0.5, 0.9, \"auto\"], "
+                             "\"methods\": [\"msgd\", \"dana\"], \"repeats\": 1, \"seed\": \"1\", "
+                             "\"mode\": \"delay\", \"delay\": -1, \"train_flags\": []}\n");
+    /* msgd: 0.80, 0.70, auto 0.78 (mu 0.4) at W = 2; 0.74, 0.50, auto 0.75
+     * (mu 0.15) at W = 4. dana: 0.83, 0.85, auto 0.80; 0.77, 0.76, auto 0.74. */
+    const char *names[12] = {"w2_mu0.5_r1",  "w2_mu0.5_dana_r1",  "w2_mu0.9_r1",
+                             "w2_mu0.9_dana_r1", "w2_muauto_r1", "w2_muauto_dana_r1",
+                             "w4_mu0.5_r1",  "w4_mu0.5_dana_r1",  "w4_mu0.9_r1",
+                             "w4_mu0.9_dana_r1", "w4_muauto_r1", "w4_muauto_dana_r1"};
+    const double acc[12] = {0.80, 0.83, 0.70, 0.85, 0.78, 0.80,
+                            0.74, 0.77, 0.50, 0.76, 0.75, 0.74};
+    const double mu[12] = {0.5, 0.5, 0.9, 0.9, 0.4, 0.4, 0.5, 0.5, 0.9, 0.9, 0.15, 0.15};
+    for (int i = 0; i < 12; i++)
+        fake_cell("m", names[i], acc[i], mu[i]);
+    rc = run("report m", err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "method msgd:") && strstr(out, "method dana:") &&
+                      strstr(out, "mu=auto") && strstr(out, "75.00 (auto)") &&
+                      strstr(out, "85.00 (0.9)") && strstr(out, "-2.00 (0.40 vs 0.5)") &&
+                      strstr(out, "+1.00 (0.15 vs 0.5)") && strstr(out, "-5.00 (0.40 vs 0.9)"),
+                  "stdout:\n%s", out);
+    free(out);
+    csv = read_in("m/results.csv");
+    ck_assert_msg(strstr(csv, "\nw4_muauto_dana_r1,4,,dana,0.15,delay,3,"), "%s", csv);
+    free(csv);
+    check_png("m/accuracy_vs_momentum_msgd.png");
+    check_png("m/accuracy_vs_momentum_dana.png");
+    check_png("m/heatmap_dana.png");
+    check_png("m/epochs_w4_dana.png");
+    check_png("m/methods_vs_workers.png");
+    char *md = read_in("m/report.md");
+    ck_assert_msg(md && strstr(md, "methods: msgd,dana") && strstr(md, "### dana") &&
+                      strstr(md, "| 2 | 80.00 (0.5) | 85.00 (0.9) |") &&
+                      strstr(md, "![accuracy_vs_momentum, dana](accuracy_vs_momentum_dana.png)"),
+                  "%s", md);
+    free(md);
+}
+END_TEST
+
 /* `mutau report RUNDIR` on one run: loss and accuracy per epoch; with a
  * (hand-made) steps.csv and final.json's staleness histogram, the loss per
  * step and the histogram too; a steps.csv without its columns exits 2 with
@@ -464,6 +587,7 @@ static Suite *sweep_cli_suite(void)
     tcase_add_test(tc, test_delay_mode_cells);
     tcase_add_test(tc, test_dry_run);
     tcase_add_test(tc, test_report_one_run);
+    tcase_add_test(tc, test_report_methods_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }

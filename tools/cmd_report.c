@@ -137,7 +137,7 @@ int cmd_report(int argc, char **argv)
     }
     int n = mt_sweep_cell_count(&s), ec = EXIT_OK, figures = 0;
     mt_sweep_result *r = NULL;
-    mt_sweep_stat *stats = calloc((size_t)(s.n_workers * s.n_momentum), sizeof *stats);
+    mt_sweep_stat *stats = calloc((size_t)mt_sweep_stat_count(&s), sizeof *stats);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/results.csv", dir);
     if (!stats)
@@ -163,6 +163,10 @@ int cmd_report(int argc, char **argv)
                    "mean ± sd over repeats, * = best momentum per worker count:\n",
                    dir, n, done, diverged, n - done - diverged);
             mt_sweep_table_print(stdout, &s, stats, 0);
+            if (s.n_methods > 1 || mt_sweep_auto_index(&s) >= 0) {
+                printf("\n");
+                mt_sweep_methods_table_print(stdout, &s, stats, 0);
+            }
         }
         printf("wrote %s, %s/report.md and %d figure%s in %s\n", path, out, figures,
                figures == 1 ? "" : "s", out);

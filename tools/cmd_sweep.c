@@ -30,14 +30,15 @@ enum { TRIAL_STEPS = 6 };
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: mutau sweep [--preset quick|paper] [--workers LIST] [--momentum LIST]\n"
-"                   [--repeats R] [--mode async|sync|delay] [--delay N] [--jobs J]\n"
-"                   [--out DIR] [--progress MODE] [--dry-run] [TRAIN FLAGS...]\n"
+"usage: mutau sweep [--preset quick|methods|paper] [--workers LIST] [--momentum LIST]\n"
+"                   [--method LIST] [--repeats R] [--mode async|sync|delay] [--delay N]\n"
+"                   [--jobs J] [--out DIR] [--progress MODE] [--dry-run] [TRAIN FLAGS...]\n"
 "\n"
-"Trains every cell of workers x momentum x repeat as an ordinary `mutau train` run\n"
-"directory DIR/wW_muM_rR and writes DIR/results.csv (one row per cell). Any flag\n"
-"that is not the sweep's own is passed to every cell's `mutau train` (see mutau\n"
-"train --help), e.g. --model resnet8 --epochs 3 --lr 0.05 --schedule cosine.\n"
+"Trains every cell of workers x momentum x method x repeat as an ordinary `mutau\n"
+"train` run directory DIR/wW_muM_rR (msgd) or DIR/wW_muM_METHOD_rR and writes\n"
+"DIR/results.csv (one row per cell). Any flag that is not the sweep's own is passed\n"
+"to every cell's `mutau train` (see mutau train --help), e.g. --model resnet8\n"
+"--epochs 3 --lr 0.05 --schedule cosine.\n"
 "\n"
 "Rerunning the same command resumes: finished cells (completed or diverged) are\n"
 "skipped, interrupted cells continue from their checkpoints, failed cells are\n"
@@ -48,7 +49,10 @@ static void usage(FILE *out)
 "  --workers LIST      worker counts (default 1); a grid of only 1 without --mode\n"
 "                      trains single-process runs, anything else passes --workers W\n"
 "                      [--mode M] [--delay N] to mutau train\n"
-"  --momentum LIST     momenta in [0, 0.9999] (default 0.1,0.3,0.5,0.7,0.9)\n"
+"  --momentum LIST     momenta in [0, 0.9999] and `auto` (mu from the measured\n"
+"                      staleness, docs/methods.md) (default 0.1,0.3,0.5,0.7,0.9)\n"
+"  --method LIST       the servers' update rules, of msgd, staleness-lr, dc-asgd,\n"
+"                      dana (docs/methods.md) (default msgd)\n"
 "  --repeats R         runs per (workers, momentum) (default 1)\n"
 "  --seed N            repeat r trains with seed N + r - 1 (default 1)\n"
 "  --mode MODE         async|sync|delay, passed to mutau train (default: train's)\n"
@@ -57,6 +61,9 @@ static void usage(FILE *out)
 "                      produce)\n"
 "  --preset NAME       quick: ResNet-8 on 10,000 Fashion-MNIST images in delay mode,\n"
 "                      workers 1,2,4,8, about 10 minutes on 2 cores (docs/sweep.md);\n"
+"                      methods: the quick recipe with workers 2,4,8, momentum\n"
+"                      0.5,0.7,0.9,auto and the four methods, 2 repeats (96 cells,\n"
+"                      about 25 minutes on 2 cores, docs/methods.md);\n"
 "                      paper: the paper's Figure 2 recipe (SphereResNet-32 on\n"
 "                      CIFAR-100, batch 128, lr 0.2 x0.2 at 60/120/160, 200 epochs,\n"
 "                      workers 1..8, 10 repeats; CIFAR-100 from --data DIR, else\n"
@@ -107,7 +114,8 @@ static const struct option own_flags[] = {
     {"preset", required_argument, 0, 0},  {"out", required_argument, 0, 0},
     {"jobs", required_argument, 0, 0},    {"threads", required_argument, 0, 0},
     {"progress", required_argument, 0, 0}, {"dry-run", no_argument, 0, 0},
-    {"help", no_argument, 0, 0},          {0, 0, 0, 0},
+    {"method", required_argument, 0, 0},  {"help", no_argument, 0, 0},
+    {0, 0, 0, 0},
 };
 /* Train flags that belong to each cell's invocation, which the sweep makes. */
 static const char *const refused[] = {"resume", "force", "stop-after", NULL};
@@ -124,7 +132,8 @@ static int index_of(const char *const *list, const char *s)
  * preset's own choice. */
 static int apply_preset(sweep_opts *o, const char *name, const char *data_given)
 {
-    static const char *const presets[] = {"quick", "paper", NULL};
+    enum { QUICK, METHODS, PAPER };
+    static const char *const presets[] = {"quick", "methods", "paper", NULL};
     int k = cli_choice(CMD, "preset", name, presets);
     if (k < 0)
         return -1;
@@ -135,7 +144,7 @@ static int apply_preset(sweep_opts *o, const char *name, const char *data_given)
     memcpy(s->momentum, mu, sizeof mu);
     const char *const *args;
     char data[PATH_MAX];
-    if (k == 0) {
+    if (k == QUICK || k == METHODS) {
         static const int w[] = {1, 2, 4, 8};
         s->n_workers = 4;
         memcpy(s->workers, w, sizeof w);
@@ -146,7 +155,23 @@ static int apply_preset(sweep_opts *o, const char *name, const char *data_given)
             "--batch", "64", "--lr", "0.1", "--schedule", "cosine", "--no-augment", NULL};
         args = quick;
         snprintf(data, sizeof data, "%s", MT_FASHION_MNIST_DIR);
-    } else {
+    }
+    if (k == METHODS) {
+        /* The quick recipe, every method, a momentum from each part of the
+         * quick sweep's curves and auto. One worker is left out: there
+         * staleness-lr, dc-asgd and auto are msgd bit for bit (the quick
+         * sweep has it). */
+        static const int w[] = {2, 4, 8};
+        s->n_workers = 3;
+        memcpy(s->workers, w, sizeof w);
+        static const double mm[] = {0.3, 0.7, 0.9, MT_SWEEP_MU_AUTO};
+        s->n_momentum = 4;
+        memcpy(s->momentum, mm, sizeof mm);
+        s->n_methods = MT_METHOD_COUNT;
+        for (int i = 0; i < MT_METHOD_COUNT; i++)
+            s->methods[i] = (mt_method_kind)i;
+    }
+    if (k == PAPER) {
         s->n_workers = 8;
         for (int i = 0; i < 8; i++)
             s->workers[i] = i + 1;
@@ -181,6 +206,64 @@ static int apply_preset(sweep_opts *o, const char *name, const char *data_given)
     return 0;
 }
 
+/* Calls one(item, i, ctx) on each comma-separated item of v (at most cap);
+ * the count, or -1 after printing. */
+static int each_item(const char *flag, const char *v, int cap,
+                     int (*one)(const char *item, int i, void *ctx), void *ctx)
+{
+    char copy[4096];
+    if (strlen(v) >= sizeof copy) {
+        cli_error(CMD, "--%s: the list is longer than %zu characters", flag, sizeof copy - 1);
+        return -1;
+    }
+    snprintf(copy, sizeof copy, "%s", v);
+    int n = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (n == cap) {
+            cli_error(CMD, "--%s: at most %d values, got more in '%s'", flag, cap, v);
+            return -1;
+        }
+        if (one(item, n++, ctx) < 0)
+            return -1;
+    }
+    if (n == 0)
+        cli_error(CMD, "--%s: expected a comma-separated list, got '%s'", flag, v);
+    return n > 0 ? n : -1;
+}
+
+static int one_momentum(const char *item, int i, void *ctx)
+{
+    double *out = ctx;
+    if (strcmp(item, "auto") == 0)
+        return out[i] = MT_SWEEP_MU_AUTO, 0;
+    return cli_double(CMD, "momentum", item, 0.0, 0.9999, &out[i]);
+}
+
+/* "0.5,0.9,auto": auto is one more value on the momentum axis. */
+static int momentum_list(const char *v, double *out)
+{
+    return each_item("momentum", v, MT_SWEEP_MAX_AXIS, one_momentum, out);
+}
+
+static int one_method(const char *item, int i, void *ctx)
+{
+    const char *names[MT_METHOD_COUNT + 1];
+    for (int k = 0; k < MT_METHOD_COUNT; k++)
+        names[k] = mt_method_name((mt_method_kind)k);
+    names[MT_METHOD_COUNT] = NULL;
+    int k = cli_choice(CMD, "method", item, names);
+    if (k < 0)
+        return -1;
+    ((mt_method_kind *)ctx)[i] = (mt_method_kind)k;
+    return 0;
+}
+
+static int method_list(const char *v, mt_method_kind *out)
+{
+    return each_item("method", v, MT_METHOD_COUNT, one_method, out);
+}
+
 /* One sweep flag with its value. */
 static int apply_own(sweep_opts *o, const char *flag, const char *v)
 {
@@ -197,11 +280,18 @@ static int apply_own(sweep_opts *o, const char *flag, const char *v)
         return 0;
     }
     if (strcmp(flag, "momentum") == 0) {
-        int k = cli_double_list(CMD, flag, v, 0.0, 0.9999, s->momentum, MT_SWEEP_MAX_AXIS);
+        int k = momentum_list(v, s->momentum);
         if (k < 0)
             return -1;
         s->n_momentum = k;
         o->given_momentum = 1;
+        return 0;
+    }
+    if (strcmp(flag, "method") == 0) {
+        int k = method_list(v, s->methods);
+        if (k < 0)
+            return -1;
+        s->n_methods = k;
         return 0;
     }
     if (strcmp(flag, "repeats") == 0)
