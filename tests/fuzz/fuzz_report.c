@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { CELLS = 4 }; /* 2 worker counts x 2 momenta, one repeat */
+/* 2 worker counts x 2 momenta (one of them auto) x 2 methods, one repeat;
+ * the input is the first cell's (w1_mu0_r1). */
+enum { CELLS = 8 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
@@ -24,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     if (!dir[0]) {
         mt_sweep_spec_init(&s);
         s.n_workers = 2, s.workers[0] = 1, s.workers[1] = 4;
-        s.n_momentum = 2, s.momentum[0] = 0.0, s.momentum[1] = 0.9;
+        s.n_momentum = 2, s.momentum[0] = 0.0, s.momentum[1] = MT_SWEEP_MU_AUTO;
+        s.n_methods = 2, s.methods[0] = MT_METHOD_MSGD, s.methods[1] = MT_METHOD_DANA;
         snprintf(s.mode, sizeof s.mode, "async");
         if (mt_sweep_spec_check(&s) != MT_OK || mt_sweep_cell_count(&s) != CELLS)
             abort();
@@ -51,6 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
         mt_sweep_best_momentum(&s, stats, w);
     mt_sweep_table_print(null_out, &s, stats, 0);
     mt_sweep_table_print(null_out, &s, stats, 1);
+    mt_sweep_methods_table_print(null_out, &s, stats, 0);
+    mt_sweep_methods_table_print(null_out, &s, stats, 1);
     char csv[600];
     snprintf(csv, sizeof csv, "%s/results.csv", dir);
     mt_sweep_results_write_csv(csv, r, CELLS);
