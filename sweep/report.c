@@ -185,10 +185,13 @@ void mt_sweep_methods_table_print(FILE *f, const mt_sweep_spec *s, const mt_swee
                     const mt_sweep_stat *au = a >= 0 ? &blk[w * s->n_momentum + a] : NULL;
                     snprintf(buf, sizeof buf, "-");
                     if (part == 0 && st) {
-                        char e[96];
-                        entry_text(e, sizeof e, st, 0);
+                        /* The per-method tables above count what is still to run. */
                         mt_sweep_format_mu(mu, sizeof mu, st->momentum);
-                        snprintf(buf, sizeof buf, "%s (%s)", e, mu);
+                        if (st->n > 1)
+                            snprintf(buf, sizeof buf, "%.2f ± %.2f (%s)", 100 * st->mean,
+                                     100 * st->sd, mu);
+                        else
+                            snprintf(buf, sizeof buf, "%.2f (%s)", 100 * st->mean, mu);
                     } else if (part == 1 && st && au->n > 0) {
                         mt_sweep_format_mu(fixed, sizeof fixed, st->momentum);
                         if (isfinite(au->used))
