@@ -5,7 +5,7 @@
 
 mt_resnet_cfg mt_resnet_default(int depth, int classes)
 {
-    mt_resnet_cfg c = {depth, 1, MT_SHORTCUT_A, classes, 3, 32, 32, 0.0f};
+    mt_resnet_cfg c = {depth, 1, MT_SHORTCUT_A, classes, 3, 32, 32, 0.0f, MT_FP32};
     return c;
 }
 
@@ -65,6 +65,9 @@ int mt_resnet_body(mt_net *net, const mt_resnet_cfg *cfg, mt_resnet_conv_fn conv
 
 int mt_resnet_build(mt_net *net, const mt_resnet_cfg *cfg)
 {
+    int rc = mt_net_set_precision(net, cfg->precision);
+    if (rc < 0)
+        return rc;
     int x = mt_resnet_body(net, cfg, NULL, NULL);
     if (x < 0)
         return x;

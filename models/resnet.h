@@ -23,6 +23,7 @@ typedef struct mt_resnet_cfg {
     int classes;
     int c, h, w;     /* input shape */
     float label_smoothing;
+    int precision;   /* enum mt_precision (nn/net.h): MT_FP32 (0) or MT_BF16 */
 } mt_resnet_cfg;
 
 /* Makes one 3x3 convolution (pad 1) of the residual body, stem and blocks:

@@ -43,6 +43,9 @@ int mt_sphere_resnet_build(mt_net *net, const mt_sphere_resnet_cfg *cfg)
 {
     if (!net || !cfg)
         return mt_error(MT_ERR_ARG, "sphere resnet: %s is NULL", net ? "cfg" : "net");
+    int prc = mt_net_set_precision(net, cfg->precision);
+    if (prc < 0)
+        return prc;
     if (cfg->width < 16 || cfg->width % 16 != 0)
         return mt_error(MT_ERR_ARG,
                         "sphere resnet: width %d: the first stage's channels must be a positive "
@@ -51,7 +54,7 @@ int mt_sphere_resnet_build(mt_net *net, const mt_sphere_resnet_cfg *cfg)
     if (!mt_sphere_op_name((mt_sphere_op)cfg->op))
         return mt_error(MT_ERR_ARG, "sphere resnet: unknown operator %d", cfg->op);
     mt_resnet_cfg base = {cfg->depth, cfg->width / 16, cfg->shortcut, cfg->classes,
-                          cfg->c, cfg->h, cfg->w, cfg->label_smoothing};
+                          cfg->c, cfg->h, cfg->w, cfg->label_smoothing, cfg->precision};
     /* the conv maker reads op, k and ortho from cfg; it is not modified */
     int x = mt_resnet_body(net, &base, sphere_conv3x3, (void *)cfg);
     x = mt_global_avgpool(net, x);

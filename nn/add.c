@@ -2,11 +2,13 @@
  * ResNet block (oneDNN 2.6 has no norm+add+relu flag). Forward is one pass
  * when a and b share a layout (the ResNet case), else oneDNN's binary-add
  * primitive with a ReLU post-op; backward is one pass that masks the output
- * gradient by out > 0 and writes it to both inputs.
+ * gradient by out > 0 and writes it to both inputs. Works in the inputs'
+ * data type (fp32 or bf16; the add itself in fp32 either way).
  *
  * Not here: shortcut transforms (nn/shortcut_pad.c, or a 1x1 conv + BN).
  */
 #include "core/status.h"
+#include "nn/bf16.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
 
@@ -106,10 +108,16 @@ static int add_forward(mt_layer *l, int train)
     if (p->same) {
         /* One pass over the same layout: half the time oneDNN's binary
          * primitive with a post-op took here. */
+        size_t n = mt_md_count(&l->out->md);
+        int relu = ((const add_cfg *)l->cfg)->relu;
+        if (l->out->md.data_type == dnnl_bf16) {
+            mt_bf16_add((mt_bf16 *)l->out->data, (const mt_bf16 *)l->in[0]->data,
+                        (const mt_bf16 *)l->in[1]->data, n, relu);
+            return MT_OK;
+        }
         const float *restrict a = l->in[0]->data, *restrict b = l->in[1]->data;
         float *restrict o = l->out->data;
-        size_t n = dnnl_memory_desc_get_size(&l->out->md) / sizeof(float);
-        if (((const add_cfg *)l->cfg)->relu) {
+        if (relu) {
 #pragma omp parallel for simd schedule(static)
             for (size_t k = 0; k < n; k++) {
                 float v = a[k] + b[k];
@@ -127,10 +135,17 @@ static int add_forward(mt_layer *l, int train)
     return mt_prim_exec(l->net, p->fwd, 3, a, "add forward");
 }
 
-/* t = (out > 0 ? dout : 0), or t = dout without ReLU; accumulate adds. */
-static void mask_grad(float *restrict t, const float *restrict out, const float *restrict dout,
-                      size_t n, int relu, int accumulate)
+/* t = (out > 0 ? dout : 0), or t = dout without ReLU; accumulate adds. In
+ * the output's data type. */
+static void mask_grad(const mt_layer *l, void *tv, const void *outv, const void *doutv, size_t n,
+                      int relu, int accumulate)
 {
+    if (l->out->md.data_type == dnnl_bf16) {
+        mt_bf16_mask_grad(tv, outv, doutv, n, relu, accumulate);
+        return;
+    }
+    float *restrict t = tv;
+    const float *restrict out = outv, *restrict dout = doutv;
     if (!relu && !accumulate) {
         memcpy(t, dout, n * sizeof *t);
         return;
@@ -148,7 +163,17 @@ static int add_backward(mt_layer *l)
     add_priv *p = l->priv;
     mt_tensor *a = l->in[0], *b = l->in[1];
     const float *out = l->out->data, *dout = l->out->diff;
-    size_t n = dnnl_memory_desc_get_size(&l->out->md) / sizeof(float);
+    size_t n = mt_md_count(&l->out->md);
+    if (p->same && a != b && a->diff && !a->diff_written && b->diff &&
+        l->out->md.data_type == dnnl_bf16) {
+        /* as below, in bf16: the mask keeps dout's bits; only the sum rounds */
+        mt_bf16_mask_grad((mt_bf16 *)a->diff, (const mt_bf16 *)out, (const mt_bf16 *)dout, n,
+                          c->relu, 0);
+        mt_bf16_mask_grad((mt_bf16 *)b->diff, (const mt_bf16 *)out, (const mt_bf16 *)dout, n,
+                          c->relu, b->diff_written);
+        a->diff_written = b->diff_written = 1;
+        return MT_OK;
+    }
     if (p->same && a != b && a->diff && !a->diff_written && b->diff) {
         /* The usual residual tail: one pass writes both gradients. */
         float *restrict da = a->diff, *restrict db = b->diff;
@@ -168,12 +193,12 @@ static int add_backward(mt_layer *l)
         if (!t)
             continue;
         if (i == 1 && p->to_b) {
-            mask_grad(l->buf[0], out, dout, n, c->relu, 0);
+            mask_grad(l, l->buf[0], out, dout, n, c->relu, 0);
             MT_DNNL(dnnl_memory_set_data_handle(p->m_db, t));
             dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_g}, {DNNL_ARG_TO, p->m_db}};
             rc = mt_prim_exec(l->net, p->to_b, 2, r, "add gradient reorder");
         } else {
-            mask_grad(t, out, dout, n, c->relu, 0);
+            mask_grad(l, t, out, dout, n, c->relu, 0);
         }
         if (rc >= 0)
             rc = mt_layer_diff_end(l, i);

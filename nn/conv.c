@@ -46,7 +46,8 @@ static int conv_compile(mt_layer *l)
         return mt_error(MT_ERR_NOMEM, "out of memory");
     l->priv = p;
     int rc = mt_conv_prim_create(p, l->net, &x->md, x->n, x->c, x->h, x->w, c->out_c, c->k,
-                                 c->stride, c->pad, c->bias, x->needs_diff, l->out->needs_diff);
+                                 c->stride, c->pad, c->bias, x->needs_diff, l->out->needs_diff,
+                                 mt_net_dtype(l->net));
     if (rc < 0)
         return rc;
     l->out->md = p->dst_md;

@@ -59,7 +59,7 @@ static int make_pd(mt_net *net, dnnl_primitive_desc_t *pd, const void *desc,
 
 int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *src_md, int n,
                         int ic, int ih, int iw, int oc, int k, int stride, int pad, int has_bias,
-                        int bwd_data, int bwd_weights)
+                        int bwd_data, int bwd_weights, dnnl_data_type_t dt)
 {
     memset(p, 0, sizeof *p);
     if (!net || !src_md)
@@ -79,12 +79,19 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
     p->bwd_weights = bwd_weights != 0;
     p->src_md = *src_md;
 
-    dnnl_memory_desc_t src_any, wei_any, dst_any;
+    if (dt != dnnl_f32 && dt != dnnl_bf16)
+        return mt_error(MT_ERR_ARG, "conv: data type %d is neither f32 nor bf16", (int)dt);
+    dnnl_memory_desc_t src_any, wei_any, dst_any, dwei_any;
     dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, k, k}, dd = {n, oc, p->oh, p->ow},
                 bd = {oc};
-    MT_DNNL(dnnl_memory_desc_init_by_tag(&src_any, 4, sd, dnnl_f32, dnnl_format_tag_any));
-    MT_DNNL(dnnl_memory_desc_init_by_tag(&wei_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
-    MT_DNNL(dnnl_memory_desc_init_by_tag(&dst_any, 4, dd, dnnl_f32, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&src_any, 4, sd, dt, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&wei_any, 4, wd, dt, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&dst_any, 4, dd, dt, dnnl_format_tag_any));
+    /* The weight gradient is fp32 in either precision: oneDNN's bf16
+     * backward-weights accumulates in fp32 and writes it so (and the bias
+     * gradient, bias_md, is fp32 too), so the optimizer never sees a bf16
+     * rounding of a gradient. */
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&dwei_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
     MT_DNNL(dnnl_memory_desc_init_by_tag(&p->wei_oihw_md, 4, wd, dnnl_f32, dnnl_oihw));
     MT_DNNL(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, bd, dnnl_f32, dnnl_a));
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
@@ -98,7 +105,7 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
      * Forward-only (inference) convolutions stay direct: Winograd's
      * scratchpad grows with the batch (892 MB for SphereResNet-32 width 96
      * at the evaluation batch of 500, against none for direct). */
-    int wino = p->oh % 4 == 0 && p->ow % 4 == 0 && ic % 16 == 0 && oc % 16 == 0 &&
+    int wino = dt == dnnl_f32 && p->oh % 4 == 0 && p->ow % 4 == 0 && ic % 16 == 0 && oc % 16 == 0 &&
                (p->bwd_data || p->bwd_weights);
     int wino_bwd = wino && ic >= 32 && oc >= 32;
     const dnnl_alg_kind_t algs[2] = {wino ? conv_alg() : dnnl_convolution_direct,
@@ -162,7 +169,7 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
         dnnl_primitive_desc_t wpd = NULL;
         for (int i = 0; i < 2 && !wpd; i++) {
             dnnl_status_t s = dnnl_convolution_backward_weights_desc_init(
-                &wdd, balgs[i], &p->csrc_md, &wei_any, p->has_bias ? &p->bias_md : NULL,
+                &wdd, balgs[i], &p->csrc_md, &dwei_any, p->has_bias ? &p->bias_md : NULL,
                 &p->dst_md, strides, padding, padding);
             rc = s == dnnl_success ? make_pd(net, &wpd, &wdd, fpd, "conv backward weights",
                                              i == 0 && balgs[0] != balgs[1])

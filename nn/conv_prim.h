@@ -30,19 +30,23 @@ typedef struct mt_conv_prim {
     dnnl_primitive_t wei_reorder, dwei_reorder; /* NULL when OIHW is what it uses */
     dnnl_memory_t m_src, m_csrc, m_wei_oihw, m_wei, m_bias, m_dst;
     dnnl_memory_t m_ddst, m_dcsrc, m_dsrc, m_dwei, m_dwei_oihw, m_dbias;
-    float *csrc, *wei, *dcsrc, *dwei; /* private buffers (see mt_conv_prim_sizes) */
+    void *csrc, *wei, *dcsrc, *dwei; /* private buffers (see mt_conv_prim_sizes) */
     /* backward data's own weight layout, its reorder and buffer (owned here) */
     dnnl_memory_desc_t bwei_md;
     dnnl_primitive_t bwei_reorder;
     dnnl_memory_t m_bwei;
-    float *bwei;
+    void *bwei;
 } mt_conv_prim;
 
 /* Creates the primitives for input (n, ic, ih, iw) in layout *src_md. bwd_data
- * / bwd_weights: whether to create those. Fills p->dst_md. */
+ * / bwd_weights: whether to create those. dt (dnnl_f32 or dnnl_bf16) is the
+ * type the convolution computes on: its input (converted by the input
+ * reorder when *src_md is another type), output, input gradient and blocked
+ * weights; the OIHW weights, the bias and their gradients are fp32 either
+ * way. Fills p->dst_md. */
 int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *src_md, int n,
                         int ic, int ih, int iw, int oc, int k, int stride, int pad, int has_bias,
-                        int bwd_data, int bwd_weights);
+                        int bwd_data, int bwd_weights, dnnl_data_type_t dt);
 
 /* Bytes of the private buffers the caller must provide (through
  * mt_layer_buffer) before mt_conv_prim_bind: [0] reordered input, [1] blocked

@@ -169,5 +169,5 @@ void mt_md_like(dnnl_memory_desc_t *out, const dnnl_memory_desc_t *like, int n, 
             tag = dnnl_nhwc;
     }
     dnnl_dims_t d = {n, c, h, w};
-    dnnl_memory_desc_init_by_tag(out, 4, d, dnnl_f32, tag);
+    dnnl_memory_desc_init_by_tag(out, 4, d, like->data_type, tag);
 }

@@ -179,6 +179,14 @@ int mt_prim_create(mt_net *net, dnnl_primitive_t *prim, const_dnnl_primitive_des
 int mt_prim_exec(mt_net *net, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args,
                  const char *what);
 int mt_mem_create(mt_net *net, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *data);
+/* The data type layers that compute in the net's precision give their
+ * activations: dnnl_bf16 for MT_BF16, else dnnl_f32. Layers that pass an
+ * activation through (batch norm, pooling, the add, ...) keep their input's
+ * type; layers that compute on plain floats (linear, loss) produce fp32 and
+ * read their input through nn/plain_input.h, which converts. */
+dnnl_data_type_t mt_net_dtype(const mt_net *net);
+/* Elements (not bytes) of a memory descriptor, padding included. */
+size_t mt_md_count(const dnnl_memory_desc_t *md);
 /* A plain md: 4-D NCHW for (n,c,h,w), 2-D "ab" and 1-D "a" variants. */
 void mt_md_nchw(dnnl_memory_desc_t *md, int n, int c, int h, int w);
 void mt_md_plain(dnnl_memory_desc_t *md, int ndims, const int *dims, dnnl_format_tag_t tag);

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "nn/bf16.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
 
@@ -292,7 +293,12 @@ int mt_layer_diff_end(mt_layer *l, int i)
         t->diff_written = 1;
         return MT_OK;
     }
-    size_t n = dnnl_memory_desc_get_size(&t->md) / sizeof(float);
+    size_t n = mt_md_count(&t->md);
+    if (t->md.data_type == dnnl_bf16) {
+        mt_bf16_mask_grad((mt_bf16 *)t->diff, NULL, (const mt_bf16 *)l->net->diff_scratch, n, 0,
+                          1);
+        return MT_OK;
+    }
     float *restrict d = t->diff;
     const float *restrict s = l->net->diff_scratch;
 #pragma omp parallel for simd schedule(static)
@@ -418,6 +424,7 @@ static int clone(mt_net **out, const mt_net *src, int batch, float *params, floa
     net->keep_grads = src->keep_grads;
     net->keep_acts = src->keep_acts;
     net->inference = inference;
+    net->precision = src->precision;
     net->lender = share_memory ? src : NULL;
     for (int i = 0; i < src->n_layers && rc >= 0; i++) {
         const mt_layer *l = src->layers[i];

@@ -104,6 +104,30 @@ int mt_linear(mt_net *net, int x, int out, int bias);
  * the probabilities (classes, 1, 1). */
 int mt_softmax_xent(mt_net *net, int logits, float label_smoothing);
 
+/* Arithmetic precision of the activations. MT_FP32 (the default): every
+ * tensor fp32. MT_BF16: convolutions, batch norm, pooling, ReLU, the
+ * residual add and the option-A shortcut compute on bf16 activations and
+ * activation gradients (oneDNN's bf16 primitives); the parameters, their
+ * gradients (the convolution's weight gradient is accumulated in fp32 by
+ * oneDNN), batch-norm statistics, the linear layer and the loss stay fp32.
+ * Convolution weights are converted to a bf16 copy in oneDNN's layout once
+ * per forward (docs/nn.md). Needs a CPU with native bf16 (AVX512_BF16):
+ * mt_bf16_supported(). */
+enum mt_precision { MT_FP32 = 0, MT_BF16 = 1 };
+
+/* Before finalize: sets the precision (clones inherit it). MT_BF16 on a CPU
+ * without native bf16 is MT_ERR_ARG. */
+int mt_net_set_precision(mt_net *net, int precision);
+int mt_net_precision(const mt_net *net);
+
+/* 1 when oneDNN runs bf16 natively here (AVX512_BF16 or newer, after any
+ * ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA limit); 0 otherwise. */
+int mt_bf16_supported(void);
+
+/* "fp32" / "bf16" and back (-1 for anything else). */
+const char *mt_precision_name(int precision);
+int mt_precision_parse(const char *name);
+
 /* Allocates activations and creates every oneDNN primitive. params, grads and
  * state may each be NULL (the net allocates and owns it) or a caller's buffer
  * of mt_net_param_count()/mt_net_state_count() floats that must outlive the net.

@@ -62,6 +62,7 @@ struct mt_net {
     mt_regen *regen; /* in order of time */
     int n_regen;
     int threads; /* OpenMP threads the primitives were created for */
+    int precision; /* enum mt_precision */
 };
 
 /* Re-creates every primitive for the calling thread's OpenMP thread count
@@ -95,7 +96,8 @@ void mt_free(void *p);
  * element (n, c, h, w) is at n s0 + (c / block) s1 + h s2 + w s3 + c % block.
  * Returns 0 for other layouts. */
 int mt_md_channel_blocking(const dnnl_memory_desc_t *md, size_t strides[4], int *block);
-/* A layout of the same family as `like` (nChw16c, nhwc, ...) for new dims. */
+/* A layout of the same family and data type as `like` (nChw16c, nhwc, ...)
+ * for new dims. */
 void mt_md_like(dnnl_memory_desc_t *out, const dnnl_memory_desc_t *like, int n, int c, int h,
                 int w);
 

@@ -62,7 +62,7 @@ static int pool_compile(mt_layer *l)
     window(l, &kh, &kw, &s, &pd_);
     dnnl_memory_desc_t dst_any;
     dnnl_dims_t dd = {l->out->n, l->out->c, l->out->h, l->out->w};
-    MT_DNNL(dnnl_memory_desc_init_by_tag(&dst_any, 4, dd, dnnl_f32, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&dst_any, 4, dd, x->md.data_type, dnnl_format_tag_any));
     dnnl_dims_t strides = {s, s}, kernel = {kh, kw}, pad = {pd_, pd_};
     /* Right padding so that the last window fits exactly, as PyTorch's floor mode. */
     dnnl_dims_t pad_r = {(l->out->h - 1) * s + kh - x->h - pd_, (l->out->w - 1) * s + kw - x->w - pd_};

@@ -1,9 +1,11 @@
 /* relu.c: a standalone ReLU, in the input's layout. Forward on oneDNN's
  * eltwise primitive; backward masks the gradient by out > 0 in one pass.
  * Batch norm fuses its own ReLU and the residual add has one: this layer is
- * for nets that need ReLU elsewhere.
+ * for nets that need ReLU elsewhere. Works in its input's data type (fp32 or
+ * bf16).
  */
 #include "core/status.h"
+#include "nn/bf16.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
 
@@ -66,8 +68,13 @@ static int relu_backward(mt_layer *l)
     float *restrict t = mt_layer_diff_begin(l, 0);
     if (!t)
         return MT_OK;
+    size_t n = mt_md_count(&l->out->md);
+    if (l->out->md.data_type == dnnl_bf16) {
+        mt_bf16_mask_grad((mt_bf16 *)t, (const mt_bf16 *)l->out->data,
+                          (const mt_bf16 *)l->out->diff, n, 1, 0);
+        return mt_layer_diff_end(l, 0);
+    }
     const float *restrict out = l->out->data, *restrict dout = l->out->diff;
-    size_t n = dnnl_memory_desc_get_size(&l->out->md) / sizeof(float);
 #pragma omp parallel for simd schedule(static)
     for (size_t k = 0; k < n; k++)
         t[k] = out[k] > 0 ? dout[k] : 0.0f;

@@ -6,11 +6,15 @@
  *
  * Works directly on layouts blocked only on channels (nChw16c, nchw, nhwc),
  * the output in the input's layout family so that the residual add needs no
- * reorder. Not here: option B (a 1x1 conv + batch norm, built from layers).
+ * reorder, and in the input's data type (fp32 or bf16). Not here: option B
+ * (a 1x1 conv + batch norm, built from layers).
  */
 #include "core/status.h"
+#include "nn/bf16.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
+
+#include <string.h>
 
 typedef struct {
     int out_c, stride;
@@ -59,25 +63,53 @@ static int layouts(const mt_layer *l, lay *X, lay *Y)
     return (((const pad_cfg *)l->cfg)->out_c - l->in[0]->c) / 2;
 }
 
+/* The copies for one element type T (fp32 or bf16: the tensor's). */
+#define PAD_COPIES(T, SUF)                                                                     \
+    static void pad_forward_##SUF(const mt_layer *l, const T *xd, T *yd)                      \
+    {                                                                                          \
+        const mt_tensor *x = l->in[0], *y = l->out;                                            \
+        lay X, Y;                                                                              \
+        int p0 = layouts(l, &X, &Y), S = ((const pad_cfg *)l->cfg)->stride;                   \
+        _Pragma("omp parallel for collapse(2) schedule(static)")                               \
+        for (int n = 0; n < y->n; n++)                                                          \
+            for (int oc = 0; oc < y->c; oc++) {                                                \
+                int ic = oc - p0, in = ic >= 0 && ic < x->c;                                   \
+                T *yo = yd + at(&Y, n, oc, 0, 0);                                              \
+                const T *xo = in ? xd + at(&X, n, ic, 0, 0) : NULL;                            \
+                for (int h = 0; h < y->h; h++)                                                 \
+                    for (int w = 0; w < y->w; w++)                                             \
+                        yo[h * Y.s[2] + w * Y.s[3]] =                                          \
+                            in ? xo[(size_t)h * S * X.s[2] + (size_t)w * S * X.s[3]] : (T)0;   \
+            }                                                                                  \
+    }                                                                                          \
+    static void pad_backward_##SUF(const mt_layer *l, T *dx, const T *dy)                     \
+    {                                                                                          \
+        const mt_tensor *x = l->in[0], *y = l->out;                                            \
+        lay X, Y;                                                                              \
+        int p0 = layouts(l, &X, &Y), S = ((const pad_cfg *)l->cfg)->stride;                   \
+        /* Padding channels of a blocked layout stay zero: clear it all. */                    \
+        memset(dx, 0, dnnl_memory_desc_get_size(&x->md));                                      \
+        _Pragma("omp parallel for collapse(2) schedule(static)")                               \
+        for (int n = 0; n < x->n; n++)                                                          \
+            for (int ic = 0; ic < x->c; ic++) {                                                \
+                T *xo = dx + at(&X, n, ic, 0, 0);                                              \
+                const T *yo = dy + at(&Y, n, ic + p0, 0, 0);                                   \
+                for (int h = 0; h < y->h; h++)                                                 \
+                    for (int w = 0; w < y->w; w++)                                             \
+                        xo[(size_t)h * S * X.s[2] + (size_t)w * S * X.s[3]] =                  \
+                            yo[h * Y.s[2] + w * Y.s[3]];                                       \
+            }                                                                                  \
+    }
+PAD_COPIES(float, f32)
+PAD_COPIES(mt_bf16, bf16) /* the bf16 zero is all bits 0, as (mt_bf16)0 */
+#undef PAD_COPIES
+
 static int pad_forward(mt_layer *l, int train)
 {
-    const mt_tensor *x = l->in[0];
-    const mt_tensor *y = l->out;
-    lay X, Y;
-    int p0 = layouts(l, &X, &Y), S = ((const pad_cfg *)l->cfg)->stride;
-    const float *xd = x->data;
-    float *yd = y->data;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < y->n; n++)
-        for (int oc = 0; oc < y->c; oc++) {
-            int ic = oc - p0, in = ic >= 0 && ic < x->c;
-            float *yo = yd + at(&Y, n, oc, 0, 0);
-            const float *xo = in ? xd + at(&X, n, ic, 0, 0) : NULL;
-            for (int h = 0; h < y->h; h++)
-                for (int w = 0; w < y->w; w++)
-                    yo[h * Y.s[2] + w * Y.s[3]] =
-                        in ? xo[(size_t)h * S * X.s[2] + (size_t)w * S * X.s[3]] : 0.0f;
-        }
+    if (l->out->md.data_type == dnnl_bf16)
+        pad_forward_bf16(l, (const mt_bf16 *)l->in[0]->data, (mt_bf16 *)l->out->data);
+    else
+        pad_forward_f32(l, l->in[0]->data, l->out->data);
     return MT_OK;
 }
 
@@ -86,26 +118,10 @@ static int pad_backward(mt_layer *l)
     float *dx = mt_layer_diff_begin(l, 0);
     if (!dx)
         return MT_OK;
-    const mt_tensor *x = l->in[0];
-    const mt_tensor *y = l->out;
-    lay X, Y;
-    int p0 = layouts(l, &X, &Y), S = ((const pad_cfg *)l->cfg)->stride;
-    const float *dy = y->diff;
-    /* Padding channels of a blocked layout stay zero: clear the whole buffer. */
-    size_t nx = dnnl_memory_desc_get_size(&x->md) / sizeof(float);
-#pragma omp parallel for simd schedule(static)
-    for (size_t k = 0; k < nx; k++)
-        dx[k] = 0.0f;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < x->n; n++)
-        for (int ic = 0; ic < x->c; ic++) {
-            float *xo = dx + at(&X, n, ic, 0, 0);
-            const float *yo = dy + at(&Y, n, ic + p0, 0, 0);
-            for (int h = 0; h < y->h; h++)
-                for (int w = 0; w < y->w; w++)
-                    xo[(size_t)h * S * X.s[2] + (size_t)w * S * X.s[3]] =
-                        yo[h * Y.s[2] + w * Y.s[3]];
-        }
+    if (l->out->md.data_type == dnnl_bf16)
+        pad_backward_bf16(l, (mt_bf16 *)dx, (const mt_bf16 *)l->out->diff);
+    else
+        pad_backward_f32(l, dx, l->out->diff);
     return mt_layer_diff_end(l, 0);
 }
 

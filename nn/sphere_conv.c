@@ -190,8 +190,14 @@ static int sc_compile(mt_layer *l)
     p->op = c->op;
     p->fan = p->ic * p->k * p->k;
     p->sig_k = c->sigmoid_k > 0.0f ? c->sigmoid_k : MT_SPHERE_SIGMOID_K;
+    /* Its cosine normalisation reads the input and writes the output as
+     * fp32 arrays: no bf16 version yet. */
+    if (mt_net_precision(l->net) != MT_FP32 || x->md.data_type != dnnl_f32)
+        return mt_error(MT_ERR_ARG, "%s: SphereConv runs in fp32 only (precision bf16 asked)",
+                        l->name);
     int rc = mt_conv_prim_create(&p->conv, l->net, &x->md, p->n, p->ic, p->ih, p->iw, p->oc, p->k,
-                                 p->stride, p->pad, 0, x->needs_diff, mt_layer_training(l));
+                                 p->stride, p->pad, 0, x->needs_diff, mt_layer_training(l),
+                                 dnnl_f32);
     if (rc < 0)
         return rc;
     l->out->md = p->conv.dst_md;

@@ -56,6 +56,8 @@ static int wn_compile(mt_layer *l)
     p->gz = calloc(c->out, sizeof *p->gz);
     if (!p->ia || !p->gz)
         return mt_error(MT_ERR_NOMEM, "%s: out of memory", l->name);
+    if (l->in[0]->md.data_type != dnnl_f32)
+        return mt_error(MT_ERR_ARG, "%s: reads fp32 inputs only (a bf16 input came)", l->name);
     mt_md_nchw(&l->out->md, l->out->n, c->out, 1, 1);
     size_t nx = (size_t)l->in[0]->n * wn_fan(l) * sizeof(float);
     int rc = mt_layer_buffer(l, BUF_X, nx);

@@ -2,6 +2,7 @@
  * tiny ResNet: the run directory's files, bit-for-bit resume (after
  * --stop-after and after SIGTERM), refusal of corrupt and foreign checkpoints,
  * divergence, and bad flags. Runs the built tool ($MUTAU). */
+#include "nn/net.h"
 #include "tests/check_main.h"
 #include "tests/tiny_data.h"
 #include "tests/tool_run.h"
@@ -425,6 +426,50 @@ START_TEST(bad_flags_exit_2_naming_the_flag)
 }
 END_TEST
 
+/* --precision bf16: recorded in config.json, the checkpoint holds the fp32
+ * parameters and a resumed run is the uninterrupted one bit for bit; the
+ * precision cannot change on resume; a CPU without native bf16 (simulated by
+ * limiting oneDNN's ISA) is refused with one line and exit 2. */
+START_TEST(bf16_runs_record_precision_and_resume_bit_for_bit)
+{
+    run_dirs();
+    if (!mt_bf16_supported()) {
+        const char *no[] = {TINY(dir_a), "--epochs", "1", "--precision", "bf16", NULL};
+        ck_assert_int_eq(run("nobf16", no), 2);
+        expect_output("nobf16", "--precision bf16");
+        return;
+    }
+    const char *ref[] = {TINY(dir_a), "--epochs", "3", "--precision", "bf16", NULL};
+    ck_assert_int_eq(run("a", ref), 0);
+    json_t *cfg = load_json("a", "config.json");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(cfg, "settings"), "model"), "precision")),
+        "bf16");
+    json_decref(cfg);
+    const char *stop[] = {TINY(dir_b), "--epochs", "3", "--precision", "bf16", "--stop-after", "8",
+                          NULL};
+    ck_assert_int_eq(run("b1", stop), 4);
+    const char *change[] = {"--resume", dir_b, "--precision", "fp32", NULL};
+    ck_assert_int_eq(run("b2", change), 2);
+    expect_output("b2", "--precision");
+    const char *res[] = {"--resume", dir_b, NULL};
+    ck_assert_int_eq(run("b3", res), 0);
+    expect_same_files("a", "b");
+    /* SphereConv has no bf16 version: refused, not run in fp32 silently */
+    const char *sphere[] = {TINY(dir_c), "--epochs", "1", "--model", "sphere-resnet-8",
+                            "--precision", "bf16", NULL};
+    ck_assert_int_eq(run("sphere", sphere), 2);
+    expect_output("sphere", "fp32 only");
+    setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE", 1);
+    const char *no[] = {TINY(dir_c), "--epochs", "1", "--precision", "bf16", "--force", NULL};
+    int rc = run("nobf16", no);
+    unsetenv("ONEDNN_MAX_CPU_ISA");
+    ck_assert_int_eq(rc, 2);
+    expect_output("nobf16", "--precision bf16: this CPU has no native bf16");
+}
+END_TEST
+
 /* steps.csv without its last column (images_per_s, a timing). */
 static char *steps_without_timing(const char *run_name)
 {
@@ -527,6 +572,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, bad_flags_exit_2_naming_the_flag);
     tcase_add_test(tc, log_every_writes_steps_csv_that_survives_resume);
     tcase_add_test(tc, out_is_checked_before_the_data_is_loaded);
+    tcase_add_test(tc, bf16_runs_record_precision_and_resume_bit_for_bit);
     suite_add_tcase(s, tc);
     return s;
 }

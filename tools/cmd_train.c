@@ -8,6 +8,7 @@
  */
 #include "core/signals.h"
 #include "core/status.h"
+#include "nn/net.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "ps/mpi.h"
@@ -65,6 +66,10 @@ static void usage(FILE *out)
 "                        for resnetN; 96 for sphere-resnet-N, the SphereNet\n"
 "                        reference's 96/192/384; 16 gives He's 16/32/64)\n"
 "  --label-smoothing X   in [0, 0.999] (default 0)\n"
+"  --precision P         fp32|bf16 (default fp32): bf16 runs convolutions, batch norm\n"
+"                        and activations in bf16 (parameters, gradients, optimizer\n"
+"                        and loss stay fp32; needs a CPU with AVX512_BF16; resnetN\n"
+"                        only: SphereConv is fp32 only); docs/nn.md\n"
 "\n"
 "optimisation:\n"
 "  --epochs N            epochs (default 200)\n"
@@ -168,7 +173,7 @@ enum {
     O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
     O_PROGRESS, O_LOG_EVERY, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB,
     O_IGNORE_MEMORY, O_TRANSPORT, O_SERVER_RANKS, O_METHOD,
-    O_MAX_STALE, O_STALE_POLICY, O_HELP
+    O_MAX_STALE, O_STALE_POLICY, O_PRECISION, O_HELP
 };
 
 static const struct option options[] = {
@@ -219,6 +224,7 @@ static const struct option options[] = {
     {"method", required_argument, 0, O_METHOD},
     {"max-staleness", required_argument, 0, O_MAX_STALE},
     {"stale-policy", required_argument, 0, O_STALE_POLICY},
+    {"precision", required_argument, 0, O_PRECISION},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -256,6 +262,7 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
     static const char *const schedules[] = {"constant", "multistep", "cosine", NULL};
     static const char *const progress[] = {"auto", "bar", "plain", "quiet", NULL};
     static const char *const yesno[] = {"no", "yes", NULL};
+    static const char *const precisions[] = {"fp32", "bf16", NULL};
     static const char *const sphere_ops[] = {"linear", "cosine", "sigmoid", "learnable-sigmoid",
                                              "none", NULL};
     const char *f = flag_name(opt);
@@ -345,6 +352,11 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
         if ((k = cli_choice(CMD, f, arg, progress)) < 0)
             return -1;
         c->progress = k;
+        return 0;
+    case O_PRECISION:
+        if ((k = cli_choice(CMD, f, arg, precisions)) < 0)
+            return -1;
+        c->precision = mt_precision_parse(precisions[k]);
         return 0;
     }
     return -1;

@@ -3,6 +3,7 @@
 
 #include "core/checkpoint.h"
 #include "core/status.h"
+#include "nn/net.h"
 
 #include <limits.h>
 #include <math.h>
@@ -61,6 +62,11 @@ int mt_train_config_check(const mt_train_config *c)
         return mt_error(MT_ERR_ARG, "--log-every: %d is not >= 0", c->log_every);
     if (c->eval_batch < 1)
         return mt_error(MT_ERR_ARG, "--eval-batch: %d is not >= 1", c->eval_batch);
+    if (c->precision != MT_FP32 && c->precision != MT_BF16)
+        return mt_error(MT_ERR_ARG, "--precision: %d is neither fp32 nor bf16", c->precision);
+    if (c->precision == MT_BF16 && !mt_bf16_supported())
+        return mt_error(MT_ERR_ARG, "--precision bf16: this CPU has no native bf16 (AVX512_BF16), "
+                                    "or oneDNN's ISA is limited below it; use --precision fp32");
     mt_schedule s = c->schedule;
     s.epochs = c->epochs;
     s.steps_per_epoch = 1;
@@ -78,14 +84,14 @@ json_t *mt_train_config_to_json(const mt_train_config *c)
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
     return json_pack(
         "{s:{s:s, s:b, s:i, s:i, s:i, s:b, s:i, s:b},"
-        " s:{s:s, s:s, s:i, s:f},"
+        " s:{s:s, s:s, s:i, s:f, s:s},"
         " s:{s:i, s:i, s:f, s:s, s:f, s:o, s:f, s:f, s:f, s:f, s:b, s:b, s:s},"
         " s:{s:i, s:i, s:i, s:i, s:I, s:i, s:s, s:s}}",
         "data", "dir", c->data_dir, "coarse", c->coarse, "val_size", c->val_size, "limit_train",
         c->limit_train, "limit_test", c->limit_test, "augment", c->augment, "pad", c->pad, "flip",
         c->flip,
         "model", "name", c->model, "sphere_op", c->sphere_op, "width", c->width,
-        "label_smoothing", c->label_smoothing,
+        "label_smoothing", c->label_smoothing, "precision", mt_precision_name(c->precision),
         "optim", "epochs", c->epochs, "batch", c->batch, "lr", c->schedule.base_lr, "schedule",
         mt_schedule_kind_name(c->schedule.kind), "lr_gamma", c->schedule.gamma, "lr_milestones",
         ms, "lr_final", c->schedule.final_lr, "warmup_epochs", c->schedule.warmup_epochs,
@@ -162,7 +168,7 @@ int mt_train_config_from_json(mt_train_config *c, const json_t *j, const char *w
 {
     if (!json_is_object(j))
         return mt_error(MT_ERR_FORMAT, "%s: not a JSON object", where);
-    char sched[32] = "", seed[32] = "", progress[16] = "";
+    char sched[32] = "", seed[32] = "", progress[16] = "", precision[8] = "";
     int rc = MT_OK;
 #define TRY(call)                                                                           \
     do {                                                                                    \
@@ -181,6 +187,7 @@ int mt_train_config_from_json(mt_train_config *c, const json_t *j, const char *w
     TRY(get_str(j, "model", "sphere_op", c->sphere_op, sizeof c->sphere_op, where));
     TRY(get_int(j, "model", "width", &c->width, where));
     TRY(get_num(j, "model", "label_smoothing", &c->label_smoothing, where));
+    TRY(get_str(j, "model", "precision", precision, sizeof precision, where));
     TRY(get_int(j, "optim", "epochs", &c->epochs, where));
     TRY(get_int(j, "optim", "batch", &c->batch, where));
     TRY(get_num(j, "optim", "lr", &c->schedule.base_lr, where));
@@ -207,6 +214,13 @@ int mt_train_config_from_json(mt_train_config *c, const json_t *j, const char *w
         if (k < 0)
             return mt_error(MT_ERR_FORMAT, "%s: optim.schedule '%s' is unknown", where, sched);
         c->schedule.kind = (enum mt_schedule_kind)k;
+    }
+    if (precision[0]) {
+        int p = mt_precision_parse(precision);
+        if (p < 0)
+            return mt_error(MT_ERR_FORMAT, "%s: model.precision '%s' is neither fp32 nor bf16",
+                            where, precision);
+        c->precision = p;
     }
     if (seed[0]) {
         char *end;
@@ -246,6 +260,9 @@ uint64_t mt_train_config_hash(const mt_train_config *c)
      * the parameters' trajectory. */
     json_t *j = mt_train_config_to_json(c);
     json_object_del(j, "run");
+    /* fp32 hashes as before precision existed, so older checkpoints resume */
+    if (c->precision == MT_FP32)
+        json_object_del(json_object_get(j, "model"), "precision");
     char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
     uint64_t h = mt_hash64_str(MT_HASH64_INIT, s ? s : "");
     free(s);

@@ -32,6 +32,7 @@ typedef struct {
     char sphere_op[24];  /* sphere models: linear|cosine|sigmoid|learnable-sigmoid|none */
     int width;           /* first stage's channels; 0 = the model's default */
     double label_smoothing;
+    int precision;       /* enum mt_precision (nn/net.h): MT_FP32 or MT_BF16 */
     /* optimisation */
     int epochs, batch;
     mt_schedule schedule; /* kind, base lr, gamma, milestones, final lr, warm-up */

@@ -53,6 +53,7 @@ int mt_model_build(mt_net **net, const mt_train_config *cfg, int batch, int c, i
         rc.h = h;
         rc.w = w;
         rc.label_smoothing = (float)cfg->label_smoothing;
+        rc.precision = cfg->precision;
         int s = mt_resnet_create(net, &rc, batch, NULL, NULL, NULL);
         if (s < 0)
             return mt_error_context(s, "--model %s", cfg->model);
@@ -84,6 +85,7 @@ int mt_model_build(mt_net **net, const mt_train_config *cfg, int batch, int c, i
         sc.h = h;
         sc.w = w;
         sc.label_smoothing = (float)cfg->label_smoothing;
+        sc.precision = cfg->precision;
         int s = mt_sphere_resnet_create(net, &sc, batch, NULL, NULL, NULL);
         if (s < 0)
             return mt_error_context(s, "--model %s", cfg->model);
