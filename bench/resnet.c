@@ -18,6 +18,7 @@
  */
 #include "core/status.h"
 #include "bench/lib/resnet_bench.h"
+#include "nn/net.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
         return fail();
     for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {
         mt_bench_net *b;
-        if (mt_bench_net_create(&b, depths[d], classes, batch) < 0)
+        if (mt_bench_net_create(&b, depths[d], classes, batch, MT_FP32) < 0)
             return fail();
         for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
             mt_step_timing best = {1e30, 1e30, 1e30, 0}, tm;
@@ -112,7 +113,7 @@ int main(int argc, char **argv)
     }
     printf("\nper-layer profile, ResNet-20, 1 thread (ms per step, wall clock):\n");
     mt_step_timing tm;
-    if (mt_bench_resnet(20, classes, batch, 1, 2, 2 * steps, stdout, &tm) < 0)
+    if (mt_bench_resnet(20, classes, batch, MT_FP32, 1, 2, 2 * steps, stdout, &tm) < 0)
         return fail();
     return 0;
 }

@@ -166,11 +166,9 @@ static int add_backward(mt_layer *l)
     size_t n = mt_md_count(&l->out->md);
     if (p->same && a != b && a->diff && !a->diff_written && b->diff &&
         l->out->md.data_type == dnnl_bf16) {
-        /* as below, in bf16: the mask keeps dout's bits; only the sum rounds */
-        mt_bf16_mask_grad((mt_bf16 *)a->diff, (const mt_bf16 *)out, (const mt_bf16 *)dout, n,
-                          c->relu, 0);
-        mt_bf16_mask_grad((mt_bf16 *)b->diff, (const mt_bf16 *)out, (const mt_bf16 *)dout, n,
-                          c->relu, b->diff_written);
+        /* as below, in bf16 */
+        mt_bf16_add_backward((mt_bf16 *)a->diff, (mt_bf16 *)b->diff, (const mt_bf16 *)out,
+                             (const mt_bf16 *)dout, n, c->relu, b->diff_written);
         a->diff_written = b->diff_written = 1;
         return MT_OK;
     }

@@ -33,8 +33,15 @@ static inline mt_bf16 mt_bf16_from_f32(float f)
 
 /* o = a + b, then ReLU when relu != 0 (n elements, computed in fp32). */
 void mt_bf16_add(mt_bf16 *o, const mt_bf16 *a, const mt_bf16 *b, size_t n, int relu);
+/* d = d + s (n elements, the sum in fp32). */
+void mt_bf16_accumulate(mt_bf16 *d, const mt_bf16 *s, size_t n);
 /* t = (out > 0 ? dout : 0) (relu) or dout; with accumulate, t += that. */
 void mt_bf16_mask_grad(mt_bf16 *t, const mt_bf16 *out, const mt_bf16 *dout, size_t n, int relu,
                        int accumulate);
+
+/* The residual add's backward in one pass: g = (out > 0 ? dout : 0) (relu)
+ * or dout; da = g; db = g, or db + g with accumulate. */
+void mt_bf16_add_backward(mt_bf16 *da, mt_bf16 *db, const mt_bf16 *out, const mt_bf16 *dout,
+                          size_t n, int relu, int accumulate);
 
 #endif

@@ -295,8 +295,7 @@ int mt_layer_diff_end(mt_layer *l, int i)
     }
     size_t n = mt_md_count(&t->md);
     if (t->md.data_type == dnnl_bf16) {
-        mt_bf16_mask_grad((mt_bf16 *)t->diff, NULL, (const mt_bf16 *)l->net->diff_scratch, n, 0,
-                          1);
+        mt_bf16_accumulate((mt_bf16 *)t->diff, (const mt_bf16 *)l->net->diff_scratch, n);
         return MT_OK;
     }
     float *restrict d = t->diff;

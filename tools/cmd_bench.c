@@ -7,6 +7,7 @@
 #include "core/status.h"
 #include "bench/lib/resnet_bench.h"
 #include "bench/lib/bench_memory.h"
+#include "nn/net.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -33,6 +34,11 @@ static void usage(FILE *out)
             "  --steps N        timed steps per measurement (default 8)\n"
             "  --warmup N       untimed steps first (default 2)\n"
             "  --profile        also print each measurement's per-layer time profile\n"
+            "  --precision P    fp32|bf16 (default fp32). bf16: the bf16 step and the fp32\n"
+            "                   step (and PyTorch's with --torch) timed in alternating rounds\n"
+            "                   in one run, with their ratios (needs AVX512_BF16); with\n"
+            "                   --memory, the bf16 networks' memory\n"
+            "  --rounds N       --precision bf16: alternating rounds of --steps steps (default 3)\n"
             "  --torch FILE     also time PyTorch with FILE (bench/torch_resnet.py) under\n"
             "                   /usr/bin/python3 and print the ratio\n"
             "  --blas           also time an OpenBLAS sgemm after oneDNN convolutions against after\n"
@@ -53,7 +59,7 @@ static void usage(FILE *out)
 /* --memory: the nets' tables and totals, then PyTorch's peak for the plain
  * ResNet of the same depth and width (its own process). */
 static int bench_memory(const char *model, int width, int batch, int eval_batch, int classes,
-                        int layers, const char *torch)
+                        int precision, int layers, const char *torch)
 {
     mt_train_config cfg;
     mt_train_config_default(&cfg);
@@ -65,6 +71,7 @@ static int bench_memory(const char *model, int width, int batch, int eval_batch,
     cfg.width = width;
     cfg.batch = batch;
     cfg.eval_batch = eval_batch;
+    cfg.precision = precision;
     int rc = mt_bench_memory(&cfg, classes, layers ? stdout : NULL, stdout);
     if (rc < 0)
         return cli_fail(CMD, rc);
@@ -85,6 +92,68 @@ static int bench_memory(const char *model, int width, int batch, int eval_batch,
     return EXIT_OK;
 }
 
+/* --precision bf16: per depth and thread count, rounds of bf16 steps, fp32
+ * steps and (with torch) PyTorch's fp32 steps in turn, so that all three
+ * see the same machine; each side's best step. */
+static int bench_bf16(const long *depths, int nd, const long *threads, int nt, int batch,
+                      int classes, int warmup, int steps, int rounds, int profile,
+                      const char *torch)
+{
+    mt_torch_peer *peer = NULL;
+    if (torch && mt_torch_peer_open(&peer, torch) < 0)
+        return cli_fail(CMD, MT_ERR_LIB);
+    int rc = MT_OK;
+    for (int d = 0; d < nd && rc >= 0; d++) {
+        mt_bench_net *nets[2] = {NULL, NULL}; /* bf16, fp32 */
+        rc = mt_bench_net_create(&nets[0], (int)depths[d], classes, batch, MT_BF16);
+        if (rc >= 0)
+            rc = mt_bench_net_create(&nets[1], (int)depths[d], classes, batch, MT_FP32);
+        for (int t = 0; t < nt && rc >= 0; t++) {
+            double best[2] = {1e30, 1e30}, cpu[2] = {1e30, 1e30}, tw = 0, tc = 0;
+            for (int r = 0; r < rounds && rc >= 0; r++) {
+                int warm = r == 0 ? warmup : 1;
+                for (int k = 0; k < 2 && rc >= 0; k++) {
+                    mt_step_timing tm;
+                    int last = r == rounds - 1;
+                    if (profile && last)
+                        printf("\nResNet-%ld, %ld threads, %s, per-layer profile (ms per step):\n",
+                               depths[d], threads[t], k ? "fp32" : "bf16");
+                    rc = mt_bench_net_run(nets[k], (int)threads[t], warm, steps,
+                                          profile && last ? stdout : NULL, &tm);
+                    best[k] = tm.best_s < best[k] ? tm.best_s : best[k];
+                    cpu[k] = tm.best_cpu_s < cpu[k] ? tm.best_cpu_s : cpu[k];
+                }
+                if (rc >= 0 && peer) {
+                    double w, c;
+                    rc = mt_torch_peer_run(peer, (int)depths[d], (int)threads[t], batch, warm,
+                                           steps, &w, &c);
+                    tw = w > tw ? w : tw;
+                    tc = c > tc ? c : tc;
+                }
+            }
+            if (rc < 0)
+                break;
+            double ips = batch / best[0], fips = batch / best[1];
+            printf("bench model=resnet%ld threads=%ld precision=bf16 images_per_s=%.1f "
+                   "fp32_images_per_s=%.1f bf16_over_fp32=%.2f",
+                   depths[d], threads[t], ips, fips, ips / fips);
+            if (threads[t] == 1)
+                printf(" cpu_bf16_over_fp32=%.2f", cpu[1] / cpu[0]);
+            if (peer) {
+                printf(" torch_images_per_s=%.1f ratio=%.2f", tw, ips / tw);
+                if (threads[t] == 1)
+                    printf(" cpu_ratio=%.2f", batch / cpu[0] / tc);
+            }
+            printf("\n");
+            fflush(stdout);
+        }
+        mt_bench_net_free(nets[0]);
+        mt_bench_net_free(nets[1]);
+    }
+    mt_torch_peer_close(peer);
+    return rc < 0 ? cli_fail(CMD, rc) : EXIT_OK;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -95,7 +164,11 @@ int cmd_bench(int argc, char **argv)
         {"blas", no_argument, 0, 'B'},          {"help", no_argument, 0, 'h'},
         {"memory", no_argument, 0, 'M'},        {"model", required_argument, 0, 'm'},
         {"width", required_argument, 0, 'W'},   {"eval-batch", required_argument, 0, 'E'},
+        {"precision", required_argument, 0, 'P'}, {"rounds", required_argument, 0, 'R'},
         {0, 0, 0, 0}};
+    static const char *const precisions[] = {"fp32", "bf16", NULL};
+    int precision = MT_FP32;
+    long rounds = 3;
     long depths[8] = {20, 32}, threads[8] = {1, 2}, batch = 128, classes = 100, steps = 8,
          warmup = 2;
     int nd = 2, nt = 2, profile = 0, blas = 0, memory = 0;
@@ -151,6 +224,17 @@ int cmd_bench(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'T': torch = optarg; break;
+        case 'P': {
+            int k = cli_choice(CMD, "precision", optarg, precisions);
+            if (k < 0)
+                return EXIT_USAGE;
+            precision = mt_precision_parse(precisions[k]);
+            break;
+        }
+        case 'R':
+            if (cli_int(CMD, "rounds", optarg, 1, 1000, &rounds) < 0)
+                return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(CMD);
         }
@@ -167,19 +251,28 @@ int cmd_bench(int argc, char **argv)
         cli_error(CMD, "--torch: /usr/bin/python3 cannot import torch (make deps-bench)");
         return EXIT_USAGE;
     }
+    if (precision == MT_BF16 && !mt_bf16_supported()) {
+        cli_error(CMD, "--precision bf16: this CPU has no native bf16 (AVX512_BF16), or "
+                       "oneDNN's ISA is limited below it");
+        return EXIT_USAGE;
+    }
     if (memory)
         return bench_memory(model, (int)width, (int)batch, (int)eval_batch, (int)classes,
-                            profile, torch);
+                            precision, profile, torch);
     char info[512];
     mt_bench_blas_info(info, sizeof info);
     printf("batch %ld, 3x32x32, %ld classes; OpenBLAS %s\n", batch, classes, info);
+    if (precision == MT_BF16)
+        return bench_bf16(depths, nd, threads, nt, (int)batch, (int)classes, (int)warmup,
+                          (int)steps, (int)rounds, profile, torch);
     for (int d = 0; d < nd; d++)
         for (int t = 0; t < nt; t++) {
             mt_step_timing tm;
             if (profile)
                 printf("\nResNet-%ld, %ld threads, per-layer profile (ms per step):\n", depths[d],
                        threads[t]);
-            int rc = mt_bench_resnet((int)depths[d], (int)classes, (int)batch, (int)threads[t],
+            int rc = mt_bench_resnet((int)depths[d], (int)classes, (int)batch, MT_FP32,
+                                     (int)threads[t],
                                      (int)warmup, (int)steps, profile ? stdout : NULL, &tm);
             if (rc < 0)
                 return cli_fail(CMD, rc);

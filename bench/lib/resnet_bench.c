@@ -23,9 +23,11 @@ static double cpu_now(void)
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
-static int make_net(mt_net **net, int depth, int classes, int batch, float **x, int **labels)
+static int make_net(mt_net **net, int depth, int classes, int batch, int precision, float **x,
+                    int **labels)
 {
     mt_resnet_cfg c = mt_resnet_default(depth, classes);
+    c.precision = precision;
     int rc = mt_resnet_create(net, &c, batch, NULL, NULL, NULL);
     if (rc < 0)
         return rc;
@@ -54,12 +56,12 @@ struct mt_bench_net {
     int *labels;
 };
 
-int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch)
+int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch, int precision)
 {
     mt_bench_net *b = calloc(1, sizeof *b);
     if (!b)
         return mt_error(MT_ERR_NOMEM, "bench: out of memory");
-    int rc = make_net(&b->net, depth, classes, batch, &b->x, &b->labels);
+    int rc = make_net(&b->net, depth, classes, batch, precision, &b->x, &b->labels);
     if (rc < 0) {
         free(b);
         return rc;
@@ -110,11 +112,11 @@ int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *
     return rc;
 }
 
-int mt_bench_resnet(int depth, int classes, int batch, int threads, int warmup, int steps,
-                    FILE *profile, mt_step_timing *out)
+int mt_bench_resnet(int depth, int classes, int batch, int precision, int threads, int warmup,
+                    int steps, FILE *profile, mt_step_timing *out)
 {
     mt_bench_net *b;
-    int rc = mt_bench_net_create(&b, depth, classes, batch);
+    int rc = mt_bench_net_create(&b, depth, classes, batch, precision);
     if (rc < 0)
         return rc;
     rc = mt_bench_net_run(b, threads, warmup, steps, profile, out);
@@ -257,7 +259,7 @@ int mt_bench_blas_mix(int threads, mt_blas_mix *out)
     mt_net *net;
     float *x;
     int *labels;
-    int rc = make_net(&net, 20, 100, 128, &x, &labels);
+    int rc = make_net(&net, 20, 100, 128, MT_FP32, &x, &labels);
     if (rc < 0)
         return rc;
     /* A gemm of the size of a wide layer: big enough to use every thread. */

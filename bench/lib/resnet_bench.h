@@ -19,9 +19,10 @@ typedef struct mt_step_timing {
     int steps;
 } mt_step_timing;
 
-/* A ResNet with its random batch, kept for several runs of steps. */
+/* A ResNet with its random batch, kept for several runs of steps; precision
+ * is MT_FP32 or MT_BF16 (nn/net.h). */
 typedef struct mt_bench_net mt_bench_net;
-int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch);
+int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch, int precision);
 /* Runs warmup + steps steps with `threads` threads; profile as below. */
 int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *profile,
                      mt_step_timing *out);
@@ -40,8 +41,8 @@ void mt_torch_peer_close(mt_torch_peer *t);
  * at batch `batch` with `threads` OpenMP threads in the calling thread, after
  * `warmup` untimed steps. With profile != NULL, also prints the per-layer
  * profile of the timed steps there. */
-int mt_bench_resnet(int depth, int classes, int batch, int threads, int warmup, int steps,
-                    FILE *profile, mt_step_timing *out);
+int mt_bench_resnet(int depth, int classes, int batch, int precision, int threads, int warmup,
+                    int steps, FILE *profile, mt_step_timing *out);
 
 /* Whether /usr/bin/python3 can import torch. */
 int mt_bench_have_torch(void);
