@@ -236,16 +236,23 @@ static void sgd(mt_net *net, float *vel, float lr, float mu)
     }
 }
 
+/* _i = 0: fp32; 1 and 2: bf16 (option B, then A), skipped on a CPU without
+ * native bf16 (tests/test_bf16.c checks the refusal there). */
 START_TEST(small_resnet_overfits_a_small_batch)
 {
-    /* ResNet-8 (one block per stage), width 1, option B, 3x12x12, 5 classes,
+    /* ResNet-8 (one block per stage), width 1, 3x12x12, 5 classes,
      * 20 random images with random labels: only memorisation can fit them. */
-    enum { B = 20, K = 5, STEPS = 150 };
+    if (_i > 0 && !mt_bf16_supported())
+        return;
+    enum { B = 20, K = 5 };
+    const int steps = _i ? 200 : 150;
     mt_resnet_cfg c = mt_resnet_default(8, K);
     c.h = c.w = 12;
-    c.shortcut = MT_SHORTCUT_B;
+    c.shortcut = _i == 2 ? MT_SHORTCUT_A : MT_SHORTCUT_B;
+    c.precision = _i ? MT_BF16 : MT_FP32;
     mt_net *net;
     ck_assert_msg(mt_resnet_create(&net, &c, B, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    ck_assert_int_eq(mt_net_precision(net), c.precision);
     mt_rng r;
     mt_rng_seed(&r, 11, 0);
     ck_assert_int_eq(mt_net_init(net, &r), MT_OK);
@@ -258,8 +265,8 @@ START_TEST(small_resnet_overfits_a_small_batch)
     ck_assert_int_eq(mt_net_set_input(net, x, B, labels), MT_OK);
     int step, correct = 0;
     float first = 0;
-    for (step = 0; step < STEPS; step++) {
-        ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+    for (step = 0; step < steps; step++) {
+        ck_assert_msg(mt_net_forward(net, 1) == MT_OK, "%s", mt_errmsg());
         if (step == 0)
             first = mt_net_loss(net);
         correct = mt_net_correct(net, 1);
@@ -269,8 +276,20 @@ START_TEST(small_resnet_overfits_a_small_batch)
         sgd(net, vel, 0.05f, 0.9f);
     }
     ck_assert_msg(correct == B, "%d of %d right after %d steps (loss %g -> %g)", correct, B,
-                  STEPS, first, mt_net_loss(net));
+                  steps, first, mt_net_loss(net));
     ck_assert_float_lt(mt_net_loss(net), first);
+    /* an inference clone (in the net's precision) agrees with the training
+     * net's own evaluation on the running statistics */
+    mt_net *ev;
+    ck_assert_msg(mt_net_clone_inference(&ev, net, B, mt_net_params(net), mt_net_state(net), 0) ==
+                      MT_OK,
+                  "%s", mt_errmsg());
+    ck_assert_int_eq(mt_net_precision(ev), c.precision);
+    ck_assert_int_eq(mt_net_set_input(ev, x, B, labels), MT_OK);
+    ck_assert_int_eq(mt_net_forward(ev, 0), MT_OK);
+    ck_assert_int_eq(mt_net_forward(net, 0), MT_OK);
+    ck_assert_float_eq_tol(mt_net_loss(ev), mt_net_loss(net), 1e-3f * (1 + mt_net_loss(net)));
+    mt_net_free(ev);
     free(x);
     free(vel);
     mt_net_free(net);
@@ -471,7 +490,7 @@ Suite *resnet_suite(void)
     tcase_add_test(t, segments_tile_the_buffers);
     tcase_add_test(t, signature_follows_shapes_not_batch);
     tcase_add_test(t, bad_resnet_configs_are_refused);
-    tcase_add_test(t, small_resnet_overfits_a_small_batch);
+    tcase_add_loop_test(t, small_resnet_overfits_a_small_batch, 0, 3);
     tcase_add_test(t, clone_shares_parameters_and_evaluates_smaller_batches);
     tcase_add_test(t, inference_clone_evaluates_and_borrows_memory_harmlessly);
     tcase_add_test(t, two_nets_in_two_threads_match_sequential_runs);
