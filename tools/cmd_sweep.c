@@ -63,7 +63,7 @@ static void usage(FILE *out)
 "                      workers 1,2,4,8, about 10 minutes on 2 cores (docs/sweep.md);\n"
 "                      methods: the quick recipe with workers 2,4,8, momentum\n"
 "                      0.3,0.7,0.9,auto and the four methods, 2 repeats (96 cells,\n"
-"                      about 23 minutes on 2 idle cores, docs/methods.md);\n"
+"                      about 21 minutes on 2 idle cores, docs/methods.md);\n"
 "                      paper: the paper's Figure 2 recipe (SphereResNet-32 on\n"
 "                      CIFAR-100, batch 128, lr 0.2 x0.2 at 60/120/160, 200 epochs,\n"
 "                      workers 1..8, 10 repeats; CIFAR-100 from --data DIR, else\n"
