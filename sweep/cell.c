@@ -3,6 +3,7 @@
 
 #include "core/files.h"
 #include "core/status.h"
+#include "sweep/launcher.h"
 #include "sweep/spawn.h"
 #include "trainer/rundir.h"
 
@@ -66,25 +67,71 @@ void mt_cell_last_line(const char *path, char *buf, size_t cap)
 
 /* A resumed cell: the run directory holds its settings; only the flags of
  * the invocation are given again. */
-static void resume_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *exe,
-                        const char *cdir, const char *threads, char **argv)
+static int resume_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *exe,
+                       const char *cdir, const char *threads, char **argv, int cap)
 {
-    const char *a[] = {exe, "train", "--resume", cdir, "--threads", threads,
-                       "--progress", "plain", NULL, NULL};
+    const char *a[] = {exe, "train", "--resume", cdir, "--progress", "plain", NULL, NULL, NULL,
+                       NULL};
+    int n = 6;
+    if (threads) {
+        a[n++] = "--threads";
+        a[n++] = threads;
+    }
     /* The one train flag of the invocation, not of the run, that a resumed
      * cell needs again. */
-    if (mt_sweep_cell_oversubscribes(s, c))
-        a[8] = "--oversubscribe";
+    int over = mt_sweep_cell_oversubscribes(s, c);
     for (int i = 0; i < s->n_train_args; i++)
-        if (strcmp(s->train_args[i], "--oversubscribe") == 0)
-            a[8] = "--oversubscribe";
-    memcpy(argv, a, sizeof a);
+        over |= strcmp(s->train_args[i], "--oversubscribe") == 0;
+    if (over)
+        a[n++] = "--oversubscribe";
+    if (n + 1 > cap)
+        return mt_error(MT_ERR_ARG, "sweep: the train command line is too long");
+    memcpy(argv, a, sizeof a[0] * (size_t)(n + 1));
+    return n;
+}
+
+int mt_cell_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, enum mt_cell_state st,
+                 const char *exe, const char *cdir, int threads, char **argv, int cap, char *buf,
+                 size_t bufcap)
+{
+    int k = 0;
+    size_t used = 0;
+    const mt_launcher *l = s->transport[0] ? s->launcher : NULL;
+    if (s->transport[0] && !l)
+        return mt_error(MT_ERR_ARG, "sweep: the cells run over MPI and need --launcher");
+    mt_launch_vars v = {.workers = c->workers, .server_ranks = s->server_ranks,
+                        .threads = threads, .cell = c->name};
+    for (int i = 0; l && i < l->n; i++) {
+        if (k + 2 >= cap)
+            return mt_error(MT_ERR_ARG, "sweep: the cell's command line is too long");
+        int rc = mt_launcher_word(l, i, &v, buf + used, bufcap - used);
+        if (rc != MT_OK)
+            return rc;
+        argv[k++] = buf + used;
+        used += strlen(buf + used) + 1;
+    }
+    char *tbuf = buf + used;
+    int n;
+    if (st == MT_CELL_RESUME) {
+        if (bufcap - used < 16)
+            return mt_error(MT_ERR_ARG, "sweep: the cell's command line is too long");
+        snprintf(tbuf, 16, "%d", threads);
+        n = resume_argv(s, c, exe, cdir, threads > 0 ? tbuf : NULL, argv + k, cap - k);
+    } else {
+        n = mt_sweep_train_argv(s, c, exe, cdir, threads, argv + k, cap - k - 1, tbuf,
+                                bufcap - used);
+        if (n >= 0 && st == MT_CELL_RESTART) {
+            argv[k + n++] = "--force";
+            argv[k + n] = NULL;
+        }
+    }
+    return n < 0 ? n : k + n;
 }
 
 int mt_cell_start(const mt_sweep_spec *s, const mt_sweep_cell *c, enum mt_cell_state st,
                   const char *dir, const char *exe, int threads, pid_t *pid)
 {
-    char cdir[PATH_MAX * 2], log[PATH_MAX * 2 + 16], tbuf[16];
+    char cdir[PATH_MAX * 2], log[PATH_MAX * 2 + 16];
     snprintf(cdir, sizeof cdir, "%s/%s", dir, c->name);
     snprintf(log, sizeof log, "%s/train.out", cdir);
     int rc = mt_mkdirs(cdir);
@@ -92,19 +139,9 @@ int mt_cell_start(const mt_sweep_spec *s, const mt_sweep_cell *c, enum mt_cell_s
         return rc;
     char *argv[MT_CELL_ARGV_CAP];
     char buf[MT_CELL_ARGBUF_CAP];
-    if (st == MT_CELL_RESUME) {
-        snprintf(tbuf, sizeof tbuf, "%d", threads);
-        resume_argv(s, c, exe, cdir, tbuf, argv);
-    } else {
-        int n = mt_sweep_train_argv(s, c, exe, cdir, threads, argv, MT_CELL_ARGV_CAP - 1, buf,
-                                    sizeof buf);
-        if (n < 0)
-            return n;
-        if (st == MT_CELL_RESTART) {
-            argv[n++] = "--force";
-            argv[n] = NULL;
-        }
-    }
+    int n = mt_cell_argv(s, c, st, exe, cdir, threads, argv, MT_CELL_ARGV_CAP, buf, sizeof buf);
+    if (n < 0)
+        return n;
     mt_cell_record(dir, c, "running", NULL, 0);
     return mt_spawn(pid, argv, log);
 }

@@ -22,10 +22,19 @@
 enum mt_cell_state { MT_CELL_DONE, MT_CELL_FRESH, MT_CELL_RESUME, MT_CELL_RESTART };
 
 /* The size of the argument vector and string buffer a cell's command needs. */
-enum { MT_CELL_ARGV_CAP = MT_SWEEP_MAX_ARGS + 32, MT_CELL_ARGBUF_CAP = 8192 };
+enum { MT_CELL_ARGV_CAP = MT_SWEEP_MAX_ARGS + 32 + 64, MT_CELL_ARGBUF_CAP = 16384 };
 
 /* What is left to do for the cell whose result r was read from `dir`. */
 enum mt_cell_state mt_cell_state_of(const char *dir, const mt_sweep_result *r);
+
+/* The command of cell c of s in state st (fresh, resume or restart) in run
+ * directory `cdir`: over MPI the launcher's words (sweep/launcher.h) first,
+ * then `exe train ...` with --threads `threads` (0: none, the ranks decide).
+ * The strings live in `buf` or the spec; returns the argument count (argv
+ * NULL-terminated) or MT_ERR_ARG when it does not fit in `cap` entries. */
+int mt_cell_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, enum mt_cell_state st,
+                 const char *exe, const char *cdir, int threads, char **argv, int cap, char *buf,
+                 size_t bufcap);
 
 /* Starts cell c of s in state st under `dir` as `exe train ...` with
  * --threads `threads`, its output appended to DIR/CELL/train.out; *pid gets

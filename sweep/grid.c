@@ -20,6 +20,7 @@ void mt_sweep_spec_init(mt_sweep_spec *s)
     s->repeats = 1;
     s->seed = 1;
     s->delay = -1;
+    s->server_ranks = 1;
 }
 
 void mt_sweep_spec_free(mt_sweep_spec *s)
@@ -47,7 +48,7 @@ const char *mt_sweep_mode(const mt_sweep_spec *s)
 
 int mt_sweep_uses_ps(const mt_sweep_spec *s)
 {
-    if (s->mode[0] || s->delay >= 0)
+    if (s->mode[0] || s->delay >= 0 || s->transport[0])
         return 1;
     for (int i = 0; i < s->n_workers; i++)
         if (s->workers[i] != 1)
@@ -57,7 +58,8 @@ int mt_sweep_uses_ps(const mt_sweep_spec *s)
 
 int mt_sweep_cell_oversubscribes(const mt_sweep_spec *s, const mt_sweep_cell *c)
 {
-    return mt_sweep_uses_ps(s) && c->workers > 1 && strcmp(s->mode, "delay") != 0;
+    return mt_sweep_uses_ps(s) && c->workers > 1 && strcmp(s->mode, "delay") != 0 &&
+           !s->transport[0];
 }
 
 int mt_sweep_cell_count(const mt_sweep_spec *s)
@@ -100,6 +102,41 @@ void mt_sweep_cell_name(mt_sweep_cell *c)
     else
         snprintf(c->name, sizeof c->name, "w%d_mu%s_%s_r%d", c->workers, mu,
                  mt_method_name(c->method), c->repeat);
+}
+
+/* Over MPI: async or sync, and the server ranks among the train flags. */
+static int check_transport(mt_sweep_spec *s)
+{
+    s->server_ranks = 1;
+    const char *given = NULL;
+    for (int i = 0; i < s->n_train_args; i++) {
+        const char *a = s->train_args[i];
+        if (strncmp(a, "--transport", 11) == 0 && (!a[11] || a[11] == '='))
+            return mt_error(MT_ERR_ARG, "--transport: the sweep sets it (--launcher TEMPLATE runs "
+                                        "each cell over MPI)");
+        if (strncmp(a, "--server-ranks=", 15) == 0)
+            given = a + 15;
+        else if (strcmp(a, "--server-ranks") == 0 && i + 1 < s->n_train_args)
+            given = s->train_args[i + 1];
+    }
+    if (s->transport[0] && strcmp(s->transport, "mpi") != 0)
+        return mt_error(MT_ERR_ARG, "transport: expected mpi, got '%s'", s->transport);
+    if (!s->transport[0])
+        return given ? mt_error(MT_ERR_ARG, "--server-ranks: only with --launcher (cells over MPI)")
+                     : MT_OK;
+    if (strcmp(s->mode, "delay") == 0 || s->delay >= 0)
+        return mt_error(MT_ERR_ARG, "--launcher: delay mode simulates staleness in one process; "
+                                    "over MPI the modes are async and sync (--mode)");
+    if (given) {
+        char *end;
+        long v = strtol(given, &end, 10);
+        if (!given[0] || *end || v < 1 || v > 4096)
+            return mt_error(MT_ERR_ARG, "--server-ranks: expected an integer in [1, 4096], got "
+                                        "'%s'",
+                            given);
+        s->server_ranks = (int)v;
+    }
+    return MT_OK;
 }
 
 int mt_sweep_spec_check(const mt_sweep_spec *s)
@@ -148,7 +185,7 @@ int mt_sweep_spec_check(const mt_sweep_spec *s)
         return mt_error(MT_ERR_ARG, "--mode: expected async|sync|delay, got '%s'", s->mode);
     if (s->delay >= 0 && s->mode[0] && strcmp(s->mode, "delay"))
         return mt_error(MT_ERR_ARG, "--delay: only with --mode delay (the mode is %s)", s->mode);
-    return MT_OK;
+    return check_transport((mt_sweep_spec *)s);
 }
 
 /* Appends one string to the argument vector, copying it into buf. */
@@ -193,8 +230,11 @@ int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const ch
     for (int i = 0; rc == MT_OK && i < s->n_train_args; i++)
         rc = push_ref(&b, s->train_args[i]);
     if (rc == MT_OK && mt_sweep_uses_ps(s)) {
-        rc = push_fmt(&b, "--workers");
-        if (rc == MT_OK)
+        /* Over MPI the workers are the ranks after the server ranks. */
+        rc = push_fmt(&b, s->transport[0] ? "--transport" : "--workers");
+        if (rc == MT_OK && s->transport[0])
+            rc = push_fmt(&b, "%s", s->transport);
+        else if (rc == MT_OK)
             rc = push_fmt(&b, "%d", c->workers);
         if (rc == MT_OK && s->mode[0])
             rc = push_fmt(&b, "--mode");
@@ -266,10 +306,14 @@ json_t *mt_sweep_spec_to_json(const mt_sweep_spec *s)
         json_array_append_new(a, json_string(s->train_args[i]));
     char seed[32];
     snprintf(seed, sizeof seed, "%" PRIu64, s->seed);
-    return json_pack("{s:i, s:s, s:o, s:o, s:o, s:i, s:s, s:s, s:I, s:o}", "format", 1, "preset",
-                     s->preset, "workers", w, "momentum", m, "methods", q, "repeats", s->repeats,
-                     "seed", seed, "mode", s->mode, "delay", (json_int_t)s->delay, "train_flags",
-                     a);
+    json_t *j = json_pack("{s:i, s:s, s:o, s:o, s:o, s:i, s:s, s:s, s:I, s:o}", "format", 1,
+                          "preset", s->preset, "workers", w, "momentum", m, "methods", q,
+                          "repeats", s->repeats, "seed", seed, "mode", s->mode, "delay",
+                          (json_int_t)s->delay, "train_flags", a);
+    /* Only over MPI: sweeps made before the key read back as threads. */
+    if (j && s->transport[0])
+        json_object_set_new(j, "transport", json_string(s->transport));
+    return j;
 }
 
 /* sweep.json's "methods" (absent in sweeps made before the method axis: msgd). */
@@ -299,6 +343,7 @@ int mt_sweep_spec_from_json(mt_sweep_spec *s, const json_t *j, const char *where
     const char *seed = json_string_value(json_object_get(j, "seed"));
     const char *mode = json_string_value(json_object_get(j, "mode"));
     const char *preset = json_string_value(json_object_get(j, "preset"));
+    const char *transport = json_string_value(json_object_get(j, "transport"));
     if (!json_is_array(w) || !json_is_array(m) || !json_is_array(a) || !seed || !mode ||
         !json_is_integer(json_object_get(j, "repeats")) ||
         !json_is_integer(json_object_get(j, "delay")))
@@ -338,6 +383,7 @@ int mt_sweep_spec_from_json(mt_sweep_spec *s, const json_t *j, const char *where
         return mt_error(MT_ERR_FORMAT, "%s: seed '%s' is not an integer", where, seed);
     snprintf(s->mode, sizeof s->mode, "%s", mode);
     snprintf(s->preset, sizeof s->preset, "%s", preset ? preset : "");
+    snprintf(s->transport, sizeof s->transport, "%s", transport ? transport : "");
     for (size_t i = 0; i < json_array_size(a); i++) {
         const char *v = json_string_value(json_array_get(a, i));
         if (!v)
@@ -427,6 +473,10 @@ int mt_sweep_spec_compare(const mt_sweep_spec *r, const mt_sweep_spec *g)
     if (r->delay != g->delay)
         return mt_error(MT_ERR_ARG, "--delay: the sweep has %ld, the command gives %ld", r->delay,
                         g->delay);
+    if (strcmp(r->transport, g->transport))
+        return mt_error(MT_ERR_ARG, "--launcher: the sweep ran its cells %s, the command %s",
+                        r->transport[0] ? "over MPI (--launcher)" : "in one process each",
+                        g->transport[0] ? "gives --launcher" : "gives no --launcher");
     if (strcmp(r->preset, g->preset))
         return mt_error(MT_ERR_ARG, "--preset: the sweep has %s, the command gives %s",
                         r->preset[0] ? r->preset : "(none)", g->preset[0] ? g->preset : "(none)");

@@ -44,6 +44,12 @@ typedef struct {
     char mode[16];                       /* "" (not given), async, sync or delay */
     long delay;                          /* --delay N for delay mode; -1 = W - 1 per cell */
     char preset[16];                     /* "" or the preset the grid came from */
+    char transport[8];                   /* "" (threads) or "mpi": cells run through a
+                                            launcher (sweep/launcher.h), recorded */
+    int server_ranks;                    /* mpi: --server-ranks among the train flags
+                                            (default 1); derived by mt_sweep_spec_check */
+    const struct mt_launcher *launcher;  /* mpi: how a cell's ranks start (not owned, not
+                                            recorded: the hosts may change between runs) */
     int n_train_args;
     char *train_args[MT_SWEEP_MAX_ARGS]; /* flags passed to every cell's `mutau train` (owned) */
 } mt_sweep_spec;
@@ -74,7 +80,7 @@ const char *mt_sweep_mode(const mt_sweep_spec *s);
 /* Whether cells pass --workers/--mode/--delay to `mutau train`: when the
  * grid has a worker count other than 1 or a mode or delay was given. A sweep
  * over momentum alone trains single-process runs, which a one-worker server
- * run equals bit for bit. */
+ * run equals bit for bit. MPI cells (transport "mpi") always use the server. */
 int mt_sweep_uses_ps(const mt_sweep_spec *s);
 
 /* Whether cell c passes --oversubscribe: async and sync cells of W > 1
@@ -95,13 +101,16 @@ void mt_sweep_cell_at(const mt_sweep_spec *s, int index, mt_sweep_cell *c);
 void mt_sweep_cell_name(mt_sweep_cell *c);
 
 /* Checks the axes (non-empty, no duplicates, in range; dana is not defined
- * in sync mode) naming the flag. */
+ * in sync mode) naming the flag, and over MPI the mode (async or sync) and
+ * --server-ranks (sets server_ranks). */
 int mt_sweep_spec_check(const mt_sweep_spec *s);
 
 /* The argument vector of a fresh `mutau train` run of cell c in run
  * directory `dir`, with --threads T (T > 0) and --progress plain, the spec's
  * train flags first so that the cell's own values come last. In delay mode
- * without --delay, a cell of W workers trains with delay W - 1. `argv` gets
+ * without --delay, a cell of W workers trains with delay W - 1. An MPI cell
+ * passes --transport mpi instead of --workers (its W is the launcher's
+ * {workers}; sweep/cell.h puts the launcher's words first). `argv` gets
  * `exe`, "train", ..., NULL; the strings live in `buf` (cap bytes) or in the
  * spec. Returns the argument count or MT_ERR_ARG when it does not fit. */
 int mt_sweep_train_argv(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *exe,

@@ -7,6 +7,7 @@
 #include "ps/ps.h"
 #include "sweep/cell.h"
 #include "sweep/estimate.h"
+#include "sweep/launcher.h"
 #include "sweep/plan.h"
 #include "sweep/progress.h"
 #include "sweep/report.h"
@@ -71,10 +72,17 @@ static void print_header(const sweep *w)
     printf("sweep %s: %d cells = workers {%s} x momentum {%s}%s x %d repeat%s, mode %s%s\n",
            w->o->dir, w->n, ws, ms, qs, s->repeats, s->repeats == 1 ? "" : "s", mt_sweep_mode(s),
            mt_sweep_uses_ps(s) ? "" : " (single-process runs)");
+    char th[64];
+    if (w->threads > 0)
+        snprintf(th, sizeof th, "%d thread%s each", w->threads, w->threads == 1 ? "" : "s");
+    else
+        snprintf(th, sizeof th, "each rank's threads its node's cores / its ranks there");
     printf("%d to train (%d resuming from checkpoints), %d finished before; %d side by side, "
-           "%d thread%s each\n",
-           w->n_todo, w->n_resume, w->n - w->n_todo, w->jobs, w->threads,
-           w->threads == 1 ? "" : "s");
+           "%s\n",
+           w->n_todo, w->n_resume, w->n - w->n_todo, w->jobs, th);
+    if (w->s->transport[0])
+        printf("cells over MPI: %s ... (%d server rank%s)\n", w->s->launcher->words[0],
+               w->s->server_ranks, w->s->server_ranks == 1 ? "" : "s");
     fflush(stdout);
 }
 
@@ -125,6 +133,28 @@ static int estimate(sweep *w, double *est_cell)
     return MT_OK;
 }
 
+/* The dry run's trial runs here, in one process even for a sweep over MPI
+ * (it times the computation, which the transport does not change): `out`
+ * is s without the launcher and the flags only an MPI cell takes. Shares
+ * s's strings: not to be freed. */
+static void local_spec(const mt_sweep_spec *s, mt_sweep_spec *out)
+{
+    *out = *s;
+    out->transport[0] = '\0';
+    out->launcher = NULL;
+    out->n_train_args = 0;
+    for (int i = 0; i < s->n_train_args; i++) {
+        const char *a = s->train_args[i];
+        if (strcmp(a, "--server-ranks") == 0 && s->transport[0]) {
+            i++;
+            continue;
+        }
+        if (strncmp(a, "--server-ranks=", 15) == 0)
+            continue;
+        out->train_args[out->n_train_args++] = s->train_args[i];
+    }
+}
+
 /* A dry run's estimate: one compute thread timed and measured, then per
  * worker count the time and memory of a cell and how many fit at once. */
 static int estimate_dry(sweep *w)
@@ -137,12 +167,14 @@ static int estimate_dry(sweep *w)
      * refuse what the table below is to say. */
     static const char *const one_thread[] = {"--workers", "2", "--mode", "delay", "--delay", "1",
                                              "--delay-dist", "fixed", "--ignore-memory", NULL};
-    const int ps = mt_sweep_uses_ps(s);
+    mt_sweep_spec local;
+    local_spec(s, &local);
+    const int ps = mt_sweep_uses_ps(&local);
     printf("timing %d steps of the model (one compute thread)...\n", w->o->trial_steps);
     fflush(stdout);
     mt_sweep_cost cost;
-    int rc = mt_sweep_trial(s, &c, w->o->dir, w->exe, w->threads, w->o->trial_steps,
-                            ps ? one_thread : NULL, &cost);
+    int rc = mt_sweep_trial(&local, &c, w->o->dir, w->exe, w->threads > 0 ? w->threads : 1,
+                            w->o->trial_steps, ps ? one_thread : NULL, &cost);
     uint64_t have = 0;
     int mem = cost.peak_bytes && memory_available(&have) == MT_OK;
     char s_have[32];
@@ -271,6 +303,20 @@ static int train_cells(sweep *w, int is_new, double est_cell)
     return summary(w);
 }
 
+/* J and T. Over MPI the cells' ranks run where the launcher puts them, so
+ * this machine's cores say nothing: one cell at a time unless --jobs, and
+ * --threads only when given (each rank then takes its node's cores divided
+ * by its ranks there). */
+static void plan(sweep *w)
+{
+    if (w->s->transport[0]) {
+        w->jobs = w->o->jobs > 0 ? w->o->jobs : 1;
+        w->threads = w->o->threads;
+        return;
+    }
+    mt_sweep_plan_threads(w->s, w->cores, w->o->jobs, w->o->threads, &w->jobs, &w->threads);
+}
+
 int mt_sweep_run(const mt_sweep_run_opts *o)
 {
     sweep w = {.o = o, .s = o->spec, .n = mt_sweep_cell_count(o->spec), .cores = mt_ps_cores(),
@@ -279,9 +325,9 @@ int mt_sweep_run(const mt_sweep_run_opts *o)
     int rc = mt_sweep_dir_open(o->dir, w.s, &lock_fd, &is_new);
     if (rc != MT_OK)
         return rc;
-    mt_sweep_plan_threads(w.s, w.cores, o->jobs, o->threads, &w.jobs, &w.threads);
+    plan(&w);
     int demand = mt_sweep_grid_demand(w.s);
-    if (w.jobs * demand * w.threads > w.cores)
+    if (!w.s->transport[0] && w.jobs * demand * w.threads > w.cores)
         fprintf(stderr,
                 "mutau sweep: note: %d job%s x %d worker thread%s x %d OpenMP thread%s > %d "
                 "cores: the threads will wait for each other and the estimate is short\n",
@@ -308,4 +354,111 @@ int mt_sweep_run(const mt_sweep_run_opts *o)
     free(w.todo);
     free(w.states);
     return rc;
+}
+
+/* ---- one cell, and the list ------------------------------------------------ */
+
+/* The grid index of o->cell or o->cell_index; MT_ERR_ARG naming the flag. */
+static int cell_index(const mt_sweep_run_opts *o, int n, int *index)
+{
+    if (!o->cell) {
+        if (o->cell_index < 0 || o->cell_index >= n)
+            return mt_error(MT_ERR_ARG, "--cell-index: %d is not in [0, %d] (%d cells)",
+                            o->cell_index, n - 1, n);
+        *index = o->cell_index;
+        return MT_OK;
+    }
+    mt_sweep_cell c;
+    for (int i = 0; i < n; i++) {
+        mt_sweep_cell_at(o->spec, i, &c);
+        if (strcmp(c.name, o->cell) == 0) {
+            *index = i;
+            return MT_OK;
+        }
+    }
+    mt_sweep_cell_at(o->spec, 0, &c);
+    return mt_error(MT_ERR_ARG, "--cell: %s is not a cell of this sweep (%d cells, e.g. %s; "
+                                "--list-cells lists them)",
+                    o->cell, n, c.name);
+}
+
+int mt_sweep_run_cell(const mt_sweep_run_opts *o)
+{
+    sweep w = {.o = o, .s = o->spec, .n = mt_sweep_cell_count(o->spec), .cores = mt_ps_cores()};
+    int idx, lock_fd = -1, cell_fd = -1;
+    int rc = cell_index(o, w.n, &idx);
+    mt_sweep_cell c;
+    if (rc == MT_OK) {
+        mt_sweep_cell_at(w.s, idx, &c);
+        rc = mt_sweep_dir_open_cell(o->dir, w.s, c.name, &lock_fd, &cell_fd);
+    }
+    if (rc == MT_OK)
+        rc = mt_spawn_self_exe(w.exe, sizeof w.exe);
+    if (rc == MT_OK)
+        rc = mt_sweep_results_read(w.s, o->dir, &w.res);
+    if (rc != MT_OK)
+        goto done;
+    /* One cell per process: the threads of --jobs 1. */
+    if (w.s->transport[0])
+        w.threads = o->threads;
+    else
+        mt_sweep_plan_threads(w.s, w.cores, 1, o->threads, &w.jobs, &w.threads);
+    enum mt_cell_state st = mt_cell_state_of(o->dir, &w.res[idx]);
+    if (st == MT_CELL_DONE) {
+        printf("%s/%s: %s before; nothing to do\n", o->dir, c.name, w.res[idx].status);
+        goto done;
+    }
+    static const char *const how[] = {"", "training", "resuming from its checkpoint",
+                                      "training again (no checkpoint)"};
+    printf("cell %d of %d: %s/%s, %s\n", idx, w.n, o->dir, c.name, how[st]);
+    fflush(stdout);
+    mt_sweep_progress p;
+    mt_sweep_progress_init(&p, o->progress, 1, 0, 1);
+    mt_sweep_slots sl = {.spec = w.s, .dir = o->dir, .exe = w.exe, .jobs = 1,
+                         .threads = w.threads};
+    enum mt_cell_state *states = calloc((size_t)w.n, sizeof *states);
+    if (!states) {
+        rc = mt_error(MT_ERR_NOMEM, "sweep: out of memory");
+        goto done;
+    }
+    states[idx] = st;
+    int refused = 0;
+    mt_signals_install();
+    rc = mt_sweep_schedule(&sl, &idx, 1, states, &p, &refused);
+    mt_signals_restore();
+    free(states);
+    if (rc == MT_OK && mt_signals_pending())
+        rc = mt_error(MT_ERR_INTERRUPTED, "stopped by %s: %s's checkpoint saved",
+                      mt_signal_name(mt_signals_pending()), c.name);
+    else if (rc == MT_OK && refused)
+        rc = mt_error(MT_ERR_ARG, "%s: its settings were refused by mutau train (see %s/%s/"
+                                  "train.out)",
+                      c.name, o->dir, c.name);
+    else if (rc == MT_OK && p.failed)
+        rc = mt_error(MT_ERR_LIB, "%s failed (see %s/%s/train.out); run it again to retry",
+                      c.name, o->dir, c.name);
+done:
+    if (cell_fd >= 0)
+        close(cell_fd);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    mt_sweep_results_free(w.res, w.n);
+    return rc;
+}
+
+int mt_sweep_list_cells(const mt_sweep_run_opts *o, FILE *out)
+{
+    const mt_sweep_spec *s = o->spec;
+    int n = mt_sweep_cell_count(s);
+    int rc = mt_sweep_dir_check(o->dir, s);
+    if (rc != MT_OK)
+        return rc;
+    mt_sweep_result *res = NULL;
+    rc = mt_sweep_results_read(s, o->dir, &res);
+    if (rc != MT_OK)
+        return rc;
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s %s\n", res[i].cell.name, res[i].status);
+    mt_sweep_results_free(res, n);
+    return MT_OK;
 }

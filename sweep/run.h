@@ -24,6 +24,8 @@
 
 #include "sweep/grid.h"
 
+#include <stdio.h>
+
 typedef struct {
     const mt_sweep_spec *spec;
     const char *dir;   /* the sweep directory */
@@ -32,6 +34,8 @@ typedef struct {
     int dry_run;
     int progress;      /* enum mt_progress_mode (trainer/config.h) */
     int trial_steps;   /* steps of the trial run */
+    const char *cell;  /* --cell NAME: train this cell alone (NULL: every cell) */
+    int cell_index;    /* --cell-index I (0-based, --list-cells' order); -1: none */
 } mt_sweep_run_opts;
 
 /* Runs the sweep. MT_OK: every cell finished (completed or diverged).
@@ -40,5 +44,19 @@ typedef struct {
  * stopped by a signal, the running cells' checkpoints saved. MT_ERR_LIB:
  * some cells failed (results.csv and their train.out say why). */
 int mt_sweep_run(const mt_sweep_run_opts *o);
+
+/* One cell (o->cell or o->cell_index) of the sweep in o->dir, as a job of a
+ * scheduler's array: the directory's shared lock and the cell's own
+ * (sweep/sweepdir.h), sweep.json recorded or compared, then the cell as a
+ * whole sweep would run it (skipped when finished, resumed from its
+ * checkpoint, retried when failed), no trial, one cell at a time (--threads
+ * as for --jobs 1). Returns as mt_sweep_run; a diverged cell is finished. */
+int mt_sweep_run_cell(const mt_sweep_run_opts *o);
+
+/* `--list-cells`: every cell of the grid, in the run order, one line each:
+ * its name and its status in o->dir (pending when there is no directory).
+ * Takes no lock and writes nothing; MT_ERR_ARG when the directory records
+ * other settings. */
+int mt_sweep_list_cells(const mt_sweep_run_opts *o, FILE *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include "core/status.h"
 #include "sweep/results.h"
 #include "sweep/spawn.h"
+#include "sweep/sweepdir.h"
 #include "trainer/config.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     pid_t pid;  /* 0: free */
@@ -85,8 +87,12 @@ static void finish_cell(const mt_sweep_slots *sl, const slot *sj, enum mt_cell_s
     }
     mt_sweep_progress_show(p, event);
     mt_sweep_result *res = NULL;
+    /* --cell runs on other nodes may end cells at the same time. */
+    int lock = mt_sweep_dir_lock_results(sl->dir);
     if (mt_sweep_results_update(sl->spec, sl->dir, &res) != MT_OK)
         fprintf(stderr, "mutau sweep: warning: results.csv: %s\n", mt_errmsg());
+    if (lock >= 0)
+        close(lock);
     mt_sweep_results_free(res, mt_sweep_cell_count(sl->spec));
 }
 

@@ -49,7 +49,7 @@ int mt_spawn(pid_t *pid, char *const *argv, const char *log_path)
             dup2(nul, 0);
         dup2(fd, 1);
         dup2(fd, 2);
-        execv(argv[0], argv);
+        execvp(argv[0], argv);
         dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }

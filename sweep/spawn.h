@@ -18,7 +18,7 @@
 /* The absolute path of the running executable (/proc/self/exe). */
 int mt_spawn_self_exe(char *buf, size_t cap);
 
-/* Starts argv[0] with argv, output appended to `log_path`; *pid gets the
+/* Starts argv[0] (searched in PATH when it has no slash: a launcher) with argv, output appended to `log_path`; *pid gets the
  * child. A program that cannot be executed exits 127 after writing why to
  * the log. */
 int mt_spawn(pid_t *pid, char *const *argv, const char *log_path);

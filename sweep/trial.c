@@ -59,8 +59,8 @@ int mt_sweep_trial(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *d
     int n_extra = 0;
     while (extra && extra[n_extra])
         n_extra++;
-    int n = mt_sweep_train_argv(s, c, exe, tdir, threads, argv, MT_CELL_ARGV_CAP - 4 - n_extra,
-                                buf, sizeof buf);
+    int n = mt_cell_argv(s, c, MT_CELL_FRESH, exe, tdir, threads, argv,
+                         MT_CELL_ARGV_CAP - 4 - n_extra, buf, sizeof buf);
     if (n < 0)
         return n;
     for (int i = 0; i < n_extra; i++)
@@ -98,7 +98,8 @@ int mt_sweep_trial(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *d
                                           "(the kernel's out-of-memory killer sends it): one cell "
                                           "of these settings does not fit in memory",
                             c->name, peak / 1e9);
-        return mt_error(code == 2 ? MT_ERR_ARG : MT_ERR_LIB,
+        /* 127: the program (a launcher) could not be started. */
+        return mt_error(code == 2 || code == 127 ? MT_ERR_ARG : MT_ERR_LIB,
                         "the cells' settings do not train (trial run of %s: %s): %s", c->name, how,
                         line[0] ? line : "no message");
     }

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "datasets/dataset.h"
 #include "sweep/grid.h"
+#include "sweep/launcher.h"
 #include "sweep/run.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -32,7 +33,8 @@ static void usage(FILE *out)
     fprintf(out,
 "usage: mutau sweep [--preset quick|methods|paper] [--workers LIST] [--momentum LIST]\n"
 "                   [--method LIST] [--repeats R] [--mode async|sync|delay] [--delay N]\n"
-"                   [--jobs J] [--out DIR] [--progress MODE] [--dry-run] [TRAIN FLAGS...]\n"
+"                   [--jobs J] [--out DIR] [--progress MODE] [--dry-run] [--launcher TEMPLATE]\n"
+"                   [--list-cells | --cell NAME | --cell-index I] [TRAIN FLAGS...]\n"
 "\n"
 "Trains every cell of workers x momentum x method x repeat as an ordinary `mutau\n"
 "train` run directory DIR/wW_muM_rR (msgd) or DIR/wW_muM_METHOD_rR and writes\n"
@@ -81,6 +83,23 @@ static void usage(FILE *out)
 "                      finished cell otherwise); cells always log plainly\n"
 "  --dry-run           train nothing: time one compute thread and print, per worker\n"
 "                      count, a cell's time and memory and how many fit side by side\n"
+"\n"
+"on a cluster (docs/sweep.md):\n"
+"  --launcher TEMPLATE run each cell over MPI: TEMPLATE's words, then mutau train\n"
+"                      --transport mpi ...; e.g. 'mpirun -np {ranks} --hostfile h'.\n"
+"                      Placeholders: {ranks} (required: workers + --server-ranks),\n"
+"                      {workers}, {server_ranks}, {threads}, {cell}; {{ }} are braces.\n"
+"                      Split into words without a shell: '...' and \"...\" group,\n"
+"                      \\ escapes, $VAR and * stay as they are. Modes async|sync;\n"
+"                      --server-ranks S (default 1) is passed to every cell. One cell\n"
+"                      at a time unless --jobs; --threads only when given\n"
+"  --list-cells        print every cell's name and status, one per line, in the run\n"
+"                      order (what --cell-index counts), and exit\n"
+"  --cell NAME         train this one cell into DIR (resuming or skipping it as a\n"
+"                      rerun would); --cell runs of one sweep may run at once, on\n"
+"                      several nodes sharing DIR, each cell locked on its own\n"
+"  --cell-index I      the same, the I-th cell of --list-cells (0-based): a job\n"
+"                      array's index, e.g. $SLURM_ARRAY_TASK_ID\n"
 "  -h, --help          this text\n"
 "\n"
 "Before training, a trial of %d steps of one cell times the model on this machine\n"
@@ -91,7 +110,8 @@ static void usage(FILE *out)
 "line (cells done, ETA). Each cell's output is in DIR/CELL/train.out.\n"
 "`mutau report DIR` writes the tables and figures.\n"
 "\n"
-"exit status: 0 every cell finished (completed or diverged), 1 some cells failed\n"
+"exit status: 0 every cell finished (completed or diverged; --cell: that cell),\n"
+"1 some cells failed\n"
 "(see results.csv and their train.out), 2 bad flag, file or setting (one line\n"
 "naming it), 4 interrupted (rerun the same command to resume).\n",
             TRIAL_STEPS);
@@ -104,6 +124,9 @@ typedef struct {
     char out[PATH_MAX];
     int jobs, threads, dry_run, progress;
     int given_workers, given_momentum;
+    int list_cells, cell_index;
+    const char *cell;
+    mt_launcher launcher;
 } sweep_opts;
 
 /* The sweep's own flags; any other flag of mutau train goes to every cell. */
@@ -114,7 +137,9 @@ static const struct option own_flags[] = {
     {"preset", required_argument, 0, 0},  {"out", required_argument, 0, 0},
     {"jobs", required_argument, 0, 0},    {"threads", required_argument, 0, 0},
     {"progress", required_argument, 0, 0}, {"dry-run", no_argument, 0, 0},
-    {"method", required_argument, 0, 0},  {"help", no_argument, 0, 0},
+    {"method", required_argument, 0, 0},  {"launcher", required_argument, 0, 0},
+    {"list-cells", no_argument, 0, 0},    {"cell", required_argument, 0, 0},
+    {"cell-index", required_argument, 0, 0}, {"help", no_argument, 0, 0},
     {0, 0, 0, 0},
 };
 /* Train flags that belong to each cell's invocation, which the sweep makes. */
@@ -331,6 +356,19 @@ static int apply_own(sweep_opts *o, const char *flag, const char *v)
         return cli_int(CMD, flag, v, 1, 1024, &n) ? -1 : (o->threads = (int)n, 0);
     if (strcmp(flag, "progress") == 0)
         return (o->progress = cli_choice(CMD, flag, v, cli_progress_modes)) < 0 ? -1 : 0;
+    if (strcmp(flag, "launcher") == 0) {
+        if (mt_launcher_parse(&o->launcher, v) != MT_OK)
+            return cli_error(CMD, "%s", mt_errmsg()), -1;
+        snprintf(s->transport, sizeof s->transport, "mpi");
+        s->launcher = &o->launcher;
+        return 0;
+    }
+    if (strcmp(flag, "cell") == 0) {
+        o->cell = v;
+        return 0;
+    }
+    if (strcmp(flag, "cell-index") == 0)
+        return cli_int(CMD, flag, v, 0, INT_MAX, &n) ? -1 : (o->cell_index = (int)n, 0);
     return 0; /* --preset was applied first */
 }
 
@@ -353,6 +391,25 @@ static void flag_at(char **argv, int i, const struct option *const *tables, char
         *value = argv[i + 1];
         *used = 2;
     }
+}
+
+/* --list-cells, --cell, --cell-index and --dry-run: one at a time; --cell
+ * trains one cell, so --jobs means nothing to it. */
+static int check_modes(const sweep_opts *o)
+{
+    const char *one = o->cell ? "--cell" : o->cell_index >= 0 ? "--cell-index" : NULL;
+    if (o->cell && o->cell_index >= 0)
+        return cli_error(CMD, "--cell and --cell-index: give one"), -1;
+    if (o->list_cells && (one || o->dry_run))
+        return cli_error(CMD, "--list-cells: not with %s", one ? one : "--dry-run"), -1;
+    if (one && o->dry_run)
+        return cli_error(CMD, "%s: not with --dry-run (a dry run times the whole sweep)", one),
+               -1;
+    if (one && o->jobs)
+        return cli_error(CMD, "--jobs: a %s run trains one cell", one), -1;
+    if (o->launcher.uses_threads && !o->threads)
+        return cli_error(CMD, "--launcher: {threads} needs --threads"), -1;
+    return 0;
 }
 
 /* Parses argv into o; returns EXIT_OK, or an exit code after printing
@@ -401,6 +458,10 @@ static int parse(int argc, char **argv, sweep_opts *o, int *help)
             o->dry_run = 1;
             continue;
         }
+        if (strcmp(a, "--list-cells") == 0) {
+            o->list_cells = 1;
+            continue;
+        }
         flag_at(argv, i, tables, name, sizeof name, &v, &used);
         if (index_of(refused, name) >= 0) {
             cli_error(CMD,
@@ -422,6 +483,8 @@ static int parse(int argc, char **argv, sweep_opts *o, int *help)
     int rc = mt_sweep_spec_check(s);
     if (rc != MT_OK)
         return cli_fail(CMD, rc);
+    if (check_modes(o) < 0)
+        return EXIT_USAGE;
     if (!o->out[0])
         snprintf(o->out, sizeof o->out, "sweeps/%s", s->preset[0] ? s->preset : "sweep");
     return EXIT_OK;
@@ -443,8 +506,9 @@ static void print_resume_command(int argc, char **argv)
 
 int cmd_sweep(int argc, char **argv)
 {
-    sweep_opts o;
+    static sweep_opts o; /* the launcher's text is large */
     memset(&o, 0, sizeof o);
+    o.cell_index = -1;
     mt_sweep_spec_init(&o.spec);
     int help = 0;
     int ec = parse(argc, argv, &o, &help);
@@ -460,8 +524,12 @@ int cmd_sweep(int argc, char **argv)
                              .threads = o.threads,
                              .dry_run = o.dry_run,
                              .progress = o.progress,
-                             .trial_steps = TRIAL_STEPS};
-    int rc = mt_sweep_run(&run);
+                             .trial_steps = TRIAL_STEPS,
+                             .cell = o.cell,
+                             .cell_index = o.cell_index};
+    int rc = o.list_cells                      ? mt_sweep_list_cells(&run, stdout)
+             : o.cell || o.cell_index >= 0 ? mt_sweep_run_cell(&run)
+                                              : mt_sweep_run(&run);
     if (rc != MT_OK) {
         ec = cli_fail(CMD, rc);
         if (rc == MT_ERR_INTERRUPTED)
