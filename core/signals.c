@@ -1,4 +1,4 @@
-/* signals.c: SIGINT/SIGTERM set a flag that training loops poll. */
+/* signals.c: SIGINT/SIGTERM/SIGUSR1 set a flag that training loops poll. */
 #include "core/signals.h"
 
 #include "core/status.h"
@@ -13,7 +13,7 @@
  * in handlers). */
 static atomic_int pending;
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal flag must be lock-free");
-static struct sigaction old_int, old_term;
+static struct sigaction old_int, old_term, old_usr1;
 static int installed;
 
 static void on_signal(int sig) { atomic_store(&pending, sig); }
@@ -30,7 +30,9 @@ int mt_signals_install(void)
     atomic_store(&pending, 0);
     struct sigaction *save_int = installed ? NULL : &old_int;
     struct sigaction *save_term = installed ? NULL : &old_term;
-    if (sigaction(SIGINT, &sa, save_int) != 0 || sigaction(SIGTERM, &sa, save_term) != 0)
+    struct sigaction *save_usr1 = installed ? NULL : &old_usr1;
+    if (sigaction(SIGINT, &sa, save_int) != 0 || sigaction(SIGTERM, &sa, save_term) != 0 ||
+        sigaction(SIGUSR1, &sa, save_usr1) != 0)
         return mt_error(MT_ERR_LIB, "sigaction: %s", strerror(errno));
     installed = 1;
     return MT_OK;
@@ -42,6 +44,7 @@ void mt_signals_restore(void)
         return;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGUSR1, &old_usr1, NULL);
     installed = 0;
 }
 
@@ -54,6 +57,7 @@ const char *mt_signal_name(int sig)
     switch (sig) {
     case SIGINT: return "SIGINT";
     case SIGTERM: return "SIGTERM";
+    case SIGUSR1: return "SIGUSR1";
     case 0: return "none";
     default: return "a signal";
     }

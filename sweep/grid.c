@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,8 @@ int mt_sweep_cell_oversubscribes(const mt_sweep_spec *s, const mt_sweep_cell *c)
     return mt_sweep_uses_ps(s) && c->workers > 1 && strcmp(s->mode, "delay") != 0 &&
            !s->transport[0];
 }
+
+int mt_sweep_stop_signal(const mt_sweep_spec *s) { return s->transport[0] ? SIGUSR1 : SIGTERM; }
 
 int mt_sweep_cell_count(const mt_sweep_spec *s)
 {

@@ -89,6 +89,11 @@ int mt_sweep_uses_ps(const mt_sweep_spec *s);
  * passes it again. */
 int mt_sweep_cell_oversubscribes(const mt_sweep_spec *s, const mt_sweep_cell *c);
 
+/* The signal that asks a running cell to stop with its checkpoint: SIGTERM,
+ * or SIGUSR1 for a cell over MPI (mpirun forwards it to the ranks and lets
+ * them end; on SIGTERM it kills them after a timeout, docs/mpi.md). */
+int mt_sweep_stop_signal(const mt_sweep_spec *s);
+
 /* Cells: n_workers x n_momentum x n_methods x repeats. Repeat-major so that
  * the first pass over the grid gives every cell one result before any gets a
  * second; the method innermost so that a sweep stopped early has every

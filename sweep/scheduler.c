@@ -68,9 +68,12 @@ static void finish_cell(const mt_sweep_slots *sl, const slot *sj, enum mt_cell_s
     } else if (code == 4 && stopping) {
         mt_cell_record(sl->dir, &c, "interrupted", "stopped with the sweep", cpu);
         snprintf(event, sizeof event, "%s: stopped, checkpoint saved", c.name);
-    } else if (stopping && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM) {
+    } else if (stopping && ((WIFSIGNALED(st) && WTERMSIG(st) == mt_sweep_stop_signal(sl->spec)) ||
+                            (sl->spec->transport[0] && code != 2))) {
         /* Asked to stop while it was still starting, before train's own
-         * handler was in place: not a failure; the rerun starts it again. */
+         * handler was in place (over MPI: a rank ended by SIGUSR1 makes
+         * mpirun exit non-zero): not a failure; the rerun resumes it, or
+         * starts it again. */
         mt_cell_record(sl->dir, &c, "interrupted", "stopped with the sweep while starting", cpu);
         snprintf(event, sizeof event, "%s: stopped while starting (no checkpoint yet)", c.name);
     } else {
@@ -104,7 +107,7 @@ static void stop_all(const mt_sweep_slots *sl, slot *slots, mt_sweep_progress *p
             mt_signal_name(mt_signals_pending()), p->running, p->running == 1 ? "" : "s");
     for (int j = 0; j < sl->jobs; j++)
         if (slots[j].pid > 0)
-            mt_spawn_stop(slots[j].pid);
+            mt_spawn_stop(slots[j].pid, mt_sweep_stop_signal(sl->spec));
 }
 
 int mt_sweep_schedule(const mt_sweep_slots *sl, const int *todo, int n_todo,

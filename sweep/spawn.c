@@ -60,10 +60,10 @@ int mt_spawn(pid_t *pid, char *const *argv, const char *log_path)
     return MT_OK;
 }
 
-void mt_spawn_stop(pid_t pid)
+void mt_spawn_stop(pid_t pid, int sig)
 {
     if (pid > 0)
-        kill(pid, SIGTERM);
+        kill(pid, sig);
 }
 
 void mt_spawn_describe(int st, char *buf, size_t cap)

@@ -23,8 +23,9 @@ int mt_spawn_self_exe(char *buf, size_t cap);
  * the log. */
 int mt_spawn(pid_t *pid, char *const *argv, const char *log_path);
 
-/* Asks a child (and its process group) to stop: SIGTERM. */
-void mt_spawn_stop(pid_t pid);
+/* Asks a child to stop: `sig` (SIGTERM; SIGUSR1 for mpirun, which forwards
+ * it to the ranks where it would kill them after SIGTERM). */
+void mt_spawn_stop(pid_t pid, int sig);
 
 /* Describes a wait status: "exit 3", "killed by SIGKILL". */
 void mt_spawn_describe(int wstatus, char *buf, size_t cap);

@@ -31,14 +31,14 @@ static void remove_trial(const char *dir)
 }
 
 /* Waits for the trial, stopping it when a signal arrives; its resources in *use. */
-static int wait_trial(pid_t pid, int *st, struct rusage *use)
+static int wait_trial(pid_t pid, int sig, int *st, struct rusage *use)
 {
     memset(use, 0, sizeof *use);
     while (wait4(pid, st, 0, use) < 0) {
         if (errno != EINTR)
             return mt_error(MT_ERR_LIB, "waiting for the trial run: %s", strerror(errno));
         if (mt_signals_pending())
-            mt_spawn_stop(pid);
+            mt_spawn_stop(pid, sig);
     }
     return MT_OK;
 }
@@ -76,7 +76,7 @@ int mt_sweep_trial(const mt_sweep_spec *s, const mt_sweep_cell *c, const char *d
         return rc;
     int st;
     struct rusage use; /* the trial's peak resident size */
-    if ((rc = wait_trial(pid, &st, &use)) != MT_OK)
+    if ((rc = wait_trial(pid, mt_sweep_stop_signal(s), &st, &use)) != MT_OK)
         return rc;
     double wall = mt_now() - t0;
     uint64_t peak = (uint64_t)use.ru_maxrss * 1024; /* Linux: kilobytes */

@@ -41,19 +41,9 @@ static void teardown(void) { tmp_dir_remove(tmpdir); }
  * the exit status and the stderr text in err (may be NULL). */
 static int run(const char *args, char *err, size_t cap) { return tool_sh(tmpdir, args, err, cap); }
 
-static char *read_in(const char *rel)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
-    return file_read(p, NULL);
-}
+static char *read_in(const char *rel) { return file_read_in(tmpdir, rel); }
 
-static int exists_in(const char *rel)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
-    return access(p, F_OK) == 0;
-}
+static int exists_in(const char *rel) { return file_exists_in(tmpdir, rel); }
 
 /* 16x16 grey images: large enough for oneDNN's fast kernels, small enough
  * for a cell to take about a second. */

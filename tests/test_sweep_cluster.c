@@ -7,8 +7,10 @@
  *     different cells both complete, over MPI (config.json records the
  *     world: workers + 1 server rank); the same cell a second time, and a
  *     whole sweep, are refused meanwhile (exit 2, naming the lock); the
- *     whole sweep afterwards trains only the cell left, through the
- *     launcher; --list-cells gives every cell's status.
+ *     third cell's --cell run stopped by SIGTERM stops its ranks with a
+ *     checkpoint (exit 4); the whole sweep afterwards trains only that
+ *     cell, resuming it through the launcher; --list-cells gives every
+ *     cell's status.
  * The MPI part needs mpirun (make deps installs it): without it the test
  * fails saying so, it is never skipped. */
 #include "sweep/launcher.h"
@@ -17,6 +19,7 @@
 #include "tests/mpirun_env.h"
 #include "tests/tool_run.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +139,7 @@ END_TEST
 
 #define SWEEP                                                                         \
     "sweep --out sw --workers 1,2,3 --momentum 0.5 --mode sync --progress plain --data syn " \
-    "--model resnet8 --width 16 --batch 32 --epochs 2 --threads 1"
+    "--model resnet8 --width 16 --batch 32 --epochs 3 --threads 1"
 
 static char launcher[600]; /* mpirun -np {ranks} --oversubscribe */
 
@@ -169,19 +172,9 @@ static int sweep(const char *extra, char *err, size_t cap)
     return run(cmd, err, cap);
 }
 
-static char *read_in(const char *rel)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
-    return file_read(p, NULL);
-}
+static char *read_in(const char *rel) { return file_read_in(tmpdir, rel); }
 
-static int exists_in(const char *rel)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
-    return access(p, F_OK) == 0;
-}
+static int exists_in(const char *rel) { return file_exists_in(tmpdir, rel); }
 
 static void expect_exit(pid_t pid, int want, const char *name)
 {
@@ -250,11 +243,33 @@ START_TEST(test_cells_over_mpirun)
     ck_assert_msg(strstr(out, "completed before; nothing to do"), "%s", out);
     free(out);
 
-    /* The whole sweep trains only the cell left, through the launcher. */
+    /* SIGTERM to a --cell run after its cell's first epoch: it stops the
+     * cell with SIGUSR1 (mpirun forwards it and lets the ranks end), the
+     * ranks checkpoint, exit 4. */
+    pid_t c = start("c", "--cell-index", "2");
+    for (int i = 0; i < 2400; i++) {
+        char *log = read_in("sw/w3_mu0.5_r1/train.out");
+        int begun = log && strstr(log, "epoch 1/3");
+        free(log);
+        if (begun)
+            break;
+        struct timespec ts = {0, 25 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(c, SIGTERM);
+    expect_exit(c, 4, "c");
+    out = read_in("c.txt");
+    ck_assert_msg(strstr(out, "w3_mu0.5_r1: stopped, checkpoint saved") &&
+                      strstr(out, "resume with: mutau sweep"),
+                  "%s", out);
+    free(out);
+
+    /* The whole sweep trains only the cell left, resuming it, through the
+     * launcher. */
     rc = sweep("", err, sizeof err);
     ck_assert_msg(rc == 0, "whole sweep: exit %d: %s", rc, err);
     out = read_in("out.txt");
-    ck_assert_msg(strstr(out, "1 to train (0 resuming from checkpoints), 2 finished before"),
+    ck_assert_msg(strstr(out, "1 to train (1 resuming from checkpoints), 2 finished before"),
                   "%s", out);
     free(out);
     expect_mpi_world("w3_mu0.5_r1", 4);

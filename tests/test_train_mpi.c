@@ -4,7 +4,9 @@
  *     bit for bit (log.csv's trajectory, the checkpoint's parameters,
  *     velocity and BN state), and 2 server ranks equal 1;
  *   - a worker rank killed with SIGKILL mid-run ends the job; --resume
- *     completes the run, equal to the uninterrupted one bit for bit;
+ *     completes the run, equal to the uninterrupted one bit for bit; so
+ *     does a run stopped by SIGINT to mpirun (mpirun exits 1) and one
+ *     stopped by SIGUSR1 to mpirun (every rank checkpoints, exit 4);
  *   - async: every step's push applied (staleness count = steps), the
  *     staleness and communication columns filled, the world in config.json;
  *   - every bad setup exits 2 with one line naming its cause (and the rank).
@@ -176,6 +178,34 @@ static pid_t rank_pid(pid_t launcher, int rank)
     return found;
 }
 
+/* Starts `name` over 3 ranks and sends mpirun `sig` as soon as the first
+ * checkpoint is there; mpirun's exit code. */
+static int interrupt_after_checkpoint(const char *name, const char *const *args, int sig)
+{
+    pid_t p = start(3, name, args);
+    char ckpt[256];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", dir_of(name));
+    const struct timespec tick = {0, 2 * 1000 * 1000};
+    for (int i = 0; i < 60000 && access(ckpt, F_OK) != 0; i++)
+        nanosleep(&tick, NULL);
+    ck_assert_msg(access(ckpt, F_OK) == 0, "%s: no checkpoint after the first epoch", name);
+    kill(p, sig);
+    return tool_wait(p);
+}
+
+/* `mpirun -np 3 mutau train --resume DIR` completes the run in DIR, equal
+ * to the uninterrupted run `same`. */
+static void resume_equals(const char *name, const char *same)
+{
+    char out[200];
+    snprintf(out, sizeof out, "%s/%s.resumed.out", root, name);
+    const char *argv[] = {mpirun, "-np", "3", "--oversubscribe", tool_path(), "train",
+                          "--resume", dir_of(name), NULL};
+    expect_exit(tool_wait(tool_spawn(out, argv)), 0, name);
+    run_expect_same_log(dir_of(name), dir_of(same), TRAJECTORY);
+    run_expect_same_sections(dir_of(name), dir_of(same), STATE);
+}
+
 START_TEST(sync_equals_threads_and_resumes)
 {
     const char *sync_mpi[] = {"--transport", "mpi", "--mode", "sync", NULL};
@@ -215,13 +245,25 @@ START_TEST(sync_equals_threads_and_resumes)
     ck_assert_msg(st && strcmp(st, "completed") != 0, "a killed run says %s", st ? st : "?");
     json_decref(f);
     /* --resume completes it, equal to the uninterrupted run. */
-    char resume_out[200];
-    snprintf(resume_out, sizeof resume_out, "%s/resumed.out", root);
-    const char *argv[] = {mpirun, "-np", "3", "--oversubscribe", tool_path(), "train",
-                          "--resume", dir_of("killed"), NULL};
-    expect_exit(tool_wait(tool_spawn(resume_out, argv)), 0, "resumed");
-    run_expect_same_log(dir_of("killed"), dir_of("mpi"), TRAJECTORY);
-    run_expect_same_sections(dir_of("killed"), dir_of("mpi"), STATE);
+    resume_equals("killed", "mpi");
+
+    /* Ctrl-C on mpirun: it sends the ranks SIGTERM a second later and
+     * SIGKILL a second after that, and exits 1 whatever they return
+     * (Open MPI 4.1); rank 0 checkpoints on the SIGTERM. --resume
+     * completes the run, equal to the uninterrupted one. */
+    rc = interrupt_after_checkpoint("ctrl_c", sync_mpi, SIGINT);
+    ck_assert_msg(rc == 1, "mpirun after SIGINT: exit %d, want 1", rc);
+    resume_equals("ctrl_c", "mpi");
+
+    /* SIGUSR1, which mpirun forwards and lets the job end by itself: every
+     * rank stops after the checkpoint and mpirun exits 4, as in one process. */
+    rc = interrupt_after_checkpoint("usr1", sync_mpi, SIGUSR1);
+    expect_exit(rc, 4, "usr1");
+    f = run_json("usr1", "final.json");
+    st = json_string_value(json_object_get(f, "status"));
+    ck_assert_msg(st && strcmp(st, "interrupted") == 0, "after SIGUSR1: %s", st ? st : "?");
+    json_decref(f);
+    resume_equals("usr1", "mpi");
 }
 END_TEST
 

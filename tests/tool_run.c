@@ -129,6 +129,20 @@ char *file_read(const char *path, long *len)
     return s;
 }
 
+char *file_read_in(const char *dir, const char *rel)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    return file_read(p, NULL);
+}
+
+int file_exists_in(const char *dir, const char *rel)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    return access(p, F_OK) == 0;
+}
+
 char *file_read_checked(const char *path, long *len)
 {
     char *s = file_read(path, len);

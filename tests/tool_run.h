@@ -50,6 +50,10 @@ int tool_sh(const char *dir, const char *args, char *err, size_t cap);
 char *file_read(const char *path, long *len);
 char *file_read_checked(const char *path, long *len);
 
+/* file_read of DIR/REL; whether DIR/REL exists. */
+char *file_read_in(const char *dir, const char *rel);
+int file_exists_in(const char *dir, const char *rel);
+
 /* The JSON document in path (json_decref it); fails the test naming the path
  * and the parser's reason. */
 json_t *json_read_checked(const char *path);
