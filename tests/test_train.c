@@ -1,11 +1,14 @@
 /* test_train.c: `mutau train` end to end on a tiny synthetic dataset and a
  * tiny ResNet: the run directory's files, bit-for-bit resume (after
  * --stop-after and after SIGTERM), refusal of corrupt and foreign checkpoints,
- * divergence, and bad flags. Runs the built tool ($MUTAU). */
+ * divergence, and bad flags. Runs the built tool ($MUTAU). And the trainer
+ * of an MPI server rank: the same parameters without a batch's activations. */
+#include "core/status.h"
 #include "nn/net.h"
 #include "tests/check_main.h"
 #include "tests/tiny_data.h"
 #include "tests/tool_run.h"
+#include "trainer/trainer.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -557,6 +560,46 @@ START_TEST(out_is_checked_before_the_data_is_loaded)
 }
 END_TEST
 
+/* A server rank's trainer (mt_trainer_open_server) holds what a full one
+ * does, bit for bit, where it matters to the server (parameters, state,
+ * layout, signature), with a net of one image instead of a batch. */
+START_TEST(server_trainer_has_the_parameters_without_the_batch)
+{
+    mt_train_config c;
+    mt_train_config_default(&c);
+    snprintf(c.data_dir, sizeof c.data_dir, "%s", data_dir);
+    snprintf(c.model, sizeof c.model, "resnet8");
+    c.width = 16;
+    c.batch = 192; /* activations of 192 8x8 images: tens of MB */
+    c.eval_batch = 64;
+    c.threads = 1;
+    mt_trainer srv, full;
+    ck_assert_msg(mt_trainer_open_server(&srv, &c) == MT_OK, "%s", mt_errmsg());
+    ck_assert_msg(mt_trainer_open(&full, &c) == MT_OK, "%s", mt_errmsg());
+    size_t np = mt_net_param_count(full.net), ns = mt_net_state_count(full.net);
+    ck_assert_uint_eq(mt_net_param_count(srv.net), np);
+    ck_assert_uint_eq(mt_net_state_count(srv.net), ns);
+    ck_assert_uint_eq(srv.signature, full.signature);
+    ck_assert_uint_eq(srv.config_hash, full.config_hash);
+    ck_assert_int_eq(srv.steps_per_epoch, full.steps_per_epoch);
+    ck_assert(memcmp(mt_net_params(srv.net), mt_net_params(full.net), np * sizeof(float)) == 0);
+    ck_assert(memcmp(mt_net_state(srv.net), mt_net_state(full.net), ns * sizeof(float)) == 0);
+    ck_assert_int_eq(srv.decay.n_ranges, full.decay.n_ranges);
+    /* Both hold the parameters; the full net adds a batch's activations and
+     * their gradients (own and shared buffers; the scratchpad is oneDNN's
+     * and much the same for one image). */
+    mt_net_mem ms, mf;
+    ck_assert_int_eq(mt_net_memory(srv.net, &ms), MT_OK);
+    ck_assert_int_eq(mt_net_memory(full.net, &mf), MT_OK);
+    ck_assert_uint_eq(ms.params, mf.params);
+    ck_assert_msg((ms.own + ms.shared) * 10 < mf.own + mf.shared,
+                  "activations: server net %zu bytes, full %zu", ms.own + ms.shared,
+                  mf.own + mf.shared);
+    mt_trainer_close(&full);
+    mt_trainer_close(&srv);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -573,6 +616,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, log_every_writes_steps_csv_that_survives_resume);
     tcase_add_test(tc, out_is_checked_before_the_data_is_loaded);
     tcase_add_test(tc, bf16_runs_record_precision_and_resume_bit_for_bit);
+    tcase_add_test(tc, server_trainer_has_the_parameters_without_the_batch);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -539,8 +539,9 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
     mt_train_mpi_config mc = {.mode = ps->mode, .threads = c->threads};
     mt_trainer t;
     mt_train_mpi *run = NULL;
-    /* Every rank reads its own data and builds its own network. */
-    rc = mt_trainer_open(&t, c);
+    /* Every rank reads its own data; a worker builds its network, a server
+     * rank only what holds the parameters (no batch of activations). */
+    rc = mt_mpi_is_server(world) ? mt_trainer_open_server(&t, c) : mt_trainer_open(&t, c);
     int ec = mpi_agree(world, rc);
     if (ec == EXIT_OK) {
         rc = mt_train_mpi_open(&run, &t, world, &mc);

@@ -78,7 +78,8 @@ static int build_decay_ranges(mt_trainer *t)
     return MT_OK;
 }
 
-int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
+/* net_batch: the batch the training net is built for. */
+static int open_trainer(mt_trainer *t, const mt_train_config *cfg, int net_batch)
 {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
@@ -97,7 +98,7 @@ int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
     /* What one network holds, for a multi-worker run's copies (trainer/mem_guard.h). */
     mt_mem_mark mark;
     mt_mem_mark_now(&mark);
-    rc = mt_model_build(&t->net, cfg, cfg->batch, tr->c, tr->h, tr->w, t->data.num_classes,
+    rc = mt_model_build(&t->net, cfg, net_batch, tr->c, tr->h, tr->w, t->data.num_classes,
                         t->model_desc, sizeof t->model_desc);
     if (rc != MT_OK)
         return rc;
@@ -133,6 +134,16 @@ int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
     t->config_hash = mt_train_config_hash(cfg);
     t->best_top1 = -1;
     return MT_OK;
+}
+
+int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg)
+{
+    return open_trainer(t, cfg, cfg->batch);
+}
+
+int mt_trainer_open_server(mt_trainer *t, const mt_train_config *cfg)
+{
+    return open_trainer(t, cfg, 1);
 }
 
 void mt_trainer_close(mt_trainer *t)

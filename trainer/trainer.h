@@ -134,6 +134,14 @@ struct mt_trainer {
 /* Opens the data, builds the model and the optimizer from cfg, initialises
  * the parameters from the seed. Errors name the flag, file or field. */
 int mt_trainer_open(mt_trainer *t, const mt_train_config *cfg);
+
+/* The same for a process that holds parameters but never computes a
+ * gradient (an MPI server rank, trainer/train_mpi.h): its training net is
+ * built for one image, so it holds the parameters, their layout, the BN
+ * state and the evaluation net of a full trainer (the same values from the
+ * same seed, the same checkpoint signature) without a batch's activations
+ * and their gradients. mt_trainer_grad on it is for one image only. */
+int mt_trainer_open_server(mt_trainer *t, const mt_train_config *cfg);
 void mt_trainer_close(mt_trainer *t);
 
 /* The gradient of the mean loss of one batch (x: n images, y: labels) into
