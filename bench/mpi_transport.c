@@ -8,9 +8,15 @@
  * (S = 1, W = 1), and for each size:
  *   raw   rank 1 sends n floats to rank 0 and gets n floats back
  *         (MPI_Send/MPI_Recv): the bytes of one push and one pull;
+ *   msgs  the protocol's four messages with MPI alone, no server: rank 1
+ *         sends n floats and a 3-double request, rank 0 answers with n
+ *         floats and a 3-int64 ticket (raw's bytes, the ps round trip's
+ *         message count);
  *   ps    the worker loops pull -> push with no gradient in between
  *         (mt_mpi_worker_pull/push, async mode): the same bytes plus the
  *         ticket, the pull request, and the server's update of n floats.
+ * msgs against raw is what the two small messages cost; ps against msgs
+ * what the server's own work costs beyond its update.
  * Bandwidth = 2 n 4 bytes / round trip. The update is arithmetic, not
  * transport (mt_msgd_apply reads three buffers and writes two: 5 n floats),
  * so the transport's share is the round trip less the server's measured
@@ -31,7 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { ROUNDS = 3, N_SIZES = 7 };
+enum { ROUNDS = 5, N_SIZES = 7 };
 static const size_t sizes[N_SIZES] = {64, 4096, 65536, 262144, 1048576, 4194304, 16777216};
 
 static int reps_for(size_t bytes)
@@ -54,6 +60,40 @@ static double raw_round(int rank, float *a, float *b, int n, int reps)
         } else {
             MPI_Recv(b, n, MPI_FLOAT, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             MPI_Send(a, n, MPI_FLOAT, 1, 2, MPI_COMM_WORLD);
+        }
+    }
+    double t = (MPI_Wtime() - t0) / reps;
+    MPI_Bcast(&t, 1, MPI_DOUBLE, 1, MPI_COMM_WORLD);
+    return t;
+}
+
+/* Round-trip seconds of `reps` exchanges in the protocol's pattern: the
+ * gradient and the pull request out, the shard and the ticket back, posted
+ * as the worker and the server post them. */
+static double msgs_round(int rank, float *a, float *b, int n, int reps)
+{
+    double req[3] = {0, 0, 0};
+    int64_t ticket[3] = {1, 0, 0};
+    MPI_Request r[2];
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (int i = 0; i < reps + 2; i++) {
+        if (i == 2)
+            t0 = MPI_Wtime();
+        if (rank == 1) {
+            MPI_Request s;
+            MPI_Isend(a, n, MPI_FLOAT, 0, 1, MPI_COMM_WORLD, &s);
+            MPI_Irecv(b, n, MPI_FLOAT, 0, 2, MPI_COMM_WORLD, &r[0]);
+            MPI_Irecv(ticket, 3, MPI_INT64_T, 0, 3, MPI_COMM_WORLD, &r[1]);
+            MPI_Send(req, 3, MPI_DOUBLE, 0, 4, MPI_COMM_WORLD);
+            MPI_Wait(&s, MPI_STATUS_IGNORE);
+            MPI_Waitall(2, r, MPI_STATUSES_IGNORE);
+        } else {
+            MPI_Recv(b, n, MPI_FLOAT, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Recv(req, 3, MPI_DOUBLE, 1, 4, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Isend(a, n, MPI_FLOAT, 1, 2, MPI_COMM_WORLD, &r[0]);
+            MPI_Isend(ticket, 3, MPI_INT64_T, 1, 3, MPI_COMM_WORLD, &r[1]);
+            MPI_Waitall(2, r, MPI_STATUSES_IGNORE);
         }
     }
     double t = (MPI_Wtime() - t0) / reps;
@@ -108,10 +148,16 @@ static int ps_round(mt_mpi *m, float *a, float *b, int n, int reps, double *rtt,
     return rc < 0 ? rc : MT_OK;
 }
 
-static double median3(double *x)
+static int cmp_double(const void *x, const void *y)
 {
-    double a = x[0], b = x[1], c = x[2];
-    return a > b ? (b > c ? b : a > c ? c : a) : (a > c ? a : b > c ? c : b);
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median(double *x, int n)
+{
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return x[n / 2];
 }
 
 static int child(const char *link)
@@ -126,30 +172,34 @@ static int child(const char *link)
     for (size_t i = 0; i < sizes[N_SIZES - 1] / sizeof(float); i++)
         a[i] = b[i] = 0.001f * (float)(i % 1000);
     if (rank == 0)
-        printf("%-5s %10s %10s %10s %9s %10s %10s %9s %7s %7s\n", "link", "bytes", "raw us",
-               "raw MB/s", "ps us", "update us", "ps MB/s", "ratio", "whole", "ok");
+        printf("%-5s %10s %10s %10s %9s %9s %10s %10s %9s %7s %7s\n", "link", "bytes",
+               "raw us", "raw MB/s", "msgs us", "ps us", "update us", "ps MB/s", "ratio", "whole",
+               "ok");
     for (int s = 0; s < N_SIZES && status == 0; s++) {
         int n = (int)(sizes[s] / sizeof(float)), reps = reps_for(sizes[s]);
-        double raw[ROUNDS], ps[ROUNDS], upd[ROUNDS];
+        double raw[ROUNDS], msgs[ROUNDS], ps[ROUNDS], upd[ROUNDS];
         for (int r = 0; r < ROUNDS && status == 0; r++) {
             raw[r] = raw_round(rank, a, b, n, reps);
+            msgs[r] = msgs_round(rank, a, b, n, reps);
             status = ps_round(m, a, b, n, reps, &ps[r], &upd[r]) < 0;
         }
         if (status)
             break;
-        double raw_t = median3(raw), ps_t = median3(ps), up = median3(upd);
+        double raw_t = median(raw, ROUNDS), msgs_t = median(msgs, ROUNDS);
+        double ps_t = median(ps, ROUNDS), up = median(upd, ROUNDS);
         double bytes = 2.0 * (double)sizes[s];
         double raw_bw = bytes / raw_t / 1e6, ps_bw = bytes / (ps_t - up) / 1e6;
         double ratio = ps_bw / raw_bw, whole = raw_t / ps_t;
         int target = sizes[s] >= 1048576;
         if (rank == 0) {
-            printf("%-5s %10zu %10.1f %10.1f %9.1f %10.1f %10.1f %9.3f %7.3f %7s\n", link,
-                   sizes[s], raw_t * 1e6, raw_bw, ps_t * 1e6, up * 1e6, ps_bw, ratio, whole,
-                   !target ? "-" : ratio >= 0.9 ? "yes" : "NO");
-            printf("bench mpi_transport link=%s bytes=%zu raw_rtt_us=%.2f ps_rtt_us=%.2f "
-                   "update_us=%.2f raw_MBps=%.1f ps_MBps=%.1f ratio=%.3f whole_ratio=%.3f\n",
-                   link, sizes[s], raw_t * 1e6, ps_t * 1e6, up * 1e6, raw_bw, ps_bw, ratio,
-                   whole);
+            printf("%-5s %10zu %10.1f %10.1f %9.1f %9.1f %10.1f %10.1f %9.3f %7.3f %7s\n", link,
+                   sizes[s], raw_t * 1e6, raw_bw, msgs_t * 1e6, ps_t * 1e6, up * 1e6, ps_bw,
+                   ratio, whole, !target ? "-" : ratio >= 0.9 ? "yes" : "NO");
+            printf("bench mpi_transport link=%s bytes=%zu raw_rtt_us=%.2f msgs_rtt_us=%.2f "
+                   "ps_rtt_us=%.2f update_us=%.2f raw_MBps=%.1f ps_MBps=%.1f ratio=%.3f "
+                   "whole_ratio=%.3f\n",
+                   link, sizes[s], raw_t * 1e6, msgs_t * 1e6, ps_t * 1e6, up * 1e6, raw_bw, ps_bw,
+                   ratio, whole);
         }
         fflush(stdout);
     }
@@ -171,7 +221,7 @@ int main(int argc, char **argv)
     static const char *const links[][2] = {{"shm", "self,vader"}, {"tcp", "self,tcp"}};
     int status = 0;
     printf("pull + push through the MPI server vs a raw MPI ping-pong (2 ranks; medians of %d "
-           "alternating rounds); ratio = transport bandwidth (round trip less the server's "
+           "alternating rounds; msgs: the protocol's 4 messages without the server); ratio = transport bandwidth (round trip less the server's "
            "update) / raw; whole = raw / ps round trip\n", ROUNDS);
     fflush(stdout);
     for (int l = 0; l < 2; l++) {
