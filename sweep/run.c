@@ -80,9 +80,13 @@ static void print_header(const sweep *w)
     printf("%d to train (%d resuming from checkpoints), %d finished before; %d side by side, "
            "%s\n",
            w->n_todo, w->n_resume, w->n - w->n_todo, w->jobs, th);
-    if (w->s->transport[0])
-        printf("cells over MPI: %s ... (%d server rank%s)\n", w->s->launcher->words[0],
-               w->s->server_ranks, w->s->server_ranks == 1 ? "" : "s");
+    if (w->s->transport[0]) {
+        printf("cells over MPI (%d server rank%s) through:", w->s->server_ranks,
+               w->s->server_ranks == 1 ? "" : "s");
+        for (int i = 0; i < w->s->launcher->n; i++)
+            printf(" %s", w->s->launcher->words[i]);
+        printf("\n");
+    }
     fflush(stdout);
 }
 
@@ -190,7 +194,8 @@ static int estimate_dry(sweep *w)
         return rc;
     printf("estimate: %.3g s per step (%d thread%s) x %d steps per epoch x %d epochs; per worker "
            "count:\n",
-           cost.step_seconds, w->threads, w->threads == 1 ? "" : "s", cost.steps_per_epoch,
+           cost.step_seconds, w->threads > 0 ? w->threads : 1, w->threads > 1 ? "s" : "",
+           cost.steps_per_epoch,
            cost.epochs);
     printf("  %7s  %14s  %10s  %s\n", "workers", "time per cell", "memory",
            mem ? "cells side by side that fit" : "");
