@@ -29,7 +29,8 @@ static double bare(mt_trainer *t, const float *x, const int *y, double *best)
         double ts = mt_now();
         if (i == WARMUP)
             t0 = ts;
-        if (mt_trainer_grad(t->net, x, y, t->cfg.batch, &loss, &correct) < 0)
+        if (mt_trainer_grad(t->net, x, y, t->cfg.batch, t->cfg.divergence_loss, &loss,
+                            &correct) < 0)
             return -1;
         mt_trainer_apply(t);
         if (i >= WARMUP && mt_now() - ts < *best)
@@ -50,7 +51,8 @@ static double pipeline(mt_trainer *t, int epoch, double *best)
     while (i < WARMUP + STEPS && mt_loader_next(l, &b) == 1) {
         if (i == WARMUP)
             t0 = ts;
-        int rc = mt_trainer_grad(t->net, b.x, b.y, b.n, &loss, &correct);
+        int rc =
+            mt_trainer_grad(t->net, b.x, b.y, b.n, t->cfg.divergence_loss, &loss, &correct);
         mt_loader_release(l, &b);
         if (rc < 0)
             break;

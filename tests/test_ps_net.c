@@ -23,6 +23,7 @@
 #include "trainer/trainer.h"
 #include "trainer/worker.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ static int net_step(void *ctx, const mt_ticket *tk)
     make_batch(tk->batch, w->x, w->y);
     double loss;
     int correct;
-    int rc = mt_trainer_grad(w->net, w->x, w->y, B, &loss, &correct);
+    int rc = mt_trainer_grad(w->net, w->x, w->y, B, INFINITY, &loss, &correct);
     if (rc < 0)
         return rc;
     w->loss_sum += loss;
@@ -139,7 +140,8 @@ START_TEST(delay_zero_equals_the_single_process_training_loop)
         make_batch(k, rw.x, rw.y);
         double loss;
         int correct;
-        ck_assert_int_eq(mt_trainer_grad(ref, rw.x, rw.y, B, &loss, &correct), MT_OK);
+        ck_assert_int_eq(mt_trainer_grad(ref, rw.x, rw.y, B, INFINITY, &loss, &correct),
+                         MT_OK);
         mt_msgd_apply(&sc.opt, &decay, mt_net_params(ref), vel, mt_net_grads(ref), 0, n,
                       mt_schedule_lr(&sc.schedule, k));
     }
@@ -292,7 +294,7 @@ static double train_synthetic(struct data *d, int mode, int workers, float *thet
     for (int i = 0; i < workers; i++) {
         nets[i] = data_net();
         ck_assert_msg(mt_net_worker_init(&w[i].nw, nets[i], &d->ds.train, &d->pipe,
-                                         batches / per_step * per_step) == MT_OK,
+                                         batches / per_step * per_step, INFINITY) == MT_OK,
                       "%s", mt_errmsg());
         ctx[i] = &w[i];
     }
@@ -354,7 +356,7 @@ START_TEST(net_worker_in_delay_zero_is_the_single_process_loop)
             ck_assert_int_eq(mt_batch_train(&d.ds.train, &d.pipe, order, e, b, x, y), DB);
             double loss;
             int correct;
-            ck_assert_int_eq(mt_trainer_grad(ref, x, y, DB, &loss, &correct), MT_OK);
+            ck_assert_int_eq(mt_trainer_grad(ref, x, y, DB, INFINITY, &loss, &correct), MT_OK);
             mt_msgd_apply(&sc.opt, &decay, mt_net_params(ref), vel, mt_net_grads(ref), 0, n,
                           mt_schedule_lr(&sc.schedule, (int64_t)e * bpe + b));
         }

@@ -1,8 +1,9 @@
 /* test_train.c: `mutau train` end to end on a tiny synthetic dataset and a
  * tiny ResNet: the run directory's files, bit-for-bit resume (after
  * --stop-after and after SIGTERM), refusal of corrupt and foreign checkpoints,
- * divergence, and bad flags. Runs the built tool ($MUTAU). And the trainer
- * of an MPI server rank: the same parameters without a batch's activations. */
+ * divergence (NaN/Inf, and a loss above --divergence-loss), and bad flags.
+ * Runs the built tool ($MUTAU). And the trainer of an MPI server rank: the
+ * same parameters without a batch's activations. */
 #include "core/status.h"
 #include "nn/net.h"
 #include "tests/check_main.h"
@@ -373,10 +374,45 @@ START_TEST(huge_lr_diverges_with_exit_3)
     const char *args[] = {TINY(dir_a), "--epochs", "2", "--lr", "1e5", "--warmup-epochs", "0",
                           NULL};
     ck_assert_int_eq(run("a", args), 3);
-    expect_output("a", "non-finite");
+    expect_output("a", "diverged at epoch 1");
     json_t *fin = load_json("a", "final.json");
     ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "diverged");
     json_decref(fin);
+}
+END_TEST
+
+/* lr 50 with momentum 0.99 sends the loss to 1e19 and more, but never to
+ * Inf: with no bound the run "completes" at chance accuracy. The default
+ * bound (100 ln 4 = 138.6 for the 4 classes) stops it as diverged within
+ * steps. */
+START_TEST(loss_above_the_bound_is_divergence)
+{
+    run_dirs();
+    const char *args[] = {TINY(dir_a), "--epochs", "2", "--lr", "50", "--momentum", "0.99",
+                          "--warmup-epochs", "0", NULL};
+    ck_assert_int_eq(run("a", args), 3);
+    expect_output("a", "exceeds --divergence-loss 138.629");
+    json_t *fin = load_json("a", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "diverged");
+    ck_assert_int_eq(json_integer_value(json_object_get(fin, "epochs_completed")), 0);
+    json_decref(fin);
+    json_t *cfg = load_json("a", "config.json");
+    double bound = json_number_value(
+        json_object_get(json_object_get(json_object_get(cfg, "settings"), "run"),
+                        "divergence_loss"));
+    json_decref(cfg);
+    ck_assert_msg(bound > 138.62 && bound < 138.63, "config.json's divergence_loss %g", bound);
+    /* The same run without a bound in reach: finite all along, "completed". */
+    const char *nobound[] = {TINY(dir_b), "--epochs", "2", "--lr", "50", "--momentum", "0.99",
+                             "--warmup-epochs", "0", "--divergence-loss", "1e300", NULL};
+    ck_assert_int_eq(run("b", nobound), 0);
+    fin = load_json("b", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "completed");
+    json_decref(fin);
+    /* A bound below the loss at initialisation (about ln 4) stops the first step. */
+    const char *low[] = {TINY(dir_c), "--epochs", "1", "--divergence-loss", "0.5", NULL};
+    ck_assert_int_eq(run("c", low), 3);
+    expect_output("c", "diverged at epoch 1, step 1");
 }
 END_TEST
 
@@ -417,15 +453,25 @@ START_TEST(bad_flags_exit_2_naming_the_flag)
         {{"--resume", dir_b, "--lr", "0.1", NULL}, "--lr"},
         {{"--resume", dir_b, NULL}, "--resume"},
         {{"--no-such-flag", NULL}, "no-such-flag"},
+        {{"--divergence-loss", "-1", NULL}, "--divergence-loss: expected a number > 0, got '-1'"},
+        {{"--divergence-loss", "0", NULL}, "--divergence-loss: expected a number > 0, got '0'"},
+        {{"--divergence-loss", "abc", NULL}, "--divergence-loss: expected a number > 0"},
+        {{"--divergence-loss", "inf", NULL}, "--divergence-loss: expected a number > 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = run("bad", cases[i].args);
         ck_assert_msg(rc == 2, "case %zu (%s): exit %d", i, cases[i].needle, rc);
         expect_output("bad", cases[i].needle);
+        if (strncmp(cases[i].needle, "--divergence-loss", 17) == 0) {
+            char *out = slurp("%s/bad.out", root);
+            ck_assert_msg(strchr(out, '\n') == out + strlen(out) - 1, "not one line:\n%s", out);
+            free(out);
+        }
     }
     const char *help[] = {"--help", NULL};
     ck_assert_int_eq(run("help", help), 0);
     expect_output("help", "--wd-bn-bias");
+    expect_output("help", "--divergence-loss");
 }
 END_TEST
 
@@ -611,6 +657,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, disk_full_stops_cleanly_and_resume_continues_exactly);
     tcase_add_test(tc, corrupt_and_foreign_checkpoints_are_refused);
     tcase_add_test(tc, huge_lr_diverges_with_exit_3);
+    tcase_add_test(tc, loss_above_the_bound_is_divergence);
     tcase_add_test(tc, sphere_resnet_trains_with_its_operator);
     tcase_add_test(tc, bad_flags_exit_2_naming_the_flag);
     tcase_add_test(tc, log_every_writes_steps_csv_that_survives_resume);

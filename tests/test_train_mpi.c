@@ -9,6 +9,7 @@
  *     stopped by SIGUSR1 to mpirun (every rank checkpoints, exit 4);
  *   - async: every step's push applied (staleness count = steps), the
  *     staleness and communication columns filled, the world in config.json;
+ *   - a worker rank's loss above --divergence-loss ends the run as diverged;
  *   - every bad setup exits 2 with one line naming its cause (and the rank).
  * Needs mpirun (Open MPI's openmpi-bin, installed by `make deps`): without it
  * the tests fail saying so, they are never skipped. */
@@ -293,6 +294,19 @@ START_TEST(async_applies_every_push)
 }
 END_TEST
 
+/* A loss that leaves --divergence-loss on a worker rank (lr 50, momentum
+ * 0.99: huge but finite) ends the job as diverged, as NaN/Inf does. */
+START_TEST(loss_above_the_bound_diverges)
+{
+    const char *a[] = {"--transport", "mpi", "--lr", "50", "--momentum", "0.99", NULL};
+    expect_exit(train(3, "div", a), 3, "div");
+    expect_line("div", "exceeds --divergence-loss");
+    json_t *f = run_json("div", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(f, "status")), "diverged");
+    json_decref(f);
+}
+END_TEST
+
 START_TEST(bad_setups_exit_2)
 {
     const char *mpi[] = {"--transport", "mpi", NULL};
@@ -326,6 +340,7 @@ static Suite *train_mpi_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, sync_equals_threads_and_resumes);
     tcase_add_test(tc, async_applies_every_push);
+    tcase_add_test(tc, loss_above_the_bound_diverges);
     tcase_add_test(tc, bad_setups_exit_2);
     suite_add_tcase(s, tc);
     return s;

@@ -10,7 +10,8 @@
  *   - sync runs record tau = 0, async runs with 2 workers a mean tau near 1,
  *     and no push is lost (the staleness count is the step count);
  *   - SIGTERM stops an async run with a checkpoint (exit 4) and it resumes;
- *   - divergence exits 3, W x T beyond the cores and bad flags exit 2 naming
+ *   - divergence (NaN/Inf, or a loss above --divergence-loss in every mode)
+ *     exits 3, W x T beyond the cores and bad flags exit 2 naming
  *     the flag.
  */
 #include "ps/ps.h"
@@ -330,8 +331,20 @@ START_TEST(divergence_exits_3)
     const char *a[] = {"--batch", "32", "--epochs", "2", "--workers", "2", "--lr", "1e6",
                        "--weight-decay", "1", "--warmup-epochs", "0", NULL};
     ck_assert_int_eq(train("a", a), 3);
-    expect_output("a", "non-finite");
+    expect_output("a", "diverged at epoch 1");
     expect_status("a", "diverged");
+    /* lr 50 with momentum 0.99: a loss far above --divergence-loss (100 ln 4)
+     * but finite; every mode's workers judge their batches by the bound. */
+    static const char *const modes[] = {"async", "sync", "delay"};
+    for (int i = 0; i < 3; i++) {
+        const char *b[] = {"--batch", "32", "--epochs", "2", "--workers", "2", "--mode",
+                           modes[i], "--lr", "50", "--momentum", "0.99", "--warmup-epochs", "0",
+                           NULL};
+        int rc = train(modes[i], b);
+        ck_assert_msg(rc == 3, "%s: exit %d", modes[i], rc);
+        expect_output(modes[i], "exceeds --divergence-loss 138.629");
+        expect_status(modes[i], "diverged");
+    }
 }
 END_TEST
 

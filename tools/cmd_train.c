@@ -20,7 +20,9 @@
 #include "trainer/train_ps.h"
 #include "trainer/trainer.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +115,9 @@ static void usage(FILE *out)
 "                        images_per_s (default 0: none)\n"
 "  --progress MODE       auto|bar|plain|quiet (default auto: a bar on a terminal,\n"
 "                        one line per epoch otherwise)\n"
+"  --divergence-loss X   the run has diverged (exit 3) when a batch's mean training\n"
+"                        loss exceeds X, as when it becomes NaN/Inf (default\n"
+"                        100 ln(classes), 100 times the loss of a uniform guess)\n"
 "\n"
 "workers (the parameter server, docs/ps.md; default: one worker, which is the\n"
 "single-process trainer):\n"
@@ -161,8 +166,8 @@ static void usage(FILE *out)
 "  -h, --help            this text\n"
 "\n"
 "exit status: 0 done, 1 failed during the run, 2 bad flag, file or data (or\n"
-"workers that do not fit in memory), 3 diverged (loss NaN/Inf; final.json\n"
-"status \"diverged\"), 4 interrupted (checkpoint written; resume with mutau\n"
+"workers that do not fit in memory), 3 diverged (a batch's loss NaN/Inf or above\n"
+"--divergence-loss; final.json status \"diverged\"), 4 interrupted (checkpoint written; resume with mutau\n"
 "train --resume DIR).\n");
 }
 
@@ -173,7 +178,7 @@ enum {
     O_OUT, O_FORCE, O_RESUME, O_THREADS, O_EVAL_EVERY, O_EVAL_BATCH, O_CKPT_EVERY, O_STOP_AFTER,
     O_PROGRESS, O_LOG_EVERY, O_WORKERS, O_MODE, O_DELAY, O_DELAY_DIST, O_SHARDS, O_OVERSUB,
     O_IGNORE_MEMORY, O_TRANSPORT, O_SERVER_RANKS, O_METHOD,
-    O_MAX_STALE, O_STALE_POLICY, O_PRECISION, O_HELP
+    O_MAX_STALE, O_STALE_POLICY, O_PRECISION, O_DIV_LOSS, O_HELP
 };
 
 static const struct option options[] = {
@@ -212,6 +217,7 @@ static const struct option options[] = {
     {"stop-after", required_argument, 0, O_STOP_AFTER},
     {"progress", required_argument, 0, O_PROGRESS},
     {"log-every", required_argument, 0, O_LOG_EVERY},
+    {"divergence-loss", required_argument, 0, O_DIV_LOSS},
     {"workers", required_argument, 0, O_WORKERS},
     {"mode", required_argument, 0, O_MODE},
     {"delay", required_argument, 0, O_DELAY},
@@ -348,6 +354,18 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
         return cli_int(CMD, f, arg, 0, 1L << 50, &v) ? -1 : (c->stop_after = v, 0);
     case O_LOG_EVERY:
         return cli_int(CMD, f, arg, 0, 1L << 30, &v) ? -1 : (c->log_every = (int)v, 0);
+    case O_DIV_LOSS: {
+        /* > 0: 0 is the setting's "the default", not a bound to ask for */
+        char *end;
+        errno = 0;
+        d = strtod(arg, &end);
+        if (errno || end == arg || *end || !isfinite(d) || !(d > 0)) {
+            cli_error(CMD, "--%s: expected a number > 0, got '%s'", f, arg);
+            return -1;
+        }
+        c->divergence_loss = d;
+        return 0;
+    }
     case O_PROGRESS:
         if ((k = cli_choice(CMD, f, arg, progress)) < 0)
             return -1;

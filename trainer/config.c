@@ -67,6 +67,9 @@ int mt_train_config_check(const mt_train_config *c)
     if (c->precision == MT_BF16 && !mt_bf16_supported())
         return mt_error(MT_ERR_ARG, "--precision bf16: this CPU has no native bf16 (AVX512_BF16), "
                                     "or oneDNN's ISA is limited below it; use --precision fp32");
+    if (!(c->divergence_loss >= 0.0) || !isfinite(c->divergence_loss))
+        return mt_error(MT_ERR_ARG, "--divergence-loss: %g is not a number > 0",
+                        c->divergence_loss);
     mt_schedule s = c->schedule;
     s.epochs = c->epochs;
     s.steps_per_epoch = 1;
@@ -86,7 +89,7 @@ json_t *mt_train_config_to_json(const mt_train_config *c)
         "{s:{s:s, s:b, s:i, s:i, s:i, s:b, s:i, s:b},"
         " s:{s:s, s:s, s:i, s:f, s:s},"
         " s:{s:i, s:i, s:f, s:s, s:f, s:o, s:f, s:f, s:f, s:f, s:b, s:b, s:s},"
-        " s:{s:i, s:i, s:i, s:i, s:I, s:i, s:s, s:s}}",
+        " s:{s:i, s:i, s:i, s:i, s:I, s:i, s:f, s:s, s:s}}",
         "data", "dir", c->data_dir, "coarse", c->coarse, "val_size", c->val_size, "limit_train",
         c->limit_train, "limit_test", c->limit_test, "augment", c->augment, "pad", c->pad, "flip",
         c->flip,
@@ -99,7 +102,7 @@ json_t *mt_train_config_to_json(const mt_train_config *c)
         "wd_bn_bias", c->wd_bn_bias, "seed", seed,
         "run", "threads", c->threads, "eval_every", c->eval_every, "eval_batch", c->eval_batch,
         "checkpoint_every", c->ckpt_every, "stop_after", (json_int_t)c->stop_after, "log_every",
-        c->log_every, "progress",
+        c->log_every, "divergence_loss", c->divergence_loss, "progress",
         progress_names[c->progress], "out", c->out_dir);
 }
 
@@ -206,6 +209,7 @@ int mt_train_config_from_json(mt_train_config *c, const json_t *j, const char *w
     TRY(get_int(j, "run", "checkpoint_every", &c->ckpt_every, where));
     TRY(get_i64(j, "run", "stop_after", &c->stop_after, where));
     TRY(get_int(j, "run", "log_every", &c->log_every, where));
+    TRY(get_num(j, "run", "divergence_loss", &c->divergence_loss, where));
     TRY(get_str(j, "run", "progress", progress, sizeof progress, where));
     TRY(get_str(j, "run", "out", c->out_dir, sizeof c->out_dir, where));
 #undef TRY

@@ -47,9 +47,25 @@ typedef struct {
     int ckpt_every;     /* checkpoint every N epochs (and at the end, and on interrupt) */
     int64_t stop_after; /* stop (checkpoint, exit 4) after this many steps in total; 0 = never */
     int log_every;      /* a steps.csv row every N optimizer steps; 0 = no steps.csv */
+    /* A run has diverged when a batch's mean training loss exceeds this (or
+     * is NaN/Inf); 0 = the default, MT_DIVERGENCE_MULTIPLE x ln(classes). */
+    double divergence_loss;
     int progress;       /* enum mt_progress_mode */
     char out_dir[MT_PATH_CAP];
 } mt_train_config;
+
+/* The default divergence bound in units of ln(classes), the loss of a
+ * uniform guess. A freshly initialised network scores about ln(classes)
+ * (1.04 ln C and 1.07 ln C at the first step of the quick and the paper
+ * recipe), but early transients of runs that go on to learn reach 4.4 ln C
+ * (the quick recipe's delay-7 cell) and 5.3 ln C (the paper recipe's first
+ * dozen steps on synthetic CIFAR-100): docs/train.md has the measurements.
+ * A diverging run grows geometrically, to 1e19 and beyond within epochs, so
+ * a bound 100 x ln C, about 19 times the largest transient seen, costs it
+ * a few steps at most, while a false alarm would end a healthy run (a sweep
+ * cell) for good. 100 ln C means the true class gets C^-100 on geometric
+ * average over the batch. */
+#define MT_DIVERGENCE_MULTIPLE 100.0
 
 /* The defaults: batch 128, lr 0.2 multistep x0.2 at 60/120/160, 200 epochs,
  * momentum 0.9, weight decay 5e-4 (on every parameter, as the reference

@@ -15,7 +15,7 @@ void mt_batch_slot(int64_t batch, int slots, int64_t *epoch, int *slot)
 }
 
 int mt_net_worker_init(mt_net_worker *w, mt_net *net, const mt_split *split,
-                       const mt_pipeline_config *pipe, int slots)
+                       const mt_pipeline_config *pipe, int slots, double max_loss)
 {
     memset(w, 0, sizeof *w);
     int rc = mt_pipeline_check(split, pipe);
@@ -43,6 +43,7 @@ int mt_net_worker_init(mt_net_worker *w, mt_net *net, const mt_split *split,
     w->split = split;
     w->pipe = pipe;
     w->slots = slots;
+    w->max_loss = max_loss;
     w->order = malloc((size_t)split->n * sizeof *w->order);
     w->x = malloc((size_t)pipe->batch * mt_split_image_bytes(split) * sizeof(float));
     w->y = malloc((size_t)pipe->batch * sizeof(int));
@@ -79,7 +80,7 @@ int mt_net_worker_step(void *ctx, const mt_ticket *tk)
         return n;
     double loss;
     int correct;
-    int rc = mt_trainer_grad(w->net, w->x, w->y, n, &loss, &correct);
+    int rc = mt_trainer_grad(w->net, w->x, w->y, n, w->max_loss, &loss, &correct);
     if (rc < 0)
         return rc;
     w->epoch = epoch;

@@ -12,7 +12,7 @@
  * (sync mode leaves the last B mod W out).
  *
  * The gradient step is the trainer's (mt_trainer_grad: forward, loss,
- * backward; a non-finite loss is MT_ERR_DIVERGED) on the network's own
+ * backward; a loss that is NaN/Inf or above max_loss is MT_ERR_DIVERGED) on the network's own
  * buffers: the worker loop pulls theta straight into mt_net_params and pushes
  * straight from mt_net_grads; the BN state is mt_net_state, updated in place.
  * The numbers of the last batch (loss, top-1 hits, images, its slot) are
@@ -33,6 +33,7 @@ typedef struct {
     const mt_split *split;          /* the training split; not owned */
     const mt_pipeline_config *pipe; /* batch size, augmentation, seed, normalisation; not owned */
     int slots;                      /* batches trained per epoch */
+    double max_loss;                /* the divergence bound (mt_trainer_grad) */
     uint32_t *order;                /* the order of epoch order_epoch (split->n) */
     int64_t order_epoch;
     float *x;                       /* (batch, c, h, w) */
@@ -51,9 +52,9 @@ void mt_batch_slot(int64_t batch, int slots, int64_t *epoch, int *slot);
 
 /* Checks the net against the pipeline (batch size, input shape) and slots
  * against the data's batches per epoch; allocates the batch buffers and the
- * order. */
+ * order. max_loss: the divergence bound of mt_trainer_grad. */
 int mt_net_worker_init(mt_net_worker *w, mt_net *net, const mt_split *split,
-                       const mt_pipeline_config *pipe, int slots);
+                       const mt_pipeline_config *pipe, int slots, double max_loss);
 void mt_net_worker_free(mt_net_worker *w);
 
 /* The step of the worker loop: ctx is an mt_net_worker; the gradient of

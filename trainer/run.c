@@ -127,7 +127,7 @@ static int local_steps(mt_trainer *t, int64_t target)
         }
         double loss = 0;
         int correct = 0;
-        rc = mt_trainer_grad(t->net, b.x, b.y, b.n, &loss, &correct);
+        rc = mt_trainer_grad(t->net, b.x, b.y, b.n, t->cfg.divergence_loss, &loss, &correct);
         int last_of_epoch = b.last;
         int n = b.n;
         mt_loader_release(loader, &b);
@@ -184,7 +184,7 @@ int mt_trainer_run(mt_trainer *t, const char *dir)
         if (rc == MT_ERR_DIVERGED) {
             char msg[768];
             snprintf(msg, sizeof msg,
-                     "the training loss became non-finite at epoch %d, step %lld (lr %g): %s",
+                     "diverged at epoch %d, step %lld (lr %g): %s",
                      t->epoch + 1, (long long)t->step + 1, mt_schedule_lr(&t->sched, t->step),
                      mt_errmsg());
             mt_trainer_write_final(t, dir, "diverged", msg, NULL, mt_now() - t_run);

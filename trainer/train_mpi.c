@@ -77,7 +77,8 @@ static int open_worker(mt_train_mpi *r)
     int rc = mt_mpi_worker_create(&r->mw, r->m, mt_net_param_count(t->net),
                                   mt_net_state_count(t->net), N_REPORT);
     if (rc == MT_OK)
-        rc = mt_net_worker_init(&r->nw, t->net, &t->data.train, &t->pipe, r->slots);
+        rc = mt_net_worker_init(&r->nw, t->net, &t->data.train, &t->pipe, r->slots,
+                                t->cfg.divergence_loss);
     if (rc != MT_OK)
         return rc;
     mt_mpi_transport_init(&r->tr, r->mw, r->report);

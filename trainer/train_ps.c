@@ -604,7 +604,8 @@ int mt_train_ps_open(mt_train_ps **out, mt_trainer *t, const mt_train_ps_config 
             net = w->own_net;
         }
         if (rc == MT_OK)
-            rc = mt_net_worker_init(&w->nw, net, &t->data.train, &t->pipe, r->slots);
+            rc = mt_net_worker_init(&w->nw, net, &t->data.train, &t->pipe, r->slots,
+                                    t->cfg.divergence_loss);
         w->loop = mt_net_worker_loop(&w->nw);
         w->loop.step = worker_step;
         w->loop.ctx = w;

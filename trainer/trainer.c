@@ -95,6 +95,9 @@ static int open_trainer(mt_trainer *t, const mt_train_config *cfg, int net_batch
     if (rc != MT_OK)
         return rc;
     const mt_split *tr = &t->data.train;
+    if (t->cfg.divergence_loss == 0) /* the default: config.json records the value */
+        t->cfg.divergence_loss =
+            MT_DIVERGENCE_MULTIPLE * log(t->data.num_classes > 1 ? t->data.num_classes : 2);
     /* What one network holds, for a multi-worker run's copies (trainer/mem_guard.h). */
     mt_mem_mark mark;
     mt_mem_mark_now(&mark);
@@ -163,7 +166,8 @@ void mt_trainer_close(mt_trainer *t)
 
 /* ---- the two halves of a step ------------------------------------------- */
 
-int mt_trainer_grad(mt_net *net, const float *x, const int *y, int n, double *loss, int *correct)
+int mt_trainer_grad(mt_net *net, const float *x, const int *y, int n, double max_loss,
+                    double *loss, int *correct)
 {
     int rc = mt_net_set_input(net, x, n, y);
     if (rc < 0)
@@ -171,7 +175,10 @@ int mt_trainer_grad(mt_net *net, const float *x, const int *y, int n, double *lo
     rc = mt_net_forward(net, 1);
     *loss = mt_net_loss(net);
     if (rc == MT_ERR_DIVERGED || !isfinite(*loss))
-        return mt_error(MT_ERR_DIVERGED, "the training loss is %g", *loss);
+        return mt_error(MT_ERR_DIVERGED, "the training loss is %g, non-finite", *loss);
+    if (*loss > max_loss)
+        return mt_error(MT_ERR_DIVERGED, "the training loss %g exceeds --divergence-loss %g",
+                        *loss, max_loss);
     if (rc < 0)
         return rc;
     *correct = mt_net_correct(net, 1);

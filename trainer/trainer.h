@@ -11,7 +11,8 @@
  * mt_trainer_run() is the run: from the current position to the last epoch,
  * each epoch closed by mt_trainer_end_epoch() (evaluation when due, the
  * log.csv row, progress, the checkpoint when due), then the final test-set
- * report; it stops on divergence (MT_ERR_DIVERGED) and on SIGINT/SIGTERM or
+ * report; it stops on divergence (MT_ERR_DIVERGED: a batch's loss NaN/Inf
+ * or above cfg.divergence_loss) and on SIGINT/SIGTERM or
  * the --stop-after step count (checkpoint first, then MT_ERR_INTERRUPTED).
  * Its steps are taken by the loop of one process (batches from the
  * prefetching loader thread, grad, apply) or, when an engine is attached
@@ -145,9 +146,12 @@ int mt_trainer_open_server(mt_trainer *t, const mt_train_config *cfg);
 void mt_trainer_close(mt_trainer *t);
 
 /* The gradient of the mean loss of one batch (x: n images, y: labels) into
- * mt_net_grads(net); *loss and *correct (top-1) of the batch. A non-finite
- * loss returns MT_ERR_DIVERGED. */
-int mt_trainer_grad(mt_net *net, const float *x, const int *y, int n, double *loss, int *correct);
+ * mt_net_grads(net); *loss and *correct (top-1) of the batch. A loss that is
+ * NaN/Inf or above max_loss (the run's cfg.divergence_loss; INFINITY: no
+ * bound) returns MT_ERR_DIVERGED before the backward pass: divergence is
+ * judged on every batch, in every kind of run, where its loss is computed. */
+int mt_trainer_grad(mt_net *net, const float *x, const int *y, int n, double max_loss,
+                    double *loss, int *correct);
 
 /* One optimizer step on the trainer's parameters from the net's gradient at
  * the learning rate of step t->step; advances t->step. */
