@@ -56,9 +56,15 @@ MPI_TEST_BINS := $(MPI_TEST_SRCS:%.c=$(BUILD)/%)
 
 LIB := $(BUILD)/libmutau.a
 MUTAU := $(BUILD)/mutau
+# The tool with the test-only fault hooks (trainer/fault.h): the files that
+# call a hook compiled again with MUTAU_FAULT_HOOKS, linked ahead of the
+# library, whose own copies are then never pulled in. Only the tests run it.
+FAULT_SRCS := trainer/worker.c trainer/run.c
+FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/faults/%.o)
+MUTAU_FAULTS := $(BUILD)/mutau-faults
 
 .PHONY: all deps deps-bench test asan tsan bench fuzz fuzz-build clean check-tests install uninstall
-all: $(MUTAU) $(TEST_BINS) $(BENCH_BINS) $(MPI_TEST_BINS)
+all: $(MUTAU) $(MUTAU_FAULTS) $(TEST_BINS) $(BENCH_BINS) $(MPI_TEST_BINS)
 
 deps:
 	@sh scripts/install-deps.sh
@@ -84,6 +90,13 @@ $(LIB): $(LIB_OBJS)
 
 $(MUTAU): $(TOOL_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/faults/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DMUTAU_FAULT_HOOKS -c $< -o $@
+
+$(MUTAU_FAULTS): $(TOOL_OBJS) $(FAULT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(FAULT_OBJS) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) $< $(TEST_SUPPORT_OBJS) $(LIB) $(LDLIBS) $(CHECK_LIBS) -o $@
@@ -178,5 +191,5 @@ uninstall:
 	rm -rf $(DOCDIR)
 
 -include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_BINS:=.d) $(TEST_SUPPORT_OBJS:.o=.d) \
-         $(MPI_TEST_BINS:=.d)
+         $(MPI_TEST_BINS:=.d) $(FAULT_OBJS:.o=.d)
 -include $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/tests/fuzz/*.d)

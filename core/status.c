@@ -54,6 +54,7 @@ const char *mt_status_name(int code)
     case MT_ERR_LIB: return "library error";
     case MT_ERR_DIVERGED: return "diverged";
     case MT_ERR_INTERRUPTED: return "interrupted";
+    case MT_ERR_STEP: return "a training step failed";
     default: return "unknown error";
     }
 }

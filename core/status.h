@@ -16,7 +16,10 @@ enum mt_status {
     MT_ERR_NOMEM = -4,    /* an allocation failed */
     MT_ERR_LIB = -5,      /* a library underneath (oneDNN, libpng, ...) failed */
     MT_ERR_DIVERGED = -6, /* a loss or a parameter became NaN or Inf */
-    MT_ERR_INTERRUPTED = -7 /* stopped by a signal; state was saved */
+    MT_ERR_INTERRUPTED = -7, /* stopped by a signal; state was saved */
+    MT_ERR_STEP = -8 /* a training step's gradient failed (the message names the worker
+                        and the cause); the step was not applied, the state before it
+                        is whole */
 };
 
 /* Records a printf-style message for the calling thread and returns `code`,

@@ -17,6 +17,7 @@
 struct delay_run {
     struct ps_transport base; /* first: the worker is handed &base.t */
     int64_t k; /* the server's version */
+    mt_rng rng_before; /* the delay's draws before step k's */
 };
 
 static int delay_pull(mt_transport *t, int worker, float *params, float *state, mt_ticket *tk)
@@ -37,6 +38,7 @@ static int delay_pull(mt_transport *t, int worker, float *params, float *state, 
     float *slot = mt_delay_slot(d, k);
     if (slot)
         mt_ps_server_read(s, slot);
+    run->rng_before = d->rng;
     int64_t tau = mt_delay_draw(d);
     if (tau > k)
         tau = k; /* before step tau: theta_0 */
@@ -75,9 +77,18 @@ static int delay_push(mt_transport *t, int worker, const float *grad, const floa
     return MT_OK;
 }
 
+/* Step k failed before its push: its delay is drawn again when a resumed
+ * run takes step k, as the run that did not fail drew it. */
+static void delay_fail(mt_transport *t, int worker, int status)
+{
+    struct delay_run *run = (struct delay_run *)t;
+    run->base.ps->delay.rng = run->rng_before;
+    ps_transport_fail(t, worker, status);
+}
+
 int ps_run_delay(mt_ps *ps)
 {
-    struct delay_run run = {.base = {{delay_pull, delay_push, ps_transport_fail}, ps},
+    struct delay_run run = {.base = {{delay_pull, delay_push, delay_fail}, ps},
                             .k = mt_ps_server_version(ps->server)};
     ps->w[0].t_mark = mt_now();
     ps_run_workers(ps, &run.base.t);

@@ -17,6 +17,7 @@ START_TEST(error_message_is_kept_per_thread_and_prefixed)
     ck_assert_int_eq(rc, MT_ERR_FORMAT);
     ck_assert_str_eq(mt_errmsg(), "train.bin: conv: kernel 0 < 1");
     ck_assert_str_eq(mt_status_name(MT_ERR_DIVERGED), "diverged");
+    ck_assert_str_eq(mt_status_name(MT_ERR_STEP), "a training step failed");
 }
 END_TEST
 

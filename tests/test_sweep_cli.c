@@ -10,6 +10,8 @@
  *     lr wd > 2; momentum mu moves that bound to 2 (1 + mu), so with
  *     lr wd = 2.5 the mu = 0 cell blows up, and the mu = 0.9 cell, whose
  *     loss climbs to 1e23 while staying finite, leaves --divergence-loss;
+ *   - a cell whose worker fails (the test-only fault hook) is recorded as
+ *     failed, the others go on, and a rerun resumes it;
  *   - changed settings, bad flags and flags train refuses exit 2 with one
  *     line naming them, leaving the sweep directory as it was;
  *   - delay mode: a cell of W workers trains with delay W - 1 and its
@@ -255,6 +257,51 @@ START_TEST(test_diverged_cell)
                       strstr(md, "exceeds --divergence-loss"),
                   "%s", md);
     free(md);
+}
+END_TEST
+
+/* A cell whose worker's gradient fails (build/mutau-faults with
+ * MUTAU_FAULT_STEP=1:13: worker 1 at batch 13, which only the 2-worker cell
+ * has, after the trial's 12 batches) is recorded as failed with its
+ * message; the other cell completes; the sweep exits 1. Rerun, the failed
+ * cell resumes from the checkpoint its failure left and completes. */
+START_TEST(test_failed_cell)
+{
+    make_data(256);
+    const char *args = "sweep --out fl --workers 1,2 --mode sync --momentum 0.9 --jobs 1 " TINY
+                       "--epochs 3 --lr 0.05 --schedule cosine";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && MUTAU_FAULT_STEP=1:13 '%s' %s >out1.txt 2>err1.txt", tmpdir,
+             tool_faults_path(), args);
+    int st = system(cmd);
+    char *err = read_in("err1.txt");
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, err);
+    ck_assert_msg(strstr(err, "w2_mu0.9_r1: failed") &&
+                      strstr(err, "worker 1, batch 13: out of memory") &&
+                      strstr(err, "w1_mu0.9_r1: completed"),
+                  "stderr: %s", err);
+    free(err);
+    char *csv = read_in("fl/results.csv");
+    ck_assert_ptr_nonnull(csv);
+    ck_assert_msg(strstr(strstr(csv, "\nw1_mu0.9_r1,"), ",completed\n") &&
+                      strstr(strstr(csv, "\nw2_mu0.9_r1,"), ",failed\n"),
+                  "%s", csv);
+    free(csv);
+    char *cell = read_in("fl/w2_mu0.9_r1/cell.json");
+    ck_assert_msg(cell && strstr(cell, "\"failed\"") && strstr(cell, "worker 1, batch 13"),
+                  "%s", cell ? cell : "(no cell.json)");
+    free(cell);
+
+    char e2[8192];
+    int rc = run(args, e2, sizeof e2);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, e2);
+    char *tout = read_in("fl/w2_mu0.9_r1/train.out");
+    ck_assert_msg(strstr(tout, "resuming fl/w2_mu0.9_r1"), "%s", tout);
+    free(tout);
+    csv = read_in("fl/results.csv");
+    ck_assert_msg(strstr(strstr(csv, "\nw2_mu0.9_r1,"), ",completed\n"), "%s", csv);
+    free(csv);
 }
 END_TEST
 
@@ -612,6 +659,7 @@ static Suite *sweep_cli_suite(void)
     tcase_add_test(tc, test_tiny_sweep_and_report);
     tcase_add_test(tc, test_stopped_and_resumed);
     tcase_add_test(tc, test_diverged_cell);
+    tcase_add_test(tc, test_failed_cell);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_delay_mode_cells);
     tcase_add_test(tc, test_precision_passes_to_cells);

@@ -1,9 +1,9 @@
 /* test_train.c: `mutau train` end to end on a tiny synthetic dataset and a
  * tiny ResNet: the run directory's files, bit-for-bit resume (after
- * --stop-after and after SIGTERM), refusal of corrupt and foreign checkpoints,
- * divergence (NaN/Inf, and a loss above --divergence-loss), and bad flags.
- * Runs the built tool ($MUTAU). And the trainer of an MPI server rank: the
- * same parameters without a batch's activations. */
+ * --stop-after, SIGTERM and a failing step), refusal of corrupt and foreign
+ * checkpoints, divergence (NaN/Inf, and a loss above --divergence-loss), and
+ * bad flags. Runs the built tool ($MUTAU). And the trainer of an MPI server
+ * rank: the same parameters without a batch's activations. */
 #include "core/status.h"
 #include "nn/net.h"
 #include "tests/check_main.h"
@@ -35,12 +35,12 @@ static void setup(void)
 
 static void teardown(void) { ck_assert_int_eq(tmp_dir_remove(root), 0); }
 
-/* Starts `mutau train ARGS... NULL` with stdout+stderr to root/NAME.out. */
-static pid_t start(const char *name, const char *const *args)
+/* Starts `EXE train ARGS... NULL` with stdout+stderr to root/NAME.out. */
+static pid_t start_exe(const char *exe, const char *name, const char *const *args)
 {
     const char *argv[64];
     int n = 0;
-    argv[n++] = tool_path();
+    argv[n++] = exe;
     argv[n++] = "train";
     for (int i = 0; args[i]; i++)
         argv[n++] = args[i];
@@ -48,6 +48,11 @@ static pid_t start(const char *name, const char *const *args)
     char out[160];
     snprintf(out, sizeof out, "%s/%s.out", root, name);
     return tool_spawn(out, argv);
+}
+
+static pid_t start(const char *name, const char *const *args)
+{
+    return start_exe(tool_path(), name, args);
 }
 
 static int run(const char *name, const char *const *args) { return tool_wait(start(name, args)); }
@@ -228,6 +233,35 @@ START_TEST(resume_is_bit_for_bit_the_uninterrupted_run)
     const char *res_c[] = {"--resume", dir_c, NULL};
     ck_assert_int_eq(run("c2", res_c), 0);
     expect_same_files("a", "c");
+}
+END_TEST
+
+/* A step whose gradient fails (build/mutau-faults, MUTAU_FAULT_STEP=0:N:
+ * an allocation failure at batch N, trainer/fault.h) was not applied: the
+ * run keeps the state before it in a checkpoint, exits 1 with the cause and
+ * the resume command, and --resume ends with the uninterrupted run's files. */
+START_TEST(failing_step_checkpoints_and_resumes_exactly)
+{
+    run_dirs();
+    const char *ref[] = {TINY(dir_a), "--epochs", "3", NULL};
+    ck_assert_int_eq(run("a", ref), 0);
+    const char *args[] = {TINY(dir_b), "--epochs", "3", NULL};
+    setenv("MUTAU_FAULT_STEP", "0:9", 1);
+    int rc = tool_wait(start_exe(tool_faults_path(), "b1", args));
+    unsetenv("MUTAU_FAULT_STEP");
+    ck_assert_msg(rc == 1, "exit %d", rc);
+    expect_output("b1", "mutau train: batch 9: out of memory (injected by MUTAU_FAULT_STEP=0:9); "
+                        "stopped at epoch 2, step 9; checkpoint saved; resume with: mutau train "
+                        "--resume");
+    json_t *fin = load_json("b", "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(fin, "status")), "failed");
+    ck_assert_msg(strstr(json_string_value(json_object_get(fin, "message")), "batch 9: out of"),
+                  "message: %s", json_string_value(json_object_get(fin, "message")));
+    json_decref(fin);
+    const char *res[] = {"--resume", dir_b, NULL};
+    ck_assert_int_eq(run("b2", res), 0);
+    expect_output("b2", "resuming");
+    expect_same_files("a", "b");
 }
 END_TEST
 
@@ -655,6 +689,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, run_writes_config_log_final_and_checkpoint);
     tcase_add_test(tc, resume_is_bit_for_bit_the_uninterrupted_run);
     tcase_add_test(tc, disk_full_stops_cleanly_and_resume_continues_exactly);
+    tcase_add_test(tc, failing_step_checkpoints_and_resumes_exactly);
     tcase_add_test(tc, corrupt_and_foreign_checkpoints_are_refused);
     tcase_add_test(tc, huge_lr_diverges_with_exit_3);
     tcase_add_test(tc, loss_above_the_bound_is_divergence);

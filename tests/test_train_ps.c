@@ -10,6 +10,8 @@
  *   - sync runs record tau = 0, async runs with 2 workers a mean tau near 1,
  *     and no push is lost (the staleness count is the step count);
  *   - SIGTERM stops an async run with a checkpoint (exit 4) and it resumes;
+ *   - a worker whose gradient fails (the test-only fault hook) stops the run
+ *     with a checkpoint, exit 1 naming the worker; it resumes exactly;
  *   - divergence (NaN/Inf, or a loss above --divergence-loss in every mode)
  *     exits 3, W x T beyond the cores and bad flags exit 2 naming
  *     the flag.
@@ -50,13 +52,13 @@ static pid_t spawn(const char *out_name, const char *const *argv)
     return tool_spawn(out, argv);
 }
 
-/* Starts `mutau train` with the tiny flags (run directory root/NAME), then
+/* Starts `EXE train` with the tiny flags (run directory root/NAME), then
  * `args` (NULL-terminated). */
-static pid_t start(const char *name, const char *const *args)
+static pid_t start_exe(const char *exe, const char *name, const char *const *args)
 {
     static char out_dir[160];
     snprintf(out_dir, sizeof out_dir, "%s/%s", root, name);
-    const char *argv[64] = {tool_path(), "train", "--data", data_dir, "--model", "resnet8",
+    const char *argv[64] = {exe, "train", "--data", data_dir, "--model", "resnet8",
                             "--width", "16", "--lr", "0.05", "--schedule", "cosine",
                             "--warmup-epochs", "0.5", "--progress", "plain", "--threads", "1",
                             "--eval-batch", "25", "--out", out_dir};
@@ -65,6 +67,11 @@ static pid_t start(const char *name, const char *const *args)
         argv[n++] = args[i];
     argv[n] = NULL;
     return spawn(name, argv);
+}
+
+static pid_t start(const char *name, const char *const *args)
+{
+    return start_exe(tool_path(), name, args);
 }
 
 static int train(const char *name, const char *const *args) { return tool_wait(start(name, args)); }
@@ -348,6 +355,72 @@ START_TEST(divergence_exits_3)
 }
 END_TEST
 
+/* A worker whose gradient fails (build/mutau-faults with
+ * MUTAU_FAULT_STEP=K:N, trainer/fault.h: an allocation failure of worker K
+ * at batch N) stops the run at the state before that step: exit 1 naming
+ * the worker and the cause, final.json "failed" with them, a checkpoint.
+ * --resume with the ordinary tool then ends with the run that never failed,
+ * bit for bit, in delay mode (random delays: the failed step's delay is
+ * drawn again) and in sync mode; async completes with every step's push
+ * counted once. */
+START_TEST(failing_worker_checkpoints_and_resumes)
+{
+    static const struct {
+        const char *mode, *fault, *worker;
+        const char *extra[5];
+        int exact;
+    } cases[] = {
+        {"delay", "0:7", "worker 0, batch 7: ", {"--delay", "2", "--delay-dist", "geometric"}, 1},
+        {"sync", "1:9", "worker 1, batch 9: ", {NULL}, 1},
+        {"async", "1:9", "worker 1, batch ", {NULL}, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *args[16] = {"--batch", "32", "--epochs", "2", "--workers", "2", "--mode",
+                                cases[i].mode};
+        int n = 8;
+        for (int k = 0; k < 4 && cases[i].extra[k]; k++)
+            args[n++] = cases[i].extra[k];
+        args[n] = NULL;
+        char ref[32], failed[32], resumed[32];
+        snprintf(ref, sizeof ref, "%s_ref", cases[i].mode);
+        snprintf(failed, sizeof failed, "%s_fail", cases[i].mode);
+        snprintf(resumed, sizeof resumed, "%s_resume", cases[i].mode);
+        if (cases[i].exact)
+            ck_assert_int_eq(train(ref, args), 0);
+        setenv("MUTAU_FAULT_STEP", cases[i].fault, 1);
+        int rc = tool_wait(start_exe(tool_faults_path(), failed, args));
+        unsetenv("MUTAU_FAULT_STEP");
+        ck_assert_msg(rc == 1, "%s: exit %d", cases[i].mode, rc);
+        expect_output(failed, cases[i].worker);
+        expect_output(failed, "out of memory (injected by MUTAU_FAULT_STEP");
+        expect_output(failed, "checkpoint saved; resume with: mutau train --resume");
+        expect_status(failed, "failed");
+        json_t *fin = load_json(failed, "final.json");
+        const char *msg = json_string_value(json_object_get(fin, "message"));
+        ck_assert_msg(msg && strstr(msg, cases[i].worker) && strstr(msg, "out of memory"),
+                      "%s: final.json message '%s'", cases[i].mode, msg ? msg : "(none)");
+        json_decref(fin);
+        ck_assert_int_eq(resume(failed, resumed), 0);
+        expect_output(resumed, "resuming");
+        expect_status(failed, "completed");
+        ck_assert_int_eq((int)final_number(failed, NULL, "steps"),
+                         strcmp(cases[i].mode, "sync") == 0 ? 6 : 12);
+        if (!cases[i].exact) {
+            ck_assert_int_eq((int)final_number(failed, "staleness", "count"), 12);
+            continue;
+        }
+        expect_same_log(ref, failed, TRAJECTORY_TAU);
+        long na, nb;
+        char *ca = slurp(ref, "checkpoint.bin", &na), *cb = slurp(failed, "checkpoint.bin", &nb);
+        ck_assert_msg(na == nb && memcmp(ca, cb, (size_t)na) == 0,
+                      "%s: the resumed run's checkpoint differs from the run that did not fail",
+                      cases[i].mode);
+        free(ca);
+        free(cb);
+    }
+}
+END_TEST
+
 START_TEST(thread_budget_and_bad_flags_exit_2_naming_the_flag)
 {
     char over[16];
@@ -398,6 +471,7 @@ static Suite *train_ps_suite(void)
     tcase_add_test(tc, sync_has_no_staleness_and_async_about_one);
     tcase_add_test(tc, async_stops_on_sigterm_and_resumes);
     tcase_add_test(tc, divergence_exits_3);
+    tcase_add_test(tc, failing_worker_checkpoints_and_resumes);
     tcase_add_test(tc, thread_budget_and_bad_flags_exit_2_naming_the_flag);
     suite_add_tcase(s, tc);
     return s;

@@ -20,6 +20,14 @@ const char *tool_path(void)
     return m;
 }
 
+const char *tool_faults_path(void)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s-faults", tool_path());
+    ck_assert_msg(access(path, X_OK) == 0, "%s is not built (make builds it)", path);
+    return path;
+}
+
 void source_dir(char *buf, size_t cap)
 {
     const char *src = getenv("MUTAU_SRC");

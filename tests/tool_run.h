@@ -16,6 +16,10 @@
 /* The built tool's path from $MUTAU; fails the test when it is not set. */
 const char *tool_path(void);
 
+/* The tool built with the test-only fault hooks (trainer/fault.h), beside
+ * it: $MUTAU-faults (build/mutau-faults, build/asan/mutau-faults). */
+const char *tool_faults_path(void);
+
 /* The source directory into buf[cap]: $MUTAU_SRC (make test sets it), else
  * the directory above the tool's build directory that holds tests/run.sh
  * (build/mutau, build/asan/mutau); fails the test when there is none. */

@@ -5,6 +5,7 @@
 
 #include "core/signals.h"
 #include "core/status.h"
+#include "trainer/fault.h"
 #include "trainer/net_worker.h"
 #include "trainer/rundir.h"
 
@@ -127,12 +128,19 @@ static int local_steps(mt_trainer *t, int64_t target)
         }
         double loss = 0;
         int correct = 0;
-        rc = mt_trainer_grad(t->net, b.x, b.y, b.n, t->cfg.divergence_loss, &loss, &correct);
+        rc = mt_fault_step(0, t->step); /* test builds only (trainer/fault.h) */
+        if (rc == MT_OK)
+            rc = mt_trainer_grad(t->net, b.x, b.y, b.n, t->cfg.divergence_loss, &loss,
+                                 &correct);
         int last_of_epoch = b.last;
         int n = b.n;
         mt_loader_release(loader, &b);
-        if (rc < 0)
+        if (rc < 0) {
+            /* Nothing of this batch was applied: the state before it is whole. */
+            if (rc != MT_ERR_DIVERGED)
+                rc = mt_error_context(MT_ERR_STEP, "batch %lld", (long long)t->step);
             break;
+        }
         mt_trainer_apply(t);
         t->ep_loss_sum += loss * n;
         t->ep_correct += correct;
@@ -189,6 +197,25 @@ int mt_trainer_run(mt_trainer *t, const char *dir)
                      mt_errmsg());
             mt_trainer_write_final(t, dir, "diverged", msg, NULL, mt_now() - t_run);
             return mt_error(MT_ERR_DIVERGED, "%s", msg);
+        }
+        if (rc == MT_ERR_STEP) {
+            /* A step failed before it was applied (a worker's allocation,
+             * oneDNN, ...): the state is the one before it, whole, so it is
+             * kept for --resume. */
+            char cause[1024], msg[MT_PATH_CAP + 1400];
+            snprintf(cause, sizeof cause, "%s", mt_errmsg());
+            t->ep_seconds += mt_now() - t->t_epoch;
+            rc = save_checkpoint(t);
+            if (rc == MT_OK)
+                snprintf(msg, sizeof msg,
+                         "%s; stopped at epoch %d, step %lld; checkpoint saved; resume with: "
+                         "mutau train --resume %s",
+                         cause, t->epoch + 1, (long long)t->step, dir);
+            else
+                snprintf(msg, sizeof msg, "%s; and the checkpoint was not written: %s", cause,
+                         mt_errmsg());
+            mt_trainer_write_final(t, dir, "failed", msg, NULL, mt_now() - t_run);
+            return mt_error(MT_ERR_STEP, "%s", msg);
         }
         if (rc < 0) {
             /* Keep the message: writing final.json may replace it. */

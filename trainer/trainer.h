@@ -13,7 +13,10 @@
  * log.csv row, progress, the checkpoint when due), then the final test-set
  * report; it stops on divergence (MT_ERR_DIVERGED: a batch's loss NaN/Inf
  * or above cfg.divergence_loss) and on SIGINT/SIGTERM or
- * the --stop-after step count (checkpoint first, then MT_ERR_INTERRUPTED).
+ * the --stop-after step count (checkpoint first, then MT_ERR_INTERRUPTED);
+ * a step whose gradient fails (MT_ERR_STEP: a worker's allocation, oneDNN,
+ * ...) was not applied, so the run keeps the whole state before it in a
+ * checkpoint too, then fails (final.json "failed", the worker and the cause).
  * Its steps are taken by the loop of one process (batches from the
  * prefetching loader thread, grad, apply) or, when an engine is attached
  * (mt_trainer_attach: W workers over the parameter server), by the engine;
@@ -63,7 +66,8 @@ typedef struct {
      * or fewer on a stop (SIGINT/SIGTERM); at every epoch end it brings the
      * trainer up to date (mt_trainer_sync) and calls mt_trainer_end_epoch;
      * after it returns the trainer is up to date. Returns MT_OK (also when
-     * stopped early: the step count tells), MT_ERR_DIVERGED or an error. */
+     * stopped early: the step count tells), MT_ERR_DIVERGED, MT_ERR_STEP (a
+     * worker's step failed; the state is whole) or an error. */
     int (*run)(void *ctx, int64_t target);
     mt_trainer_ckpt_fn ckpt_add, ckpt_get;
     const char *log_columns;            /* log.csv's columns after the standard ones (",a,b") */
@@ -206,8 +210,8 @@ int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *sta
 
 /* The run in `dir` (created by the caller, config.json written): from the
  * current state (fresh or loaded) to the end. Writes log.csv rows,
- * checkpoint.bin and final.json. Returns MT_OK, MT_ERR_DIVERGED or
- * MT_ERR_INTERRUPTED (checkpoint written), or another error. */
+ * checkpoint.bin and final.json. Returns MT_OK, MT_ERR_DIVERGED,
+ * MT_ERR_INTERRUPTED or MT_ERR_STEP (checkpoint written), or another error. */
 int mt_trainer_run(mt_trainer *t, const char *dir);
 
 /* config.json's contents: versions, settings, model and data facts (and

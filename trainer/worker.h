@@ -32,7 +32,10 @@ typedef struct {
 } mt_worker;
 
 /* Worker `id`'s loop over t until pull says the run is over (MT_OK) or a
- * pull, step or push fails (its status). */
+ * pull, step or push fails (its status). A failing step is reported to the
+ * transport's fail and returned with "worker ID, batch B: " before its
+ * message, as MT_ERR_DIVERGED when it diverged, else as MT_ERR_STEP: the
+ * step was not pushed, so the server's state is whole. */
 int mt_worker_loop(const mt_worker *w, mt_transport *t, int id);
 
 #endif
