@@ -244,6 +244,12 @@ int mt_sweep_result_read(const mt_sweep_spec *s, const mt_sweep_cell *c, const c
         snprintf(r->status, sizeof r->status, "failed");
         const char *m = json_string_value(json_object_get(cell, "message"));
         snprintf(r->message, sizeof r->message, "%s", m ? m : "the train process failed");
+    } else if (outcome && strcmp(outcome, "interrupted") == 0 &&
+               strcmp(r->status, "running") == 0) {
+        /* Killed before it could say so itself (SIGKILL): the sweep's record. */
+        snprintf(r->status, sizeof r->status, "interrupted");
+        const char *m = json_string_value(json_object_get(cell, "message"));
+        snprintf(r->message, sizeof r->message, "%s", m ? m : "interrupted");
     }
     json_decref(cfg);
     json_decref(fin);

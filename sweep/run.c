@@ -259,9 +259,11 @@ static int summary(sweep *w)
     int rc = mt_sweep_results_update(w->s, w->o->dir, &w->res);
     if (rc != MT_OK)
         return rc;
-    int failed = 0;
-    for (int i = 0; i < w->n; i++)
+    int failed = 0, interrupted = 0;
+    for (int i = 0; i < w->n; i++) {
         failed += strcmp(w->res[i].status, "failed") == 0;
+        interrupted += strcmp(w->res[i].status, "interrupted") == 0;
+    }
     print_table(w);
     printf("\nresults: %s/results.csv; figures and report.md: mutau report %s\n", w->o->dir,
            w->o->dir);
@@ -270,6 +272,12 @@ static int summary(sweep *w)
                         "%d cell%s failed (status \"failed\" in results.csv, output in each "
                         "cell's train.out); rerun the command to retry them",
                         failed, failed == 1 ? "" : "s");
+    if (interrupted) /* killed from outside while the sweep went on */
+        return mt_error(MT_ERR_INTERRUPTED,
+                        "%d cell%s interrupted (killed; status \"interrupted\" in results.csv); "
+                        "rerun the command to resume %s from %s checkpoint%s",
+                        interrupted, interrupted == 1 ? "" : "s", interrupted == 1 ? "it" : "them",
+                        interrupted == 1 ? "its" : "their", interrupted == 1 ? "" : "s");
     return MT_OK;
 }
 

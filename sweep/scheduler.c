@@ -76,6 +76,14 @@ static void finish_cell(const mt_sweep_slots *sl, const slot *sj, enum mt_cell_s
          * starts it again. */
         mt_cell_record(sl->dir, &c, "interrupted", "stopped with the sweep while starting", cpu);
         snprintf(event, sizeof event, "%s: stopped while starting (no checkpoint yet)", c.name);
+    } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
+        /* Killed from outside (the OOM killer, a user): not the cell's
+         * failure. Its last checkpoint stands; the rerun resumes from it. */
+        mt_cell_record(sl->dir, &c, "interrupted",
+                       "killed by SIGKILL; a rerun of the sweep resumes it from its checkpoint",
+                       cpu);
+        snprintf(event, sizeof event, "%s: killed by SIGKILL, interrupted (a rerun resumes it)",
+                 c.name);
     } else {
         mt_cell_last_line(log, line, sizeof line);
         char msg[1200];

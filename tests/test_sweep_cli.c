@@ -12,6 +12,8 @@
  *     loss climbs to 1e23 while staying finite, leaves --divergence-loss;
  *   - a cell whose worker fails (the test-only fault hook) is recorded as
  *     failed, the others go on, and a rerun resumes it;
+ *   - a cell's process killed with SIGKILL is recorded as interrupted, the
+ *     others go on, and a rerun resumes it from its checkpoint;
  *   - changed settings, bad flags and flags train refuses exit 2 with one
  *     line naming them, leaving the sweep directory as it was;
  *   - delay mode: a cell of W workers trains with delay W - 1 and its
@@ -26,6 +28,7 @@
 #include "tests/png_check.h"
 #include "tests/tool_run.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +227,132 @@ START_TEST(test_stopped_and_resumed)
     for (char *c = csv; (c = strstr(c, ",completed\n")); c++)
         completed++;
     ck_assert_msg(completed == 3, "%s", csv);
+    free(csv);
+}
+END_TEST
+
+/* The whole of /proc/PID/cmdline (NUL-separated arguments), malloc'd; *len
+ * its size; NULL when the process is gone. Read whole: an argument may
+ * straddle any read boundary. */
+static char *proc_cmdline(pid_t pid, size_t *len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, got;
+    char *buf = malloc(cap + 1);
+    ck_assert_ptr_nonnull(buf);
+    *len = 0;
+    while ((got = fread(buf + *len, 1, cap - *len, f)) > 0) {
+        *len += got;
+        if (*len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    fclose(f);
+    buf[*len] = '\0';
+    return buf;
+}
+
+/* The child of `parent` whose arguments include `arg`; -1 when none. */
+static pid_t child_with_arg(pid_t parent, const char *arg)
+{
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    pid_t found = -1;
+    struct dirent *e;
+    while (found < 0 && (e = readdir(d))) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        int ppid = -1;
+        if (f) {
+            if (fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) != 1)
+                ppid = -1;
+            fclose(f);
+        }
+        if (ppid != parent)
+            continue;
+        size_t len;
+        char *cmd = proc_cmdline(pid, &len);
+        for (size_t k = 0; cmd && k < len && found < 0; k += strlen(cmd + k) + 1)
+            if (strcmp(cmd + k, arg) == 0)
+                found = pid;
+        free(cmd);
+    }
+    closedir(d);
+    return found;
+}
+
+/* A cell's process killed with SIGKILL (as the out-of-memory killer does)
+ * after its first checkpoint: the sweep records it as interrupted, finishes
+ * the other cell and exits 4; the rerun resumes the killed cell from its
+ * checkpoint, and its log.csv ends with one row per epoch. */
+START_TEST(test_killed_cell)
+{
+    make_data(1024);
+    const char *args = "sweep --out sk --momentum 0.5,0.9 --jobs 1 " TINY
+                       "--epochs 4 --lr 0.05 --schedule cosine";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' %s >out1.txt 2>err1.txt", tmpdir, tool_path(),
+             args);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    /* The first cell's process, once its first epoch's checkpoint exists. */
+    double t0 = mt_now();
+    pid_t cell = -1;
+    while (cell < 0 && mt_now() - t0 < 120) {
+        if (exists_in("sk/w1_mu0.5_r1/checkpoint.bin"))
+            cell = child_with_arg(pid, "sk/w1_mu0.5_r1");
+        if (cell < 0)
+            usleep(20000);
+    }
+    ck_assert_msg(cell > 0, "the first cell did not checkpoint within 120 s");
+    ck_assert_int_eq(kill(cell, SIGKILL), 0);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    char *err = read_in("err1.txt");
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 4, "status %d: %s", st, err);
+    ck_assert_msg(strstr(err, "w1_mu0.5_r1: killed by SIGKILL, interrupted") &&
+                      strstr(err, "w1_mu0.9_r1: completed") &&
+                      strstr(err, "1 cell interrupted (killed;"),
+                  "stderr: %s", err);
+    free(err);
+    char *cj = read_in("sk/w1_mu0.5_r1/cell.json");
+    ck_assert_msg(cj && strstr(cj, "\"interrupted\"") && strstr(cj, "SIGKILL"), "%s",
+                  cj ? cj : "(no cell.json)");
+    free(cj);
+    char *csv = read_in("sk/results.csv");
+    ck_assert_msg(csv && strstr(strstr(csv, "\nw1_mu0.5_r1,"), ",interrupted\n") &&
+                      strstr(strstr(csv, "\nw1_mu0.9_r1,"), ",completed\n"),
+                  "%s", csv ? csv : "(no results.csv)");
+    free(csv);
+
+    char e2[8192];
+    int rc = run(args, e2, sizeof e2);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, e2);
+    char *out = read_in("out.txt");
+    ck_assert_msg(strstr(out, "1 resuming"), "stdout:\n%s", out);
+    free(out);
+    char *tout = read_in("sk/w1_mu0.5_r1/train.out");
+    ck_assert_msg(strstr(tout, "resuming sk/w1_mu0.5_r1"), "%s", tout);
+    free(tout);
+    char *log = read_in("sk/w1_mu0.5_r1/log.csv");
+    ck_assert_int_eq(count_lines(log), 1 + 4);
+    free(log);
+    csv = read_in("sk/results.csv");
+    ck_assert_msg(strstr(strstr(csv, "\nw1_mu0.5_r1,"), ",completed\n"), "%s", csv);
     free(csv);
 }
 END_TEST
@@ -660,6 +789,7 @@ static Suite *sweep_cli_suite(void)
     tcase_add_test(tc, test_stopped_and_resumed);
     tcase_add_test(tc, test_diverged_cell);
     tcase_add_test(tc, test_failed_cell);
+    tcase_add_test(tc, test_killed_cell);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_delay_mode_cells);
     tcase_add_test(tc, test_precision_passes_to_cells);

@@ -113,7 +113,8 @@ static void usage(FILE *out)
 "exit status: 0 every cell finished (completed or diverged; --cell: that cell),\n"
 "1 some cells failed\n"
 "(see results.csv and their train.out), 2 bad flag, file or setting (one line\n"
-"naming it), 4 interrupted (rerun the same command to resume).\n",
+"naming it), 4 interrupted: the sweep was stopped, or a cell was killed (SIGKILL)\n"
+"while the others finished (rerun the same command to resume).\n",
             TRIAL_STEPS);
 }
 
