@@ -28,7 +28,6 @@
 #include "tests/png_check.h"
 #include "tests/tool_run.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,11 +156,10 @@ START_TEST(test_tiny_sweep_and_report)
 }
 END_TEST
 
-START_TEST(test_stopped_and_resumed)
+/* `mutau ARGS` in the background in tmpdir, output in out1.txt and err1.txt
+ * there; its pid (the shell execs the tool). */
+static pid_t start_sweep(const char *args)
 {
-    make_data(1024);
-    const char *args = "sweep --out sw --momentum 0.3,0.6,0.9 --jobs 1 " TINY
-                       "--epochs 4 --lr 0.05 --schedule cosine";
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' %s >out1.txt 2>err1.txt", tmpdir, tool_path(),
              args);
@@ -171,6 +169,15 @@ START_TEST(test_stopped_and_resumed)
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
+    return pid;
+}
+
+START_TEST(test_stopped_and_resumed)
+{
+    make_data(1024);
+    const char *args = "sweep --out sw --momentum 0.3,0.6,0.9 --jobs 1 " TINY
+                       "--epochs 4 --lr 0.05 --schedule cosine";
+    pid_t pid = start_sweep(args);
     /* Wait for the first cell to complete, then stop the sweep. */
     double t0 = mt_now();
     int done = 0;
@@ -231,66 +238,6 @@ START_TEST(test_stopped_and_resumed)
 }
 END_TEST
 
-/* The whole of /proc/PID/cmdline (NUL-separated arguments), malloc'd; *len
- * its size; NULL when the process is gone. Read whole: an argument may
- * straddle any read boundary. */
-static char *proc_cmdline(pid_t pid, size_t *len)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, got;
-    char *buf = malloc(cap + 1);
-    ck_assert_ptr_nonnull(buf);
-    *len = 0;
-    while ((got = fread(buf + *len, 1, cap - *len, f)) > 0) {
-        *len += got;
-        if (*len == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-            ck_assert_ptr_nonnull(buf);
-        }
-    }
-    fclose(f);
-    buf[*len] = '\0';
-    return buf;
-}
-
-/* The child of `parent` whose arguments include `arg`; -1 when none. */
-static pid_t child_with_arg(pid_t parent, const char *arg)
-{
-    DIR *d = opendir("/proc");
-    ck_assert_ptr_nonnull(d);
-    pid_t found = -1;
-    struct dirent *e;
-    while (found < 0 && (e = readdir(d))) {
-        pid_t pid = (pid_t)atoi(e->d_name);
-        if (pid <= 0)
-            continue;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        int ppid = -1;
-        if (f) {
-            if (fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) != 1)
-                ppid = -1;
-            fclose(f);
-        }
-        if (ppid != parent)
-            continue;
-        size_t len;
-        char *cmd = proc_cmdline(pid, &len);
-        for (size_t k = 0; cmd && k < len && found < 0; k += strlen(cmd + k) + 1)
-            if (strcmp(cmd + k, arg) == 0)
-                found = pid;
-        free(cmd);
-    }
-    closedir(d);
-    return found;
-}
-
 /* A cell's process killed with SIGKILL (as the out-of-memory killer does)
  * after its first checkpoint: the sweep records it as interrupted, finishes
  * the other cell and exits 4; the rerun resumes the killed cell from its
@@ -300,21 +247,13 @@ START_TEST(test_killed_cell)
     make_data(1024);
     const char *args = "sweep --out sk --momentum 0.5,0.9 --jobs 1 " TINY
                        "--epochs 4 --lr 0.05 --schedule cosine";
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' %s >out1.txt 2>err1.txt", tmpdir, tool_path(),
-             args);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
+    pid_t pid = start_sweep(args);
     /* The first cell's process, once its first epoch's checkpoint exists. */
     double t0 = mt_now();
     pid_t cell = -1;
     while (cell < 0 && mt_now() - t0 < 120) {
         if (exists_in("sk/w1_mu0.5_r1/checkpoint.bin"))
-            cell = child_with_arg(pid, "sk/w1_mu0.5_r1");
+            cell = proc_child_with(pid, "cmdline", "sk/w1_mu0.5_r1");
         if (cell < 0)
             usleep(20000);
     }

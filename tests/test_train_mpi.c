@@ -19,7 +19,6 @@
 #include "tests/tiny_data.h"
 #include "tests/tool_run.h"
 
-#include <dirent.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -120,63 +119,13 @@ static json_t *run_json(const char *name, const char *file)
 static const char TRAJECTORY[] = "11111111";
 static const char *const STATE[] = {"params", "velocity", "bn_state", NULL};
 
-/* Whether the NUL-separated environment in /proc/PID/environ holds `entry`.
- * The file is read whole: an entry may straddle any read boundary. */
-static int environ_has(pid_t pid, const char *entry)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0; /* gone, or not ours to read */
-    size_t cap = 1 << 16, len = 0, got;
-    char *buf = malloc(cap + 1);
-    ck_assert_ptr_nonnull(buf);
-    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-            ck_assert_ptr_nonnull(buf);
-        }
-    }
-    fclose(f);
-    buf[len] = '\0';
-    int found = 0;
-    for (size_t k = 0; k < len && !found; k += strlen(buf + k) + 1)
-        found = strcmp(buf + k, entry) == 0;
-    free(buf);
-    return found;
-}
-
 /* The pid of world rank `rank` among mpirun's children (their environment
  * names it). */
 static pid_t rank_pid(pid_t launcher, int rank)
 {
     char want[64];
     snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
-    DIR *d = opendir("/proc");
-    ck_assert_ptr_nonnull(d);
-    pid_t found = -1;
-    struct dirent *e;
-    while (found < 0 && (e = readdir(d))) {
-        pid_t pid = (pid_t)atoi(e->d_name);
-        if (pid <= 0)
-            continue;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        int ppid = -1;
-        if (f) {
-            if (fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) != 1)
-                ppid = -1;
-            fclose(f);
-        }
-        if (ppid == launcher && environ_has(pid, want))
-            found = pid;
-    }
-    closedir(d);
-    return found;
+    return proc_child_with(launcher, "environ", want);
 }
 
 /* Starts `name` over 3 ranks and sends mpirun `sig` as soon as the first

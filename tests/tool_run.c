@@ -3,6 +3,7 @@
 #include "tests/tool_run.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,6 +19,60 @@ const char *tool_path(void)
     const char *m = getenv("MUTAU");
     ck_assert_msg(m && *m, "MUTAU (the built tool's path) is not set; run through make test");
     return m;
+}
+
+/* Whether /proc/PID/LIST, read whole, holds the NUL-terminated entry. */
+static int proc_list_has(pid_t pid, const char *list, const char *entry)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, list);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0; /* gone, or not ours to read */
+    size_t cap = 1 << 16, len = 0, got;
+    char *buf = malloc(cap + 1);
+    ck_assert_ptr_nonnull(buf);
+    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    fclose(f);
+    buf[len] = '\0';
+    int found = 0;
+    for (size_t k = 0; k < len && !found; k += strlen(buf + k) + 1)
+        found = strcmp(buf + k, entry) == 0;
+    free(buf);
+    return found;
+}
+
+pid_t proc_child_with(pid_t parent, const char *list, const char *entry)
+{
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    pid_t found = -1;
+    struct dirent *e;
+    while (found < 0 && (e = readdir(d))) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        int ppid = -1;
+        if (f) {
+            if (fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) != 1)
+                ppid = -1;
+            fclose(f);
+        }
+        if (ppid == parent && proc_list_has(pid, list, entry))
+            found = pid;
+    }
+    closedir(d);
+    return found;
 }
 
 const char *tool_faults_path(void)

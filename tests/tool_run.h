@@ -40,6 +40,11 @@ pid_t tool_spawn(const char *out_path, const char *const *argv);
  * 0 = no limit. */
 pid_t tool_spawn_limited(const char *out_path, const char *const *argv, long max_file_bytes);
 
+/* The child of `parent` whose /proc/PID/`list` (a NUL-separated list:
+ * "environ" or "cmdline") holds the entry `entry`; -1 when there is none.
+ * Each file is read whole: an entry may straddle any read boundary. */
+pid_t proc_child_with(pid_t parent, const char *list, const char *entry);
+
 /* Waits for pid: its exit code, or 128 + the signal that ended it. */
 int tool_wait(pid_t pid);
 
