@@ -119,15 +119,20 @@ $(BUILD)/core/revision.stamp: FORCE
 FORCE:
 
 # The test programs get the path of the built tool, so end-to-end tests can run it.
+# SUITES="ps train" runs only those (tests/test_ps, tests/test_train).
+SUITES ?=
+RUN_BINS := $(if $(strip $(SUITES)),$(SUITES:%=$(BUILD)/tests/test_%),$(TEST_BINS))
 test: all
-	@MUTAU=$(abspath $(MUTAU)) MUTAU_SRC=$(CURDIR) sh tests/run.sh $(TEST_BINS)
+	@MUTAU=$(abspath $(MUTAU)) MUTAU_SRC=$(CURDIR) sh tests/run.sh $(RUN_BINS)
 
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 # ThreadSanitizer cannot see inside GNU OpenMP's barriers, so the tsan build
 # runs the suites with one OpenMP thread per worker (see tests/run.sh); races
-# between mutau's own threads are what it checks.
+# between mutau's own threads are what it checks. CI runs the suites with
+# threads of mutau's own: TSAN_SUITES (make tsan SUITES="$(TSAN_SUITES)").
+TSAN_SUITES := ps ps_modes ps_methods ps_net train_ps train datasets_pipeline
 tsan:
 	MUTAU_TSAN=1 $(MAKE) BUILD=build/tsan OPT=-O1 SAN="-fsanitize=thread" test
 

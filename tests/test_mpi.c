@@ -108,8 +108,9 @@ START_TEST(test_worker_failure)
 {
     static char out[16384];
     int rc = run_ranks(3, NULL, "fail 1 60 30", out, sizeof out);
-    ck_assert_msg(rc == 0 && strstr(out, "ok fail: rank 1: loss is NaN"), "exit %d:\n%s", rc,
-                  tail(out));
+    ck_assert_msg(rc == 0 && strstr(out, "ok fail: rank 1: worker 0, batch ") &&
+                      strstr(out, ": loss is NaN at batch"),
+                  "exit %d:\n%s", rc, tail(out));
 }
 END_TEST
 
