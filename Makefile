@@ -63,7 +63,7 @@ FAULT_SRCS := trainer/worker.c trainer/run.c
 FAULT_OBJS := $(FAULT_SRCS:%.c=$(BUILD)/faults/%.o)
 MUTAU_FAULTS := $(BUILD)/mutau-faults
 
-.PHONY: all deps deps-bench test asan tsan bench fuzz fuzz-build clean check-tests install uninstall
+.PHONY: all deps deps-bench test asan tsan tsan-threaded bench fuzz fuzz-build clean check-tests install uninstall
 all: $(MUTAU) $(MUTAU_FAULTS) $(TEST_BINS) $(BENCH_BINS) $(MPI_TEST_BINS)
 
 deps:
@@ -130,11 +130,16 @@ asan:
 
 # ThreadSanitizer cannot see inside GNU OpenMP's barriers, so the tsan build
 # runs the suites with one OpenMP thread per worker (see tests/run.sh); races
-# between mutau's own threads are what it checks. CI runs the suites with
-# threads of mutau's own: TSAN_SUITES (make tsan SUITES="$(TSAN_SUITES)").
+# between mutau's own threads are what it checks. `make tsan-threaded` (CI)
+# runs only the suites whose code starts threads of its own: the parameter
+# server's modes and methods, the trainers with their workers and loader
+# threads, the data pipeline.
 TSAN_SUITES := ps ps_modes ps_methods ps_net train_ps train datasets_pipeline
 tsan:
 	MUTAU_TSAN=1 $(MAKE) BUILD=build/tsan OPT=-O1 SAN="-fsanitize=thread" test
+
+tsan-threaded:
+	$(MAKE) tsan SUITES="$(TSAN_SUITES)"
 
 bench: all
 	@sh bench/run.sh $(BUILD)
