@@ -30,8 +30,9 @@ struct sync_run {
 };
 
 /* Waits until all W workers have arrived; -1 (at once) when the run has
- * failed. */
-static int barrier(struct sync_run *run)
+ * failed. `quit` (may be NULL) gets worker 0's decision, read under the lock:
+ * after a failure worker 0 may already be writing the next one. */
+static int barrier(struct sync_run *run, int *quit)
 {
     mt_ps *ps = run->base.ps;
     pthread_mutex_lock(&ps->m);
@@ -44,6 +45,8 @@ static int barrier(struct sync_run *run)
     while (ps->status == 0 && gen == run->generation)
         pthread_cond_wait(&ps->cv, &ps->m);
     int failed = ps->status != 0;
+    if (quit)
+        *quit = run->quit;
     pthread_mutex_unlock(&ps->m);
     return failed ? -1 : 0;
 }
@@ -71,10 +74,11 @@ static int sync_pull(mt_transport *t, int worker, float *params, float *state, m
         run->quit = ps_should_stop(ps) || mt_ps_server_version(s) >= ps->end;
         pthread_mutex_unlock(&ps->m);
     }
-    int failed = barrier(run); /* A */
+    int quit;
+    int failed = barrier(run, &quit); /* A */
     double t1 = mt_now();
     w->time.wait_s += t1 - w->t_mark;
-    if (failed || run->quit) {
+    if (failed || quit) {
         w->finished = 1;
         return 0;
     }
@@ -99,7 +103,7 @@ static int sync_push(mt_transport *t, int worker, const float *grad, const float
     ps_mark_push(w, t2);
     w->grad = grad;
     w->state = state;
-    int failed = barrier(run); /* B */
+    int failed = barrier(run, NULL); /* B */
     double t3 = mt_now();
     w->time.wait_s += t3 - t2;
     w->t_mark = t3;
@@ -133,7 +137,7 @@ static int sync_push(mt_transport *t, int worker, const float *grad, const float
     }
     double t4 = mt_now();
     w->time.push_s += t4 - t3;
-    failed = barrier(run); /* C */
+    failed = barrier(run, NULL); /* C */
     int epoch_end = (k + 1) % ps->cfg.steps_per_epoch == 0;
     if (!failed && worker == 0) {
         mt_ps_server_advance(s);
@@ -146,7 +150,7 @@ static int sync_push(mt_transport *t, int worker, const float *grad, const float
     /* D: at an epoch end the others wait for the callback without touching
      * anything it may read (their timing included). */
     if (!failed && epoch_end)
-        barrier(run);
+        barrier(run, NULL);
     w->t_mark = mt_now();
     w->time.wait_s += w->t_mark - t4;
     return MT_OK;
