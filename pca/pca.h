@@ -37,9 +37,13 @@
 #include <stdint.h>
 
 /* The largest experiment: --dim, --runs, --iters and --checkpoints are
- * refused above these, and so is a progress.bin that records more. */
+ * refused above these, and so is a progress.bin that records more. A grid's
+ * results (each run's error, and its trace at every checkpoint) are held
+ * in memory, and twice while the grid saves its progress: a grid whose
+ * results exceed MT_PCA_MAX_RESULT_BYTES is refused before any is run. */
 enum { MT_PCA_MAX_DIM = 1024, MT_PCA_MAX_RUNS = 1000000, MT_PCA_MAX_CHECKPOINTS = 10000 };
 #define MT_PCA_MAX_ITERS 1000000000L
+#define MT_PCA_MAX_RESULT_BYTES 2000000000ULL
 
 typedef struct {
     int d;
@@ -187,6 +191,10 @@ struct mt_pca_grid_result {
 };
 
 /* Checks every cell of cfg and allocates `out` with no cell done. */
+/* The bytes of a grid's results (mt_pca_grid_result), in 64 bits: counts
+ * read back from a progress.bin may be anything up to the limits above. */
+uint64_t mt_pca_grid_result_bytes(const mt_pca_grid_cfg *cfg);
+
 int mt_pca_grid_init(const mt_pca_grid_cfg *cfg, mt_pca_grid_result *out);
 
 /* Runs the cells of `out` that are not done (out came from mt_pca_grid_init

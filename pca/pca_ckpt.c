@@ -193,8 +193,7 @@ static int check_scalars(const char *path, const scalars *s)
         if (rc < 0)
             return rc;
     }
-    if ((double)s->n_mu * s->n_tau * s->runs * (s->checkpoints + 2) * 8 > 1e12)
-        return mt_error(MT_ERR_FORMAT, "%s: settings 'n_mu' x 'n_tau' x 'runs' describe an impossible grid", path);
+    /* The size of the grid's results is checked by mt_pca_grid_init, as for a fresh grid. */
     struct {
         const char *name;
         double v, lo;

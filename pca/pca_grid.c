@@ -30,6 +30,14 @@ void mt_pca_grid_free(mt_pca_grid_result *r)
     memset(r, 0, sizeof *r);
 }
 
+uint64_t mt_pca_grid_result_bytes(const mt_pca_grid_cfg *cfg)
+{
+    const uint64_t runs = (uint64_t)cfg->n_mu * (uint64_t)cfg->n_tau * (uint64_t)cfg->runs;
+    const uint64_t ck = cfg->base.checkpoints > 0 ? (uint64_t)cfg->base.checkpoints : 0;
+    /* Per run: its error (a double), its divergence flag (a byte) and its trace. */
+    return runs * (sizeof(double) + 1 + ck * sizeof(double));
+}
+
 int mt_pca_grid_init(const mt_pca_grid_cfg *cfg, mt_pca_grid_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -38,6 +46,12 @@ int mt_pca_grid_init(const mt_pca_grid_cfg *cfg, mt_pca_grid_result *out)
                         cfg->n_mu, cfg->n_tau, cfg->runs);
     if (cfg->threads < 0)
         return mt_error(MT_ERR_ARG, "pca grid: %d threads, expected >= 0", cfg->threads);
+    if (cfg->base.checkpoints < 0 || mt_pca_grid_result_bytes(cfg) > MT_PCA_MAX_RESULT_BYTES)
+        return mt_error(MT_ERR_ARG,
+                        "pca grid: %d momenta x %d delays x %d runs with %d checkpoints would keep %.1f GB of "
+                        "results, more than the limit of %.1f GB: lower --runs, --checkpoints or the grid",
+                        cfg->n_mu, cfg->n_tau, cfg->runs, cfg->base.checkpoints,
+                        (double)mt_pca_grid_result_bytes(cfg) / 1e9, (double)MT_PCA_MAX_RESULT_BYTES / 1e9);
     /* Validate every cell here, on the calling thread, where the message is seen. */
     for (int i = 0; i < cfg->n_mu; i++)
         for (int j = 0; j < cfg->n_tau; j++) {

@@ -148,11 +148,12 @@ int mt_sweep_spec_check(const mt_sweep_spec *s)
         return mt_error(MT_ERR_ARG, "--workers: no worker counts");
     if (s->n_momentum < 1)
         return mt_error(MT_ERR_ARG, "--momentum: no momentum values");
-    if (s->repeats < 1)
-        return mt_error(MT_ERR_ARG, "--repeats: %d, expected at least 1", s->repeats);
+    if (s->repeats < 1 || s->repeats > MT_SWEEP_MAX_REPEATS)
+        return mt_error(MT_ERR_ARG, "--repeats: %d, expected 1..%d", s->repeats, MT_SWEEP_MAX_REPEATS);
     for (int i = 0; i < s->n_workers; i++) {
-        if (s->workers[i] < 1)
-            return mt_error(MT_ERR_ARG, "--workers: %d, expected at least 1", s->workers[i]);
+        if (s->workers[i] < 1 || s->workers[i] > MT_SWEEP_MAX_WORKERS)
+            return mt_error(MT_ERR_ARG, "--workers: %d, expected 1..%d", s->workers[i],
+                            MT_SWEEP_MAX_WORKERS);
         for (int j = 0; j < i; j++)
             if (s->workers[j] == s->workers[i])
                 return mt_error(MT_ERR_ARG, "--workers: %d is listed twice", s->workers[i]);
@@ -361,7 +362,11 @@ int mt_sweep_spec_from_json(mt_sweep_spec *s, const json_t *j, const char *where
     for (int i = 0; i < s->n_workers; i++) {
         if (!json_is_integer(json_array_get(w, (size_t)i)))
             return mt_error(MT_ERR_FORMAT, "%s: workers[%d] is not an integer", where, i);
-        s->workers[i] = (int)json_integer_value(json_array_get(w, (size_t)i));
+        json_int_t x = json_integer_value(json_array_get(w, (size_t)i));
+        if (x < 1 || x > MT_SWEEP_MAX_WORKERS)
+            return mt_error(MT_ERR_FORMAT, "%s: workers[%d] is %lld, expected 1..%d", where, i,
+                            (long long)x, MT_SWEEP_MAX_WORKERS);
+        s->workers[i] = (int)x;
     }
     s->n_momentum = (int)json_array_size(m);
     for (int i = 0; i < s->n_momentum; i++) {
@@ -378,8 +383,16 @@ int mt_sweep_spec_from_json(mt_sweep_spec *s, const json_t *j, const char *where
     int rc = methods_from_json(s, json_object_get(j, "methods"), where);
     if (rc != MT_OK)
         return rc;
-    s->repeats = (int)json_integer_value(json_object_get(j, "repeats"));
-    s->delay = (long)json_integer_value(json_object_get(j, "delay"));
+    json_int_t repeats = json_integer_value(json_object_get(j, "repeats"));
+    json_int_t delay = json_integer_value(json_object_get(j, "delay"));
+    if (repeats < 1 || repeats > MT_SWEEP_MAX_REPEATS)
+        return mt_error(MT_ERR_FORMAT, "%s: repeats is %lld, expected 1..%d", where,
+                        (long long)repeats, MT_SWEEP_MAX_REPEATS);
+    if (delay < -1 || delay > MT_SWEEP_MAX_DELAY)
+        return mt_error(MT_ERR_FORMAT, "%s: delay is %lld, expected -1 (none) or 0..%d", where,
+                        (long long)delay, MT_SWEEP_MAX_DELAY);
+    s->repeats = (int)repeats;
+    s->delay = (long)delay;
     char *end;
     s->seed = strtoull(seed, &end, 10);
     if (!seed[0] || *end)

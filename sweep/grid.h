@@ -28,6 +28,10 @@
 
 enum { MT_SWEEP_MAX_AXIS = 64, MT_SWEEP_MAX_ARGS = 128, MT_SWEEP_NAME_CAP = 64 };
 
+/* Limits of a grid, the same for flags and for a sweep.json read back: with
+ * them the cell count (64 x 64 x methods x 10,000) fits in an int. */
+enum { MT_SWEEP_MAX_WORKERS = 4096, MT_SWEEP_MAX_REPEATS = 10000, MT_SWEEP_MAX_DELAY = 1000000 };
+
 /* The momentum axis's value for `--momentum auto` (mu chosen during the run
  * from the measured staleness, optim/momentum_auto.h). */
 #define MT_SWEEP_MU_AUTO (-1.0)

@@ -161,6 +161,30 @@ START_TEST(dana_refuses_random_delays_and_names_parse)
 }
 END_TEST
 
+/* A grid whose results would not fit is refused before anything is
+ * allocated, also when its counts come from a progress.bin (4 x 10^6 runs
+ * with 100 checkpoints: 3.2 GB). */
+START_TEST(grid_refuses_results_beyond_the_limit)
+{
+    double diag[] = {4, 3, 2, 1}, mus[] = {0.5, 0.9};
+    int taus[] = {0, 2};
+    mt_pca_cov c;
+    ck_assert_int_eq(mt_pca_cov_diag(&c, diag, 4), MT_OK);
+    mt_pca_grid_cfg g = {.base = {.cov = &c, .lr = 0.0005, .delay_dist = MT_PCA_DELAY_FIXED, .iters = 1000,
+                                  .checkpoints = 100, .blowup = 1e6},
+                         .momenta = mus, .n_mu = 2, .delays = taus, .n_tau = 2, .runs = 1000000, .seed = 1};
+    ck_assert_uint_eq(mt_pca_grid_result_bytes(&g), 4000000ULL * (8 + 1 + 100 * 8));
+    mt_pca_grid_result res;
+    ck_assert_int_eq(mt_pca_grid_init(&g, &res), MT_ERR_ARG);
+    ck_assert_msg(strstr(mt_errmsg(), "would keep 3.2 GB of results"), "%s", mt_errmsg());
+    ck_assert_ptr_null(res.trace);
+    g.runs = 100;
+    ck_assert_int_eq(mt_pca_grid_init(&g, &res), MT_OK);
+    mt_pca_grid_free(&res);
+    mt_pca_cov_free(&c);
+}
+END_TEST
+
 START_TEST(progress_file_keeps_the_method)
 {
     double diag[] = {4, 3, 2, 1}, v0[] = {0, 1, 0, 0}, mus[] = {0.9};
@@ -249,6 +273,7 @@ static Suite *pca_method_suite(void)
     tcase_add_test(tc, reductions_to_the_paper_iteration_are_bit_for_bit);
     tcase_add_test(tc, dana_refuses_random_delays_and_names_parse);
     tcase_add_test(tc, progress_file_keeps_the_method);
+    tcase_add_test(tc, grid_refuses_results_beyond_the_limit);
     tcase_add_test(tc, cli_runs_a_grid_per_method_and_compares_them);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);

@@ -567,6 +567,21 @@ START_TEST(test_method_axis_check_and_json)
     fclose(f);
     ck_assert_int_eq(mt_sweep_spec_load(tmpdir, &b), MT_ERR_FORMAT);
     ck_assert_msg(strstr(mt_errmsg(), "sweep.json: methods[0]"), "%s", mt_errmsg());
+    /* Counts beyond the flags' limits are refused before any cell is counted
+     * (614,327,182 repeats overflowed the cell count). */
+    const char *huge[] = {"\"workers\": [1], \"repeats\": 614327182, \"delay\": -1",
+                          "\"workers\": [4294967297], \"repeats\": 1, \"delay\": -1",
+                          "\"workers\": [1], \"repeats\": 1, \"delay\": 9999999999"};
+    const char *named[] = {"sweep.json: repeats is 614327182", "sweep.json: workers[0] is 4294967297",
+                           "sweep.json: delay is 9999999999"};
+    for (int k = 0; k < 3; k++) {
+        f = fopen(p, "w");
+        fprintf(f, "{%s, \"momentum\": [0.5], \"seed\": \"1\", \"mode\": \"delay\", \"train_flags\": []}\n",
+                huge[k]);
+        fclose(f);
+        ck_assert_int_eq(mt_sweep_spec_load(tmpdir, &b), MT_ERR_FORMAT);
+        ck_assert_msg(strstr(mt_errmsg(), named[k]), "%s", mt_errmsg());
+    }
     mt_sweep_spec_free(&s);
 }
 END_TEST

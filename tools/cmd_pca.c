@@ -575,12 +575,12 @@ static int check_grid(const mt_pca_grid_cfg *g, const mt_pca_method *methods, in
         if (rc < 0)
             return cli_fail(CMD, rc);
     }
-    /* The results and the progress file's packed copy of them. */
-    double mem = 2.0 * g->n_mu * g->n_tau * g->runs * (g->base.checkpoints + 2) * 8;
-    if (mem > 4e9) {
-        cli_error(CMD, "the grid would keep %.1f GB of results (and their copy for progress.bin); "
-                       "lower --runs, --checkpoints or the grid",
-                  mem / 1e9);
+    /* Checked again by mt_pca_grid_init: here before anything is created. */
+    uint64_t bytes = mt_pca_grid_result_bytes(g);
+    if (bytes > MT_PCA_MAX_RESULT_BYTES) {
+        cli_error(CMD, "the grid would keep %.1f GB of results (and their copy for progress.bin), more than "
+                       "the limit of %.1f GB; lower --runs, --checkpoints or the grid",
+                  2.0 * (double)bytes / 1e9, 2.0 * MT_PCA_MAX_RESULT_BYTES / 1e9);
         return EXIT_USAGE;
     }
     return EXIT_OK;

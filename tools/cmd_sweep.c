@@ -296,7 +296,7 @@ static int apply_own(sweep_opts *o, const char *flag, const char *v)
     mt_sweep_spec *s = &o->spec;
     long n, list[MT_SWEEP_MAX_AXIS];
     if (strcmp(flag, "workers") == 0) {
-        int k = cli_int_list(CMD, flag, v, 1, 4096, list, MT_SWEEP_MAX_AXIS);
+        int k = cli_int_list(CMD, flag, v, 1, MT_SWEEP_MAX_WORKERS, list, MT_SWEEP_MAX_AXIS);
         if (k < 0)
             return -1;
         s->n_workers = k;
@@ -321,7 +321,7 @@ static int apply_own(sweep_opts *o, const char *flag, const char *v)
         return 0;
     }
     if (strcmp(flag, "repeats") == 0)
-        return cli_int(CMD, flag, v, 1, 10000, &n) ? -1 : (s->repeats = (int)n, 0);
+        return cli_int(CMD, flag, v, 1, MT_SWEEP_MAX_REPEATS, &n) ? -1 : (s->repeats = (int)n, 0);
     if (strcmp(flag, "seed") == 0) {
         char *end;
         unsigned long long x = strtoull(v, &end, 10);
@@ -341,7 +341,7 @@ static int apply_own(sweep_opts *o, const char *flag, const char *v)
         return 0;
     }
     if (strcmp(flag, "delay") == 0)
-        return cli_int(CMD, flag, v, 0, 1000000, &n) ? -1 : (s->delay = n, 0);
+        return cli_int(CMD, flag, v, 0, MT_SWEEP_MAX_DELAY, &n) ? -1 : (s->delay = n, 0);
     if (strcmp(flag, "out") == 0) {
         if (!v[0] || strlen(v) >= sizeof o->out - 64) {
             cli_error(CMD, "--out: expected a directory name shorter than %zu characters",
