@@ -1,5 +1,5 @@
 /* resnet.c: the training-step throughput of ResNet-20 and ResNet-32 (batch
- * 128, 3x32x32, 100 classes; forward + loss + backward, gradients ready) at 1
+ * 128, 3x32x32, 100 classes; forward + loss + backward + SGD update) at 1
  * and 2 threads, OpenBLAS next to oneDNN, a per-layer time profile, and, when
  * /usr/bin/python3 has torch, the same step in PyTorch with the ratio.
  *
@@ -46,7 +46,8 @@ int main(int argc, char **argv)
     const dnnl_version_t *v = dnnl_version();
     char blas[512];
     mt_bench_blas_info(blas, sizeof blas);
-    printf("ResNet training step: batch %d, 3x32x32, %d classes, forward + loss + backward\n",
+    printf("ResNet training step: batch %d, 3x32x32, %d classes, forward + loss + backward + "
+           "SGD update\n",
            batch, classes);
     printf("oneDNN %d.%d.%d (cpu runtime %s); OpenBLAS %s\n", v->major, v->minor, v->patch,
            v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other", blas);

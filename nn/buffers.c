@@ -35,6 +35,7 @@
  * Not here: the oneDNN scratchpad (one per net, nn/dnnl_util.c) and the
  * scratch gradient for summed branches (nn/net.c).
  */
+#include "core/clock.h"
 #include "core/status.h"
 #include "nn/net_internal.h"
 
@@ -372,7 +373,10 @@ int mt_buffers_regen(mt_net *net, int from, int at)
         if (!due)
             continue;
         mt_layer *l = net->layers[r->layer];
+        double t0 = net->profile ? mt_now() : 0;
         int rc = l->kind->regen(l);
+        if (net->profile)
+            l->t_regen += mt_now() - t0;
         if (rc < 0)
             return mt_error_context(rc, "%s (recomputing its output for backward)", l->name);
     }

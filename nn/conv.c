@@ -50,6 +50,7 @@ static int conv_compile(mt_layer *l)
                                  mt_net_dtype(l->net));
     if (rc < 0)
         return rc;
+    p->owner = l;
     l->out->md = p->dst_md;
     size_t b[4];
     mt_conv_prim_sizes(p, b);

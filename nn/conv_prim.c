@@ -8,6 +8,7 @@
  */
 #include "nn/conv_prim.h"
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "nn/net_internal.h"
 #include "nn/plain_input.h"
@@ -254,16 +255,36 @@ int mt_conv_prim_set_diff_src(mt_conv_prim *p, float *diff_src)
     return MT_OK;
 }
 
+enum { FWD = 0, BWD = 1 };
+/* What a primitive's time counts as in the profile: the convolution proper,
+ * a weight reorder, or neither (an activation's layout change: part of the
+ * layer's other work). */
+enum { CONV, WEIGHT_REORDER, OTHER };
+
+/* Executes one of the convolution's primitives; while the net profiles, adds
+ * its time to the owner's counter for `what_for` in pass FWD or BWD. Off,
+ * the only cost is the test of net->profile. */
+static int run(mt_conv_prim *p, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args,
+               const char *what, int pass, int what_for)
+{
+    mt_layer *l = p->net->profile && what_for != OTHER ? p->owner : NULL;
+    double t0 = l ? mt_now() : 0;
+    int rc = mt_prim_exec(p->net, prim, nargs, args, what);
+    if (l)
+        (what_for == WEIGHT_REORDER ? l->t_reorder : l->t_conv)[pass] += mt_now() - t0;
+    return rc;
+}
+
 int mt_conv_prim_forward(mt_conv_prim *p)
 {
     int rc = MT_OK;
     if (p->wei_reorder) {
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->m_wei_oihw}, {DNNL_ARG_TO, p->m_wei}};
-        rc = mt_prim_exec(p->net, p->wei_reorder, 2, a, "conv weight reorder");
+        rc = run(p, p->wei_reorder, 2, a, "conv weight reorder", FWD, WEIGHT_REORDER);
     }
     if (rc >= 0 && p->src_reorder) {
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->m_src}, {DNNL_ARG_TO, p->m_csrc}};
-        rc = mt_prim_exec(p->net, p->src_reorder, 2, a, "conv input reorder");
+        rc = run(p, p->src_reorder, 2, a, "conv input reorder", FWD, OTHER);
     }
     if (rc < 0)
         return rc;
@@ -271,7 +292,7 @@ int mt_conv_prim_forward(mt_conv_prim *p)
                             {DNNL_ARG_WEIGHTS, p->m_wei},
                             {DNNL_ARG_DST, p->m_dst},
                             {DNNL_ARG_BIAS, p->m_bias}};
-    return mt_prim_exec(p->net, p->fwd, p->has_bias ? 4 : 3, a, "conv forward");
+    return run(p, p->fwd, p->has_bias ? 4 : 3, a, "conv forward", FWD, CONV);
 }
 
 int mt_conv_prim_backward_data(mt_conv_prim *p)
@@ -281,17 +302,18 @@ int mt_conv_prim_backward_data(mt_conv_prim *p)
     int rc = MT_OK;
     if (p->bwei_reorder) {
         dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_wei_oihw}, {DNNL_ARG_TO, p->m_bwei}};
-        rc = mt_prim_exec(p->net, p->bwei_reorder, 2, r, "conv backward-data weight reorder");
+        rc = run(p, p->bwei_reorder, 2, r, "conv backward-data weight reorder", BWD,
+                 WEIGHT_REORDER);
         if (rc < 0)
             return rc;
     }
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, p->m_ddst},
                             {DNNL_ARG_WEIGHTS, p->m_bwei},
                             {DNNL_ARG_DIFF_SRC, p->m_dcsrc}};
-    rc = mt_prim_exec(p->net, p->bwd_d, 3, a, "conv backward data");
+    rc = run(p, p->bwd_d, 3, a, "conv backward data", BWD, CONV);
     if (rc >= 0 && p->dsrc_reorder) {
         dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_dcsrc}, {DNNL_ARG_TO, p->m_dsrc}};
-        rc = mt_prim_exec(p->net, p->dsrc_reorder, 2, r, "conv input-gradient reorder");
+        rc = run(p, p->dsrc_reorder, 2, r, "conv input-gradient reorder", BWD, OTHER);
     }
     return rc;
 }
@@ -304,10 +326,10 @@ int mt_conv_prim_backward_weights(mt_conv_prim *p)
                             {DNNL_ARG_DIFF_DST, p->m_ddst},
                             {DNNL_ARG_DIFF_WEIGHTS, p->m_dwei},
                             {DNNL_ARG_DIFF_BIAS, p->m_dbias}};
-    int rc = mt_prim_exec(p->net, p->bwd_w, p->has_bias ? 4 : 3, a, "conv backward weights");
+    int rc = run(p, p->bwd_w, p->has_bias ? 4 : 3, a, "conv backward weights", BWD, CONV);
     if (rc >= 0 && p->dwei_reorder) {
         dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_dwei}, {DNNL_ARG_TO, p->m_dwei_oihw}};
-        rc = mt_prim_exec(p->net, p->dwei_reorder, 2, r, "conv weight-gradient reorder");
+        rc = run(p, p->dwei_reorder, 2, r, "conv weight-gradient reorder", BWD, WEIGHT_REORDER);
     }
     return rc;
 }

@@ -36,6 +36,9 @@ typedef struct mt_conv_prim {
     dnnl_primitive_t bwei_reorder;
     dnnl_memory_t m_bwei;
     void *bwei;
+    /* The layer whose profile counters (t_conv, t_reorder) the primitives'
+     * time goes to while the net profiles; NULL: none. Set by the caller. */
+    mt_layer *owner;
 } mt_conv_prim;
 
 /* Creates the primitives for input (n, ic, ih, iw) in layout *src_md. bwd_data

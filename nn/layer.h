@@ -112,6 +112,10 @@ struct mt_layer {
     int bwd_in[MT_LAYER_MAX_IN], bwd_out;
     int regen_ok, regen_in[MT_LAYER_MAX_IN]; /* mt_layer_can_regen */
     double t_fwd, t_bwd;               /* profile: seconds */
+    /* profile: of t_fwd ([0]) and t_bwd ([1]), the seconds spent in
+     * convolution primitives and in weight reorders (nn/conv_prim.c) */
+    double t_conv[2], t_reorder[2];
+    double t_regen; /* profile: recomputing the output for backward (kind.regen) */
 };
 
 /* Appends a layer of `kind` reading tensors in[0..n_in) and returns the id of

@@ -280,11 +280,20 @@ uint64_t mt_net_signature(const mt_net *net);
 void mt_set_threads(int n);
 int mt_threads(void);
 
-/* Per-layer timing: when on, forward/backward time each layer (adds a clock
- * read per layer). mt_net_profile_print() writes a table, slowest first. */
+/* Per-layer timing: when on, forward/backward time each layer, and within a
+ * convolution its convolution primitives and weight reorders apart, and the
+ * recomputation of dropped outputs for backward (clock reads around each;
+ * off, a test of a flag). The counters add up over steps until reset.
+ * mt_net_profile_print() writes the time per step by kind (weight reorders
+ * and recomputation in rows of their own), then per layer, slowest first.
+ * step_s and optimizer_s are the seconds the caller measured over the same
+ * `steps` steps for the whole step and for its optimizer update (0: not
+ * measured); with step_s it also prints the time between layers and the
+ * step against its convolution primitives alone. */
 void mt_net_profile(mt_net *net, int on);
 void mt_net_profile_reset(mt_net *net);
-void mt_net_profile_print(const mt_net *net, FILE *out, int steps);
+void mt_net_profile_print(const mt_net *net, FILE *out, int steps, double step_s,
+                          double optimizer_s);
 
 /* What the net's own allocations hold (bytes): activation and gradient
  * buffers of its own and shared ones (nn/buffers.c), layers' private

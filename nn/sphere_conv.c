@@ -200,6 +200,7 @@ static int sc_compile(mt_layer *l)
                                  dnnl_f32);
     if (rc < 0)
         return rc;
+    p->conv.owner = l;
     l->out->md = p->conv.dst_md;
     if ((rc = layout_from_md(&x->md, &p->src, "input")) < 0 ||
         (rc = layout_from_md(&p->conv.dst_md, &p->dst, "output")) < 0)

@@ -2,8 +2,10 @@
  * multiply-add counts against the published numbers, the segment list, the
  * shape signature, a small net overfitting a small batch, parameter sharing
  * between nets of different batch sizes, and two nets stepping in two
- * threads at once giving bit-identical results to one after the other.
+ * threads at once giving bit-identical results to one after the other, and
+ * the per-kind time profile.
  */
+#include "core/rng.h"
 #include "core/status.h"
 #include "models/resnet.h"
 #include "nn/net.h"
@@ -476,6 +478,55 @@ START_TEST(two_nets_in_two_threads_match_sequential_runs)
 }
 END_TEST
 
+/* The profile: nothing counted while off; on, every kind of a ResNet step has
+ * its row, the weight reorders theirs, and the step its summary; timing
+ * changes no result. */
+START_TEST(profile_counts_each_kind_only_when_on)
+{
+    mt_resnet_cfg c = mt_resnet_default(8, 10);
+    mt_net *net;
+    ck_assert_msg(mt_resnet_create(&net, &c, 4, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    mt_rng r;
+    mt_rng_seed(&r, 5, 0);
+    mt_net_init(net, &r);
+    float x[4 * 3 * 32 * 32];
+    int labels[4] = {1, 2, 3, 4};
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+        x[i] = (float)mt_rng_normal(&r);
+    ck_assert_int_eq(mt_net_set_input(net, x, 4, labels), MT_OK);
+    size_t n = mt_net_param_count(net);
+    float *g_off = malloc(n * sizeof *g_off);
+    ck_assert_ptr_nonnull(g_off);
+    char *text = NULL;
+    size_t len = 0;
+    for (int on = 0; on < 2; on++) {
+        mt_net_profile_reset(net);
+        mt_net_profile(net, on);
+        ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+        ck_assert_int_eq(mt_net_backward(net), MT_OK);
+        mt_net_profile(net, 0);
+        FILE *out = open_memstream(&text, &len);
+        mt_net_profile_print(net, out, 1, on ? 1.0 : 0, on ? 1e-3 : 0);
+        fclose(out);
+        if (!on) {
+            ck_assert_msg(strstr(text, "no profile") != NULL, "%s", text);
+            memcpy(g_off, mt_net_grads(net), n * sizeof *g_off);
+        } else {
+            const char *rows[] = {"convolution", "weight reorders", "batch norm", "residual add",
+                                  "shortcut", "pool+fc+loss", "optimizer", "between layers",
+                                  "convolution primitives alone", "conv1 "};
+            for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+                ck_assert_msg(strstr(text, rows[i]) != NULL, "no '%s' in:\n%s", rows[i], text);
+            ck_assert_int_eq(memcmp(g_off, mt_net_grads(net), n * sizeof *g_off), 0);
+        }
+        free(text);
+        text = NULL;
+    }
+    free(g_off);
+    mt_net_free(net);
+}
+END_TEST
+
 Suite *resnet_suite(void);
 Suite *resnet_suite(void)
 {
@@ -494,6 +545,7 @@ Suite *resnet_suite(void)
     tcase_add_test(t, clone_shares_parameters_and_evaluates_smaller_batches);
     tcase_add_test(t, inference_clone_evaluates_and_borrows_memory_harmlessly);
     tcase_add_test(t, two_nets_in_two_threads_match_sequential_runs);
+    tcase_add_test(t, profile_counts_each_kind_only_when_on);
     suite_add_tcase(s, t);
     return s;
 }

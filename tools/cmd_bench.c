@@ -23,8 +23,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: mutau bench [OPTIONS]\n\n"
-            "Times ResNet training steps (forward + loss + backward, gradients ready; no\n"
-            "optimizer) on random 3x32x32 images and prints, per depth and thread count,\n"
+            "Times ResNet training steps (forward + loss + backward + momentum-SGD update)\n"
+            "on random 3x32x32 images and prints, per depth and thread count,\n"
             "  bench model=resnetN threads=T images_per_s=... mean_images_per_s=...\n"
             "(images_per_s from the best step: other processes only slow steps down).\n\n"
             "  --depth LIST     ResNet depths, 6k+2 (default 20,32)\n"
@@ -33,7 +33,11 @@ static void usage(FILE *out)
             "  --classes N      classes (default 100)\n"
             "  --steps N        timed steps per measurement (default 8)\n"
             "  --warmup N       untimed steps first (default 2)\n"
-            "  --profile        also print each measurement's per-layer time profile\n"
+            "  --profile        also print each measurement's time profile: per kind\n"
+            "                   (convolution, weight reorders, batch norm, ReLU, residual\n"
+            "                   add, shortcut, pool+fc+loss, recompute, optimizer, time\n"
+            "                   between layers) and per layer, forward and backward, and\n"
+            "                   the step against its convolution primitives alone\n"
             "  --precision P    fp32|bf16 (default fp32). bf16: the bf16 step and the fp32\n"
             "                   step (and PyTorch's with --torch) timed in alternating rounds\n"
             "                   in one run, with their ratios (needs AVX512_BF16); with\n"

@@ -1,8 +1,8 @@
 /* resnet_bench.h: measuring the ResNet training step on this machine, shared
  * by the benchmark program (bench/resnet.c) and `mutau bench`.
  *
- * A step is forward + loss + backward with the gradient ready in the flat
- * buffer (no optimizer), on a fixed random batch. Times are wall-clock per
+ * A step is forward + loss + backward + the momentum-SGD update of the flat
+ * parameter buffer (as a training step ends), on a fixed random batch. Times are wall-clock per
  * step; the best step is reported next to the mean because other processes
  * on a shared machine only ever make steps slower.
  *
