@@ -9,23 +9,31 @@
 #include "nn/conv_prim.h"
 
 #include "core/clock.h"
+#include "nn/conv_choice.h"
 #include "core/status.h"
 #include "nn/net_internal.h"
 #include "nn/plain_input.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The algorithm tried first: Winograd F(4x4, 3x3) where oneDNN has a jit
- * kernel for it (3x3, stride 1, channels in blocks of 16), the direct
- * convolution elsewhere. At one thread Winograd took 10-20% less CPU time
- * per ResNet-20 step here (docs/nn.md). MUTAU_CONV_ALG=direct turns it off
- * (results then differ in the last bits). */
-static dnnl_alg_kind_t conv_alg(void)
+/* How a training convolution's passes pick direct or Winograd: by a timed
+ * trial per shape, remembered (nn/conv_choice.h), unless MUTAU_CONV_ALG
+ * forces one: "direct", or "winograd" (where oneDNN has it), for tests and
+ * comparisons (results differ in the last bits between the two). */
+enum { ALG_TIMED, ALG_DIRECT, ALG_WINOGRAD };
+static int alg_mode(void)
 {
     const char *e = getenv("MUTAU_CONV_ALG");
-    return e && strcmp(e, "direct") == 0 ? dnnl_convolution_direct : dnnl_convolution_winograd;
+    if (e && strcmp(e, "direct") == 0)
+        return ALG_DIRECT;
+    return e && strcmp(e, "winograd") == 0 ? ALG_WINOGRAD : ALG_TIMED;
 }
+
+/* Timed runs per candidate in a trial (after one untimed): the fastest
+ * counts, since other work on the machine only ever slows a run down. */
+enum { TRIAL_REPS = 3 };
 
 /* With `optional`, a failure or a reference (slow) implementation leaves *pd
  * NULL and returns MT_OK, so the caller can try the next algorithm. */
@@ -58,6 +66,124 @@ static int make_pd(mt_net *net, dnnl_primitive_desc_t *pd, const void *desc,
     return MT_OK;
 }
 
+/* A convolution's descriptors in oneDNN's "any" layouts, from which each
+ * pass's primitive descriptor is made. */
+typedef struct {
+    dnnl_memory_desc_t src_any, wei_any, dst_any, dwei_any;
+    dnnl_dims_t strides, padding;
+    int train;
+} conv_descs;
+
+static const char *const PASS_NAME[MT_CONV_PASSES] = {"conv forward", "conv backward data",
+                                                      "conv backward weights"};
+
+/* The operation descriptor of one pass with algorithm alg. The backward
+ * passes use the layouts the forward chose (p->csrc_md, p->dst_md). */
+static dnnl_status_t pass_desc(const mt_conv_prim *p, const conv_descs *d, int pass,
+                               dnnl_alg_kind_t alg, dnnl_convolution_desc_t *cd)
+{
+    const dnnl_memory_desc_t *bias = p->has_bias ? &p->bias_md : NULL;
+    if (pass == MT_CONV_FWD)
+        return dnnl_convolution_forward_desc_init(
+            cd, d->train ? dnnl_forward_training : dnnl_forward_inference, alg, &d->src_any,
+            &d->wei_any, bias, &d->dst_any, d->strides, d->padding, d->padding);
+    if (pass == MT_CONV_BWD_DATA)
+        return dnnl_convolution_backward_data_desc_init(cd, alg, &p->csrc_md, &d->wei_any,
+                                                        &p->dst_md, d->strides, d->padding,
+                                                        d->padding);
+    return dnnl_convolution_backward_weights_desc_init(cd, alg, &p->csrc_md, &d->dwei_any, bias,
+                                                       &p->dst_md, d->strides, d->padding,
+                                                       d->padding);
+}
+
+/* The primitive descriptor of one pass: Winograd when `winograd` and oneDNN
+ * has a fast implementation for it, else direct. */
+static int pass_pd(mt_conv_prim *p, const conv_descs *d, int pass, int winograd,
+                   const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd)
+{
+    dnnl_convolution_desc_t cd;
+    *pd = NULL;
+    if (winograd && pass_desc(p, d, pass, dnnl_convolution_winograd, &cd) == dnnl_success) {
+        int rc = make_pd(p->net, pd, &cd, hint, PASS_NAME[pass], 1);
+        if (rc < 0 || *pd)
+            return rc;
+    }
+    dnnl_status_t s = pass_desc(p, d, pass, dnnl_convolution_direct, &cd);
+    if (s != dnnl_success)
+        return mt_error_context(mt_dnnl_error("dnnl_convolution_*_desc_init", s), "%s",
+                                PASS_NAME[pass]);
+    return make_pd(p->net, pd, &cd, hint, PASS_NAME[pass], 0);
+}
+
+/* Times a pass's direct and Winograd primitives; winograd set to which was
+ * faster (0 when oneDNN has no Winograd for it), ms[] their times. */
+static int trial_pass(mt_conv_prim *p, const conv_descs *d, int pass,
+                      const_dnnl_primitive_desc_t hint, int *winograd, double ms[2])
+{
+    dnnl_primitive_desc_t cand[2] = {NULL, NULL};
+    ms[0] = ms[1] = -1;
+    *winograd = 0;
+    int rc = pass_pd(p, d, pass, 0, hint, &cand[0]);
+    if (rc >= 0)
+        rc = pass_pd(p, d, pass, 1, hint, &cand[1]);
+    for (int i = 0; i < 2 && rc >= 0; i++) {
+        double t = mt_prim_time(p->net, cand[i], TRIAL_REPS);
+        if (t < 0)
+            rc = (int)t;
+        ms[i] = 1e3 * t;
+    }
+    /* pass_pd(.., 1, ..) falls back to direct: then there is no Winograd */
+    const char *impl = NULL;
+    if (rc >= 0)
+        dnnl_primitive_desc_query(cand[1], dnnl_query_impl_info_str, 0, &impl);
+    if (rc >= 0 && impl && strstr(impl, "wino"))
+        *winograd = ms[1] < ms[0];
+    else
+        ms[1] = -1;
+    for (int i = 0; i < 2; i++)
+        if (cand[i])
+            dnnl_primitive_desc_destroy(cand[i]);
+    return rc;
+}
+
+/* Which passes run Winograd (want[pass] = 1): as MUTAU_CONV_ALG forces, as
+ * recorded for this shape, or measured now and recorded. A trial times both
+ * algorithms of each pass the convolution has, the backward ones behind the
+ * faster forward; what is recorded is what every net of this shape then
+ * runs (in this process and, through the file, in others). */
+static int choose_algs(mt_conv_prim *p, const conv_descs *d, int want[MT_CONV_PASSES])
+{
+    int mode = alg_mode();
+    for (int i = 0; i < MT_CONV_PASSES; i++)
+        want[i] = mode == ALG_WINOGRAD;
+    if (mode != ALG_TIMED)
+        return MT_OK;
+    mt_conv_key key = {omp_get_max_threads(), p->n, p->ic, p->ih, p->iw, p->oc, p->k,
+                       p->stride, p->pad, p->has_bias, p->bwd_data, p->bwd_weights};
+    if (mt_conv_choice_find(&key, want))
+        return MT_OK;
+    double ms[MT_CONV_PASSES][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    dnnl_primitive_desc_t fpd = NULL;
+    int rc = trial_pass(p, d, MT_CONV_FWD, NULL, &want[MT_CONV_FWD], ms[MT_CONV_FWD]);
+    if (rc >= 0)
+        rc = pass_pd(p, d, MT_CONV_FWD, want[MT_CONV_FWD], NULL, &fpd);
+    if (rc >= 0) {
+        p->csrc_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+        p->dst_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+    }
+    if (rc >= 0 && p->bwd_data)
+        rc = trial_pass(p, d, MT_CONV_BWD_DATA, fpd, &want[MT_CONV_BWD_DATA],
+                        ms[MT_CONV_BWD_DATA]);
+    if (rc >= 0 && p->bwd_weights)
+        rc = trial_pass(p, d, MT_CONV_BWD_WEIGHTS, fpd, &want[MT_CONV_BWD_WEIGHTS],
+                        ms[MT_CONV_BWD_WEIGHTS]);
+    if (fpd)
+        dnnl_primitive_desc_destroy(fpd);
+    if (rc >= 0)
+        mt_conv_choice_store(&key, want, ms);
+    return rc;
+}
+
 int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *src_md, int n,
                         int ic, int ih, int iw, int oc, int k, int stride, int pad, int has_bias,
                         int bwd_data, int bwd_weights, dnnl_data_type_t dt)
@@ -82,49 +208,37 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
 
     if (dt != dnnl_f32 && dt != dnnl_bf16)
         return mt_error(MT_ERR_ARG, "conv: data type %d is neither f32 nor bf16", (int)dt);
-    dnnl_memory_desc_t src_any, wei_any, dst_any, dwei_any;
+    conv_descs d;
     dnnl_dims_t sd = {n, ic, ih, iw}, wd = {oc, ic, k, k}, dd = {n, oc, p->oh, p->ow},
                 bd = {oc};
-    MT_DNNL(dnnl_memory_desc_init_by_tag(&src_any, 4, sd, dt, dnnl_format_tag_any));
-    MT_DNNL(dnnl_memory_desc_init_by_tag(&wei_any, 4, wd, dt, dnnl_format_tag_any));
-    MT_DNNL(dnnl_memory_desc_init_by_tag(&dst_any, 4, dd, dt, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&d.src_any, 4, sd, dt, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&d.wei_any, 4, wd, dt, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&d.dst_any, 4, dd, dt, dnnl_format_tag_any));
     /* The weight gradient is fp32 in either precision: oneDNN's bf16
      * backward-weights accumulates in fp32 and writes it so (and the bias
      * gradient, bias_md, is fp32 too), so the optimizer never sees a bf16
      * rounding of a gradient. */
-    MT_DNNL(dnnl_memory_desc_init_by_tag(&dwei_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    MT_DNNL(dnnl_memory_desc_init_by_tag(&d.dwei_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
     MT_DNNL(dnnl_memory_desc_init_by_tag(&p->wei_oihw_md, 4, wd, dnnl_f32, dnnl_oihw));
     MT_DNNL(dnnl_memory_desc_init_by_tag(&p->bias_md, 1, bd, dnnl_f32, dnnl_a));
-    dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
-    /* Winograd where it pays, measured per layer at one thread (CPU time,
-     * ResNet-20, batch 128): forward for channels in whole blocks of 16 (6.2
-     * against 7.2 ms at 16 channels, 3.2 against 5.0 at 32); backward only
-     * from 32 channels (at 16, 14 against 12 ms: direct wins). Only on whole
-     * 4x4 output tiles: with partial tiles oneDNN 2.6's Winograd
-     * backward-weights got the bias gradient wrong (tests/test_nn.c's 6x6
-     * case). The first layer (3 channels) stays direct: 1.4 against 6.6 ms.
-     * Forward-only (inference) convolutions stay direct: Winograd's
-     * scratchpad grows with the batch (892 MB for SphereResNet-32 width 96
-     * at the evaluation batch of 500, against none for direct). */
-    int wino = dt == dnnl_f32 && p->oh % 4 == 0 && p->ow % 4 == 0 && ic % 16 == 0 && oc % 16 == 0 &&
-               (p->bwd_data || p->bwd_weights);
-    int wino_bwd = wino && ic >= 32 && oc >= 32;
-    const dnnl_alg_kind_t algs[2] = {wino ? conv_alg() : dnnl_convolution_direct,
-                                     dnnl_convolution_direct};
-    const dnnl_alg_kind_t balgs[2] = {wino_bwd ? conv_alg() : dnnl_convolution_direct,
-                                      dnnl_convolution_direct};
-
-    dnnl_convolution_desc_t cd;
-    int train = p->bwd_data || p->bwd_weights;
+    d.strides[0] = d.strides[1] = stride;
+    d.padding[0] = d.padding[1] = pad;
+    d.train = p->bwd_data || p->bwd_weights;
+    /* Where Winograd may run at all; which of it and direct runs is then
+     * measured (choose_algs). oneDNN 2.6's fp32 Winograd F(4x4, 3x3) needs
+     * 3x3, stride 1 and channels in blocks of 16. Only on whole 4x4 output
+     * tiles: with partial tiles its backward-weights got the bias gradient
+     * wrong (tests/test_nn.c's 6x6 case). Forward-only (inference)
+     * convolutions stay direct: Winograd's scratchpad grows with the batch
+     * (892 MB for SphereResNet-32 width 96 at the evaluation batch of 500,
+     * against none for direct). */
+    int wino = dt == dnnl_f32 && k == 3 && stride == 1 && p->oh % 4 == 0 && p->ow % 4 == 0 &&
+               ic % 16 == 0 && oc % 16 == 0 && d.train;
+    int want[MT_CONV_PASSES] = {0, 0, 0};
+    int rc = wino ? choose_algs(p, &d, want) : MT_OK;
     dnnl_primitive_desc_t fpd = NULL;
-    int rc = MT_OK;
-    for (int i = 0; i < 2 && !fpd; i++) {
-        dnnl_alg_kind_t alg = algs[i];
-        MT_DNNL(dnnl_convolution_forward_desc_init(
-            &cd, train ? dnnl_forward_training : dnnl_forward_inference, alg, &src_any, &wei_any,
-            p->has_bias ? &p->bias_md : NULL, &dst_any, strides, padding, padding));
-        rc = make_pd(net, &fpd, &cd, NULL, "conv forward", i == 0 && alg != algs[1]);
-    }
+    if (rc >= 0)
+        rc = pass_pd(p, &d, MT_CONV_FWD, want[MT_CONV_FWD], NULL, &fpd);
     if (rc < 0)
         return rc;
     p->csrc_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
@@ -137,15 +251,8 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
         rc = mt_reorder_create(net, &p->wei_reorder, &p->wei_oihw_md, &p->wei_md,
                           "conv weight reorder");
     if (rc >= 0 && p->bwd_data) {
-        dnnl_convolution_desc_t bdd;
         dnnl_primitive_desc_t bpd = NULL;
-        for (int i = 0; i < 2 && !bpd; i++) {
-            dnnl_status_t s = dnnl_convolution_backward_data_desc_init(
-                &bdd, balgs[i], &p->csrc_md, &wei_any, &p->dst_md, strides, padding, padding);
-            rc = s == dnnl_success ? make_pd(net, &bpd, &bdd, fpd, "conv backward data",
-                                             i == 0 && balgs[0] != balgs[1])
-                                   : mt_dnnl_error("dnnl_convolution_backward_data_desc_init", s);
-        }
+        rc = pass_pd(p, &d, MT_CONV_BWD_DATA, want[MT_CONV_BWD_DATA], fpd, &bpd);
         if (rc >= 0) {
             /* Backward data reads the weights in its own blocked layout (the
              * transposed blocking): one more small reorder from OIHW. */
@@ -166,16 +273,8 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
                               "conv input-gradient reorder");
     }
     if (rc >= 0 && p->bwd_weights) {
-        dnnl_convolution_desc_t wdd;
         dnnl_primitive_desc_t wpd = NULL;
-        for (int i = 0; i < 2 && !wpd; i++) {
-            dnnl_status_t s = dnnl_convolution_backward_weights_desc_init(
-                &wdd, balgs[i], &p->csrc_md, &dwei_any, p->has_bias ? &p->bias_md : NULL,
-                &p->dst_md, strides, padding, padding);
-            rc = s == dnnl_success ? make_pd(net, &wpd, &wdd, fpd, "conv backward weights",
-                                             i == 0 && balgs[0] != balgs[1])
-                                   : mt_dnnl_error("dnnl_convolution_backward_weights_desc_init", s);
-        }
+        rc = pass_pd(p, &d, MT_CONV_BWD_WEIGHTS, want[MT_CONV_BWD_WEIGHTS], fpd, &wpd);
         if (rc >= 0) {
             p->diff_wei_md = *dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
             rc = mt_prim_create(net, &p->bwd_w, wpd, "conv backward weights");

@@ -22,11 +22,18 @@ case "${MUTAU:-}" in
         export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10} ;;
 esac
 
+# One record of the convolutions' timed direct-or-Winograd choices
+# (nn/conv_choice.h) for the whole run, shared by every program it starts, so
+# that runs compared bit for bit across processes make the same choices; the
+# user's own record is left alone.
+conv_cache=$(mktemp)
+export MUTAU_CONV_CACHE="${MUTAU_CONV_CACHE:-$conv_cache}"
+
 passed=0
 failed=0
 broken=""
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$conv_cache"' EXIT
 for t in "$@"; do
     "$t" >"$log" 2>&1
     rc=$?

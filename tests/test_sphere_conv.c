@@ -338,15 +338,17 @@ START_TEST(gradients_blocked_layout_strided)
 }
 END_TEST
 
-/* 8x8 outputs are whole 4x4 tiles: the convolution underneath may run on
- * oneDNN's Winograd kernels (nn/conv_prim.c), whose rounding the sphere
- * operators must tolerate like any other. */
+/* 8x8 outputs are whole 4x4 tiles: the convolution underneath can run on
+ * oneDNN's Winograd kernels (nn/conv_prim.c; forced here), whose rounding
+ * the sphere operators must tolerate like any other. */
 START_TEST(gradients_whole_winograd_tiles)
 {
     /* Winograd's rounding is larger than the direct kernels': a larger step
      * keeps it small against the difference (the operators are smooth on the
      * 1e-2 scale). */
+    setenv("MUTAU_CONV_ALG", "winograd", 1); /* not left to a timed choice */
     grads_all_ops(2, 2, 8, 16, 16, 1, 250, 1e-2f);
+    unsetenv("MUTAU_CONV_ALG");
 }
 END_TEST
 

@@ -1,0 +1,266 @@
+/* conv_choice.c: the remembered direct-or-Winograd choices of training
+ * convolutions (in memory and in a small file shared by processes) and the
+ * build-time timing of a primitive they are made from. See conv_choice.h.
+ *
+ * Not here: which passes may use Winograd at all, and the trial itself
+ * (nn/conv_prim.c).
+ */
+#include "nn/conv_choice.h"
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "nn/net_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    mt_conv_key key;
+    int winograd[MT_CONV_PASSES];
+} choice;
+
+/* The process's choices: nets are built in several threads at once. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static choice *table;
+static int n_table, cap_table;
+
+static int same_key(const mt_conv_key *a, const mt_conv_key *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+static int memory_find(const mt_conv_key *key, int winograd[MT_CONV_PASSES])
+{
+    for (int i = 0; i < n_table; i++)
+        if (same_key(&table[i].key, key)) {
+            memcpy(winograd, table[i].winograd, sizeof table[i].winograd);
+            return 1;
+        }
+    return 0;
+}
+
+static void memory_add(const mt_conv_key *key, const int winograd[MT_CONV_PASSES])
+{
+    if (n_table == cap_table) {
+        int cap = cap_table ? 2 * cap_table : 32;
+        choice *t = realloc(table, (size_t)cap * sizeof *t);
+        if (!t)
+            return; /* not remembered: the next net of this shape times again */
+        table = t;
+        cap_table = cap;
+    }
+    table[n_table].key = *key;
+    memcpy(table[n_table].winograd, winograd, sizeof table[n_table].winograd);
+    n_table++;
+}
+
+/* The cache file's path, or 0 when there is none (MUTAU_CONV_CACHE=off, no
+ * home); creates the default directories. */
+static int cache_path(char *path, size_t size)
+{
+    const char *env = getenv("MUTAU_CONV_CACHE");
+    if (env && *env)
+        return strcmp(env, "off") != 0 && snprintf(path, size, "%s", env) < (int)size;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char dir[PATH_MAX];
+    if (xdg && *xdg)
+        snprintf(dir, sizeof dir, "%s", xdg);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.cache", home);
+    else
+        return 0;
+    mkdir(dir, 0755);
+    size_t len = strlen(dir);
+    if (len + sizeof "/mutau/conv-algorithms" > size || len + sizeof "/mutau" > sizeof dir)
+        return 0;
+    strcat(dir, "/mutau");
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return 0;
+    snprintf(path, size, "%s/conv-algorithms", dir);
+    return 1;
+}
+
+/* What makes a recorded time valid elsewhere: the kernels oneDNN picks
+ * depend on its version and the ISA it runs. */
+static void machine(int *isa, int v[3])
+{
+    const dnnl_version_t *ver = dnnl_version();
+    *isa = (int)dnnl_get_effective_cpu_isa();
+    v[0] = ver->major, v[1] = ver->minor, v[2] = ver->patch;
+}
+
+/* Scans the open file for key; 1 and winograd[] set when found. Lines that
+ * do not parse (another version's, damaged) are skipped. */
+static int file_find(FILE *f, const mt_conv_key *key, int winograd[MT_CONV_PASSES])
+{
+    int isa, v[3];
+    machine(&isa, v);
+    char line[512];
+    rewind(f);
+    while (fgets(line, sizeof line, f)) {
+        int fi, fv[3];
+        mt_conv_key k;
+        char a[MT_CONV_PASSES];
+        int got = sscanf(line,
+                         "isa=%d dnnl=%d.%d.%d threads=%d n=%d ic=%d ih=%d iw=%d oc=%d k=%d "
+                         "stride=%d pad=%d bias=%d passes=%d,%d fwd=%c bwd_data=%c bwd_weights=%c",
+                         &fi, &fv[0], &fv[1], &fv[2], &k.threads, &k.n, &k.ic, &k.ih, &k.iw,
+                         &k.oc, &k.k, &k.stride, &k.pad, &k.bias, &k.bwd_data, &k.bwd_weights,
+                         &a[0], &a[1], &a[2]);
+        if (got != 19 || fi != isa || memcmp(fv, v, sizeof v) != 0 || !same_key(&k, key))
+            continue;
+        int ok = 1;
+        for (int p = 0; p < MT_CONV_PASSES; p++)
+            ok &= a[p] == 'w' || a[p] == 'd';
+        if (!ok)
+            continue;
+        for (int p = 0; p < MT_CONV_PASSES; p++)
+            winograd[p] = a[p] == 'w';
+        return 1;
+    }
+    return 0;
+}
+
+/* The cache file opened and locked (LOCK_SH or LOCK_EX), or NULL. */
+static FILE *file_open(int how)
+{
+    char path[PATH_MAX];
+    if (!cache_path(path, sizeof path))
+        return NULL;
+    int fd = open(path, how == LOCK_EX ? O_RDWR | O_CREAT | O_APPEND : O_RDONLY, 0644);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, how == LOCK_EX ? "a+" : "r");
+    if (!f) {
+        close(fd);
+        return NULL;
+    }
+    if (flock(fd, how) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+static void file_close(FILE *f)
+{
+    flock(fileno(f), LOCK_UN);
+    fclose(f);
+}
+
+int mt_conv_choice_find(const mt_conv_key *key, int winograd[MT_CONV_PASSES])
+{
+    pthread_mutex_lock(&lock);
+    int found = memory_find(key, winograd);
+    if (!found) {
+        FILE *f = file_open(LOCK_SH);
+        if (f) {
+            found = file_find(f, key, winograd);
+            file_close(f);
+        }
+        if (found)
+            memory_add(key, winograd);
+    }
+    pthread_mutex_unlock(&lock);
+    return found;
+}
+
+void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
+                          const double ms[MT_CONV_PASSES][2])
+{
+    pthread_mutex_lock(&lock);
+    int had[MT_CONV_PASSES];
+    if (memory_find(key, had)) {
+        /* another thread of this process timed it meanwhile: keep its choice */
+        memcpy(winograd, had, sizeof had);
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    FILE *f = file_open(LOCK_EX);
+    if (f) {
+        if (!file_find(f, key, winograd)) {
+            fseek(f, 0, SEEK_END); /* from reading to writing */
+            int isa, v[3];
+            machine(&isa, v);
+            const mt_conv_key *k = key;
+            fprintf(f,
+                    "isa=%d dnnl=%d.%d.%d threads=%d n=%d ic=%d ih=%d iw=%d oc=%d k=%d stride=%d "
+                    "pad=%d bias=%d passes=%d,%d fwd=%c bwd_data=%c bwd_weights=%c",
+                    isa, v[0], v[1], v[2], k->threads, k->n, k->ic, k->ih, k->iw, k->oc, k->k,
+                    k->stride, k->pad, k->bias, k->bwd_data, k->bwd_weights,
+                    winograd[0] ? 'w' : 'd',
+                    winograd[1] ? 'w' : 'd', winograd[2] ? 'w' : 'd');
+            /* the evidence: each pass's best time, direct / Winograd */
+            fprintf(f, " ms");
+            for (int p = 0; p < MT_CONV_PASSES; p++)
+                fprintf(f, "%s%.3f/%.3f", p ? "," : "=", ms[p][0], ms[p][1]);
+            fprintf(f, "\n");
+            fflush(f);
+        }
+        file_close(f);
+    }
+    memory_add(key, winograd);
+    pthread_mutex_unlock(&lock);
+}
+
+/* The arguments a convolution or reorder primitive can take. */
+static const int ARGS[] = {DNNL_ARG_SRC,          DNNL_ARG_WEIGHTS,   DNNL_ARG_BIAS,
+                           DNNL_ARG_DST,          DNNL_ARG_DIFF_SRC,  DNNL_ARG_DIFF_WEIGHTS,
+                           DNNL_ARG_DIFF_BIAS,    DNNL_ARG_DIFF_DST,  DNNL_ARG_SCRATCHPAD};
+enum { N_ARGS = sizeof ARGS / sizeof *ARGS };
+
+double mt_prim_time(mt_net *net, const_dnnl_primitive_desc_t pd, int reps)
+{
+    dnnl_primitive_t prim = NULL;
+    dnnl_exec_arg_t args[N_ARGS];
+    void *bufs[N_ARGS];
+    int n = 0, rc = MT_OK;
+    if (dnnl_primitive_create(&prim, pd) != dnnl_success)
+        return mt_error(MT_ERR_LIB, "conv: creating a primitive to time failed");
+    for (int i = 0; i < N_ARGS && rc >= 0; i++) {
+        const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md,
+                                                                    ARGS[i]);
+        if (!md || md->ndims == 0)
+            continue;
+        bufs[n] = mt_alloc(dnnl_memory_desc_get_size(md));
+        if (!bufs[n]) {
+            rc = mt_error(MT_ERR_NOMEM, "conv: out of memory timing a primitive");
+            break;
+        }
+        args[n].arg = ARGS[i];
+        if (dnnl_memory_create(&args[n].memory, md, net->eng, bufs[n]) != dnnl_success) {
+            mt_free(bufs[n]);
+            rc = mt_error(MT_ERR_LIB, "conv: oneDNN memory for timing failed");
+            break;
+        }
+        n++;
+    }
+    /* Short runs are repeated more (up to 20 ms of them, 25 runs): a
+     * preempted run of a few microseconds would otherwise decide. */
+    double best = INFINITY, spent = 0;
+    for (int r = 0; rc >= 0 && (r <= reps || (spent < 0.02 && r <= 25)); r++) {
+        double t0 = mt_now();
+        if (dnnl_primitive_execute(prim, net->stream, n, args) != dnnl_success ||
+            dnnl_stream_wait(net->stream) != dnnl_success)
+            rc = mt_error(MT_ERR_LIB, "conv: running a primitive to time it failed");
+        double t = mt_now() - t0;
+        spent += t;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    for (int i = 0; i < n; i++) {
+        dnnl_memory_destroy(args[i].memory);
+        mt_free(bufs[i]);
+    }
+    dnnl_primitive_destroy(prim);
+    return rc < 0 ? rc : best;
+}

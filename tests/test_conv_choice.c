@@ -1,0 +1,157 @@
+/* test_conv_choice.c: the remembered direct-or-Winograd choices of training
+ * convolutions (nn/conv_choice.h): recorded once and found again, the file's
+ * first record of a shape winning over a later measurement (so that every
+ * process agrees), damaged lines skipped, and nets built on a recorded
+ * choice computing as the forced algorithm does.
+ */
+#include "core/status.h"
+#include "nn/conv_choice.h"
+#include "nn/net.h"
+#include "tests/check_main.h"
+#include "tests/gradcheck.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A private record file for this test (the run's is shared by the suites). */
+static void private_cache(char *path, size_t size)
+{
+    snprintf(path, size, "/tmp/mutau_conv_choice_%d", (int)getpid());
+    unlink(path);
+    setenv("MUTAU_CONV_CACHE", path, 1);
+}
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+    if (!f)
+        return 0;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+START_TEST(a_choice_is_recorded_once_and_found_again)
+{
+    char path[64];
+    private_cache(path, sizeof path);
+    mt_conv_key k = {1, 8, 16, 8, 8, 16, 3, 1, 1, 0, 1, 1};
+    int w[3];
+    ck_assert_int_eq(mt_conv_choice_find(&k, w), 0);
+    int mine[3] = {1, 0, 1};
+    const double ms[3][2] = {{2, 1}, {1, 2}, {2, 1}};
+    mt_conv_choice_store(&k, mine, ms);
+    ck_assert_int_eq(mt_conv_choice_find(&k, w), 1);
+    ck_assert(w[0] == 1 && w[1] == 0 && w[2] == 1);
+    /* a later measurement of the same shape changes nothing */
+    int later[3] = {0, 1, 0};
+    mt_conv_choice_store(&k, later, ms);
+    ck_assert(later[0] == 1 && later[1] == 0 && later[2] == 1);
+    ck_assert_int_eq(count_lines(path), 1);
+    unlink(path);
+}
+END_TEST
+
+/* Another process recorded the shape first (here: written into the file by
+ * hand, with damaged lines around it): this one adopts its choice. */
+START_TEST(the_files_first_record_wins)
+{
+    char path[64];
+    private_cache(path, sizeof path);
+    const dnnl_version_t *v = dnnl_version();
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "garbage\nisa=1 dnnl=x\n");
+    for (int i = 0; i < 600; i++)
+        fputc('9', f); /* a line longer than the reader's buffer */
+    fprintf(f, "\nisa=%d dnnl=%d.%d.%d threads=3 n=5 ic=32 ih=8 iw=8 oc=32 k=3 stride=1 pad=1 "
+               "bias=0 passes=1,1 fwd=w bwd_data=w bwd_weights=d ms=1/2,1/2,1/2\n",
+            (int)dnnl_get_effective_cpu_isa(), v->major, v->minor, v->patch);
+    fprintf(f, "isa=%d dnnl=%d.%d.%d threads=3 n=5 ic=32 ih=8 iw=8 oc=32 k=3 stride=1 pad=1 "
+               "bias=0 passes=1,0 fwd=q bwd_data=w bwd_weights=d\n",
+            (int)dnnl_get_effective_cpu_isa(), v->major, v->minor, v->patch);
+    fclose(f);
+    mt_conv_key k = {3, 5, 32, 8, 8, 32, 3, 1, 1, 0, 1, 1};
+    int mine[3] = {0, 0, 1};
+    const double ms[3][2] = {{1, 2}, {1, 2}, {2, 1}};
+    mt_conv_choice_store(&k, mine, ms);
+    ck_assert_msg(mine[0] == 1 && mine[1] == 1 && mine[2] == 0, "%d %d %d", mine[0], mine[1],
+                  mine[2]);
+    ck_assert_int_eq(count_lines(path), 5); /* nothing appended */
+    /* the damaged line with passes=1,0 is not a record of that key */
+    mt_conv_key k2 = k;
+    k2.bwd_weights = 0;
+    int w[3];
+    ck_assert_int_eq(mt_conv_choice_find(&k2, w), 0);
+    unlink(path);
+}
+END_TEST
+
+/* A net whose shape was recorded as Winograd everywhere computes exactly as
+ * one forced to Winograd, and one recorded as direct as one forced direct:
+ * the record is what runs. */
+static void step(const char *alg, float *out, size_t n_out, float *grads)
+{
+    if (alg)
+        setenv("MUTAU_CONV_ALG", alg, 1);
+    else
+        unsetenv("MUTAU_CONV_ALG");
+    mt_net *net;
+    ck_assert_int_eq(mt_net_create(&net, 4, 16, 8, 8), MT_OK);
+    int y = mt_conv(net, mt_net_input(net), 16, 3, 1, 1, 0);
+    ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    unsetenv("MUTAU_CONV_ALG");
+    gc_fill_normal(mt_net_params(net), mt_net_param_count(net), 3, 0);
+    float x[4 * 16 * 64], dy[4 * 16 * 64];
+    gc_fill_normal(x, sizeof x / sizeof *x, 3, 1);
+    gc_fill_normal(dy, sizeof dy / sizeof *dy, 3, 2);
+    ck_assert_int_eq(mt_net_set_input(net, x, 4, NULL), MT_OK);
+    ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+    ck_assert_int_eq(mt_net_read(net, y, out), MT_OK);
+    ck_assert_int_eq(mt_net_backward_from(net, y, dy), MT_OK);
+    memcpy(grads, mt_net_grads(net), mt_net_param_count(net) * sizeof *grads);
+    ck_assert_uint_eq(n_out, (size_t)4 * 16 * 64);
+    mt_net_free(net);
+}
+
+START_TEST(a_recorded_choice_is_what_runs)
+{
+    char path[64];
+    private_cache(path, sizeof path);
+    enum { NO = 4 * 16 * 64, NP = 16 * 16 * 9 };
+    static float out[3][NO], g[3][NP];
+    step("direct", out[0], NO, g[0]);
+    step("winograd", out[1], NO, g[1]);
+    /* the two algorithms really differ in the last bits here */
+    ck_assert(memcmp(out[0], out[1], sizeof out[0]) != 0);
+    const int which = _i; /* 0: record direct, 1: record Winograd */
+    mt_conv_key k = {mt_threads(), 4, 16, 8, 8, 16, 3, 1, 1, 0, 0, 1};
+    int rec[3] = {which, which, which};
+    const double ms[3][2] = {{1, 1}, {-1, -1}, {1, 1}};
+    mt_conv_choice_store(&k, rec, ms);
+    step(NULL, out[2], NO, g[2]);
+    ck_assert(memcmp(out[2], out[which], sizeof out[2]) == 0);
+    ck_assert(memcmp(g[2], g[which], sizeof g[2]) == 0);
+    unlink(path);
+}
+END_TEST
+
+Suite *conv_choice_suite(void);
+Suite *conv_choice_suite(void)
+{
+    Suite *s = suite_create("conv_choice");
+    TCase *t = tcase_create("conv_choice");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, a_choice_is_recorded_once_and_found_again);
+    tcase_add_test(t, the_files_first_record_wins);
+    tcase_add_loop_test(t, a_recorded_choice_is_what_runs, 0, 2);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+MT_CHECK_MAIN(conv_choice_suite)
