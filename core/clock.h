@@ -10,4 +10,10 @@
 /* Monotonic seconds. */
 double mt_now(void);
 
+/* CPU seconds of the whole process (all its threads) since it started: what
+ * a computation cost, without the time it waited for a core while other
+ * processes ran. For comparing two ways of doing the same work on a shared
+ * machine. */
+double mt_cpu_now(void);
+
 #endif

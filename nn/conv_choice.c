@@ -244,15 +244,18 @@ double mt_prim_time(mt_net *net, const_dnnl_primitive_desc_t pd, int reps)
         }
         n++;
     }
-    /* Short runs are repeated more (up to 20 ms of them, 25 runs): a
-     * preempted run of a few microseconds would otherwise decide. */
+    /* The process's CPU time, not the wall clock: on a machine shared with
+     * other work a run that waited for a core would otherwise decide (with
+     * several threads it also counts their waits at barriers, which an
+     * algorithm that splits its work badly should pay for). Short runs are
+     * repeated more (up to 20 ms of them, 25 runs). */
     double best = INFINITY, spent = 0;
     for (int r = 0; rc >= 0 && (r <= reps || (spent < 0.02 && r <= 25)); r++) {
-        double t0 = mt_now();
+        double t0 = mt_cpu_now();
         if (dnnl_primitive_execute(prim, net->stream, n, args) != dnnl_success ||
             dnnl_stream_wait(net->stream) != dnnl_success)
             rc = mt_error(MT_ERR_LIB, "conv: running a primitive to time it failed");
-        double t = mt_now() - t0;
+        double t = mt_cpu_now() - t0;
         spent += t;
         if (r > 0 && t < best)
             best = t;

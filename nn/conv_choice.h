@@ -5,8 +5,8 @@
  * (forward, backward data, backward weights: "jit_wino_4x3:avx512_core"),
  * faster than the direct kernels on some shapes and slower on others, and
  * the answer moves with the thread count. nn/conv_prim.c times both
- * primitives of each pass when it first meets a shape (mt_prim_time) and
- * records the faster here:
+ * primitives of each pass when it first meets a shape (mt_prim_time, in CPU
+ * time) and records the faster here:
  *   - in memory, for the process's life (every net of the process with this
  *     shape and thread count then runs the same kernels, so two nets agree bit
  *     for bit);
@@ -45,10 +45,11 @@ int mt_conv_choice_find(const mt_conv_key *key, int winograd[MT_CONV_PASSES]);
 void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
                           const double ms[MT_CONV_PASSES][2]);
 
-/* Seconds of the fastest of at least `reps` runs (more while they took
- * under 20 ms in all) of a primitive made from pd, after one untimed run, on zeroed buffers of its own (every argument pd names,
- * the scratchpad included); negative (a status) on failure. For choosing
- * between implementations at build time, never per step. */
+/* CPU seconds (the process's, mt_cpu_now) of the fastest of at least `reps`
+ * runs (more while they took under 20 ms in all) of a primitive made from
+ * pd, after one untimed run, on zeroed buffers of its own (every argument pd
+ * names, the scratchpad included); negative (a status) on failure. For
+ * choosing between implementations at build time, never per step. */
 double mt_prim_time(mt_net *net, const_dnnl_primitive_desc_t pd, int reps);
 
 #endif
