@@ -42,9 +42,12 @@ static void usage(FILE *out)
             "                   step (and PyTorch's with --torch) timed in alternating rounds\n"
             "                   in one run, with their ratios (needs AVX512_BF16); with\n"
             "                   --memory, the bf16 networks' memory\n"
-            "  --rounds N       --precision bf16: alternating rounds of --steps steps (default 3)\n"
+            "  --rounds N       with --precision bf16 or --torch: alternating rounds of\n"
+            "                   --steps steps per side (default 3)\n"
             "  --torch FILE     also time PyTorch with FILE (bench/torch_resnet.py) under\n"
-            "                   /usr/bin/python3 and print the ratio\n"
+            "                   /usr/bin/python3, kept running beside and alternating with\n"
+            "                   mutau round by round; prints ratio (best steps) and\n"
+            "                   median_ratio (median over rounds of each round's ratio)\n"
             "  --blas           also time an OpenBLAS sgemm after oneDNN convolutions against after\n"
             "                   plain OpenMP work, and a forward after an sgemm against after plain work\n"
             "  --memory         instead of timing: the memory of --model's training network\n"
@@ -96,55 +99,84 @@ static int bench_memory(const char *model, int width, int batch, int eval_batch,
     return EXIT_OK;
 }
 
-/* --precision bf16: per depth and thread count, rounds of bf16 steps, fp32
- * steps and (with torch) PyTorch's fp32 steps in turn, so that all three
- * see the same machine; each side's best step. */
-static int bench_bf16(const long *depths, int nd, const long *threads, int nt, int batch,
-                      int classes, int warmup, int steps, int rounds, int profile,
-                      const char *torch)
+static int cmp_double(const void *a, const void *b)
 {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of n values (sorted in place). */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Per depth and thread count, rounds of mutau's steps (bf16 then fp32 with
+ * --precision bf16, fp32 alone otherwise) and (with torch) PyTorch's fp32
+ * steps in turn, so that all see the same machine. Each side's best step
+ * over the rounds, and the median over rounds of each round's ratio (its
+ * best steps'), which one lucky round cannot move. */
+static int bench_rounds(int precision, const long *depths, int nd, const long *threads, int nt,
+                        int batch, int classes, int warmup, int steps, int rounds, int profile,
+                        const char *torch)
+{
+    enum { MAX_ROUNDS = 1000 };
+    static double ratio[2][MAX_ROUNDS]; /* per round: first net / PyTorch, first / fp32 */
     mt_torch_peer *peer = NULL;
     if (torch && mt_torch_peer_open(&peer, torch) < 0)
         return cli_fail(CMD, MT_ERR_LIB);
+    int bf16 = precision == MT_BF16, n_nets = bf16 ? 2 : 1;
+    const char *names[2] = {bf16 ? "bf16" : "fp32", "fp32"};
     int rc = MT_OK;
     for (int d = 0; d < nd && rc >= 0; d++) {
-        mt_bench_net *nets[2] = {NULL, NULL}; /* bf16, fp32 */
-        rc = mt_bench_net_create(&nets[0], (int)depths[d], classes, batch, MT_BF16);
-        if (rc >= 0)
+        mt_bench_net *nets[2] = {NULL, NULL}; /* [0] in `precision`, [1] fp32 for bf16 */
+        rc = mt_bench_net_create(&nets[0], (int)depths[d], classes, batch, precision);
+        if (rc >= 0 && bf16)
             rc = mt_bench_net_create(&nets[1], (int)depths[d], classes, batch, MT_FP32);
         for (int t = 0; t < nt && rc >= 0; t++) {
             double best[2] = {1e30, 1e30}, cpu[2] = {1e30, 1e30}, tw = 0, tc = 0;
             for (int r = 0; r < rounds && rc >= 0; r++) {
                 int warm = r == 0 ? warmup : 1;
-                for (int k = 0; k < 2 && rc >= 0; k++) {
+                double round_best[2] = {1e30, 1e30};
+                for (int k = 0; k < n_nets && rc >= 0; k++) {
                     mt_step_timing tm;
                     int last = r == rounds - 1;
                     if (profile && last)
-                        printf("\nResNet-%ld, %ld threads, %s, per-layer profile (ms per step):\n",
-                               depths[d], threads[t], k ? "fp32" : "bf16");
+                        printf("\nResNet-%ld, %ld threads, %s, profile (ms per step):\n",
+                               depths[d], threads[t], names[k]);
                     rc = mt_bench_net_run(nets[k], (int)threads[t], warm, steps,
                                           profile && last ? stdout : NULL, &tm);
+                    round_best[k] = tm.best_s;
                     best[k] = tm.best_s < best[k] ? tm.best_s : best[k];
                     cpu[k] = tm.best_cpu_s < cpu[k] ? tm.best_cpu_s : cpu[k];
                 }
+                if (rc >= 0 && bf16)
+                    ratio[1][r] = round_best[1] / round_best[0];
                 if (rc >= 0 && peer) {
                     double w, c;
                     rc = mt_torch_peer_run(peer, (int)depths[d], (int)threads[t], batch, warm,
                                            steps, &w, &c);
                     tw = w > tw ? w : tw;
                     tc = c > tc ? c : tc;
+                    ratio[0][r] = batch / round_best[0] / w;
                 }
             }
             if (rc < 0)
                 break;
-            double ips = batch / best[0], fips = batch / best[1];
-            printf("bench model=resnet%ld threads=%ld precision=bf16 images_per_s=%.1f "
-                   "fp32_images_per_s=%.1f bf16_over_fp32=%.2f",
-                   depths[d], threads[t], ips, fips, ips / fips);
-            if (threads[t] == 1)
-                printf(" cpu_bf16_over_fp32=%.2f", cpu[1] / cpu[0]);
+            double ips = batch / best[0];
+            printf("bench model=resnet%ld threads=%ld precision=%s images_per_s=%.1f", depths[d],
+                   threads[t], names[0], ips);
+            if (bf16) {
+                double fips = batch / best[1];
+                printf(" fp32_images_per_s=%.1f bf16_over_fp32=%.2f median_bf16_over_fp32=%.2f",
+                       fips, ips / fips, median(ratio[1], rounds));
+                if (threads[t] == 1)
+                    printf(" cpu_bf16_over_fp32=%.2f", cpu[1] / cpu[0]);
+            }
             if (peer) {
-                printf(" torch_images_per_s=%.1f ratio=%.2f", tw, ips / tw);
+                printf(" torch_images_per_s=%.1f ratio=%.2f median_ratio=%.2f", tw, ips / tw,
+                       median(ratio[0], rounds));
                 if (threads[t] == 1)
                     printf(" cpu_ratio=%.2f", batch / cpu[0] / tc);
             }
@@ -266,34 +298,23 @@ int cmd_bench(int argc, char **argv)
     char info[512];
     mt_bench_blas_info(info, sizeof info);
     printf("batch %ld, 3x32x32, %ld classes; OpenBLAS %s\n", batch, classes, info);
-    if (precision == MT_BF16)
-        return bench_bf16(depths, nd, threads, nt, (int)batch, (int)classes, (int)warmup,
-                          (int)steps, (int)rounds, profile, torch);
+    if (precision == MT_BF16 || torch)
+        return bench_rounds(precision, depths, nd, threads, nt, (int)batch, (int)classes,
+                            (int)warmup, (int)steps, (int)rounds, profile, torch);
     for (int d = 0; d < nd; d++)
         for (int t = 0; t < nt; t++) {
             mt_step_timing tm;
             if (profile)
-                printf("\nResNet-%ld, %ld threads, per-layer profile (ms per step):\n", depths[d],
+                printf("\nResNet-%ld, %ld threads, profile (ms per step):\n", depths[d],
                        threads[t]);
             int rc = mt_bench_resnet((int)depths[d], (int)classes, (int)batch, MT_FP32,
-                                     (int)threads[t],
-                                     (int)warmup, (int)steps, profile ? stdout : NULL, &tm);
+                                     (int)threads[t], (int)warmup, (int)steps,
+                                     profile ? stdout : NULL, &tm);
             if (rc < 0)
                 return cli_fail(CMD, rc);
-            double ips = batch / tm.best_s;
             printf("bench model=resnet%ld threads=%ld images_per_s=%.1f mean_images_per_s=%.1f\n",
-                   depths[d], threads[t], ips, batch / tm.mean_s);
+                   depths[d], threads[t], batch / tm.best_s, batch / tm.mean_s);
             fflush(stdout);
-            if (torch) {
-                double tips;
-                rc = mt_bench_torch(torch, (int)depths[d], (int)batch, (int)threads[t],
-                                    (int)warmup, (int)steps, &tips);
-                if (rc < 0)
-                    return cli_fail(CMD, rc);
-                printf("bench model=resnet%ld threads=%ld torch_images_per_s=%.1f ratio=%.2f\n",
-                       depths[d], threads[t], tips, ips / tips);
-                fflush(stdout);
-            }
         }
     for (int t = 0; blas && t < nt; t++) {
         mt_blas_mix m;

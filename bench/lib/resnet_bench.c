@@ -224,32 +224,6 @@ int mt_bench_have_torch(void)
     return system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
 }
 
-int mt_bench_torch(const char *script, int depth, int batch, int threads, int warmup, int steps,
-                   double *images_per_s)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "OPENBLAS_NUM_THREADS=1 /usr/bin/python3 '%s' --depth %d --threads %d --batch %d "
-             "--warmup %d --steps %d 2>&1",
-             script, depth, threads, batch, warmup, steps);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return mt_error(MT_ERR_IO, "bench: cannot run %s", script);
-    char line[512];
-    int found = 0;
-    while (fgets(line, sizeof line, p)) {
-        const char *k = strstr(line, " images_per_s=");
-        if (strncmp(line, "torch ", 6) == 0 && k) {
-            *images_per_s = atof(k + 14);
-            found = 1;
-        }
-    }
-    int st = pclose(p);
-    if (!found)
-        return mt_error(MT_ERR_LIB, "bench: %s gave no measurement (exit status %d)", script, st);
-    return MT_OK;
-}
-
 void mt_bench_blas_info(char *buf, size_t size)
 {
     const char *core = openblas_get_corename();

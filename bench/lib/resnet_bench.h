@@ -47,11 +47,6 @@ int mt_bench_resnet(int depth, int classes, int batch, int precision, int thread
 /* Whether /usr/bin/python3 can import torch. */
 int mt_bench_have_torch(void);
 
-/* Runs the PyTorch version of the same step (script: bench/torch_resnet.py)
- * and returns its images/s (best step), or a negative status. */
-int mt_bench_torch(const char *script, int depth, int batch, int threads, int warmup, int steps,
-                   double *images_per_s);
-
 /* OpenBLAS next to oneDNN: a 512^3 sgemm right after a ResNet-20 forward's
  * convolutions against the same sgemm after as long a burst of plain OpenMP
  * work ("alone"), and the forward right after an sgemm against the forward
