@@ -3,6 +3,7 @@
 #include "sweep/results.h"
 
 #include "core/status.h"
+#include "trainer/config.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -87,11 +88,20 @@ static double field(char **f, int n, int col)
 
 enum { MAX_COLS = 64 };
 
-/* An epoch column's value as an int, or `row` when it is not a number an int
- * holds (a corrupt log.csv: converting it would be undefined). */
+/* An epoch column's value as an int, or `row` when it is no epoch a run
+ * reaches (a corrupt log.csv: converting it could be undefined, and the
+ * report's curves are sized by the last epoch). */
 static int epoch_or(double ep, int row)
 {
-    return ep >= 0 && ep <= INT_MAX ? (int)ep : row;
+    return ep >= 0 && ep <= MT_TRAIN_MAX_EPOCHS ? (int)ep : row;
+}
+
+/* An epoch count from config.json or final.json; 0 (unknown) when absent or
+ * beyond any run. */
+static int epochs_of(const json_t *v)
+{
+    json_int_t x = json_integer_value(v);
+    return x >= 0 && x <= MT_TRAIN_MAX_EPOCHS ? (int)x : 0;
 }
 
 /* log.csv: best accuracy, speed, time, staleness and the curve. */
@@ -202,7 +212,7 @@ int mt_sweep_result_read(const mt_sweep_spec *s, const mt_sweep_cell *c, const c
     json_t *cell = read_json(dir, c->name, "cell.json", NULL, 0);
 
     json_t *settings = cfg ? json_object_get(cfg, "settings") : NULL;
-    r->epochs = (int)json_integer_value(find_key(settings, "epochs"));
+    r->epochs = epochs_of(find_key(settings, "epochs"));
     /* The trainer's own record of the mode and the delay wins, once it has one. */
     const char *mode = json_string_value(find_key(settings, "mode"));
     if (mode)
@@ -222,9 +232,9 @@ int mt_sweep_result_read(const mt_sweep_spec *s, const mt_sweep_cell *c, const c
         json_t *fj = json_object_get(fin, "final");
         r->final_top1 = number_or_nan(json_object_get(fj, "top1"));
         r->final_top5 = number_or_nan(json_object_get(fj, "top5"));
-        r->epochs_done = (int)json_integer_value(json_object_get(fin, "epochs_completed"));
+        r->epochs_done = epochs_of(json_object_get(fin, "epochs_completed"));
         if (!r->epochs)
-            r->epochs = (int)json_integer_value(json_object_get(fin, "epochs"));
+            r->epochs = epochs_of(json_object_get(fin, "epochs"));
         json_t *tau = json_object_get(fin, "staleness");
         if (tau) {
             r->tau_mean = number_or_nan(json_object_get(tau, "mean"));

@@ -294,6 +294,17 @@ START_TEST(test_result_from_run_directory)
     ck_assert_double_eq_tol(r.tau_max, 9.0, 1e-12);
     mt_sweep_result_free(&r);
 
+    /* An epoch no run reaches (the report sizes its curves by the last one)
+     * counts as the row's position; an epoch count beyond any run as unknown. */
+    write_file(tmpdir, c.name, "log.csv", "epoch,eval_top1\n1,0.5\n2000000000,0.6\n");
+    write_file(tmpdir, c.name, "config.json", "{\"settings\": {\"optim\": {\"epochs\": 4294967300}}}");
+    ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);
+    ck_assert_int_eq(r.n_curve, 2);
+    ck_assert_int_eq(r.curve_epoch[1], 2);
+    ck_assert_int_eq(r.epochs, 4); /* from final.json */
+    mt_sweep_result_free(&r);
+    write_completed(c.name, 0.65);
+
     /* Never started: pending. Failed without a status of its own: failed. */
     mt_sweep_cell_at(&s, 1, &c);
     ck_assert_int_eq(mt_sweep_result_read(&s, &c, tmpdir, &r), MT_OK);

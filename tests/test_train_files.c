@@ -6,6 +6,7 @@
 #include "tests/tool_run.h"
 #include "trainer/config.h"
 #include "trainer/rundir.h"
+#include "trainer/train_ps.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,16 @@ START_TEST(config_json_round_trips_and_hash_ignores_run_settings)
     ck_assert_int_eq(mt_train_config_from_json(&b, bad, "c.json"), MT_ERR_FORMAT);
     ck_assert_str_eq(mt_errmsg(), "c.json: optim.epochs is 4294967297, beyond an int");
     json_decref(bad);
+    bad = json_pack("{s:{s:I}}", "ps", "workers", (json_int_t)4294967298LL);
+    mt_train_ps_config ps;
+    mt_train_ps_config_default(&ps);
+    ck_assert_int_eq(mt_train_ps_config_from_json(&ps, bad, "c.json"), MT_ERR_FORMAT);
+    ck_assert_str_eq(mt_errmsg(), "c.json: ps.workers is 4294967298, beyond an int");
+    json_decref(bad);
+    a.epochs = MT_TRAIN_MAX_EPOCHS + 1;
+    ck_assert_int_eq(mt_train_config_check(&a), MT_ERR_ARG);
+    ck_assert_str_eq(mt_errmsg(), "--epochs: 100001 is not in [1, 100000]");
+    a.epochs = MT_TRAIN_MAX_EPOCHS;
 
     a.momentum = 1.0;
     ck_assert_int_eq(mt_train_config_check(&a), MT_ERR_ARG);

@@ -297,7 +297,7 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
     case O_WIDTH: return cli_int(CMD, f, arg, 1, 4096, &v) ? -1 : (c->width = (int)v, 0);
     case O_SMOOTH:
         return cli_double(CMD, f, arg, 0.0, 0.999, &d) ? -1 : (c->label_smoothing = d, 0);
-    case O_EPOCHS: return cli_int(CMD, f, arg, 1, 100000, &v) ? -1 : (c->epochs = (int)v, 0);
+    case O_EPOCHS: return cli_int(CMD, f, arg, 1, MT_TRAIN_MAX_EPOCHS, &v) ? -1 : (c->epochs = (int)v, 0);
     case O_BATCH: return cli_int(CMD, f, arg, 1, 65536, &v) ? -1 : (c->batch = (int)v, 0);
     case O_LR: return cli_double(CMD, f, arg, 1e-12, 1e6, &d) ? -1 : (c->schedule.base_lr = d, 0);
     case O_SCHEDULE:

@@ -42,8 +42,8 @@ void mt_train_config_default(mt_train_config *c)
 
 int mt_train_config_check(const mt_train_config *c)
 {
-    if (c->epochs < 1)
-        return mt_error(MT_ERR_ARG, "--epochs: %d is not >= 1", c->epochs);
+    if (c->epochs < 1 || c->epochs > MT_TRAIN_MAX_EPOCHS)
+        return mt_error(MT_ERR_ARG, "--epochs: %d is not in [1, %d]", c->epochs, MT_TRAIN_MAX_EPOCHS);
     if (c->batch < 1)
         return mt_error(MT_ERR_ARG, "--batch: %d is not >= 1", c->batch);
     if (!(c->momentum >= 0.0 && c->momentum < 1.0))

@@ -20,6 +20,10 @@
 
 enum mt_progress_mode { MT_PROGRESS_AUTO, MT_PROGRESS_BAR, MT_PROGRESS_PLAIN, MT_PROGRESS_QUIET };
 
+/* The longest run: --epochs, and a config.json read back, above it are refused,
+ * and an epoch beyond it in a log.csv is no epoch a run reached. */
+enum { MT_TRAIN_MAX_EPOCHS = 100000 };
+
 typedef struct {
     /* data */
     char data_dir[MT_PATH_CAP]; /* "" = the default (CIFAR-100 if present, else Fashion-MNIST) */

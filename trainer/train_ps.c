@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -143,6 +144,22 @@ json_t *mt_train_ps_config_to_json(const mt_train_ps_config *p, int threads_per_
     return j;
 }
 
+/* ps.KEY, when present, into *out: an integer an int holds (the range is
+ * checked with the flags'). */
+static int get_count(const json_t *j, const char *key, int *out, const char *where)
+{
+    const json_t *v = json_object_get(j, key);
+    if (!v)
+        return MT_OK;
+    if (!json_is_integer(v))
+        return mt_error(MT_ERR_FORMAT, "%s: ps.%s is not an integer", where, key);
+    if (json_integer_value(v) < INT_MIN || json_integer_value(v) > INT_MAX)
+        return mt_error(MT_ERR_FORMAT, "%s: ps.%s is %lld, beyond an int", where, key,
+                        (long long)json_integer_value(v));
+    *out = (int)json_integer_value(v);
+    return MT_OK;
+}
+
 int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, const char *where)
 {
     const json_t *j = json_object_get(settings, "ps");
@@ -151,14 +168,11 @@ int mt_train_ps_config_from_json(mt_train_ps_config *p, const json_t *settings, 
     if (!json_is_object(j))
         return mt_error(MT_ERR_FORMAT, "%s: ps is not an object", where);
     const json_t *v;
-    if ((v = json_object_get(j, "workers")) && !json_is_integer(v))
-        return mt_error(MT_ERR_FORMAT, "%s: ps.workers is not an integer", where);
-    if (v)
-        p->workers = (int)json_integer_value(v);
-    if ((v = json_object_get(j, "shards")) && !json_is_integer(v))
-        return mt_error(MT_ERR_FORMAT, "%s: ps.shards is not an integer", where);
-    if (v)
-        p->shards = (int)json_integer_value(v);
+    int rc = get_count(j, "workers", &p->workers, where);
+    if (rc == MT_OK)
+        rc = get_count(j, "shards", &p->shards, where);
+    if (rc != MT_OK)
+        return rc;
     if ((v = json_object_get(j, "oversubscribe")))
         p->oversubscribe = json_is_true(v);
     if ((v = json_object_get(j, "ignore_memory")))
