@@ -64,28 +64,34 @@ static void memory_add(const mt_conv_key *key, const int winograd[MT_CONV_PASSES
 }
 
 /* The cache file's path, or 0 when there is none (MUTAU_CONV_CACHE=off, no
- * home); creates the default directories. */
+ * home, a path too long); creates the default directories. */
 static int cache_path(char *path, size_t size)
 {
     const char *env = getenv("MUTAU_CONV_CACHE");
-    if (env && *env)
-        return strcmp(env, "off") != 0 && snprintf(path, size, "%s", env) < (int)size;
+    if (env && *env) {
+        size_t n = strlen(env);
+        if (strcmp(env, "off") == 0 || n >= size)
+            return 0;
+        memcpy(path, env, n + 1);
+        return 1;
+    }
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char dir[PATH_MAX];
+    int len;
     if (xdg && *xdg)
-        snprintf(dir, sizeof dir, "%s", xdg);
+        len = snprintf(path, size, "%s", xdg);
     else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.cache", home);
+        len = snprintf(path, size, "%s/.cache", home);
     else
         return 0;
-    mkdir(dir, 0755);
-    size_t len = strlen(dir);
-    if (len + sizeof "/mutau/conv-algorithms" > size || len + sizeof "/mutau" > sizeof dir)
+    static const char sub[] = "/mutau", file[] = "/conv-algorithms";
+    if (len < 0 || (size_t)len + sizeof sub + sizeof file > size)
         return 0;
-    strcat(dir, "/mutau");
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    mkdir(path, 0755);
+    memcpy(path + len, sub, sizeof sub);
+    len += (int)sizeof sub - 1;
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
         return 0;
-    snprintf(path, size, "%s/conv-algorithms", dir);
+    memcpy(path + len, file, sizeof file);
     return 1;
 }
 
