@@ -121,6 +121,9 @@ void mt_method_free(mt_method *m)
 }
 
 const mt_method_config *mt_method_config_of(const mt_method *m) { return &m->cfg; }
+float *mt_method_mean_square(mt_method *m) { return m->mean_square; }
+float *mt_method_dana_u(mt_method *m) { return m->u; }
+mt_momentum_auto *mt_method_auto(mt_method *m) { return &m->autom; }
 
 int mt_method_needs_read(const mt_method *m)
 {
@@ -242,6 +245,9 @@ int mt_method_ckpt_add(mt_method *m, mt_ckpt *c)
 
 int mt_method_ckpt_load(mt_method *m, const mt_ckpt *c)
 {
+    /* A checkpoint from before methods is msgd's, which has no state. */
+    if (m->cfg.kind == MT_METHOD_MSGD && !m->cfg.momentum_auto && !mt_ckpt_find(c, "method.meta"))
+        return MT_OK;
     int64_t want[META_N], got[META_N];
     fill_meta(m, want);
     int rc = mt_ckpt_get(c, "method.meta", got, sizeof got);

@@ -104,10 +104,20 @@ double mt_method_momentum(const mt_method *m);
 void mt_method_read(const mt_method *m, const float *theta, const float *velocity, float *out,
                     size_t begin, size_t end, double mu);
 
+/* The state itself, for a transport that moves it between copies of the
+ * method (the MPI server ranks gather their shards' state to rank 0 and
+ * scatter it back on a restore): dc-asgd-a's MeanSquare (n floats; NULL for
+ * other methods), dana's momenta (W x n floats, worker w's at w n; NULL for
+ * other methods), and the auto-momentum statistics. */
+float *mt_method_mean_square(mt_method *m);
+float *mt_method_dana_u(mt_method *m);
+mt_momentum_auto *mt_method_auto(mt_method *m);
+
 /* Sections "method.*" of a checkpoint: the kind and sizes (a checkpoint of
  * another method, worker count or size is refused naming the field), the
  * auto statistics, MeanSquare, the u^i. The bytes stay in m: write the
- * checkpoint before the next push. */
+ * checkpoint before the next push. Loading a checkpoint without them (written
+ * before methods existed) is accepted for plain msgd, which has no state. */
 int mt_method_ckpt_add(mt_method *m, mt_ckpt *c);
 int mt_method_ckpt_load(mt_method *m, const mt_ckpt *c);
 

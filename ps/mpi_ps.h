@@ -5,15 +5,25 @@
  * Server ranks. Server rank s owns shard s of the flat buffer, the same
  * contiguous 16-float-aligned split as the in-process server's shards
  * (mt_ps_shard_range). It keeps the shard in an mt_ps_server of its own and
- * applies pushes with the same calls as the in-process modes (mt_ps_push in
- * async mode; mt_ps_average, mt_ps_server_apply_range and
- * mt_ps_server_advance in sync mode): the update rule exists once, in optim/.
+ * applies pushes with the same calls as the in-process modes
+ * (mt_ps_push_from in async mode, with the pushing worker rank's index;
+ * mt_ps_average, mt_ps_server_apply_range and mt_ps_server_advance in sync
+ * mode): the update rule exists once, in optim/, and every method of
+ * optim/method.h runs (dana in async mode only, as in one process). The
+ * server config's `workers` is ignored: the worker ranks are the workers.
+ * The rules are elementwise, so each server rank keeps the method's state of
+ * its own shard (dana's momenta, dc-asgd's MeanSquare).
  * Rank 0 also holds the BN state, hands out the tickets and gates the epochs.
  *
  * A server rank runs a loop on one thread that answers one message at a
  * time, so every shard applies its pushes one after the other; a pull is
  * sent straight from the shard's theta (MPI_Isend, several pulls in flight at
  * once), and a push is applied only after the pulls in flight have left.
+ * With dana or dc-asgd in async mode the server rank keeps W copies of its
+ * shard (W x shard floats, allocated at creation): a pull is the in-process
+ * pull (mt_ps_pull: theta, or dana's look-ahead) into the worker's copy, sent
+ * from there, and that worker's push passes the copy as theta_read (dc-asgd);
+ * pushes then need not wait for pulls in flight.
  * When idle it sleeps in short steps (idle_sleep_us) instead of spinning, so
  * that server ranks sharing cores with workers leave them the CPU.
  *
@@ -46,10 +56,10 @@
  *
  * Epochs. Every steps_per_epoch versions rank 0 stops handing out batches
  * until every push of the epoch is applied on every shard; the shards are then
- * gathered to rank 0 (theta and velocity, MPI_Gatherv over the server ranks)
- * and epoch_end runs on rank 0 on that consistent snapshot, as in one
- * process. At the end of a run the shards are gathered again, so rank 0 holds
- * the final theta, velocity and state.
+ * gathered to rank 0 (theta, velocity and the method's state, MPI_Gatherv
+ * over the server ranks) and epoch_end runs on rank 0 on that consistent
+ * snapshot, as in one process. At the end of a run the shards are gathered
+ * again, so rank 0 holds the final theta, velocity and state.
  *
  * Failures: a worker's mt_mpi_worker_fail ends the run; mt_mpi_server_run
  * returns that status on every server rank, with the worker's message on
@@ -59,6 +69,7 @@
 #ifndef MT_PS_MPI_PS_H
 #define MT_PS_MPI_PS_H
 
+#include "core/checkpoint.h"
 #include "ps/mpi.h"
 #include "ps/server.h"
 #include "ps/tau_hist.h"
@@ -108,9 +119,23 @@ int mt_mpi_server_create(mt_mpi_server **out, mt_mpi *m, const mt_ps_server_conf
                          const mt_mpi_ps_config *cfg, const float *theta0, const float *state0);
 void mt_mpi_server_free(mt_mpi_server *srv);
 
+/* Rank 0, quiescent (in epoch_end or after the run): the update rule's state
+ * gathered from the shards into a checkpoint being assembled: the sections
+ * "method.*" of optim/method.h for the whole model (dana's momenta W x n,
+ * dc-asgd's MeanSquare n, the auto statistics of shard 0) and, with momentum
+ * auto and S > 1, "mpi.auto_shards" (double[S][2]: each shard's tau sum and
+ * count; each shard measures its own tau). The bytes stay in srv: write the
+ * checkpoint before the run goes on. */
+int mt_mpi_server_ckpt_add(mt_mpi_server *srv, mt_ckpt *c);
+/* Rank 0: the same sections from a checkpoint, kept until
+ * mt_mpi_server_restore hands them to the shards. A checkpoint of another
+ * method, worker count or size is refused naming the field. */
+int mt_mpi_server_ckpt_load(mt_mpi_server *srv, const mt_ckpt *c);
+
 /* Restores a checkpointed model on every server rank: rank 0 passes the whole
- * theta, velocity (n floats each) and state, the others NULL; version k >= 0
- * on all. Collective over the server ranks. */
+ * theta, velocity (n floats each), state and version k >= 0, the others NULL
+ * and any version (rank 0's is sent to them); the method's state is what
+ * mt_mpi_server_ckpt_load read on rank 0. Collective over the server ranks. */
 int mt_mpi_server_restore(mt_mpi_server *srv, const float *theta, const float *velocity,
                           const float *state, int64_t version);
 

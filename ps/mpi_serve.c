@@ -22,11 +22,19 @@ int mpi_serve_pull(mt_mpi_server *srv, int w)
     struct mpi_peer *p = &srv->peer[w];
     MPI_Comm c = srv->m->data;
     int dst = mpi_worker_rank(srv, w);
+    const float *send = mt_ps_server_theta(srv->shard);
     p->version_read = mt_ps_server_version(srv->shard);
     int rc = MT_MPI(MPI_Wait(&srv->theta_req[w], MPI_STATUS_IGNORE));
+    if (rc == MT_OK && srv->pull_copy) {
+        /* What the in-process pull gives worker w (dana: the look-ahead), into
+         * w's copy, which its push needs again (dc-asgd: theta_read). */
+        float *copy = srv->pull_copy + (size_t)w * srv->copy_stride;
+        mt_ps_pull(srv->shard, copy, NULL);
+        send = copy;
+    }
     if (rc == MT_OK)
-        rc = MT_MPI(MPI_Isend(mt_ps_server_theta(srv->shard), (int)srv->len, MPI_FLOAT, dst,
-                              TAG_THETA, c, &srv->theta_req[w]));
+        rc = MT_MPI(MPI_Isend(send, (int)srv->len, MPI_FLOAT, dst, TAG_THETA, c,
+                              &srv->theta_req[w]));
     if (rc == MT_OK && srv->n_state) {
         /* Sent from the worker's own copy, which the BN merge of its push needs. */
         rc = MT_MPI(MPI_Wait(&srv->state_req[w], MPI_STATUS_IGNORE));
@@ -129,12 +137,15 @@ static int sync_step(mt_mpi_server *srv)
 static int async_push(mt_mpi_server *srv, int w)
 {
     struct mpi_peer *p = &srv->peer[w];
-    int rc = mpi_wait_pulls(srv);
+    /* Pulls sent straight from theta must leave before it changes; pulls
+     * sent from the workers' copies need not wait. */
+    int rc = srv->pull_copy ? MT_OK : mpi_wait_pulls(srv);
     if (rc < 0)
         return rc;
     double t0 = MPI_Wtime();
-    int64_t tau = mt_ps_push(srv->shard, srv->grad, p->version_read,
-                             srv->n_state ? srv->state_new : NULL, p->state_read, NULL);
+    const float *read = srv->pull_copy ? srv->pull_copy + (size_t)w * srv->copy_stride : NULL;
+    int64_t tau = mt_ps_push_from(srv->shard, w, srv->grad, read, p->version_read,
+                                  srv->n_state ? srv->state_new : NULL, p->state_read, NULL);
     srv->apply_s += MPI_Wtime() - t0;
     if (tau < 0)
         return mt_error_context((int)tau, "mpi: rank %d: push of worker %d", srv->rank, w);

@@ -62,6 +62,10 @@ void mt_mpi_server_free(mt_mpi_server *srv)
     free(srv->avg_grad);
     free(srv->avg_state);
     free(srv->src);
+    free(srv->pull_copy);
+    free(srv->auto_all);
+    if (srv->own_method)
+        mt_method_free(srv->method_all);
     if (srv->S > 1) {
         free(srv->theta_all);
         free(srv->velocity_all);
@@ -85,11 +89,40 @@ static int create_shard(mt_mpi_server *srv, const mt_ps_server_config *server,
     c.n = srv->len ? srv->len : 1; /* an empty shard keeps one unused float */
     c.n_state = srv->n_state;
     c.shards = 1;
+    c.workers = srv->W; /* dana's momentum per worker rank */
     c.decay = srv->len ? &decay : NULL;
     float pad = 0.0f;
     rc = mt_ps_server_create(&srv->shard, &c, srv->len ? theta0 + srv->begin : &pad, state0);
     mt_msgd_ranges_free(&decay);
     return rc;
+}
+
+/* Whether the shard's method needs to keep what each worker pulled: dana's
+ * look-ahead is not theta, dc-asgd's correction needs theta_read. In sync mode
+ * tau = 0 and neither is needed (dana is refused there). */
+static int keeps_reads(const mt_mpi_server *srv)
+{
+    const mt_method *m = mt_ps_server_method(srv->shard);
+    return srv->cfg.mode == MT_PS_ASYNC &&
+           (mt_method_config_of(m)->kind == MT_METHOD_DANA || mt_method_needs_read(m));
+}
+
+/* Rank 0, S > 1: the whole model's method, where the shards' state is
+ * gathered for checkpoints; 0 or -1. */
+static int alloc_method_all(mt_mpi_server *srv)
+{
+    mt_method *mine = mt_ps_server_method(srv->shard);
+    if (srv->S == 1) {
+        srv->method_all = mine;
+        return 0;
+    }
+    srv->own_method = 1;
+    if (mt_method_create(&srv->method_all, mt_method_config_of(mine), NULL, srv->n) < 0)
+        return -1;
+    if (mt_method_config_of(mine)->momentum_auto &&
+        !(srv->auto_all = calloc(2 * (size_t)srv->S, sizeof(double))))
+        return -1;
+    return 0;
 }
 
 /* The buffers of the mode and the role; 0 or -1. */
@@ -130,6 +163,12 @@ static int alloc_buffers(mt_mpi_server *srv)
         if (srv->S > 1)
             fail |= !(srv->theta_all = alloc_floats(srv->n)) ||
                     !(srv->velocity_all = alloc_floats(srv->n));
+        fail |= alloc_method_all(srv) < 0;
+    }
+    if (keeps_reads(srv)) {
+        /* Each copy on its own cache lines; an empty shard keeps one float. */
+        srv->copy_stride = (mt_ps_server_n(srv->shard) + 15) / 16 * 16;
+        fail |= !(srv->pull_copy = alloc_floats((size_t)W * srv->copy_stride));
     }
     return fail ? -1 : 0;
 }
@@ -151,11 +190,9 @@ int mt_mpi_server_create(mt_mpi_server **out, mt_mpi *m, const mt_ps_server_conf
                         cfg->n_report);
     if (server->n > (size_t)2147483647)
         return mt_error(MT_ERR_ARG, "mpi: %zu parameters exceed MPI's int counts", server->n);
-    if (server->method == MT_METHOD_DC_ASGD || server->method == MT_METHOD_DANA)
-        return mt_error(MT_ERR_ARG, "mpi: method %s needs the pushing worker's id and the "
-                        "parameters it pulled on the server ranks, which the MPI transport does "
-                        "not send yet; over MPI: msgd, staleness-lr, momentum auto",
-                        mt_method_name(server->method));
+    if (server->method == MT_METHOD_DANA && cfg->mode == MT_PS_SYNC)
+        return mt_error(MT_ERR_ARG, "mpi: method dana is not defined for sync mode (one "
+                        "averaged step has no worker to keep a momentum for)");
     mt_ps_server_config check = *server;
     check.shards = 1;
     int rc = mt_ps_server_config_check(&check);
@@ -214,11 +251,54 @@ static int move(mt_mpi_server *srv, float *all, float *mine, int to_shards)
                               0, srv->m->role));
 }
 
+/* The auto-momentum statistics of every shard to rank 0's auto_all (each
+ * shard measures its own tau, so with S > 1 they may differ), or back. */
+static int move_auto(mt_mpi_server *srv, int to_shards)
+{
+    mt_momentum_auto *a = mt_method_auto(mt_ps_server_method(srv->shard));
+    double mine[2] = {a->tau_sum, (double)a->count}; /* counts are exact below 2^53 */
+    int rc = to_shards ? MT_MPI(MPI_Scatter(srv->auto_all, 2, MPI_DOUBLE, mine, 2, MPI_DOUBLE,
+                                            0, srv->m->role))
+                       : MT_MPI(MPI_Gather(mine, 2, MPI_DOUBLE, srv->auto_all, 2, MPI_DOUBLE,
+                                           0, srv->m->role));
+    if (rc == MT_OK && to_shards) {
+        a->tau_sum = mine[0];
+        a->count = (int64_t)mine[1];
+    }
+    if (rc == MT_OK && !to_shards && srv->rank == 0) {
+        /* method.auto_* of the checkpoint: shard 0's, as with one shard. */
+        a = mt_method_auto(srv->method_all);
+        a->tau_sum = srv->auto_all[0];
+        a->count = (int64_t)srv->auto_all[1];
+    }
+    return rc;
+}
+
+/* The method's state between the shards and rank 0's method_all, like theta:
+ * MeanSquare, each worker's dana momentum, the auto statistics. */
+static int move_method(mt_mpi_server *srv, int to_shards)
+{
+    mt_method *mine = mt_ps_server_method(srv->shard), *all = srv->method_all;
+    size_t stride = mt_ps_server_n(srv->shard); /* an empty shard's method holds one float */
+    float *ms = mt_method_mean_square(mine), *u = mt_method_dana_u(mine);
+    int rc = MT_OK;
+    if (ms)
+        rc = move(srv, all ? mt_method_mean_square(all) : NULL, ms, to_shards);
+    for (int w = 0; u && w < srv->W && rc == MT_OK; w++)
+        rc = move(srv, all ? mt_method_dana_u(all) + (size_t)w * srv->n : NULL,
+                  u + (size_t)w * stride, to_shards);
+    if (rc == MT_OK && srv->S > 1 && mt_method_config_of(mine)->momentum_auto)
+        rc = move_auto(srv, to_shards);
+    return rc;
+}
+
 int mpi_gather(mt_mpi_server *srv)
 {
     int rc = move(srv, srv->theta_all, mt_ps_server_theta(srv->shard), 0);
     if (rc == MT_OK)
         rc = move(srv, srv->velocity_all, mt_ps_server_velocity(srv->shard), 0);
+    if (rc == MT_OK)
+        rc = move_method(srv, 0);
     return rc;
 }
 
@@ -227,16 +307,41 @@ int mt_mpi_server_restore(mt_mpi_server *srv, const float *theta, const float *v
 {
     if (srv->rank == 0 && (!theta || !velocity || (srv->n_state && !state)))
         return mt_error(MT_ERR_ARG, "mpi: restore without theta, velocity or state on rank 0");
+    /* Rank 0's version: only rank 0 has read the checkpoint. */
+    int64_t k = version;
+    int rc = srv->S > 1 ? MT_MPI(MPI_Bcast(&k, 1, MPI_INT64_T, 0, srv->m->role)) : MT_OK;
     /* MPI_Scatterv's send buffer is const in MPI-3; the move helper is not. */
-    int rc = move(srv, (float *)theta, mt_ps_server_theta(srv->shard), 1);
+    if (rc == MT_OK)
+        rc = move(srv, (float *)theta, mt_ps_server_theta(srv->shard), 1);
     if (rc == MT_OK)
         rc = move(srv, (float *)velocity, mt_ps_server_velocity(srv->shard), 1);
+    if (rc == MT_OK)
+        rc = move_method(srv, 1); /* from method_all, as mt_mpi_server_ckpt_load left it */
     if (rc == MT_OK && srv->n_state && state != mt_ps_server_state(srv->shard))
         memcpy(mt_ps_server_state(srv->shard), state, srv->n_state * sizeof(float));
     if (rc == MT_OK)
-        rc = mt_ps_server_set_version(srv->shard, version);
-    if (rc == MT_OK && srv->rank == 0 && srv->S > 1)
+        rc = mt_ps_server_set_version(srv->shard, k);
+    /* Rank 0's whole-model buffers from the shards: collective, so every
+     * server rank gathers (rank 0 alone would wait for the others forever). */
+    if (rc == MT_OK && srv->S > 1)
         rc = mpi_gather(srv);
+    return rc;
+}
+
+int mt_mpi_server_ckpt_add(mt_mpi_server *srv, mt_ckpt *c)
+{
+    int rc = mt_method_ckpt_add(srv->method_all, c);
+    if (rc == MT_OK && srv->auto_all)
+        rc = mt_ckpt_add(c, "mpi.auto_shards", srv->auto_all, 2 * (size_t)srv->S * sizeof(double));
+    return rc;
+}
+
+int mt_mpi_server_ckpt_load(mt_mpi_server *srv, const mt_ckpt *c)
+{
+    int rc = mt_method_ckpt_load(srv->method_all, c);
+    if (rc == MT_OK && srv->auto_all)
+        rc = mt_ckpt_get(c, "mpi.auto_shards", srv->auto_all,
+                         2 * (size_t)srv->S * sizeof(double));
     return rc;
 }
 

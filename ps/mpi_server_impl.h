@@ -42,6 +42,12 @@ struct mt_mpi_server {
     float *state_new;                   /* async, rank 0: its state (n_state) */
     double *report;                     /* rank 0: the push's report (n_report) */
     float *avg_grad, *avg_state;        /* sync, W > 1: the step's averages */
+    /* Async with a method that needs what each worker read (dana's look-ahead,
+     * dc-asgd's theta_read): W copies of this shard, worker w's at w * stride,
+     * each what w pulled, sent from there and kept until w's push; NULL
+     * otherwise (the pull is sent straight from theta). */
+    float *pull_copy;
+    size_t copy_stride;
     const float **src;                  /* sync: W sources for mt_ps_average */
     int step_grads;                     /* sync: gradients of the step received */
     double busy_s, apply_s;
@@ -50,6 +56,10 @@ struct mt_mpi_server {
     /* Rank 0. */
     float *theta_all, *velocity_all; /* the gathered model (S = 1: the shard's own buffers) */
     int *counts, *displs;            /* S: shard sizes and offsets, for the gathers */
+    mt_method *method_all;           /* the whole model's method state, gathered (S = 1: the
+                                      * shard's own) */
+    int own_method;                  /* method_all is rank 0's own copy (S > 1) */
+    double *auto_all;                /* momentum auto: (tau sum, count) of each shard (2 S) */
     mt_tau_hist tau_epoch, tau_total;
     int64_t steps;                   /* the run's target version */
     int64_t next, done, gate;        /* async: tickets handed out, pushed; the gate */
@@ -66,7 +76,7 @@ struct mt_mpi_server {
 };
 
 /* mpi_server.c: the shards gathered to rank 0 (collective over the server
- * ranks; rank 0's buffers get the whole model). */
+ * ranks; rank 0's buffers get the whole model and the method's state). */
 int mpi_gather(mt_mpi_server *srv);
 
 /* mpi_serve.c: the shard's side of the protocol, on every server rank. */

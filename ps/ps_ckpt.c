@@ -82,13 +82,8 @@ int mt_ps_ckpt_load(mt_ps *ps, const mt_ckpt *c)
     int n = sections(ps, t);
     for (int i = 0; i < n && rc == MT_OK; i++)
         rc = mt_ckpt_get(c, t[i].name, t[i].data, t[i].size);
-    /* The update rule's state; a checkpoint from before methods is msgd's,
-     * which has none. */
-    mt_method *m = mt_ps_server_method(ps->server);
-    const mt_method_config *mc = mt_method_config_of(m);
-    int plain = mc->kind == MT_METHOD_MSGD && !mc->momentum_auto;
-    if (rc == MT_OK && (!plain || mt_ckpt_find(c, "method.meta")))
-        rc = mt_method_ckpt_load(m, c);
+    if (rc == MT_OK)
+        rc = mt_method_ckpt_load(mt_ps_server_method(ps->server), c);
     if (rc == MT_OK)
         rc = mt_ps_server_set_version(ps->server, ps->ckpt_version);
     if (rc == MT_OK) {

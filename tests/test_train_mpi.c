@@ -143,18 +143,21 @@ static int interrupt_after_checkpoint(const char *name, const char *const *args,
     return tool_wait(p);
 }
 
-/* `mpirun -np 3 mutau train --resume DIR` completes the run in DIR, equal
+/* `mpirun -np NP mutau train --resume DIR` completes the run in DIR, equal
  * to the uninterrupted run `same`. */
-static void resume_equals(const char *name, const char *same)
+static void resume_np_equals(int np, const char *name, const char *same)
 {
-    char out[200];
+    char out[200], nps[16];
     snprintf(out, sizeof out, "%s/%s.resumed.out", root, name);
-    const char *argv[] = {mpirun, "-np", "3", "--oversubscribe", tool_path(), "train",
+    snprintf(nps, sizeof nps, "%d", np);
+    const char *argv[] = {mpirun, "-np", nps, "--oversubscribe", tool_path(), "train",
                           "--resume", dir_of(name), NULL};
     expect_exit(tool_wait(tool_spawn(out, argv)), 0, name);
     run_expect_same_log(dir_of(name), dir_of(same), TRAJECTORY);
     run_expect_same_sections(dir_of(name), dir_of(same), STATE);
 }
+
+static void resume_equals(const char *name, const char *same) { resume_np_equals(3, name, same); }
 
 START_TEST(sync_equals_threads_and_resumes)
 {
@@ -243,6 +246,90 @@ START_TEST(async_applies_every_push)
 }
 END_TEST
 
+/* dana and dc-asgd over MPI: with one worker rank the async order is fixed
+ * (pull, push, pull, ...), so the run is the in-process async run with one
+ * worker bit for bit: log.csv's trajectory and the checkpoint's parameters,
+ * velocity, BN state and the method's state gathered from the shards, with
+ * one server rank and with two. dana's look-ahead pull comes from the
+ * server's copy for the worker; dc-asgd's correction uses the same copy as
+ * theta_read (zero at tau = 0, so the in-process run with one worker is the
+ * single-process trainer, which has no method state to compare). */
+START_TEST(methods_equal_threads)
+{
+    static const char *const methods[] = {"dana", "dc-asgd"};
+    for (int i = 0; i < 2; i++) {
+        const char *m = methods[i];
+        char mpi1[32], mpi2[32], threads[32];
+        snprintf(mpi1, sizeof mpi1, "%s_s1", m);
+        snprintf(mpi2, sizeof mpi2, "%s_s2", m);
+        snprintf(threads, sizeof threads, "%s_threads", m);
+        const char *a1[] = {"--transport", "mpi", "--method", m, NULL};
+        const char *a2[] = {"--transport", "mpi", "--server-ranks", "2", "--method", m, NULL};
+        const char *at[] = {"--workers", "1", "--mode", "async", "--method", m, NULL};
+        expect_exit(train(2, mpi1, a1), 0, mpi1);
+        expect_exit(train(3, mpi2, a2), 0, mpi2);
+        expect_exit(train(0, threads, at), 0, threads);
+        run_expect_same_log(dir_of(mpi1), dir_of(threads), TRAJECTORY);
+        run_expect_same_sections(dir_of(mpi1), dir_of(threads), STATE);
+        run_expect_same_log(dir_of(mpi2), dir_of(mpi1), TRAJECTORY);
+        run_expect_same_sections(dir_of(mpi2), dir_of(mpi1), STATE);
+        const char *own[] = {i == 0 ? "method.dana_u" : "method.mean_square", NULL};
+        run_expect_same_sections(dir_of(mpi2), dir_of(mpi1), own);
+        if (i == 0)
+            run_expect_same_sections(dir_of(mpi1), dir_of(threads), own);
+        json_t *c = run_json(mpi2, "config.json");
+        json_t *s = json_object_get(json_object_get(c, "settings"), "mpi");
+        ck_assert_str_eq(json_string_value(json_object_get(s, "method")), m);
+        json_decref(c);
+    }
+}
+END_TEST
+
+/* A dana run over MPI stopped half way (--stop-after, exit 4, a checkpoint
+ * with the momenta gathered from the shards) and resumed continues exactly
+ * as the run that was not stopped: one server rank, and two with momentum
+ * auto (each shard's statistics in the checkpoint). */
+START_TEST(dana_resumes_bit_for_bit)
+{
+    const char *whole[] = {"--transport", "mpi", "--method", "dana", NULL};
+    const char *stop[] = {"--transport", "mpi", "--method", "dana", "--stop-after", "18", NULL};
+    expect_exit(train(2, "dana_whole", whole), 0, "dana_whole");
+    expect_exit(train(2, "dana_stop", stop), 4, "dana_stop");
+    resume_np_equals(2, "dana_stop", "dana_whole");
+    const char *own[] = {"method.dana_u", "method.auto_tau_sum", "method.auto_count", NULL};
+    run_expect_same_sections(dir_of("dana_stop"), dir_of("dana_whole"), own);
+
+    const char *whole2[] = {"--transport", "mpi", "--server-ranks", "2", "--method", "dana",
+                            "--momentum", "auto", NULL};
+    const char *stop2[] = {"--transport", "mpi", "--server-ranks", "2", "--method", "dana",
+                           "--momentum", "auto", "--stop-after", "18", NULL};
+    expect_exit(train(3, "auto_whole", whole2), 0, "auto_whole");
+    expect_exit(train(3, "auto_stop", stop2), 4, "auto_stop");
+    resume_np_equals(3, "auto_stop", "auto_whole");
+    const char *own2[] = {"method.dana_u", "mpi.auto_shards", NULL};
+    run_expect_same_sections(dir_of("auto_stop"), dir_of("auto_whole"), own2);
+    uint64_t size = 0;
+    char *shards = run_ckpt_section(dir_of("auto_whole"), "mpi.auto_shards", &size);
+    ck_assert_int_eq((int)size, 4 * (int)sizeof(double));
+    double st[4];
+    memcpy(st, shards, sizeof st);
+    free(shards);
+    /* 36 pushes on each shard, all at tau 0 (one worker). */
+    ck_assert(st[0] == 0 && st[1] == 36 && st[2] == 0 && st[3] == 36);
+}
+END_TEST
+
+/* The number of lines of `name`'s output that contain `needle`. */
+static int lines_with(const char *name, const char *needle)
+{
+    char *s = output(name);
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    free(s);
+    return n;
+}
+
 /* A loss that leaves --divergence-loss on a worker rank (lr 50, momentum
  * 0.99: huge but finite) ends the job as diverged, as NaN/Inf does. */
 START_TEST(loss_above_the_bound_diverges)
@@ -266,6 +353,15 @@ START_TEST(bad_setups_exit_2)
     const char *delay[] = {"--transport", "mpi", "--mode", "delay", NULL};
     expect_exit(train(2, "delay", delay), 2, "delay");
     expect_line("delay", "--mode delay: delay mode simulates staleness in one process");
+    /* Every rank finds these; rank 0 alone says so. */
+    const char *dana_sync[] = {"--transport", "mpi", "--mode", "sync", "--method", "dana", NULL};
+    expect_exit(train(3, "dana_sync", dana_sync), 2, "dana_sync");
+    ck_assert_int_eq(lines_with("dana_sync", "mutau train: "), 1);
+    expect_line("dana_sync", "mutau train: --method dana: not with --mode sync");
+    const char *bounded[] = {"--transport", "mpi", "--max-staleness", "2", NULL};
+    expect_exit(train(3, "bounded", bounded), 2, "bounded");
+    ck_assert_int_eq(lines_with("bounded", "mutau train: "), 1);
+    expect_line("bounded", "mutau train: --max-staleness: bounded staleness runs in one process");
     /* Two programs in one world (mpirun's A : B): the last rank differs. */
     const char *seed[] = {"--transport", "mpi", ":", "-np", "1", tool_path(), "train", "--data",
                           data_dir, "--model", "resnet8", "--epochs", "3", "--batch", "16",
@@ -292,6 +388,12 @@ static Suite *train_mpi_suite(void)
     tcase_add_test(tc, loss_above_the_bound_diverges);
     tcase_add_test(tc, bad_setups_exit_2);
     suite_add_tcase(s, tc);
+    TCase *m = tcase_create("methods");
+    tcase_add_checked_fixture(m, setup, teardown);
+    tcase_set_timeout(m, 600);
+    tcase_add_test(m, methods_equal_threads);
+    tcase_add_test(m, dana_resumes_bit_for_bit);
+    suite_add_tcase(s, m);
     return s;
 }
 

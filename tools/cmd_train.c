@@ -9,6 +9,7 @@
 #include "core/signals.h"
 #include "core/status.h"
 #include "nn/net.h"
+#include "optim/method.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "ps/mpi.h"
@@ -137,8 +138,9 @@ static void usage(FILE *out)
 "  --method NAME         the server's update rule (docs/methods.md): msgd (default, eq. 1.3),\n"
 "                        staleness-lr (lr / max(1, tau)), dc-asgd (delay compensation,\n"
 "                        adaptive lambda), dana (DANA-Zero; async, or delay mode with a\n"
-"                        fixed delay)\n"
-"  --max-staleness S     async: no applied gradient more than S versions stale\n"
+"                        fixed delay); over MPI too\n"
+"  --max-staleness S     async, in one process: no applied gradient more than S\n"
+"                        versions stale\n"
 "  --stale-policy P      wait (default: stale-synchronous parallel, workers wait) or\n"
 "                        drop (a push with tau > S is discarded, counted in log.csv and\n"
 "                        final.json's dropped)\n"
@@ -382,7 +384,8 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
     return -1;
 }
 
-/* An MPI run's settings.mpi: the transport, the server ranks and the mode. */
+/* An MPI run's settings.mpi: the transport, the server ranks, the mode and
+ * the update rule (a run from before methods ran over MPI: msgd). */
 static int mpi_from_json(const json_t *settings, int *mpi, int *server_ranks,
                          mt_train_ps_config *ps, const char *where)
 {
@@ -394,9 +397,16 @@ static int mpi_from_json(const json_t *settings, int *mpi, int *server_ranks,
     if (!json_is_integer(s) || json_integer_value(s) < 1 || mode < 0)
         return mt_error(MT_ERR_FORMAT, "%s: settings.mpi needs server_ranks >= 1 and a mode",
                         where);
+    const json_t *method = json_object_get(j, "method");
+    mt_method_kind kind = MT_METHOD_MSGD;
+    if (method && (!json_is_string(method) || mt_method_parse(json_string_value(method), &kind) < 0))
+        return mt_error(MT_ERR_FORMAT, "%s: settings.mpi.method is not msgd, staleness-lr, dc-asgd "
+                        "or dana", where);
     *mpi = 1;
     *server_ranks = (int)json_integer_value(s);
     ps->mode = mode;
+    ps->method = kind;
+    ps->momentum_auto = json_is_true(json_object_get(j, "momentum_auto"));
     return MT_OK;
 }
 
@@ -536,13 +546,16 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
     }
     /* Every rank finds the same flag errors: rank 0 says so. */
     int speak = mt_mpi_launch_rank() <= 0;
-    if (ps->workers != 1 || ps->mode == MT_PS_DELAY) {
+    if (ps->workers != 1 || ps->mode == MT_PS_DELAY || ps->max_staleness >= 0) {
         if (speak)
             cli_error(CMD, ps->mode == MT_PS_DELAY
                                ? "--mode delay: delay mode simulates staleness in one process; "
                                  "over MPI the modes are async and sync"
-                               : "--workers: over MPI the workers are the ranks after the "
-                                 "--server-ranks (mpirun -np)");
+                           : ps->workers != 1
+                               ? "--workers: over MPI the workers are the ranks after the "
+                                 "--server-ranks (mpirun -np)"
+                               : "--max-staleness: bounded staleness runs in one process only; "
+                                 "over MPI tau is not bounded");
         return EXIT_USAGE;
     }
     mt_mpi *world;
@@ -556,7 +569,10 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
     if (rank == 0 && !resume[0])
         warn_schedule(c);
     c->threads = mt_train_mpi_threads(world, c->threads);
-    mt_train_mpi_config mc = {.mode = ps->mode, .threads = c->threads};
+    mt_train_mpi_config mc = {.mode = ps->mode,
+                              .threads = c->threads,
+                              .method = ps->method,
+                              .momentum_auto = ps->momentum_auto};
     mt_trainer t;
     mt_train_mpi *run = NULL;
     /* Every rank reads its own data; a worker builds its network, a server
@@ -703,7 +719,10 @@ int cmd_train(int argc, char **argv)
     }
     int rc = mt_train_config_check(&c);
     if (rc == MT_OK)
-        rc = mt_train_ps_config_check(&ps, c.threads);
+        /* Over MPI --threads is per worker rank, placed by the launcher. */
+        rc = mt_train_ps_config_check(&ps, transport_mpi ? 0 : c.threads);
+    if (rc != MT_OK && transport_mpi && mt_mpi_launch_rank() > 0)
+        return EXIT_USAGE; /* every rank finds it: rank 0 says so */
     if (rc != MT_OK)
         return cli_fail(CMD, rc);
     /* Over MPI rank 0 alone checks the run directory and warns. */

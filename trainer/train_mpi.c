@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/signals.h"
 #include "core/status.h"
+#include "optim/method.h"
 #include "ps/mpi_ps.h"
 #include "ps/mpi_transport.h"
 #include "ps/ps.h"
@@ -161,6 +162,8 @@ static int ckpt_add(void *ctx, mt_ckpt *c)
                          sizeof(mt_tau_hist));
     if (rc == MT_OK)
         rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 0);
+    if (rc == MT_OK)
+        rc = mt_mpi_server_ckpt_add(r->srv, c);
     return rc;
 }
 
@@ -171,6 +174,8 @@ static int ckpt_get(void *ctx, mt_ckpt *c)
                          sizeof(mt_tau_hist));
     if (rc == MT_OK)
         rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 1);
+    if (rc == MT_OK)
+        rc = mt_mpi_server_ckpt_load(r->srv, c);
     return rc;
 }
 
@@ -179,11 +184,13 @@ static json_t *world_json(const mt_train_mpi *r)
     json_t *hosts = json_array();
     for (int i = 0; i < mt_mpi_size(r->m); i++)
         json_array_append_new(hosts, json_string(mt_mpi_host(r->m, i)));
-    return json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:o, s:s}", "transport", "mpi", "mode",
-                     mt_ps_mode_name(r->cfg.mode), "ranks", mt_mpi_size(r->m), "server_ranks",
-                     mt_mpi_servers(r->m), "workers", mt_mpi_workers(r->m),
+    return json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:o, s:s, s:s, s:b}", "transport", "mpi",
+                     "mode", mt_ps_mode_name(r->cfg.mode), "ranks", mt_mpi_size(r->m),
+                     "server_ranks", mt_mpi_servers(r->m), "workers", mt_mpi_workers(r->m),
                      "threads_per_worker", r->cfg.threads, "distinct_hosts", mt_mpi_hosts(r->m),
-                     "hosts", hosts, "library", mt_mpi_library_version());
+                     "hosts", hosts, "library", mt_mpi_library_version(), "method",
+                     mt_method_name((mt_method_kind)r->cfg.method), "momentum_auto",
+                     r->cfg.momentum_auto);
 }
 
 static void config_json(void *ctx, json_t *config)
@@ -246,6 +253,8 @@ static int open_server(mt_train_mpi *r)
     sc.opt = t->opt;
     sc.decay = &t->decay;
     sc.schedule = t->sched; /* steps per epoch as attached */
+    sc.method = (mt_method_kind)r->cfg.method;
+    sc.momentum_auto = r->cfg.momentum_auto;
     mt_mpi_ps_config pc;
     mt_mpi_ps_config_default(&pc);
     pc.mode = r->cfg.mode;
@@ -299,6 +308,10 @@ int mt_train_mpi_open(mt_train_mpi **out, mt_trainer *t, mt_mpi *m, const mt_tra
     uint64_t h = mt_hash64_str(t->config_hash, "ps");
     h = mt_hash64_u64(h, (uint64_t)p->mode);
     h = mt_hash64_u64(h, (uint64_t)mt_mpi_workers(m));
+    if (p->method != MT_METHOD_MSGD || p->momentum_auto) { /* msgd's runs keep their hash */
+        h = mt_hash64_u64(h, (uint64_t)p->method);
+        h = mt_hash64_u64(h, (uint64_t)p->momentum_auto);
+    }
     int rc = mt_trainer_attach(t, &e, r->per_step, h);
     if (rc != MT_OK) {
         mt_train_mpi_close(r);

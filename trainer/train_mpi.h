@@ -16,6 +16,11 @@
  * rank 0, which sums them in batch order at the epoch's end, so a sync run
  * over MPI writes the numbers of the in-process sync run with the same W.
  *
+ * The update rule (--method, --momentum auto) is the in-process server's
+ * (docs/methods.md); its state (dana's momenta, dc-asgd's MeanSquare, the
+ * auto statistics) is gathered from the shards into every checkpoint and
+ * scattered back on --resume. config.json records it in settings.mpi.
+ *
  * log.csv keeps the multi-worker columns (tau_mean ... tau_p99,
  * server_share: here the share of rank 0's time spent handling messages) and
  * adds comm_share: the workers' share of their time in pull and push
@@ -30,8 +35,10 @@
 #include <stdio.h>
 
 typedef struct {
-    int mode;    /* MT_PS_ASYNC or MT_PS_SYNC */
-    int threads; /* T per worker rank, resolved (mt_train_mpi_threads) */
+    int mode;          /* MT_PS_ASYNC or MT_PS_SYNC */
+    int threads;       /* T per worker rank, resolved (mt_train_mpi_threads) */
+    int method;        /* enum mt_method_kind (optim/method.h): the servers' update rule */
+    int momentum_auto; /* 1: mu from the measured staleness, the trainer's momentum the target */
 } mt_train_mpi_config;
 
 /* T: `threads` when > 0, else the cores of this node divided by the ranks on
