@@ -124,6 +124,17 @@ START_TEST(test_train_argv)
     joined_argv(&s, 0, got, sizeof got);
     ck_assert_str_eq(got, "--epochs 3 --workers 1 --mode delay --delay 0 --momentum 0.1 --seed 7 "
                           "--threads 2 --progress plain --out d/cell");
+    /* Over MPI (a launcher): --transport mpi instead of --workers, and the
+     * cell's method as in one process (dana and dc-asgd run over MPI). */
+    snprintf(s.transport, sizeof s.transport, "mpi");
+    snprintf(s.mode, sizeof s.mode, "async");
+    s.delay = -1;
+    s.methods[0] = MT_METHOD_DANA;
+    joined_argv(&s, 6, got, sizeof got);
+    ck_assert_str_eq(got, "--epochs 3 --transport mpi --mode async --method dana --momentum 0.1 "
+                          "--seed 8 --threads 2 --progress plain --out d/cell");
+    s.transport[0] = '\0';
+    s.methods[0] = MT_METHOD_MSGD;
     /* A sweep over momentum alone trains single-process runs. */
     s.n_workers = 1;
     s.mode[0] = '\0';
