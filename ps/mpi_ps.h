@@ -155,6 +155,9 @@ float *mt_mpi_server_theta(mt_mpi_server *srv);
 float *mt_mpi_server_velocity(mt_mpi_server *srv);
 float *mt_mpi_server_state(mt_mpi_server *srv); /* NULL when n_state == 0 */
 int64_t mt_mpi_server_version(const mt_mpi_server *srv);
+/* The momentum this rank's shard uses now (the fixed mu, or momentum auto's
+ * from the tau its shard has seen). */
+double mt_mpi_server_momentum(const mt_mpi_server *srv);
 /* This rank's shard [begin, end) of the flat buffer. */
 void mt_mpi_server_shard(const mt_mpi_server *srv, size_t *begin, size_t *end);
 /* Rank 0: staleness of the epoch in progress and of the whole run. */

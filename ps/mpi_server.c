@@ -354,6 +354,10 @@ int64_t mt_mpi_server_version(const mt_mpi_server *srv)
 {
     return mt_ps_server_version(srv->shard);
 }
+double mt_mpi_server_momentum(const mt_mpi_server *srv)
+{
+    return mt_method_momentum(mt_ps_server_method(srv->shard));
+}
 void mt_mpi_server_shard(const mt_mpi_server *srv, size_t *begin, size_t *end)
 {
     *begin = srv->begin;

@@ -50,7 +50,7 @@ def schema(name, header):
     """The documented columns of a CSV by its name and first column."""
     if name == "log.csv":
         if "comm_share" in header:  # the MPI engine's log (trainer/train_mpi.c)
-            return LOG + LOG_PS[:6] + [("comm_share", "float")]
+            return LOG + LOG_PS[:7] + [("comm_share", "float")]
         return LOG + LOG_PS if "tau_mean" in header else LOG
     if name == "steps.csv":
         return STEPS

@@ -238,9 +238,9 @@ START_TEST(async_applies_every_push)
     ck_assert_int_eq((int)json_array_size(json_object_get(m, "hosts")), 3);
     json_decref(c);
     /* tau_mean .. comm_share filled in every row. */
-    char *log = run_log_columns(dir_of("async"), "00000000001111111");
+    char *log = run_log_columns(dir_of("async"), "000000000011111111");
     ck_assert_msg(strstr(log, "tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,"
-                              "comm_share,") != NULL, "log.csv columns:\n%s", log);
+                              "momentum,comm_share,") != NULL, "log.csv columns:\n%s", log);
     ck_assert_msg(strstr(log, ",,") == NULL, "an empty staleness column:\n%s", log);
     free(log);
 }
@@ -306,6 +306,10 @@ START_TEST(dana_resumes_bit_for_bit)
     expect_exit(train(3, "auto_whole", whole2), 0, "auto_whole");
     expect_exit(train(3, "auto_stop", stop2), 4, "auto_stop");
     resume_np_equals(3, "auto_stop", "auto_whole");
+    /* log.csv's momentum: auto's mu at tau 0 is its target. */
+    char *mu = run_log_columns(dir_of("auto_whole"), "00000000000000001");
+    ck_assert_msg(strcmp(mu, "momentum,\n0.9,\n0.9,\n0.9,\n") == 0, "momentum column:\n%s", mu);
+    free(mu);
     const char *own2[] = {"method.dana_u", "mpi.auto_shards", NULL};
     run_expect_same_sections(dir_of("auto_stop"), dir_of("auto_whole"), own2);
     uint64_t size = 0;

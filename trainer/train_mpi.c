@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 /* log.csv's columns after the single-process ones: the in-process
- * multi-worker run's, then the workers' communication share. */
-#define MPI_LOG_COLUMNS ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,comm_share"
+ * multi-worker run's (bounded staleness, and with it `dropped`, is in-process
+ * only), then the workers' communication share. */
+#define MPI_LOG_COLUMNS \
+    ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,momentum,comm_share"
 
 enum { REPORT_LOSS, REPORT_CORRECT, N_REPORT };
 
@@ -140,8 +142,11 @@ static int on_epoch_end(void *ctx, mt_mpi_server *srv, int64_t epoch, const mt_t
     char log_extra[192], line_extra[96];
     mt_train_tau_columns(tau, log_extra, sizeof log_extra, line_extra, sizeof line_extra);
     size_t len = strlen(log_extra);
-    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f,%.5f",
-             train_s > 0 ? busy / train_s : 0.0, comm + comp > 0 ? comm / (comm + comp) : 0.0);
+    /* momentum: the mu in use at the epoch's end on shard 0 (momentum auto:
+     * from the mean staleness of every push so far) */
+    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f,%.6g,%.5f",
+             train_s > 0 ? busy / train_s : 0.0, mt_mpi_server_momentum(srv),
+             comm + comp > 0 ? comm / (comm + comp) : 0.0);
     mt_epoch_report rep = {.images_per_s = train_s > 0 ? (double)images / train_s : 0,
                            .log_extra = log_extra,
                            .line_extra = line_extra};

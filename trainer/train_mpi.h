@@ -22,7 +22,8 @@
  * scattered back on --resume. config.json records it in settings.mpi.
  *
  * log.csv keeps the multi-worker columns (tau_mean ... tau_p99,
- * server_share: here the share of rank 0's time spent handling messages) and
+ * server_share: here the share of rank 0's time spent handling messages,
+ * momentum: shard 0's mu at the epoch's end) and
  * adds comm_share: the workers' share of their time in pull and push
  * (waiting for the servers included), as of their last pull.
  */
