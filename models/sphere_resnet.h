@@ -33,7 +33,7 @@ typedef struct mt_sphere_resnet_cfg {
     int classes;
     int c, h, w;       /* input shape */
     float label_smoothing;
-    int precision;     /* enum mt_precision: SphereConv runs fp32 only (MT_FP32) */
+    int precision;     /* enum mt_precision: MT_FP32 or MT_BF16 (nn/sphere_conv.h) */
 } mt_sphere_resnet_cfg;
 
 /* The reference's SphereResNet: linear operator, width 96, orthogonality

@@ -17,12 +17,21 @@
  * With L the loss: dL/dx = conv_bwd_data(S) - x * box^T(T / |x_p|^2),
  *                  dL/dw_o = conv_bwd_weights(S)_o - R_o w_o / |w_o|^2.
  *
+ * In a bf16 net the convolution (forward, backward data and weights) runs on
+ * oneDNN's bf16 primitives; the output y, its gradient and S are bf16, while
+ * every norm, c, theta, g and dy/dc is computed in fp32. What backward keeps
+ * is the convolution's own bf16 output s (half the bytes of an fp32 c), from
+ * which the forward, the recomputation of y and the backward all form
+ * c = s |w|^-1 |x|^-1 with the same fp32 operations, so they agree bit for
+ * bit; u and the sigmoid's derivative are recomputed from c.
+ *
  * Not here: the scalar math (sphere_math.h), the orthogonality penalty's
  * algebra (ortho_penalty.c).
  */
 #include "nn/sphere_conv.h"
 
 #include "core/status.h"
+#include "nn/bf16.h"
 #include "nn/conv_prim.h"
 #include "nn/layer.h"
 #include "nn/ortho_penalty.h"
@@ -72,6 +81,8 @@ typedef struct {
     int bound;
     sc_layout src, dst;
     int n, ic, ih, iw, oc, oh, ow, k, stride, pad, op;
+    int bf;  /* bf16 net: the convolution, y, dy and S are bf16 */
+    int xbf; /* the input (and its gradient) is bf16 */
     int cb;  /* output channel blocks */
     int ocp; /* oc rounded up to the output block */
     int fan; /* ic k k */
@@ -91,7 +102,8 @@ typedef struct {
     float *sq; /* (n, ih, iw) sum_c x^2; backward: U */
     float *rows; /* (n, ih, ow) the box sum's row pass */
     float *gram;
-    /* activation-sized, in the output layout (private buffers 4..7) */
+    /* activation-sized, in the output layout (private buffers 4..7); in a
+     * bf16 net cache_c holds the convolution's bf16 output s and S is bf16 */
     float *cache_c, *cache_u, *s;
 } sc_priv;
 
@@ -190,14 +202,14 @@ static int sc_compile(mt_layer *l)
     p->op = c->op;
     p->fan = p->ic * p->k * p->k;
     p->sig_k = c->sigmoid_k > 0.0f ? c->sigmoid_k : MT_SPHERE_SIGMOID_K;
-    /* Its cosine normalisation reads the input and writes the output as
-     * fp32 arrays: no bf16 version yet. */
-    if (mt_net_precision(l->net) != MT_FP32 || x->md.data_type != dnnl_f32)
-        return mt_error(MT_ERR_ARG, "%s: SphereConv runs in fp32 only (precision bf16 asked)",
-                        l->name);
+    p->bf = mt_net_dtype(l->net) == dnnl_bf16;
+    p->xbf = x->md.data_type == dnnl_bf16;
+    if (x->md.data_type != dnnl_f32 && !p->xbf)
+        return mt_error(MT_ERR_ARG, "%s: input data type %d is neither fp32 nor bf16", l->name,
+                        (int)x->md.data_type);
     int rc = mt_conv_prim_create(&p->conv, l->net, &x->md, p->n, p->ic, p->ih, p->iw, p->oc, p->k,
                                  p->stride, p->pad, 0, x->needs_diff, mt_layer_training(l),
-                                 dnnl_f32);
+                                 mt_net_dtype(l->net));
     if (rc < 0)
         return rc;
     p->conv.owner = l;
@@ -211,21 +223,24 @@ static int sc_compile(mt_layer *l)
         if ((rc = mt_layer_buffer_scoped(l, i, bytes[i],
                                          i < 2 ? MT_BUF_ALWAYS : MT_BUF_BACKWARD)) < 0)
             return rc;
-    /* backward reads the input (weight gradient, patch norms) and, but for the
-     * linear operator, its output (dy/dc from y) */
-    mt_layer_backward_reads(l, 1, 0, p->op != MT_SPHERE_LINEAR && p->op != MT_SPHERE_NONE);
-    /* with c cached, y = g(theta(c)) is recomputed when a later backward
-     * (the next batch norm's) needs it, instead of kept */
-    if (p->op != MT_SPHERE_NONE && p->op != MT_SPHERE_COSINE && mt_layer_training(l))
+    /* backward reads the input (weight gradient, patch norms) and, in fp32
+     * but for the linear operator, its output (dy/dc from y; bf16 computes
+     * it from the kept s) */
+    mt_layer_backward_reads(l, 1, 0,
+                            !p->bf && p->op != MT_SPHERE_LINEAR && p->op != MT_SPHERE_NONE);
+    /* with c (fp32) or s (bf16) kept, y = g(theta(c)) is recomputed when a
+     * later backward (the next batch norm's) needs it, instead of kept */
+    if (p->op != MT_SPHERE_NONE && (p->bf || p->op != MT_SPHERE_COSINE) && mt_layer_training(l))
         mt_layer_can_regen(l, 0, 0);
     p->cb = (p->oc + p->dst.B - 1) / p->dst.B;
     p->ocp = p->cb * p->dst.B;
     if (p->op != MT_SPHERE_NONE) {
         size_t act = dnnl_memory_desc_get_size(&p->conv.dst_md);
-        /* cosine reads c back from its output */
-        if ((p->op != MT_SPHERE_COSINE &&
+        /* fp32 cosine reads c back from its output; bf16 keeps s for every
+         * operator and recomputes u */
+        if (((p->bf || p->op != MT_SPHERE_COSINE) &&
              (rc = mt_layer_buffer_scoped(l, BUF_C, act, MT_BUF_TRAINING)) < 0) ||
-            (p->op == MT_SPHERE_LR_SIGMOID &&
+            (!p->bf && p->op == MT_SPHERE_LR_SIGMOID &&
              (rc = mt_layer_buffer_scoped(l, BUF_U, act, MT_BUF_TRAINING)) < 0) ||
             (rc = mt_layer_buffer_scoped(l, BUF_S, act, MT_BUF_BACKWARD)) < 0)
             return rc;
@@ -270,11 +285,13 @@ static int sc_bind(mt_layer *l)
     sc_priv *p = l->priv;
     if (p->op != MT_SPHERE_NONE) {
         p->cache_c = l->buf[BUF_C];
-        p->cache_u = p->op == MT_SPHERE_LR_SIGMOID ? l->buf[BUF_U] : NULL;
+        p->cache_u = p->op == MT_SPHERE_LR_SIGMOID && !p->bf ? l->buf[BUF_U] : NULL;
         p->s = l->buf[BUF_S];
     }
     float *ddst = p->op == MT_SPHERE_NONE ? l->out->diff : p->s;
-    int rc = mt_conv_prim_bind(&p->conv, l->in[0]->data, l->out->data, l->param, NULL, NULL, ddst,
+    /* bf16 training: the convolution writes s where backward keeps it */
+    float *dst = p->bf && p->cache_c ? p->cache_c : l->out->data;
+    int rc = mt_conv_prim_bind(&p->conv, l->in[0]->data, dst, l->param, NULL, NULL, ddst,
                                l->grad, NULL, l->buf);
     if (rc < 0)
         return rc;
@@ -342,14 +359,22 @@ static inline __attribute__((always_inline)) float lanes_sum(float *restrict v, 
     return acc;
 }
 
-/* sum_c xb[c]^2 over the m channels of a block. */
-static inline __attribute__((always_inline)) float block_sumsq(const float *restrict xb,
-                                                               const int m)
+/* Element i of an activation of floats (bf = 0) or bf16 (bf = 1). */
+static inline __attribute__((always_inline)) float ld(const void *restrict v, long i, const int bf)
+{
+    return bf ? mt_bf16_to_f32(((const mt_bf16 *)v)[i]) : ((const float *)v)[i];
+}
+
+/* sum_c x[o + c]^2 over the m channels of a block. */
+static inline __attribute__((always_inline)) float block_sumsq(const void *restrict x, long o,
+                                                               const int m, const int bf)
 {
     float v[m];
 #pragma omp simd
-    for (int i = 0; i < m; i++)
-        v[i] = xb[i] * xb[i];
+    for (int i = 0; i < m; i++) {
+        float xi = ld(x, o + i, bf);
+        v[i] = xi * xi;
+    }
     return lanes_sum(v, m);
 }
 
@@ -357,30 +382,32 @@ static inline __attribute__((always_inline)) float block_sumsq(const float *rest
  * in the common case, so a full block is one vector. The per-B dispatch is
  * inside the parallel loop: GCC outlines an OpenMP region before it inlines,
  * so a constant passed to a function holding the region does not reach it. */
-static inline __attribute__((always_inline)) void sumsq_row(sc_priv *p, const float *x, int n,
-                                                            int h, const int B)
+static inline __attribute__((always_inline)) void sumsq_row(sc_priv *p, const void *x, int n,
+                                                            int h, const int B, const int bf)
 {
     const sc_layout *lo = &p->src;
     int iw = p->iw, ic = p->ic, full = ic / B, rest = ic % B;
     for (int w = 0; w < iw; w++) {
         float acc = 0.0f;
         for (int cb = 0; cb < full; cb++)
-            acc += block_sumsq(x + lo_block(lo, n, cb, h, w), B);
+            acc += block_sumsq(x, lo_block(lo, n, cb, h, w), B, bf);
         if (rest)
-            acc += block_sumsq(x + lo_block(lo, n, full, h, w), rest);
+            acc += block_sumsq(x, lo_block(lo, n, full, h, w), rest, bf);
         p->sq[((size_t)n * p->ih + h) * iw + w] = acc;
     }
 }
 
-static void channel_sumsq(sc_priv *p, const float *x)
+static void channel_sumsq(sc_priv *p, const void *x)
 {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < p->n; n++)
         for (int h = 0; h < p->ih; h++) {
-            if (p->src.B == 16)
-                sumsq_row(p, x, n, h, 16);
+            if (p->xbf)
+                sumsq_row(p, x, n, h, p->src.B, 1);
+            else if (p->src.B == 16)
+                sumsq_row(p, x, n, h, 16, 0);
             else
-                sumsq_row(p, x, n, h, p->src.B);
+                sumsq_row(p, x, n, h, p->src.B, 0);
         }
 }
 
@@ -480,10 +507,11 @@ static void patch_norms_backward(sc_priv *p)
     }
 }
 
-/* dx[n, c, h, w] += x[n, c, h, w] U[n, h, w] along one input row. */
-static inline __attribute__((always_inline)) void patch_term_row(sc_priv *p, const float *x,
-                                                                 float *dx, int n, int h,
-                                                                 const int B)
+/* dx[n, c, h, w] += x[n, c, h, w] U[n, h, w] along one input row, on floats
+ * or (bf) bf16, the sum in fp32 rounded once. */
+static inline __attribute__((always_inline)) void patch_term_row(sc_priv *p, const void *x,
+                                                                 void *dx, int n, int h,
+                                                                 const int B, const int bf)
 {
     const sc_layout *lo = &p->src;
     int iw = p->iw, ic = p->ic, nb = (ic + B - 1) / B;
@@ -492,29 +520,36 @@ static inline __attribute__((always_inline)) void patch_term_row(sc_priv *p, con
         for (int cb = 0; cb < nb; cb++) {
             long o = lo_block(lo, n, cb, h, w);
             int m = cb < nb - 1 || ic % B == 0 ? B : ic % B;
-            float *restrict d = dx + o;
-            const float *restrict xs = x + o;
-            if (m == B) {
+            if (bf) {
+                mt_bf16 *restrict d = (mt_bf16 *)dx + o;
+#pragma omp simd
+                for (int i = 0; i < m; i++)
+                    d[i] = mt_bf16_from_f32(mt_bf16_to_f32(d[i]) + ld(x, o + i, 1) * u);
+            } else if (m == B) {
+                float *restrict d = (float *)dx + o;
 #pragma omp simd
                 for (int i = 0; i < B; i++)
-                    d[i] += xs[i] * u;
+                    d[i] += ld(x, o + i, 0) * u;
             } else {
+                float *restrict d = (float *)dx + o;
                 for (int i = 0; i < m; i++)
-                    d[i] += xs[i] * u;
+                    d[i] += ld(x, o + i, 0) * u;
             }
         }
     }
 }
 
-static void add_patch_term(sc_priv *p, const float *x, float *dx)
+static void add_patch_term(sc_priv *p, const void *x, void *dx)
 {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < p->n; n++)
         for (int h = 0; h < p->ih; h++) {
-            if (p->src.B == 16)
-                patch_term_row(p, x, dx, n, h, 16);
+            if (p->xbf)
+                patch_term_row(p, x, dx, n, h, p->src.B, 1);
+            else if (p->src.B == 16)
+                patch_term_row(p, x, dx, n, h, 16, 0);
             else
-                patch_term_row(p, x, dx, n, h, p->src.B);
+                patch_term_row(p, x, dx, n, h, p->src.B, 0);
         }
 }
 
@@ -587,6 +622,108 @@ static inline __attribute__((always_inline)) void forward_plane(sc_priv *p, floa
         }
 }
 
+/* ---- the bf16 element-wise passes -------------------------------------------- */
+
+/* g(theta(c)) in fp32 for a constant op; with d non-NULL also dy/dc there
+ * and (learnable sigmoid) dy/dk in *dk. The forward, the recomputation and
+ * the backward all call this, so they see the same y. */
+static inline __attribute__((always_inline)) float g_of_c(int op, float c, float ik, float coeff,
+                                                          float dcoeff, float *d, float *dk)
+{
+    if (op == MT_SPHERE_COSINE) {
+        if (d)
+            *d = 1.0f;
+        return c;
+    }
+    float th = mt_sphere_acosf(mt_sphere_clamp(c));
+    if (op == MT_SPHERE_LINEAR) {
+        if (d)
+            *d = (-2.0f / MT_SPHERE_PI) * mt_sphere_dtheta_dc(c);
+        return 1.0f - th * (2.0f / MT_SPHERE_PI);
+    }
+    float dth = 0.0f;
+    float y = mt_sphere_sigmoid_pre(th, ik, coeff, dcoeff, d ? &dth : NULL, dk);
+    if (d)
+        *d = dth * mt_sphere_dtheta_dc(c);
+    return y;
+}
+
+/* y = g(theta(c)), c = s ia ib, over one channel block of one image; s and
+ * y may be the same buffer (an inference net converts in place). */
+static inline __attribute__((always_inline)) void forward_plane_bf16(sc_priv *p, mt_bf16 *y,
+                                                                     const mt_bf16 *s, int n,
+                                                                     int cb, const int op)
+{
+    const sc_layout *lo = &p->dst;
+    int B = lo->B;
+    const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
+    const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
+    for (int h = 0; h < p->oh; h++)
+        for (int w = 0; w < p->ow; w++) {
+            long o = lo_block(lo, n, cb, h, w);
+            float ib = p->ib[((size_t)n * p->oh + h) * p->ow + w];
+#pragma omp simd
+            for (int i = 0; i < B; i++) {
+                float c = mt_bf16_to_f32(s[o + i]) * ia[i] * ib;
+                y[o + i] = mt_bf16_from_f32(g_of_c(op, c, ik[i], coeff[i], 0.0f, NULL, NULL) *
+                                            mask[i]);
+            }
+        }
+}
+
+static void elementwise_forward_bf16(sc_priv *p, mt_bf16 *y, const mt_bf16 *s)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int cb = 0; cb < p->cb; cb++) {
+            if (p->op == MT_SPHERE_LINEAR)
+                forward_plane_bf16(p, y, s, n, cb, MT_SPHERE_LINEAR);
+            else if (p->op == MT_SPHERE_COSINE)
+                forward_plane_bf16(p, y, s, n, cb, MT_SPHERE_COSINE);
+            else
+                forward_plane_bf16(p, y, s, n, cb, MT_SPHERE_SIGMOID);
+        }
+}
+
+/* backward_image's pass on bf16 dy, writing bf16 S, with c, F and dy/dk
+ * from the kept s in fp32. */
+static inline __attribute__((always_inline)) void backward_image_bf16(sc_priv *p,
+                                                                      const mt_bf16 *dy, int n,
+                                                                      float *rl, float *dl,
+                                                                      const int op)
+{
+    const sc_layout *lo = &p->dst;
+    const mt_bf16 *keep = (const mt_bf16 *)p->cache_c;
+    mt_bf16 *S = (mt_bf16 *)p->s;
+    int B = lo->B, oh = p->oh, ow = p->ow;
+    for (int cb = 0; cb < p->cb; cb++) {
+        const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
+        const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
+        const float *dcoeff = p->dcoeff + cb * B;
+        float *rb = rl + cb * B, *db = dl + cb * B;
+        for (int h = 0; h < oh; h++)
+            for (int w = 0; w < ow; w++) {
+                long o = lo_block(lo, n, cb, h, w);
+                size_t q = ((size_t)n * oh + h) * ow + w;
+                float ib = p->ib[q], gcv[B];
+#pragma omp simd
+                for (int i = 0; i < B; i++) {
+                    float sc = ia[i] * ib, c = mt_bf16_to_f32(keep[o + i]) * sc;
+                    float f, dk = 0.0f;
+                    g_of_c(op, c, ik[i], coeff[i], dcoeff[i], &f,
+                           op == MT_SPHERE_LR_SIGMOID ? &dk : NULL);
+                    float dm = mt_bf16_to_f32(dy[o + i]) * mask[i], g = dm * f;
+                    S[o + i] = mt_bf16_from_f32(g * sc);
+                    gcv[i] = g * c;
+                    rb[i] += gcv[i];
+                    if (op == MT_SPHERE_LR_SIGMOID)
+                        db[i] += dm * dk;
+                }
+                p->t[q] += lanes_sum(gcv, B);
+            }
+    }
+}
+
 /* y = g(theta) again from the cached c: the forward's very operations. */
 static inline __attribute__((always_inline)) void regen_plane(sc_priv *p, float *y, int n, int cb,
                                                               const int B)
@@ -619,6 +756,10 @@ static inline __attribute__((always_inline)) void regen_plane(sc_priv *p, float 
 static int sc_regen(mt_layer *l)
 {
     sc_priv *p = l->priv;
+    if (p->bf) {
+        elementwise_forward_bf16(p, (mt_bf16 *)l->out->data, (const mt_bf16 *)p->cache_c);
+        return MT_OK;
+    }
     float *y = l->out->data;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < p->n; n++)
@@ -736,7 +877,16 @@ static void elementwise_backward(sc_priv *p, const float *dy, const float *y)
         memset(dl, 0, sizeof dl);
 #pragma omp for schedule(static)
         for (int n = 0; n < p->n; n++) {
-            if (p->dst.B == 16)
+            const mt_bf16 *bdy = (const mt_bf16 *)dy;
+            if (p->bf && p->op == MT_SPHERE_LINEAR)
+                backward_image_bf16(p, bdy, n, rl, dl, MT_SPHERE_LINEAR);
+            else if (p->bf && p->op == MT_SPHERE_COSINE)
+                backward_image_bf16(p, bdy, n, rl, dl, MT_SPHERE_COSINE);
+            else if (p->bf && p->op == MT_SPHERE_SIGMOID)
+                backward_image_bf16(p, bdy, n, rl, dl, MT_SPHERE_SIGMOID);
+            else if (p->bf)
+                backward_image_bf16(p, bdy, n, rl, dl, MT_SPHERE_LR_SIGMOID);
+            else if (p->dst.B == 16)
                 backward_image(p, dy, y, n, rl, dl, 16);
             else
                 backward_image(p, dy, y, n, rl, dl, p->dst.B);
@@ -765,7 +915,11 @@ static int sc_forward(mt_layer *l, int train)
     filter_norms(p, l->param);
     channel_sumsq(p, l->in[0]->data);
     patch_norms(p);
-    elementwise_forward(p, l->out->data, train);
+    if (p->bf)
+        elementwise_forward_bf16(p, (mt_bf16 *)l->out->data,
+                                 (const mt_bf16 *)(p->cache_c ? p->cache_c : l->out->data));
+    else
+        elementwise_forward(p, l->out->data, train);
     return MT_OK;
 }
 

@@ -511,7 +511,8 @@ END_TEST
 
 /* --precision bf16: recorded in config.json, the checkpoint holds the fp32
  * parameters and a resumed run is the uninterrupted one bit for bit; the
- * precision cannot change on resume; a CPU without native bf16 (simulated by
+ * precision cannot change on resume; the same for a SphereResNet; a CPU
+ * without native bf16 (simulated by
  * limiting oneDNN's ISA) is refused with one line and exit 2. */
 START_TEST(bf16_runs_record_precision_and_resume_bit_for_bit)
 {
@@ -539,11 +540,20 @@ START_TEST(bf16_runs_record_precision_and_resume_bit_for_bit)
     const char *res[] = {"--resume", dir_b, NULL};
     ck_assert_int_eq(run("b3", res), 0);
     expect_same_files("a", "b");
-    /* SphereConv has no bf16 version: refused, not run in fp32 silently */
-    const char *sphere[] = {TINY(dir_c), "--epochs", "1", "--model", "sphere-resnet-8",
-                            "--precision", "bf16", NULL};
-    ck_assert_int_eq(run("sphere", sphere), 2);
-    expect_output("sphere", "fp32 only");
+    /* a bf16 SphereResNet-8 the same: stopped and resumed, byte for byte */
+    char dir_d[160], dir_e[160];
+    snprintf(dir_d, sizeof dir_d, "%s/d", root);
+    snprintf(dir_e, sizeof dir_e, "%s/e", root);
+    const char *sref[] = {TINY(dir_d), "--epochs", "2", "--model", "sphere-resnet-8",
+                          "--sphere-op", "learnable-sigmoid", "--precision", "bf16", NULL};
+    ck_assert_int_eq(run("d", sref), 0);
+    const char *sstop[] = {TINY(dir_e), "--epochs", "2", "--model", "sphere-resnet-8",
+                           "--sphere-op", "learnable-sigmoid", "--precision", "bf16",
+                           "--stop-after", "7", NULL};
+    ck_assert_int_eq(run("e1", sstop), 4);
+    const char *sres[] = {"--resume", dir_e, NULL};
+    ck_assert_int_eq(run("e2", sres), 0);
+    expect_same_files("d", "e");
     setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE", 1);
     const char *no[] = {TINY(dir_c), "--epochs", "1", "--precision", "bf16", "--force", NULL};
     int rc = run("nobf16", no);
