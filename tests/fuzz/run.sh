@@ -15,6 +15,9 @@ export ASAN_OPTIONS="detect_leaks=1 allocator_may_return_null=1 ${ASAN_OPTIONS:-
 export LSAN_OPTIONS="suppressions=$here/../lsan.supp print_suppressions=0 ${LSAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1 ${UBSAN_OPTIONS:-}"
 export OMP_NUM_THREADS=1
+# Targets that build networks keep their convolution choices in memory
+# (nn/conv_choice.h) instead of the user's record.
+export MUTAU_CONV_CACHE=off
 # The targets' scratch files (report, cifar) in memory when the machine has
 # a tmpfs: the report target writes and syncs results.csv every input.
 [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
