@@ -208,7 +208,8 @@ static int bn_backward(mt_layer *l)
 {
     bn_priv *p = l->priv;
     float *dx = mt_layer_diff_begin(l, 0);
-    float *target = dx ? dx : l->net->diff_scratch; /* the scale/shift gradients still need the pass */
+    /* the scale/shift gradients still need the pass */
+    float *target = dx ? dx : mt_layer_diff_scratch(l, 0);
     if (target != p->dsrc) {
         MT_DNNL(dnnl_memory_set_data_handle(p->m_dsrc, target));
         p->dsrc = target;

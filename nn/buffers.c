@@ -1,7 +1,6 @@
 /* buffers.c: every activation, activation gradient and scoped layer buffer of
- * a net, placed in a few shared allocations where their lifetimes in the step
- * do not overlap, and the activations recomputed for backward instead of
- * kept.
+ * a net, placed at offsets of one arena where their lifetimes in the step do
+ * not overlap, and the activations recomputed for backward instead of kept.
  *
  * The step is a timeline: layer i's forward at time i, its backward at time
  * 2L - 1 - i (L layers). Each buffer is needed over an interval of it:
@@ -13,7 +12,11 @@
  *                 neither input);
  *   gradient of t from its last consumer's backward (which writes it) to its
  *                 producer's backward (which reads it);
- *   MT_BUF_BACKWARD  the owning layer's backward only.
+ *   MT_BUF_TRAINING  the owning layer's forward to its backward (a cache);
+ *   MT_BUF_FORWARD   the owning layer's forward only (blocked weights);
+ *   MT_BUF_BACKWARD  the owning layer's backward only, and so a gradient a
+ *                 layer writes aside to sum it into one another consumer
+ *                 wrote (layer.h's diff_tmp).
  * An activation whose producer can recompute it exactly from what it keeps
  * anyway (mt_layer_can_regen: a batch norm from its input, which its own
  * backward reads; a SphereConv from its cached cosines) is needed over two
@@ -22,18 +25,22 @@
  * it (mt_buffers_regen), to the last.
  * Buffers whose intervals are disjoint share memory: in a training ResNet the
  * block tail's batch-norm output (read by the add's forward only) and every
- * gradient land in memory that something else used earlier; in an inference
- * net (mt_net_inference) every activation dies at its last consumer, so a
- * deep net needs a few activations' worth however deep it is.
+ * gradient land in memory that something else used earlier, as do a late
+ * layer's caches once its backward is past; in an inference net
+ * (mt_net_inference) every activation dies at its last consumer, so a deep
+ * net needs a few activations' worth however deep it is. Placement is greedy
+ * by size: largest first, each at the lowest offset free of everything
+ * placed that is live with it. For SphereResNet-32 width 96 the arena then
+ * equals the largest sum of buffers live at one time (what any placement
+ * needs).
  *
  * Kept whole (own memory, never shared): the net's input and its gradient
  * (read by callers after the step), tensors no layer consumes (the net's
  * outputs, the loss layer's probabilities), everything with
- * mt_net_keep_grads / mt_net_keep_activations, and MT_BUF_ALWAYS / _TRAINING
- * layer buffers.
+ * mt_net_keep_grads / mt_net_keep_activations, and MT_BUF_ALWAYS layer
+ * buffers.
  *
- * Not here: the oneDNN scratchpad (one per net, nn/dnnl_util.c) and the
- * scratch gradient for summed branches (nn/net.c).
+ * Not here: the oneDNN scratchpad (one per net, nn/dnnl_util.c).
  */
 #include "core/clock.h"
 #include "core/status.h"
@@ -102,14 +109,22 @@ typedef struct {
     int pinned;
     void **where; /* the pointer to set */
     int slot;     /* index into the net's allocations */
+    size_t offset; /* in the arena, when shared */
 } item;
 
-static int by_start(const void *a, const void *b)
+/* Largest first (then earliest): the order of the placement below. */
+static int by_size(const void *a, const void *b)
 {
     const item *x = *(const item *const *)a, *y = *(const item *const *)b;
-    if (x->iv[0].s != y->iv[0].s)
-        return x->iv[0].s < y->iv[0].s ? -1 : 1;
-    return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return x->iv[0].s < y->iv[0].s ? -1 : x->iv[0].s > y->iv[0].s;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const item *x = *(const item *const *)a, *y = *(const item *const *)b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
 static int add_alloc(mt_net *net, size_t bytes, int shared)
@@ -122,38 +137,38 @@ static int add_alloc(mt_net *net, size_t bytes, int shared)
         net->allocs = a;
         net->cap_allocs = nc;
     }
-    net->allocs[net->n_allocs] = (mt_net_alloc){NULL, bytes, shared, -1};
+    net->allocs[net->n_allocs] = (mt_net_alloc){NULL, bytes, shared, 0};
     return net->n_allocs++;
 }
 
-/* The spans each shared allocation is taken for, while assigning. */
-typedef struct {
-    span *v;
-    int n, cap;
-} span_list;
-
-static int overlaps(const span_list *u, const item *it)
+static int live_together(const item *a, const item *b)
 {
-    for (int k = 0; k < u->n; k++)
-        for (int j = 0; j < it->n_iv; j++)
-            if (u->v[k].s <= it->iv[j].e && it->iv[j].s <= u->v[k].e)
+    for (int i = 0; i < a->n_iv; i++)
+        for (int j = 0; j < b->n_iv; j++)
+            if (a->iv[i].s <= b->iv[j].e && b->iv[j].s <= a->iv[i].e)
                 return 1;
     return 0;
 }
 
-static int take(span_list *u, const item *it)
+/* The lowest arena offset (64-byte aligned) where `it` overlaps no shared
+ * item among order[0..k) that is live at the same time: greedy by size,
+ * which places the large activations first and fits the small ones into the
+ * gaps their lifetimes leave. `near` is scratch for k pointers. */
+static size_t place(item *const *order, int k, const item *it, item **near)
 {
-    if (u->n + it->n_iv > u->cap) {
-        int nc = u->cap ? 2 * u->cap : 8;
-        span *v = realloc(u->v, (size_t)nc * sizeof *v);
-        if (!v)
-            return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory");
-        u->v = v;
-        u->cap = nc;
+    int m = 0;
+    for (int j = 0; j < k; j++)
+        if (!order[j]->pinned && live_together(order[j], it))
+            near[m++] = order[j];
+    qsort(near, (size_t)m, sizeof *near, by_offset);
+    size_t off = 0;
+    for (int j = 0; j < m; j++) {
+        if (off + it->bytes <= near[j]->offset)
+            break;
+        size_t end = near[j]->offset + (near[j]->bytes + 63) / 64 * 64;
+        off = end > off ? end : off;
     }
-    for (int j = 0; j < it->n_iv; j++)
-        u->v[u->n++] = it->iv[j];
-    return MT_OK;
+    return off;
 }
 
 static void widen(span *w, int t)
@@ -230,14 +245,15 @@ static int plan(mt_net *net, int *fwd_end, span *back, int *last_consumer)
 int mt_buffers_alloc(mt_net *net)
 {
     int L = net->n_layers, nt = net->n_tensors, train = !net->inference;
-    int cap = 2 * nt + L * MT_LAYER_MAX_BUF, n = 0, rc = MT_OK;
+    int cap = 2 * nt + L * (MT_LAYER_MAX_BUF + MT_LAYER_MAX_IN), n = 0, rc = MT_OK;
     item *items = calloc((size_t)cap, sizeof *items);
     item **order = calloc((size_t)cap, sizeof *order);
     int *fwd_end = malloc((size_t)nt * sizeof *fwd_end);
     int *last_consumer = malloc((size_t)nt * sizeof *last_consumer);
     span *back = malloc((size_t)nt * sizeof *back);
-    span_list *used = NULL;
-    if (!items || !order || !fwd_end || !last_consumer || !back) {
+    item **near = calloc((size_t)cap, sizeof *near);
+    int first = net->n_allocs;
+    if (!items || !order || !near || !fwd_end || !last_consumer || !back) {
         rc = mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory");
         goto done;
     }
@@ -269,64 +285,53 @@ int mt_buffers_alloc(mt_net *net)
     }
     for (int i = 0; i < L; i++) {
         mt_layer *l = net->layers[i];
+        for (int j = 0; j < l->n_in && train && l->out->needs_diff; j++) {
+            /* A gradient arrives first from the input's last consumer
+             * (backward runs in reverse); every other consumer, and the
+             * second use of a tensor read twice, writes here and sums in; a
+             * layer whose input needs no gradient may write here and drop it. */
+            const mt_tensor *x = l->in[j];
+            l->diff_tmp[j] = NULL;
+            if (x->needs_diff && i == last_consumer[x->index] &&
+                !(j == 1 && l->in[0] == x))
+                continue;
+            item *it = &items[n++];
+            it->bytes = dnnl_memory_desc_get_size(&x->md);
+            it->where = &l->diff_tmp[j];
+            it->iv[0] = (span){2 * L - 1 - i, 2 * L - 1 - i};
+            it->n_iv = 1;
+        }
         for (int b = 0; b < MT_LAYER_MAX_BUF; b++) {
-            if (!l->buf_size[b] || (!train && l->buf_scope[b] != MT_BUF_ALWAYS))
+            int scope = l->buf_scope[b], bt = 2 * L - 1 - i;
+            if (!l->buf_size[b] ||
+                (!train && scope != MT_BUF_ALWAYS && scope != MT_BUF_FORWARD))
                 continue;
             item *it = &items[n++];
             it->bytes = l->buf_size[b];
             it->where = &l->buf[b];
-            it->pinned = l->buf_scope[b] != MT_BUF_BACKWARD;
-            it->iv[0] = (span){2 * L - 1 - i, 2 * L - 1 - i};
+            it->pinned = scope == MT_BUF_ALWAYS;
+            it->iv[0] = scope == MT_BUF_FORWARD    ? (span){i, i}
+                        : scope == MT_BUF_TRAINING ? (span){i, bt}
+                                                   : (span){bt, bt};
             it->n_iv = 1;
         }
     }
     for (int k = 0; k < n; k++)
         order[k] = &items[k];
-    qsort(order, (size_t)n, sizeof *order, by_start);
-    int first_shared = net->n_allocs;
-    used = calloc((size_t)n + 1, sizeof *used);
-    if (!used) {
-        rc = mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory");
-        goto done;
-    }
+    qsort(order, (size_t)n, sizeof *order, by_size);
+    size_t arena = 0;
     for (int k = 0; k < n && rc >= 0; k++) {
         item *it = order[k];
-        if (it->pinned) {
-            it->slot = add_alloc(net, it->bytes, 0);
-            rc = it->slot;
-            continue;
+        it->slot = rc = add_alloc(net, it->bytes, !it->pinned);
+        if (rc >= 0 && !it->pinned) {
+            it->offset = place(order, k, it, near);
+            net->allocs[it->slot].offset = it->offset;
+            size_t end = it->offset + (it->bytes + 63) / 64 * 64;
+            arena = end > arena ? end : arena;
         }
-        /* Best fit among the shared allocations free over the item's spans:
-         * the smallest that is big enough, else the biggest (grown). */
-        int pick = -1;
-        for (int s = first_shared; s < net->n_allocs; s++) {
-            mt_net_alloc *a = &net->allocs[s];
-            if (!a->shared || overlaps(&used[s - first_shared], it))
-                continue;
-            if (pick < 0) {
-                pick = s;
-                continue;
-            }
-            size_t pb = net->allocs[pick].bytes;
-            int fits = a->bytes >= it->bytes, pfits = pb >= it->bytes;
-            if ((fits && (!pfits || a->bytes < pb)) || (!fits && !pfits && a->bytes > pb))
-                pick = s;
-        }
-        if (pick < 0 && (pick = add_alloc(net, it->bytes, 1)) < 0) {
-            rc = pick;
-            break;
-        }
-        if (net->allocs[pick].bytes < it->bytes)
-            net->allocs[pick].bytes = it->bytes;
-        rc = take(&used[pick - first_shared], it);
-        it->slot = pick;
     }
     /* The shared allocations are pieces of one arena, which a net that never
      * runs at the same time may lend (mt_net_borrow_memory). */
-    size_t arena = 0;
-    for (int s = first_shared; s < net->n_allocs && rc >= 0; s++)
-        if (net->allocs[s].shared)
-            arena += (net->allocs[s].bytes + 63) / 64 * 64;
     if (rc >= 0 && arena) {
         const mt_net *lender = net->lender;
         if (lender && lender->arena_bytes >= arena) {
@@ -340,23 +345,18 @@ int mt_buffers_alloc(mt_net *net)
                               "activations", arena);
         }
     }
-    for (size_t off = 0, s = first_shared; (int)s < net->n_allocs && rc >= 0; s++) {
+    for (int s = first; s < net->n_allocs && rc >= 0; s++) {
         mt_net_alloc *a = &net->allocs[s];
-        if (a->shared) {
-            a->p = (char *)net->arena + off;
-            off += (a->bytes + 63) / 64 * 64;
-        } else if (!(a->p = mt_alloc(a->bytes))) {
+        if (a->shared)
+            a->p = (char *)net->arena + a->offset;
+        else if (!(a->p = mt_alloc(a->bytes)))
             rc = mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory for %zu bytes",
                           a->bytes);
-        }
     }
     for (int k = 0; k < n && rc >= 0; k++)
         *items[k].where = net->allocs[items[k].slot].p;
 done:
-    if (used)
-        for (int k = 0; k <= n; k++)
-            free(used[k].v);
-    free(used);
+    free(near);
     free(items);
     free(order);
     free(fwd_end);

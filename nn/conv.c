@@ -52,14 +52,8 @@ static int conv_compile(mt_layer *l)
         return rc;
     p->owner = l;
     l->out->md = p->dst_md;
-    size_t b[4];
-    mt_conv_prim_sizes(p, b);
-    /* the reordered input and weights live from forward to backward, the
-     * gradients' reorder buffers only within backward */
-    for (int i = 0; i < 4; i++)
-        mt_layer_buffer_scoped(l, i, b[i], i < 2 ? MT_BUF_ALWAYS : MT_BUF_BACKWARD);
     mt_layer_backward_reads(l, 1, 0, 0);
-    return MT_OK;
+    return mt_conv_prim_buffers(p, l);
 }
 
 static int conv_bind(mt_layer *l)

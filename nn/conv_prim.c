@@ -260,14 +260,11 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
             rc = mt_prim_create(net, &p->bwd_d, bpd, "conv backward data");
             dnnl_primitive_desc_destroy(bpd);
         }
-        if (rc >= 0 && !dnnl_memory_desc_equal(&p->bwei_md, &p->wei_md)) {
-            p->bwei = mt_alloc(dnnl_memory_desc_get_size(&p->bwei_md));
-            if (!p->bwei)
-                rc = mt_error(MT_ERR_NOMEM, "conv: out of memory");
-            if (rc >= 0)
-                rc = mt_reorder_create(net, &p->bwei_reorder, &p->wei_oihw_md, &p->bwei_md,
-                                  "conv backward-data weight reorder");
-        }
+        /* its own reorder even into the forward's layout: the forward's
+         * blocked weights then need not be kept until backward */
+        if (rc >= 0 && !dnnl_memory_desc_equal(&p->bwei_md, &p->wei_oihw_md))
+            rc = mt_reorder_create(net, &p->bwei_reorder, &p->wei_oihw_md, &p->bwei_md,
+                                   "conv backward-data weight reorder");
         if (rc >= 0)
             rc = mt_reorder_create(net, &p->dsrc_reorder, &p->csrc_md, &p->src_md,
                               "conv input-gradient reorder");
@@ -288,17 +285,31 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
     return rc;
 }
 
-void mt_conv_prim_sizes(const mt_conv_prim *p, size_t bytes[4])
+int mt_conv_prim_buffers(const mt_conv_prim *p, mt_layer *l)
 {
-    bytes[0] = p->src_reorder ? dnnl_memory_desc_get_size(&p->csrc_md) : 0;
-    bytes[1] = p->wei_reorder ? dnnl_memory_desc_get_size(&p->wei_md) : 0;
-    bytes[2] = p->dsrc_reorder ? dnnl_memory_desc_get_size(&p->csrc_md) : 0;
-    bytes[3] = p->dwei_reorder ? dnnl_memory_desc_get_size(&p->diff_wei_md) : 0;
+    size_t bytes[MT_CONV_PRIM_BUFS] = {
+        p->src_reorder ? dnnl_memory_desc_get_size(&p->csrc_md) : 0,
+        p->wei_reorder ? dnnl_memory_desc_get_size(&p->wei_md) : 0,
+        p->dsrc_reorder ? dnnl_memory_desc_get_size(&p->csrc_md) : 0,
+        p->dwei_reorder ? dnnl_memory_desc_get_size(&p->diff_wei_md) : 0,
+        p->bwei_reorder ? dnnl_memory_desc_get_size(&p->bwei_md) : 0};
+    /* Each lives only while it is read: the blocked weights are made from
+     * OIHW at every forward, backward data's at every backward, so neither
+     * is kept between steps or across the other pass. */
+    int scope[MT_CONV_PRIM_BUFS] = {p->bwd_weights ? MT_BUF_TRAINING : MT_BUF_FORWARD,
+                                    MT_BUF_FORWARD, MT_BUF_BACKWARD, MT_BUF_BACKWARD,
+                                    MT_BUF_BACKWARD};
+    for (int i = 0; i < MT_CONV_PRIM_BUFS; i++) {
+        int rc = mt_layer_buffer_scoped(l, i, bytes[i], scope[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return MT_OK;
 }
 
 int mt_conv_prim_bind(mt_conv_prim *p, float *src, float *dst, float *wei_oihw, float *bias,
                       float *diff_src, float *diff_dst, float *diff_wei_oihw, float *diff_bias,
-                      void *const bufs[4])
+                      void *const bufs[MT_CONV_PRIM_BUFS])
 {
     mt_net *net = p->net;
     int rc = MT_OK;
@@ -306,6 +317,7 @@ int mt_conv_prim_bind(mt_conv_prim *p, float *src, float *dst, float *wei_oihw, 
     p->wei = p->wei_reorder ? bufs[1] : wei_oihw;
     p->dcsrc = p->dsrc_reorder ? bufs[2] : diff_src;
     p->dwei = p->dwei_reorder ? bufs[3] : diff_wei_oihw;
+    p->bwei = p->bwei_reorder ? bufs[4] : NULL;
 #define MEM(m, md, ptr)                                                                        \
     if (rc >= 0)                                                                               \
     rc = mt_mem_create(net, &p->m, md, ptr)
@@ -321,12 +333,8 @@ int mt_conv_prim_bind(mt_conv_prim *p, float *src, float *dst, float *wei_oihw, 
         MEM(m_ddst, &p->dst_md, diff_dst);
     }
     if (p->bwd_data) {
-        /* no reorder: backward data reads either the forward's blocked
-         * weights or (a plain layout) the OIHW weights themselves */
-        MEM(m_bwei, &p->bwei_md,
-            p->bwei_reorder ? (void *)p->bwei
-            : dnnl_memory_desc_equal(&p->bwei_md, &p->wei_md) ? (void *)p->wei
-                                                               : (void *)wei_oihw);
+        /* without a reorder backward data reads the OIHW weights themselves */
+        MEM(m_bwei, &p->bwei_md, p->bwei_reorder ? p->bwei : (void *)wei_oihw);
         MEM(m_dsrc, &p->src_md, diff_src);
         MEM(m_dcsrc, &p->csrc_md, p->dcsrc);
     }
@@ -447,6 +455,5 @@ void mt_conv_prim_destroy(mt_conv_prim *p)
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (mems[i])
             dnnl_memory_destroy(mems[i]);
-    mt_free(p->bwei);
     memset(p, 0, sizeof *p);
 }

@@ -30,8 +30,8 @@ typedef struct mt_conv_prim {
     dnnl_primitive_t wei_reorder, dwei_reorder; /* NULL when OIHW is what it uses */
     dnnl_memory_t m_src, m_csrc, m_wei_oihw, m_wei, m_bias, m_dst;
     dnnl_memory_t m_ddst, m_dcsrc, m_dsrc, m_dwei, m_dwei_oihw, m_dbias;
-    void *csrc, *wei, *dcsrc, *dwei; /* private buffers (see mt_conv_prim_sizes) */
-    /* backward data's own weight layout, its reorder and buffer (owned here) */
+    void *csrc, *wei, *dcsrc, *dwei; /* private buffers (see mt_conv_prim_buffers) */
+    /* backward data's own weight layout, its reorder and buffer */
     dnnl_memory_desc_t bwei_md;
     dnnl_primitive_t bwei_reorder;
     dnnl_memory_t m_bwei;
@@ -40,6 +40,9 @@ typedef struct mt_conv_prim {
      * time goes to while the net profiles; NULL: none. Set by the caller. */
     mt_layer *owner;
 } mt_conv_prim;
+
+/* The private buffers, the layer's slots 0 .. MT_CONV_PRIM_BUFS - 1. */
+enum { MT_CONV_PRIM_BUFS = 5 };
 
 /* Creates the primitives for input (n, ic, ih, iw) in layout *src_md. bwd_data
  * / bwd_weights: whether to create those. dt (dnnl_f32 or dnnl_bf16) is the
@@ -51,16 +54,18 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
                         int ic, int ih, int iw, int oc, int k, int stride, int pad, int has_bias,
                         int bwd_data, int bwd_weights, dnnl_data_type_t dt);
 
-/* Bytes of the private buffers the caller must provide (through
- * mt_layer_buffer) before mt_conv_prim_bind: [0] reordered input, [1] blocked
- * weights, [2] reordered input gradient, [3] blocked weight gradient. */
-void mt_conv_prim_sizes(const mt_conv_prim *p, size_t bytes[4]);
+/* In the layer's compile: requests the private buffers as l's slots 0..4,
+ * each for the span it is read in: [0] the reordered input (forward and
+ * backward weights), [1] the blocked weights (forward, and backward data when
+ * it reads the same layout), [2] the reordered input gradient, [3] the
+ * blocked weight gradient, [4] backward data's weights (backward). */
+int mt_conv_prim_buffers(const mt_conv_prim *p, mt_layer *l);
 
 /* Binds data pointers once they exist: input, output, weights (OIHW), bias,
- * their gradients (NULL where not needed) and the four private buffers. */
+ * their gradients (NULL where not needed) and the private buffers (l->buf). */
 int mt_conv_prim_bind(mt_conv_prim *p, float *src, float *dst, float *wei_oihw, float *bias,
                       float *diff_src, float *diff_dst, float *diff_wei_oihw, float *diff_bias,
-                      void *const bufs[4]);
+                      void *const bufs[MT_CONV_PRIM_BUFS]);
 
 int mt_conv_prim_forward(mt_conv_prim *p);
 int mt_conv_prim_backward_data(mt_conv_prim *p);    /* writes diff_src */

@@ -111,6 +111,10 @@ struct mt_layer {
     /* What backward reads (mt_layer_backward_reads; all, until compile says) */
     int bwd_in[MT_LAYER_MAX_IN], bwd_out;
     int regen_ok, regen_in[MT_LAYER_MAX_IN]; /* mt_layer_can_regen */
+    /* Backward only: where input i's gradient is written when another
+     * consumer wrote it first (then summed in), or when it needs none
+     * (mt_layer_diff_scratch); placed by the net (nn/buffers.c). */
+    void *diff_tmp[MT_LAYER_MAX_IN];
     double t_fwd, t_bwd;               /* profile: seconds */
     /* profile: of t_fwd ([0]) and t_bwd ([1]), the seconds spent in
      * convolution primitives and in weight reorders (nn/conv_prim.c) */
@@ -136,11 +140,16 @@ int mt_layer_buffer(mt_layer *l, int slot, size_t bytes);
 
 /* How long a private buffer must hold its contents:
  *   MT_BUF_ALWAYS    the net's life (mt_layer_buffer);
- *   MT_BUF_TRAINING  from forward to backward: a cache for backward; an
- *                    inference net leaves the slot NULL;
- *   MT_BUF_BACKWARD  within the layer's backward only: shares memory with
- *                    other layers' buffers (NULL in an inference net). */
-enum mt_buf_scope { MT_BUF_ALWAYS, MT_BUF_TRAINING, MT_BUF_BACKWARD };
+ *   MT_BUF_TRAINING  from the layer's forward to its backward (and the
+ *                    recomputation of its output between them): a cache
+ *                    for backward; an inference net leaves the slot NULL;
+ *   MT_BUF_FORWARD   within the layer's forward only (a weight reorder that
+ *                    backward does not read);
+ *   MT_BUF_BACKWARD  within the layer's backward only (NULL in an inference
+ *                    net).
+ * All but MT_BUF_ALWAYS share memory with other buffers outside that span:
+ * nothing may be read there from one step to the next. */
+enum mt_buf_scope { MT_BUF_ALWAYS, MT_BUF_TRAINING, MT_BUF_BACKWARD, MT_BUF_FORWARD };
 int mt_layer_buffer_scoped(mt_layer *l, int slot, size_t bytes, int scope);
 
 /* In compile: which activations backward reads (input 0, input 1, the
@@ -162,6 +171,9 @@ int mt_layer_training(const mt_layer *l);
  * and the call that completes it. */
 float *mt_layer_diff_begin(mt_layer *l, int i);
 int mt_layer_diff_end(mt_layer *l, int i);
+/* In backward, for a layer whose primitive writes an input gradient that is
+ * not needed (mt_layer_diff_begin gave NULL): a buffer of input i's size. */
+float *mt_layer_diff_scratch(mt_layer *l, int i);
 
 /* The net's oneDNN engine and stream (one per net). */
 dnnl_engine_t mt_net_engine(const mt_net *net);

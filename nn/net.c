@@ -264,7 +264,7 @@ int mt_layer_buffer_scoped(mt_layer *l, int slot, size_t bytes, int scope)
     if (slot < 0 || slot >= MT_LAYER_MAX_BUF)
         return mt_error(MT_ERR_ARG, "%s: buffer slot %d (0..%d)", l->name, slot,
                         MT_LAYER_MAX_BUF - 1);
-    if (scope < MT_BUF_ALWAYS || scope > MT_BUF_BACKWARD)
+    if (scope < MT_BUF_ALWAYS || scope > MT_BUF_FORWARD)
         return mt_error(MT_ERR_ARG, "%s: buffer scope %d", l->name, scope);
     l->buf_size[slot] = bytes;
     l->buf_scope[slot] = scope;
@@ -281,7 +281,12 @@ float *mt_layer_diff_begin(mt_layer *l, int i)
     mt_tensor *t = l->in[i];
     if (!t->needs_diff || !t->diff)
         return NULL;
-    return t->diff_written ? l->net->diff_scratch : t->diff;
+    return t->diff_written ? l->diff_tmp[i] : t->diff;
+}
+
+float *mt_layer_diff_scratch(mt_layer *l, int i)
+{
+    return l->diff_tmp[i];
 }
 
 int mt_layer_diff_end(mt_layer *l, int i)
@@ -295,11 +300,11 @@ int mt_layer_diff_end(mt_layer *l, int i)
     }
     size_t n = mt_md_count(&t->md);
     if (t->md.data_type == dnnl_bf16) {
-        mt_bf16_accumulate((mt_bf16 *)t->diff, (const mt_bf16 *)l->net->diff_scratch, n);
+        mt_bf16_accumulate((mt_bf16 *)t->diff, (const mt_bf16 *)l->diff_tmp[i], n);
         return MT_OK;
     }
     float *restrict d = t->diff;
-    const float *restrict s = l->net->diff_scratch;
+    const float *restrict s = l->diff_tmp[i];
 #pragma omp parallel for simd schedule(static)
     for (size_t k = 0; k < n; k++)
         d[k] += s[k];
@@ -366,21 +371,11 @@ int mt_net_finalize(mt_net *net, float *params, float *grads, float *state)
         if (l->out->md.ndims == 0)
             mt_md_nchw(&l->out->md, l->out->n, l->out->c, l->out->h, l->out->w);
     }
-    size_t max_bytes = 0;
-    for (int i = 0; i < net->n_tensors; i++) {
-        size_t b = dnnl_memory_desc_get_size(&net->tensors[i]->md);
-        if (b > max_bytes)
-            max_bytes = b;
-    }
     int grc = mt_buffers_alloc(net);
     if (grc < 0)
         return grc;
-    if (!net->inference) {
-        net->diff_scratch = mt_alloc(max_bytes);
-        net->diff_scratch_bytes = max_bytes;
-    }
     net->labels = mt_alloc((size_t)net->batch * sizeof(int));
-    if ((!net->inference && !net->diff_scratch) || !net->labels)
+    if (!net->labels)
         return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory");
     net->own_params = params == NULL;
     net->own_grads = grads == NULL && !net->inference;
@@ -498,7 +493,6 @@ void mt_net_free(mt_net *net)
     if (net->m_scratch)
         dnnl_memory_destroy(net->m_scratch);
     mt_free(net->scratch);
-    mt_free(net->diff_scratch);
     mt_free(net->labels);
     if (net->stream)
         dnnl_stream_destroy(net->stream);

@@ -296,11 +296,12 @@ void mt_net_profile_print(const mt_net *net, FILE *out, int steps, double step_s
                           double optimizer_s);
 
 /* What the net's own allocations hold (bytes): activation and gradient
- * buffers of its own and shared ones (nn/buffers.c), layers' private
- * buffers (caches for backward, reordered weights), the parameter,
- * gradient and state buffers it owns, and scratch (oneDNN's scratchpad, the
- * gradient of summed branches, labels). Kinds' per-channel arrays and
- * oneDNN's primitives are not counted. */
+ * buffers of its own and the shared arena (nn/buffers.c: also the layers'
+ * scoped buffers, caches for backward, reordered weights, the gradient of
+ * summed branches), layers' private buffers of their own, the parameter,
+ * gradient and state buffers it owns, and scratch (oneDNN's scratchpad,
+ * labels). Kinds' per-channel arrays and oneDNN's primitives are not
+ * counted. */
 typedef struct mt_net_mem {
     size_t own, shared, layer_private, params, scratch, total;
     size_t borrowed; /* the lender's shared memory this net runs in (not in total) */

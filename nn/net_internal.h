@@ -12,8 +12,8 @@
 typedef struct mt_net_alloc {
     void *p;
     size_t bytes;
-    int shared;
-    int free_after; /* while assigning: the last time its current user needs it */
+    int shared;    /* a piece of the arena, at offset */
+    size_t offset;
 } mt_net_alloc;
 
 /* A recomputation for backward: layer's output, before the step at time `at`
@@ -43,8 +43,6 @@ struct mt_net {
     size_t scratch_size;
     void *scratch;
     dnnl_memory_t m_scratch;
-    float *diff_scratch; /* for inputs whose gradient is summed */
-    size_t diff_scratch_bytes;
     int *labels;
     int n_valid;
     float loss;

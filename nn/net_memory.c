@@ -2,10 +2,9 @@
  *
  * Counts what the net allocates itself: activation and gradient buffers
  * (own or shared, nn/buffers.c), layers' private buffers, the parameter,
- * gradient and state buffers it owns, oneDNN's scratchpad and the scratch
- * gradient. Not counted: the small per-channel arrays of layer kinds,
- * oneDNN's primitives and their weight copies for backward data (a few MB for
- * the largest model; the process's resident size shows them).
+ * gradient and state buffers it owns and oneDNN's scratchpad. Not counted:
+ * the small per-channel arrays of layer kinds and oneDNN's primitives (a few
+ * MB for the largest model; the process's resident size shows them).
  *
  * Not here: placing the buffers (nn/buffers.c).
  */
@@ -40,8 +39,7 @@ int mt_net_memory(const mt_net *net, mt_net_mem *m)
     m->own -= m->layer_private;
     size_t p = net->n_param * sizeof(float), s = net->n_state * sizeof(float);
     m->params = (net->own_params ? p : 0) + (net->own_grads ? p : 0) + (net->own_state ? s : 0);
-    m->scratch = net->scratch_size + net->diff_scratch_bytes +
-                 (size_t)net->batch * sizeof(int);
+    m->scratch = net->scratch_size + (size_t)net->batch * sizeof(int);
     if (net->lender && !net->arena_bytes)
         m->borrowed = mt_buffers_bytes(net->lender, 1);
     m->total = m->shared + m->own + m->layer_private + m->params + m->scratch;

@@ -85,7 +85,8 @@ int mt_net_recompile(mt_net *net)
                 l->buf_size[b] = old[b]; /* the buffer keeps its size */
                 continue;
             }
-            if (!net->inference || l->buf_scope[b] == MT_BUF_ALWAYS) {
+            if (!net->inference || l->buf_scope[b] == MT_BUF_ALWAYS ||
+                l->buf_scope[b] == MT_BUF_FORWARD) {
                 rc = mt_buffers_regrow(net, &l->buf[b], l->buf_size[b]);
                 if (rc < 0)
                     return mt_error_context(rc, "%s", l->name);

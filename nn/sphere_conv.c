@@ -102,7 +102,7 @@ typedef struct {
     float *sq; /* (n, ih, iw) sum_c x^2; backward: U */
     float *rows; /* (n, ih, ow) the box sum's row pass */
     float *gram;
-    /* activation-sized, in the output layout (private buffers 4..7); in a
+    /* activation-sized, in the output layout (private buffers 5..7); in a
      * bf16 net cache_c holds the convolution's bf16 output s and S is bf16 */
     float *cache_c, *cache_u, *s;
 } sc_priv;
@@ -111,7 +111,7 @@ typedef struct {
  * learnable sigmoid, u; F = dy/dc and dy/dk are recomputed from c, u and
  * y = C h, which costs less than writing and re-reading them (at narrow
  * widths these passes are bound by memory traffic, not arithmetic). */
-enum { BUF_C = 4, BUF_U = 5, BUF_S = 6 };
+enum { BUF_C = MT_CONV_PRIM_BUFS, BUF_U, BUF_S };
 
 static const mt_sphere_conv_cfg *cfg_of(const mt_layer *l)
 {
@@ -217,12 +217,8 @@ static int sc_compile(mt_layer *l)
     if ((rc = layout_from_md(&x->md, &p->src, "input")) < 0 ||
         (rc = layout_from_md(&p->conv.dst_md, &p->dst, "output")) < 0)
         return rc;
-    size_t bytes[4];
-    mt_conv_prim_sizes(&p->conv, bytes);
-    for (int i = 0; i < 4; i++)
-        if ((rc = mt_layer_buffer_scoped(l, i, bytes[i],
-                                         i < 2 ? MT_BUF_ALWAYS : MT_BUF_BACKWARD)) < 0)
-            return rc;
+    if ((rc = mt_conv_prim_buffers(&p->conv, l)) < 0)
+        return rc;
     /* backward reads the input (weight gradient, patch norms) and, in fp32
      * but for the linear operator, its output (dy/dc from y; bf16 computes
      * it from the kept s) */
