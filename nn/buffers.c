@@ -402,15 +402,17 @@ void mt_buffers_free(mt_net *net)
 
 int mt_buffers_regrow(mt_net *net, void **where, size_t bytes)
 {
-    for (int s = 0; s < net->n_allocs; s++) {
+    int shared = 0;
+    for (int s = 0; s < net->n_allocs && *where; s++) {
         mt_net_alloc *a = &net->allocs[s];
         if (a->p != *where)
             continue;
+        /* In the arena the bytes after a buffer belong to others at some
+         * time: one that grows moves to memory of its own. */
+        if ((shared = a->shared))
+            break;
         if (a->bytes >= bytes)
             return MT_OK;
-        if (a->shared)
-            return mt_error(MT_ERR_LIB, "a shared buffer would grow from %zu to %zu bytes",
-                            a->bytes, bytes);
         void *p = mt_alloc(bytes);
         if (!p)
             return mt_error(MT_ERR_NOMEM, "out of memory for %zu bytes", bytes);
@@ -420,7 +422,7 @@ int mt_buffers_regrow(mt_net *net, void **where, size_t bytes)
         *where = p;
         return MT_OK;
     }
-    if (*where)
+    if (*where && !shared)
         return mt_error(MT_ERR_LIB, "a buffer the net did not allocate");
     int s = add_alloc(net, bytes, 0);
     if (s < 0)

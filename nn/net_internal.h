@@ -77,7 +77,7 @@ int mt_net_bind_all(mt_net *net);
 int mt_buffers_alloc(mt_net *net);
 void mt_buffers_free(mt_net *net);
 /* After a recompile: gives the buffer at *where at least `bytes` (a new one
- * when it had none). A shared buffer cannot grow: MT_ERR_LIB. */
+ * when it had none, or when it was in the arena: memory of its own). */
 int mt_buffers_regrow(mt_net *net, void **where, size_t bytes);
 /* Recomputes the activations due before the step at time `at` (backward of
  * layer i: 2L - 1 - i); at < 0: those due before time `from` and still
