@@ -8,6 +8,7 @@
  * (ratio = time with recomputation / time keeping everything).
  * Usage: recompute [ROUNDS]  (default 9)
  */
+#include "core/clock.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "models/resnet.h"
@@ -16,16 +17,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 enum { BATCH = 128, MAX_ROUNDS = 64 };
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 static int by_value(const void *a, const void *b)
 {
@@ -66,12 +59,12 @@ static int measure(int sphere, int rounds, const float *x, const int *y)
     for (int s = 0; s <= rounds && rc >= 0; s++)
         for (int k = 0; k < 2 && rc >= 0; k++) {
             mt_net_set_input(net[k], x, BATCH, y);
-            double t0 = cpu_now();
+            double t0 = mt_thread_cpu_now();
             rc = mt_net_forward(net[k], 1);
             if (rc >= 0)
                 rc = mt_net_backward(net[k]);
             if (s > 0) /* the first round warms up */
-                t[k][s - 1] = cpu_now() - t0;
+                t[k][s - 1] = mt_thread_cpu_now() - t0;
         }
     if (rc >= 0) {
         for (int k = 0; k < 2; k++)

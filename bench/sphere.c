@@ -21,6 +21,7 @@
  *
  * Not a test: it checks nothing but that the nets run.
  */
+#include "core/clock.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "nn/net.h"
@@ -31,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct {
     mt_net *net;
@@ -67,20 +67,13 @@ static int bench_open(bench_net *b, int batch, int width, int hw, int kind, int 
     return mt_net_set_input(b->net, b->in, batch, NULL) < 0 ? -1 : 0;
 }
 
-static double cpu_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return 1e3 * t.tv_sec + 1e-6 * t.tv_nsec;
-}
-
 /* CPU milliseconds of one training step (forward, backward from the output). */
 static double bench_step(bench_net *b)
 {
-    double t0 = cpu_ms();
+    double t0 = 1e3 * mt_thread_cpu_now();
     if (mt_net_forward(b->net, 1) < 0 || mt_net_backward_from(b->net, b->out, b->dy) < 0)
         return -1;
-    return cpu_ms() - t0;
+    return 1e3 * mt_thread_cpu_now() - t0;
 }
 
 static void bench_close(bench_net *b)
@@ -154,14 +147,14 @@ static double model_ms_per_image(int width, int op, int batch, int steps, double
     *macs = mt_net_macs(net);
     double best = 1e30;
     for (int s = -1; s < steps; s++) {
-        double t0 = cpu_ms();
+        double t0 = 1e3 * mt_thread_cpu_now();
         if (mt_net_set_input(net, x, batch, labels) < 0 || mt_net_forward(net, 1) < 0 ||
             mt_net_backward(net) < 0) {
             fprintf(stderr, "bench sphere: %s\n", mt_errmsg());
             best = -1;
             break;
         }
-        double t = cpu_ms() - t0;
+        double t = 1e3 * mt_thread_cpu_now() - t0;
         if (s >= 0 && t < best)
             best = t;
     }

@@ -16,4 +16,9 @@ double mt_now(void);
  * machine. */
 double mt_cpu_now(void);
 
+/* CPU seconds of the calling thread alone: what one thread's computation
+ * cost when other threads of the process (a PyTorch child's reader, other
+ * workers) run beside it. */
+double mt_thread_cpu_now(void);
+
 #endif

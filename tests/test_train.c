@@ -3,15 +3,18 @@
  * --stop-after, SIGTERM and a failing step), refusal of corrupt and foreign
  * checkpoints, divergence (NaN/Inf, and a loss above --divergence-loss), and
  * bad flags. Runs the built tool ($MUTAU). And the trainer of an MPI server
- * rank: the same parameters without a batch's activations. */
+ * rank: the same parameters without a batch's activations; the duration
+ * estimate a run prints from its first steps. */
 #include "core/status.h"
 #include "nn/net.h"
 #include "tests/check_main.h"
 #include "tests/tiny_data.h"
 #include "tests/tool_run.h"
+#include "trainer/progress.h"
 #include "trainer/trainer.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -650,6 +653,65 @@ START_TEST(out_is_checked_before_the_data_is_loaded)
 }
 END_TEST
 
+/* Runs `steps` progress steps of a 10-epoch, 1000-step run in `mode`, `pause`
+ * seconds apart, with stdout captured; returns what was printed. */
+static char *progress_output(int mode, int steps, double pause)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/progress.out", root);
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    dup2(fileno(f), 1);
+    mt_progress p;
+    mt_progress_init(&p, mode, 10, 1000, 32);
+    mt_progress_epoch_begin(&p, 0, 100, 0);
+    struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+    for (int i = 0; i < steps; i++) {
+        if (i > 0)
+            nanosleep(&ts, NULL);
+        mt_progress_step(&p, i, i + 1, 1.0);
+    }
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    fclose(f);
+    return slurp("%s/progress.out", root);
+}
+
+/* The estimate comes once, after at least 5 steps and 2 s timed from the end
+ * of the first step, and extrapolates their pace to the steps left. */
+START_TEST(duration_estimate_from_the_first_steps)
+{
+    /* Five steps timed over less than 2 s: too early to say. */
+    char *early = progress_output(MT_PROGRESS_PLAIN, 6, 0.05);
+    ck_assert_msg(strstr(early, "estimate") == NULL, "estimate too early: %s", early);
+    free(early);
+
+    /* Five steps over 2.25 s: 0.45 s a step (more on a loaded machine), 994
+     * steps left, about 7.5 minutes; printed once. */
+    char *s = progress_output(MT_PROGRESS_PLAIN, 8, 0.45);
+    const char *e = strstr(s, "estimate: about ");
+    ck_assert_msg(e != NULL, "no estimate: %s", s);
+    ck_assert_msg(strstr(e + 1, "estimate") == NULL, "estimate printed twice: %s", s);
+    int minutes = 0;
+    double per_step = 0;
+    ck_assert_msg(sscanf(e, "estimate: about %d min for 10 epochs (994 steps at %lf s a step",
+                         &minutes, &per_step) == 2,
+                  "estimate line: %s", e);
+    ck_assert_msg(per_step >= 0.449 && per_step < 1.5, "per step %g s", per_step);
+    /* per_step is printed to 3 digits: the minutes may round the other way. */
+    ck_assert_msg(abs(minutes - (int)ceil(per_step * 994 / 60)) <= 1, "%d min at %g s a step",
+                  minutes, per_step);
+    free(s);
+
+    char *quiet = progress_output(MT_PROGRESS_QUIET, 8, 0.3);
+    ck_assert_str_eq(quiet, "");
+    free(quiet);
+}
+END_TEST
+
 /* A server rank's trainer (mt_trainer_open_server) holds what a full one
  * does, bit for bit, where it matters to the server (parameters, state,
  * layout, signature), with a net of one image instead of a batch. */
@@ -709,6 +771,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, out_is_checked_before_the_data_is_loaded);
     tcase_add_test(tc, bf16_runs_record_precision_and_resume_bit_for_bit);
     tcase_add_test(tc, server_trainer_has_the_parameters_without_the_batch);
+    tcase_add_test(tc, duration_estimate_from_the_first_steps);
     suite_add_tcase(s, tc);
     return s;
 }

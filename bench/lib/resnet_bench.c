@@ -14,15 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 static int make_net(mt_net **net, int depth, int classes, int batch, int precision, float **x,
                     int **labels)
@@ -109,14 +101,14 @@ int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *
     mt_net_profile_reset(b->net);
     for (int s = 0; s < warmup + steps && rc >= 0; s++) {
         mt_net_profile(b->net, profile && s >= warmup);
-        double t0 = mt_now(), c0 = cpu_now();
+        double t0 = mt_now(), c0 = mt_thread_cpu_now();
         rc = mt_net_forward(b->net, 1);
         if (rc >= 0)
             rc = mt_net_backward(b->net);
         double t1 = mt_now();
         if (rc >= 0)
             sgd_update(b);
-        double t2 = mt_now(), dt = t2 - t0, dc = cpu_now() - c0;
+        double t2 = mt_now(), dt = t2 - t0, dc = mt_thread_cpu_now() - c0;
         if (s >= warmup) {
             total += dt;
             opt_total += t2 - t1;
