@@ -1,6 +1,7 @@
 /* mpi_coord.c: rank 0's decisions: tickets (the shared batch counter in
  * async mode, kW + w in sync mode), the epoch gate and the epoch-end
- * callback on a gathered snapshot, stops and failures, and the end of the run.
+ * callback on a gathered snapshot, bounded staleness (which push goes next,
+ * or is dropped), stops and failures, and the end of the run.
  * The same rules as ps/run_async.c and ps/run_sync.c, driven by messages
  * instead of threads. */
 #include "ps/mpi_server_impl.h"
@@ -8,6 +9,7 @@
 #include "core/status.h"
 #include "ps/ps.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 static int64_t next_gate(const mt_mpi_server *srv, int64_t v)
@@ -31,12 +33,15 @@ void mpi_coord_start(mt_mpi_server *srv)
     srv->stop_seen = 0;
     srv->finished = 0;
     srv->next = srv->done = v;
+    srv->out = 0;
     srv->gate = next_gate(srv, v);
     srv->go = v < srv->steps;
     for (int w = 0; w < srv->W; w++) {
         srv->peer[w].waiting = 0;
         srv->peer[w].done = 0;
         srv->peer[w].ticket_step = -1;
+        srv->peer[w].inflight = -1;
+        srv->peer[w].pending = 0;
     }
 }
 
@@ -60,13 +65,18 @@ static int end_worker(mt_mpi_server *srv, int w)
 
 static int give(mt_mpi_server *srv, int w, int64_t batch)
 {
-    srv->peer[w].ticket = (struct ticket_msg){mt_ps_server_version(srv->shard), batch, 1};
+    int64_t k = mt_ps_server_version(srv->shard);
+    srv->peer[w].ticket = (struct ticket_msg){k, batch, 1};
+    srv->peer[w].inflight = k;
     int rc = mpi_serve_pull(srv, w);
     return rc < 0 ? rc : tell_others(srv, TAG_GRANT, w, 1, 0);
 }
 
 /* Answers worker w's pull, or leaves it waiting (for the epoch gate in async
- * mode, for the step's other gradients in sync mode). */
+ * mode, for the step's other gradients in sync mode; with bounded staleness
+ * for its own push to be decided, and under the wait policy while S + 1
+ * tickets are out). Async tickets count done + out, which is `next` unless
+ * pushes were dropped. */
 static int answer(mt_mpi_server *srv, int w)
 {
     struct mpi_peer *p = &srv->peer[w];
@@ -83,12 +93,21 @@ static int answer(mt_mpi_server *srv, int w)
         p->ticket_step = k;
         return give(srv, w, k * srv->W + w);
     }
-    if (should_stop(srv) || srv->next >= srv->steps)
-        return end_worker(srv, w);
-    if (srv->next >= srv->gate) {
+    int bounded = mpi_bounded(srv);
+    int64_t claimed = srv->done + srv->out;
+    if (bounded && p->pending) {
         p->waiting = 1;
         return MT_OK;
     }
+    if (should_stop(srv) || claimed >= srv->steps)
+        return end_worker(srv, w);
+    if (claimed >= srv->gate ||
+        (bounded && srv->cfg.stale_policy == MT_PS_STALE_WAIT &&
+         srv->out >= srv->cfg.max_staleness + 1)) {
+        p->waiting = 1;
+        return MT_OK;
+    }
+    srv->out++;
     return give(srv, w, srv->next++);
 }
 
@@ -144,6 +163,8 @@ int mpi_coord_pushed(mt_mpi_server *srv, int w, int64_t tau)
 {
     mt_tau_hist_add(&srv->tau_epoch, tau);
     mt_tau_hist_add(&srv->tau_total, tau);
+    srv->out--;
+    srv->peer[w].inflight = -1;
     if (++srv->done != srv->gate)
         return MT_OK;
     int rc = MT_OK;
@@ -151,6 +172,92 @@ int mpi_coord_pushed(mt_mpi_server *srv, int w, int64_t tau)
         rc = epoch_close(srv, srv->gate);
     srv->gate = next_gate(srv, srv->gate);
     return rc < 0 ? rc : release_waiting(srv);
+}
+
+/* ---- bounded staleness: the rules of ps/run_async.c, on rank 0 -------------- */
+
+/* Gradients in flight (handed out, not yet decided) pulled at versions <= v. */
+static int64_t in_flight_upto(const mt_mpi_server *srv, int64_t v)
+{
+    int64_t c = 0;
+    for (int i = 0; i < srv->W; i++)
+        c += srv->peer[i].inflight >= 0 && srv->peer[i].inflight <= v;
+    return c;
+}
+
+/* Wait policy: a push pulled at v_A may land now when every gradient B in
+ * flight pulled before it (v_B < v_A) keeps a step to spare,
+ * (k - v_B) + c(v_B) <= S: even if every older one lands first, B's tau
+ * stays within S. So the pushes that may land are those pulled at versions
+ * up to the oldest B without a step to spare (INT64_MAX: all). */
+static int64_t admissible_upto(const mt_mpi_server *srv)
+{
+    int64_t k = mt_ps_server_version(srv->shard), S = srv->cfg.max_staleness;
+    int64_t limit = INT64_MAX;
+    for (int i = 0; i < srv->W; i++) {
+        int64_t vb = srv->peer[i].inflight;
+        if (vb >= 0 && vb < limit && (k - vb) + in_flight_upto(srv, vb) > S)
+            limit = vb;
+    }
+    return limit;
+}
+
+/* The pending push to decide next, in the order of arrival: under the wait
+ * policy the first admissible one (any once the run has failed, as in one
+ * process), under the drop policy the first; -1: none. */
+static int next_decision(const mt_mpi_server *srv)
+{
+    int best = -1;
+    int wait = srv->cfg.stale_policy == MT_PS_STALE_WAIT && srv->status == 0;
+    int64_t limit = wait ? admissible_upto(srv) : INT64_MAX;
+    for (int w = 0; w < srv->W; w++) {
+        const struct mpi_peer *p = &srv->peer[w];
+        if (p->pending && p->inflight <= limit &&
+            (best < 0 || p->arrival < srv->peer[best].arrival))
+            best = w;
+    }
+    return best;
+}
+
+/* Applies worker w's push, or drops it when its tau exceeds S under the drop
+ * policy (counted; its ticket goes out again). The other server ranks are
+ * told first, so they take the pushes in the order decided here. */
+static int decide(mt_mpi_server *srv, int w)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    int64_t tau = mt_ps_server_version(srv->shard) - p->ticket.version;
+    int apply = srv->cfg.stale_policy != MT_PS_STALE_DROP || tau <= srv->cfg.max_staleness;
+    p->pending = 0;
+    int rc = tell_others(srv, TAG_SEQ, w, apply, 0);
+    if (rc < 0)
+        return rc;
+    if (!apply) {
+        srv->dropped++;
+        srv->out--;
+        p->inflight = -1;
+    }
+    return mpi_take_push(srv, w, apply); /* applied: mpi_coord_pushed */
+}
+
+/* Decides every pending push that may be decided, then answers the pulls
+ * that can be answered (unbounded: only the latter). */
+static int settle(mt_mpi_server *srv)
+{
+    int rc = MT_OK;
+    for (int w; rc == MT_OK && mpi_bounded(srv) && (w = next_decision(srv)) >= 0;)
+        rc = decide(srv, w);
+    return rc < 0 ? rc : release_waiting(srv);
+}
+
+int mpi_coord_arrived(mt_mpi_server *srv, int w)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    if (p->pending || p->inflight < 0)
+        return mt_error(MT_ERR_FORMAT, "mpi: rank 0: worker rank %d pushed without a ticket",
+                        mpi_worker_rank(srv, w));
+    p->pending = 1;
+    p->arrival = srv->arrivals++;
+    return settle(srv);
 }
 
 int mpi_coord_stepped(mt_mpi_server *srv)
@@ -177,19 +284,19 @@ int mpi_coord_fail(mt_mpi_server *srv, int w, int status, const char *message)
         srv->peer[w].waiting = 0;
         srv->finished++;
     }
-    return release_waiting(srv);
+    return settle(srv);
 }
 
 int mpi_coord_error(mt_mpi_server *srv, int status)
 {
     record_failure(srv, status, mt_errmsg());
-    return release_waiting(srv);
+    return settle(srv);
 }
 
 int mpi_coord_stop(mt_mpi_server *srv)
 {
     srv->stop_seen = 1;
-    return release_waiting(srv);
+    return settle(srv);
 }
 
 int mpi_coord_finish(mt_mpi_server *srv)

@@ -32,6 +32,18 @@
  *         applied that many pushes (MPI_Gatherv over the server communicator).
  *   failure: a worker sends TAG_FAIL (status and message) to rank 0, which
  *         ends the run for everybody.
+ *
+ * Bounded staleness (async, max_staleness >= 0): rank 0 decides every push.
+ *   It matches worker w's shard-0 gradient (MPI_Improbe) but leaves it in
+ *   MPI (the handle kept, the report received) until the push is admissible
+ *   (wait policy) or judged (drop policy); then it sends TAG_SEQ (apply or
+ *   drop) to every other server rank, receives the gradient and applies or
+ *   discards it. A server rank > 0 takes rank 0's messages strictly in order
+ *   and, after a TAG_SEQ for w, probes for w's gradient only (the other
+ *   workers' gradients wait in MPI), so every shard applies the pushes in
+ *   rank 0's order and serves a grant at exactly the version rank 0 granted
+ *   it at: one version clock, the same tau on every shard. A worker's pull is
+ *   answered only after its push was decided.
  */
 #ifndef MT_PS_MPI_IMPL_H
 #define MT_PS_MPI_IMPL_H
@@ -61,7 +73,9 @@ enum mt_mpi_tag {
     TAG_FAIL,       /* worker -> rank 0: a failure (struct fail_msg) */
     TAG_GRANT,      /* rank 0 -> server rank s: serve worker w's pull (struct ctl_msg) */
     TAG_EPOCH,      /* rank 0 -> server rank s: gather at version v (struct ctl_msg) */
-    TAG_END         /* rank 0 -> server rank s: the run ends at version v (struct ctl_msg) */
+    TAG_END,        /* rank 0 -> server rank s: the run ends at version v (struct ctl_msg) */
+    TAG_SEQ         /* bounded staleness, rank 0 -> server rank s: worker w's push is next:
+                     * apply it (value 1) or receive and discard it (0: dropped) */
 };
 
 /* Worker -> rank 0 with each pull: the worker's time so far, for the log. */
@@ -80,8 +94,9 @@ struct ticket_msg {
 
 /* Rank 0 -> the other server ranks. */
 struct ctl_msg {
-    int64_t worker;  /* TAG_GRANT: the worker */
-    int64_t value;   /* TAG_GRANT: 1 serve, 0 run over; TAG_EPOCH/TAG_END: the version */
+    int64_t worker;  /* TAG_GRANT, TAG_SEQ: the worker */
+    int64_t value;   /* TAG_GRANT: 1 serve, 0 run over; TAG_SEQ: 1 apply, 0 drop;
+                      * TAG_EPOCH/TAG_END: the version */
     int64_t status;  /* TAG_END: the run's status (MT_OK, MT_ERR_INTERRUPTED, ...) */
 };
 

@@ -54,6 +54,20 @@
  * worker's push before it answers that worker's next pull, so a worker always
  * sees its own last step.
  *
+ * Bounded staleness (async, max_staleness S >= 0): rank 0 decides every
+ * push and sequences it. It hands out at most S + 1 tickets at once (wait
+ * policy) and admits a push only when the in-process rule admits it
+ * (ps/run_async.c: every older gradient in flight keeps tau <= S even if all
+ * land first), or drops a push whose tau = k - v exceeds S (drop policy; its
+ * ticket is handed out again, with the next batch). Every server rank
+ * applies the admitted pushes in rank 0's order and answers a pull only once
+ * it has applied every push admitted before the pull's ticket, so all
+ * shards share one version clock: k is the number of pushes admitted, v the
+ * number admitted before the ticket, tau = k - v is the same on every shard,
+ * and the run equals one server applying the pushes in that order. The cost:
+ * one small message per push to each server rank > 0, and a shard applies a
+ * push only once the pushes before it are in.
+ *
  * Epochs. Every steps_per_epoch versions rank 0 stops handing out batches
  * until every push of the epoch is applied on every shard; the shards are then
  * gathered to rank 0 (theta, velocity and the method's state, MPI_Gatherv
@@ -105,9 +119,16 @@ typedef struct {
      * mt_mpi_server_request_stop (e.g. core/signals.h's mt_signals_pending);
      * may be NULL. */
     int (*stop_poll)(void);
+    /* Bounded staleness (async mode; below): max_staleness S >= 0 bounds tau
+     * of every applied push (< 0: unbounded, the default); stale_policy (enum
+     * mt_ps_stale_policy, ps/ps.h): wait (stale-synchronous parallel) or drop
+     * (a push whose tau exceeds S is discarded and counted,
+     * mt_mpi_server_dropped). The rules of the in-process async mode. */
+    int64_t max_staleness;
+    int stale_policy;
 } mt_mpi_ps_config;
 
-/* async, 1 step per epoch, no callbacks, 50 us, no reports. */
+/* async, 1 step per epoch, no callbacks, 50 us, no reports, unbounded. */
 void mt_mpi_ps_config_default(mt_mpi_ps_config *cfg);
 
 /* On every server rank. `server` describes the whole model (n, n_state,
@@ -160,9 +181,14 @@ int64_t mt_mpi_server_version(const mt_mpi_server *srv);
 double mt_mpi_server_momentum(const mt_mpi_server *srv);
 /* This rank's shard [begin, end) of the flat buffer. */
 void mt_mpi_server_shard(const mt_mpi_server *srv, size_t *begin, size_t *end);
-/* Rank 0: staleness of the epoch in progress and of the whole run. */
+/* Rank 0: staleness of the epoch in progress and of the whole run. On a
+ * server rank > 0, tau_total is the staleness its own shard measured (with
+ * bounded staleness the same as rank 0's, push for push). */
 mt_tau_hist *mt_mpi_server_tau_epoch(mt_mpi_server *srv);
 mt_tau_hist *mt_mpi_server_tau_total(mt_mpi_server *srv);
+/* Rank 0, drop policy: the pushes discarded so far (checkpoints carry it as
+ * "mpi.dropped"); 0 otherwise. */
+int64_t mt_mpi_server_dropped(const mt_mpi_server *srv);
 
 /* Where time went. On every server rank: seconds spent handling messages
  * (busy: receiving pushes, applying them, answering pulls), of which in the

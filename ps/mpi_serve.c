@@ -153,7 +153,91 @@ static int async_push(mt_mpi_server *srv, int w)
     srv->pushes++;
     if (srv->rank == 0)
         return mpi_coord_pushed(srv, w, tau);
+    mt_tau_hist_add(&srv->tau_total, tau); /* this shard's own */
     return serve_granted(srv, w);
+}
+
+/* A push not applied (dropped): a server rank > 0 answers w's next grant
+ * all the same. */
+static int push_dropped(mt_mpi_server *srv, int w)
+{
+    srv->peer[w].pushes++;
+    return srv->rank == 0 ? MT_OK : serve_granted(srv, w);
+}
+
+int mpi_take_push(mt_mpi_server *srv, int w, int apply)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    int rc = MT_MPI(MPI_Mrecv(srv->grad, (int)srv->len, MPI_FLOAT, &p->grad_msg,
+                              MPI_STATUS_IGNORE));
+    if (rc == MT_OK && srv->n_state)
+        rc = MT_MPI(MPI_Mrecv(srv->state_new, (int)srv->n_state, MPI_FLOAT, &p->state_msg,
+                              MPI_STATUS_IGNORE));
+    if (rc < 0)
+        return rc;
+    return apply ? async_push(srv, w) : push_dropped(srv, w);
+}
+
+/* The gradient's size checked against the shard's. */
+static int grad_count(mt_mpi_server *srv, const MPI_Status *st, int twice)
+{
+    int count = 0;
+    int rc = MT_MPI(MPI_Get_count(st, MPI_FLOAT, &count));
+    if (rc < 0)
+        return rc;
+    if ((size_t)count != srv->len || twice)
+        return mt_error(MT_ERR_FORMAT, "mpi: rank %d: worker rank %d pushed %d floats for a "
+                        "shard of %zu%s", srv->rank, st->MPI_SOURCE, count, srv->len,
+                        twice ? " twice in one step" : "");
+    return MT_OK;
+}
+
+/* Rank 0: the push's report, sent right behind shard 0's gradient. */
+static int take_report(mt_mpi_server *srv, int w)
+{
+    if (srv->cfg.n_report <= 0)
+        return MT_OK;
+    int rc = MT_MPI(MPI_Recv(srv->report, srv->cfg.n_report, MPI_DOUBLE,
+                             mpi_worker_rank(srv, w), TAG_REPORT, srv->m->data,
+                             MPI_STATUS_IGNORE));
+    int r = rc == MT_OK && srv->cfg.on_report
+                ? srv->cfg.on_report(srv->cfg.report_ctx, w, srv->peer[w].ticket.batch,
+                                     srv->report)
+                : MT_OK;
+    return r < 0 ? mpi_coord_error(srv, r) : rc;
+}
+
+/* Bounded staleness (ps/mpi_impl.h). Rank 0: the push is matched, its report
+ * taken, its gradient and state left in MPI until the push is decided. Ranks
+ * > 0: the gradient of the push rank 0 sequenced next. */
+static int bounded_grad(mt_mpi_server *srv, int w, MPI_Message *msg, MPI_Status *st)
+{
+    struct mpi_peer *p = &srv->peer[w];
+    int rc = grad_count(srv, st, 0);
+    if (rc < 0)
+        return rc;
+    if (srv->rank > 0) {
+        if (w != srv->expect)
+            return mt_error(MT_ERR_FORMAT, "mpi: rank %d: worker rank %d's gradient out of "
+                            "rank 0's order", srv->rank, st->MPI_SOURCE);
+        p->grad_msg = *msg;
+        srv->expect = -1;
+        return mpi_take_push(srv, w, srv->expect_apply);
+    }
+    p->grad_msg = *msg;
+    rc = take_report(srv, w);
+    if (rc == MT_OK && srv->n_state) {
+        MPI_Status sst;
+        int count = 0;
+        rc = MT_MPI(MPI_Mprobe(st->MPI_SOURCE, TAG_STATE_PUSH, srv->m->data, &p->state_msg,
+                               &sst));
+        if (rc == MT_OK)
+            rc = MT_MPI(MPI_Get_count(&sst, MPI_FLOAT, &count));
+        if (rc == MT_OK && (size_t)count != srv->n_state)
+            rc = mt_error(MT_ERR_FORMAT, "mpi: rank 0: worker rank %d pushed a state of %d "
+                          "floats, not %zu", st->MPI_SOURCE, count, srv->n_state);
+    }
+    return rc < 0 ? rc : mpi_coord_arrived(srv, w);
 }
 
 /* A gradient shard from worker w (and, on rank 0, its state right after). */
@@ -161,24 +245,14 @@ static int on_grad(mt_mpi_server *srv, int w, MPI_Message *msg, MPI_Status *st)
 {
     struct mpi_peer *p = &srv->peer[w];
     int sync = srv->cfg.mode == MT_PS_SYNC;
-    int count = 0;
-    int rc = MT_MPI(MPI_Get_count(st, MPI_FLOAT, &count));
-    if (rc < 0)
-        return rc;
-    if ((size_t)count != srv->len || (sync && p->has_grad))
-        return mt_error(MT_ERR_FORMAT, "mpi: rank %d: worker rank %d pushed %d floats for a "
-                        "shard of %zu%s", srv->rank, st->MPI_SOURCE, count, srv->len,
-                        sync && p->has_grad ? " twice in one step" : "");
-    rc = MT_MPI(MPI_Mrecv(sync ? p->grad : srv->grad, count, MPI_FLOAT, msg, MPI_STATUS_IGNORE));
-    if (rc == MT_OK && srv->rank == 0 && srv->cfg.n_report > 0) {
-        rc = MT_MPI(MPI_Recv(srv->report, srv->cfg.n_report, MPI_DOUBLE, st->MPI_SOURCE,
-                             TAG_REPORT, srv->m->data, MPI_STATUS_IGNORE));
-        int r = rc == MT_OK && srv->cfg.on_report
-                    ? srv->cfg.on_report(srv->cfg.report_ctx, w, p->ticket.batch, srv->report)
-                    : MT_OK;
-        if (r < 0)
-            rc = mpi_coord_error(srv, r);
-    }
+    if (mpi_bounded(srv))
+        return bounded_grad(srv, w, msg, st);
+    int rc = grad_count(srv, st, sync && p->has_grad);
+    if (rc == MT_OK)
+        rc = MT_MPI(MPI_Mrecv(sync ? p->grad : srv->grad, (int)srv->len, MPI_FLOAT, msg,
+                              MPI_STATUS_IGNORE));
+    if (rc == MT_OK && srv->rank == 0)
+        rc = take_report(srv, w);
     if (rc == MT_OK && srv->n_state)
         rc = MT_MPI(MPI_Recv(sync ? p->state_new : srv->state_new, (int)srv->n_state, MPI_FLOAT,
                              st->MPI_SOURCE, TAG_STATE_PUSH, srv->m->data, MPI_STATUS_IGNORE));
@@ -206,10 +280,15 @@ static int on_ctl(mt_mpi_server *srv, int tag, MPI_Message *msg)
         srv->status = (int)c.status;
         return MT_OK;
     }
-    if (c.worker < 0 || c.worker >= srv->W)
-        return mt_error(MT_ERR_FORMAT, "mpi: rank %d: grant for worker %lld of %d", srv->rank,
-                        (long long)c.worker, srv->W);
+    if (c.worker < 0 || c.worker >= srv->W || (tag == TAG_SEQ && !mpi_bounded(srv)))
+        return mt_error(MT_ERR_FORMAT, "mpi: rank %d: %s for worker %lld of %d", srv->rank,
+                        tag == TAG_SEQ ? "sequence" : "grant", (long long)c.worker, srv->W);
     int w = (int)c.worker;
+    if (tag == TAG_SEQ) { /* the next message taken is w's gradient */
+        srv->expect = w;
+        srv->expect_apply = c.value != 0;
+        return MT_OK;
+    }
     if (!c.value)
         return mpi_serve_end(srv, w);
     srv->peer[w].grant = 1;
@@ -254,7 +333,8 @@ static int on_message(mt_mpi_server *srv, MPI_Message *msg, MPI_Status *st)
         f.message[sizeof f.message - 1] = '\0';
         return rc < 0 ? rc : mpi_coord_fail(srv, w, f.status, f.message);
     }
-    if (srv->rank > 0 && src == 0 && (tag == TAG_GRANT || tag == TAG_EPOCH || tag == TAG_END))
+    if (srv->rank > 0 && src == 0 &&
+        (tag == TAG_GRANT || tag == TAG_EPOCH || tag == TAG_END || tag == TAG_SEQ))
         return on_ctl(srv, tag, msg);
     return mt_error(MT_ERR_FORMAT, "mpi: rank %d: unexpected message (tag %d) from rank %d",
                     srv->rank, tag, src);
@@ -279,6 +359,13 @@ static int requests_done(mt_mpi_server *srv, int *done)
 static int next_message(mt_mpi_server *srv, MPI_Message *msg, MPI_Status *st, int *got)
 {
     int empty = 0;
+    /* Bounded, ranks > 0: rank 0's messages in order, and after a TAG_SEQ
+     * only that worker's gradient (the others' wait in MPI). */
+    int src = MPI_ANY_SOURCE, tag = MPI_ANY_TAG;
+    if (srv->rank > 0 && mpi_bounded(srv)) {
+        src = srv->expect >= 0 ? mpi_worker_rank(srv, srv->expect) : 0;
+        tag = srv->expect >= 0 ? TAG_GRAD : MPI_ANY_TAG;
+    }
     for (;;) {
         if (srv->rank == 0 && !srv->stop_seen &&
             (srv->stop_requested || (srv->cfg.stop_poll && srv->cfg.stop_poll()))) {
@@ -286,7 +373,7 @@ static int next_message(mt_mpi_server *srv, MPI_Message *msg, MPI_Status *st, in
             return MT_OK;
         }
         int flag = 0;
-        int rc = MT_MPI(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, srv->m->data, &flag, msg, st));
+        int rc = MT_MPI(MPI_Improbe(src, tag, srv->m->data, &flag, msg, st));
         if (rc < 0)
             return rc;
         if (flag) {

@@ -15,6 +15,7 @@ void mt_mpi_ps_config_default(mt_mpi_ps_config *cfg)
     cfg->mode = MT_PS_ASYNC;
     cfg->steps_per_epoch = 1;
     cfg->idle_sleep_us = 50;
+    cfg->max_staleness = -1;
 }
 
 static float *alloc_floats(size_t n)
@@ -188,6 +189,11 @@ int mt_mpi_server_create(mt_mpi_server **out, mt_mpi *m, const mt_ps_server_conf
     if (cfg->n_report < 0 || cfg->n_report > 64)
         return mt_error(MT_ERR_ARG, "mpi: %d report numbers per push is not in [0, 64]",
                         cfg->n_report);
+    if (cfg->max_staleness >= 0 && cfg->mode != MT_PS_ASYNC)
+        return mt_error(MT_ERR_ARG, "mpi: max staleness: only async mode has staleness to bound "
+                        "(the mode is %s)", mt_ps_mode_name(cfg->mode));
+    if (cfg->stale_policy != MT_PS_STALE_WAIT && cfg->stale_policy != MT_PS_STALE_DROP)
+        return mt_error(MT_ERR_ARG, "mpi: stale policy %d is not wait or drop", cfg->stale_policy);
     if (server->n > (size_t)2147483647)
         return mt_error(MT_ERR_ARG, "mpi: %zu parameters exceed MPI's int counts", server->n);
     if (server->method == MT_METHOD_DANA && cfg->mode == MT_PS_SYNC)
@@ -209,6 +215,7 @@ int mt_mpi_server_create(mt_mpi_server **out, mt_mpi *m, const mt_ps_server_conf
     srv->n = server->n;
     srv->n_state = srv->rank == 0 ? server->n_state : 0;
     srv->epoch_at = srv->end_at = -1;
+    srv->expect = -1;
     mt_ps_shard_range(srv->n, srv->S, srv->rank, &srv->begin, &srv->end);
     srv->len = srv->end - srv->begin;
     rc = create_shard(srv, server, theta0, state0);
@@ -333,6 +340,8 @@ int mt_mpi_server_ckpt_add(mt_mpi_server *srv, mt_ckpt *c)
     int rc = mt_method_ckpt_add(srv->method_all, c);
     if (rc == MT_OK && srv->auto_all)
         rc = mt_ckpt_add(c, "mpi.auto_shards", srv->auto_all, 2 * (size_t)srv->S * sizeof(double));
+    if (rc == MT_OK && mpi_bounded(srv))
+        rc = mt_ckpt_add(c, "mpi.dropped", &srv->dropped, sizeof srv->dropped);
     return rc;
 }
 
@@ -342,6 +351,11 @@ int mt_mpi_server_ckpt_load(mt_mpi_server *srv, const mt_ckpt *c)
     if (rc == MT_OK && srv->auto_all)
         rc = mt_ckpt_get(c, "mpi.auto_shards", srv->auto_all,
                          2 * (size_t)srv->S * sizeof(double));
+    if (rc == MT_OK && mpi_bounded(srv))
+        rc = mt_ckpt_get(c, "mpi.dropped", &srv->dropped, sizeof srv->dropped);
+    if (rc == MT_OK && srv->dropped < 0)
+        return mt_error(MT_ERR_FORMAT, "%s: mpi.dropped is %lld < 0", c->path,
+                        (long long)srv->dropped);
     return rc;
 }
 
@@ -365,6 +379,7 @@ void mt_mpi_server_shard(const mt_mpi_server *srv, size_t *begin, size_t *end)
 }
 mt_tau_hist *mt_mpi_server_tau_epoch(mt_mpi_server *srv) { return &srv->tau_epoch; }
 mt_tau_hist *mt_mpi_server_tau_total(mt_mpi_server *srv) { return &srv->tau_total; }
+int64_t mt_mpi_server_dropped(const mt_mpi_server *srv) { return srv->dropped; }
 
 void mt_mpi_server_timing(const mt_mpi_server *srv, mt_mpi_timing *out)
 {

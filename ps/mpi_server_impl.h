@@ -26,6 +26,11 @@ struct mpi_peer {
     int waiting;          /* a pull waiting for the epoch gate or the step */
     int done;             /* got the end of the run, or failed */
     int64_t ticket_step;  /* sync: the step of the last ticket (-1: none) */
+    /* rank 0, bounded staleness */
+    int64_t inflight;     /* the version of the ticket out (-1: none) */
+    int pending;          /* the push arrived and waits for admission */
+    int64_t arrival;      /* its place in the order of arrival */
+    MPI_Message grad_msg, state_msg; /* its gradient and state, matched, still in MPI */
 };
 
 struct mt_mpi_server {
@@ -62,7 +67,10 @@ struct mt_mpi_server {
     double *auto_all;                /* momentum auto: (tau sum, count) of each shard (2 S) */
     mt_tau_hist tau_epoch, tau_total;
     int64_t steps;                   /* the run's target version */
-    int64_t next, done, gate;        /* async: tickets handed out, pushed; the gate */
+    int64_t next, done, gate;        /* async: tickets handed out, pushes applied; the gate */
+    int64_t out;                     /* async: tickets handed out and not yet pushed */
+    int64_t dropped;                 /* bounded, drop policy: pushes discarded */
+    int64_t arrivals;                /* bounded: pushes arrived so far (their order) */
     int go;                          /* sync: the step in progress goes ahead */
     int finished;                    /* workers done */
     int status;                      /* the run's failure (< 0) or 0 */
@@ -73,7 +81,16 @@ struct mt_mpi_server {
 
     /* Ranks > 0. */
     int64_t epoch_at, end_at; /* gather at / end at this version (-1: none) */
+    int expect;               /* bounded: the worker whose gradient rank 0 sequenced next
+                               * (-1: none; the next message is rank 0's) */
+    int expect_apply;         /* ... to be applied (1) or discarded (0: dropped) */
 };
+
+/* Bounded staleness is on (async mode, max_staleness >= 0). */
+static inline int mpi_bounded(const mt_mpi_server *srv)
+{
+    return srv->cfg.max_staleness >= 0;
+}
 
 /* mpi_server.c: the shards gathered to rank 0 (collective over the server
  * ranks; rank 0's buffers get the whole model and the method's state). */
@@ -83,12 +100,16 @@ int mpi_gather(mt_mpi_server *srv);
 int mpi_serve_pull(mt_mpi_server *srv, int w);  /* sends the shard (rank 0: state, ticket) */
 int mpi_serve_end(mt_mpi_server *srv, int w);   /* empty shard (rank 0: end ticket) */
 int mpi_wait_pulls(mt_mpi_server *srv);         /* every pull in flight has left */
+/* Rank 0, bounded: receives worker w's pending push (its gradient and state,
+ * still in MPI) and applies it (apply = 1) or discards it. */
+int mpi_take_push(mt_mpi_server *srv, int w, int apply);
 int mpi_worker_rank(const mt_mpi_server *srv, int w);
 
 /* mpi_coord.c: rank 0's side. */
 void mpi_coord_start(mt_mpi_server *srv);
 int mpi_coord_pull(mt_mpi_server *srv, int w);     /* a pull request arrived */
 int mpi_coord_pushed(mt_mpi_server *srv, int w, int64_t tau); /* async push applied */
+int mpi_coord_arrived(mt_mpi_server *srv, int w);  /* bounded: a push waits to be decided */
 int mpi_coord_stepped(mt_mpi_server *srv);         /* sync step applied */
 int mpi_coord_fail(mt_mpi_server *srv, int w, int status, const char *message);
 int mpi_coord_stop(mt_mpi_server *srv);            /* the stop request was seen */

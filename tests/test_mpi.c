@@ -6,6 +6,12 @@
  *     snapshot), with S = 1 and S = 2 server ranks, the latter over TCP;
  *   - async mode: every batch handed out once, every push applied, epoch ends
  *     quiescent, mean tau close to W - 1 for equal workers, S = 1 and 2;
+ *   - bounded staleness, 3 worker ranks of unequal speed, S = 1 and 2 server
+ *     ranks: the wait policy with bounds 0 and 1, the drop policy with 0 and
+ *     1: no applied tau above the bound, the steps all applied, every batch
+ *     handed out once (drop: steps + dropped of them, dropped > 0 at bound 0),
+ *     and every shard measured the same staleness push for push (its
+ *     histogram);
  *   - a failing worker ends the run on every rank with its status, and rank 0
  *     names the worker's rank;
  *   - the start-up agreements name the first rank that differs or failed.
@@ -104,6 +110,60 @@ END_TEST
 START_TEST(test_async_s2) { check_async(4, 2); }
 END_TEST
 
+/* The rest of the line that starts with `prefix` in out ("" when none). */
+static const char *line_after(const char *out, const char *prefix, char *buf, size_t cap)
+{
+    const char *p = strstr(out, prefix);
+    buf[0] = '\0';
+    if (p) {
+        p += strlen(prefix);
+        size_t n = strcspn(p, "\n");
+        snprintf(buf, cap, "%.*s", (int)(n < cap - 1 ? n : cap - 1), p);
+    }
+    return buf;
+}
+
+/* ps_ranks POLICY over S server ranks and 3 workers (1, 2 and 3 ms a gradient). */
+static void check_bounded(const char *policy, int S, int bound)
+{
+    static char out[16384];
+    char args[64], ok[32], a[160], b[160];
+    snprintf(args, sizeof args, "%s %d 60 20 1 %d", policy, S, bound);
+    int rc = run_ranks(S + 3, NULL, args, out, sizeof out);
+    snprintf(ok, sizeof ok, "ok %s: 60 pushes applied", policy);
+    ck_assert_msg(rc == 0 && strstr(out, ok), "%s S = %d bound %d (exit %d):\n%s", policy, S,
+                  bound, rc, tail(out));
+    line_after(out, "shard 0 tau ", a, sizeof a);
+    ck_assert_msg(a[0], "no shard 0 tau in:\n%s", tail(out));
+    for (int s = 1; s < S; s++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "shard %d tau ", s);
+        line_after(out, prefix, b, sizeof b);
+        ck_assert_msg(strcmp(a, b) == 0, "%s bound %d: shard %d's tau (%s) is not shard 0's (%s)",
+                      policy, bound, s, b, a);
+    }
+    if (strcmp(policy, "drop") == 0 && bound == 0)
+        ck_assert_msg(!strstr(out, ", 0 dropped"), "drop at bound 0 dropped nothing:\n%s",
+                      tail(out));
+}
+
+START_TEST(test_bounded_wait)
+{
+    check_bounded("wait", 1, 0);
+    check_bounded("wait", 1, 1);
+    check_bounded("wait", 2, 0);
+    check_bounded("wait", 2, 1);
+}
+END_TEST
+
+START_TEST(test_bounded_drop)
+{
+    check_bounded("drop", 1, 0);
+    check_bounded("drop", 2, 0);
+    check_bounded("drop", 2, 1);
+}
+END_TEST
+
 START_TEST(test_worker_failure)
 {
     static char out[16384];
@@ -131,6 +191,8 @@ static Suite *mpi_suite(void)
     tcase_add_test(tc, test_sync_equals_in_process);
     tcase_add_test(tc, test_async_s1);
     tcase_add_test(tc, test_async_s2);
+    tcase_add_test(tc, test_bounded_wait);
+    tcase_add_test(tc, test_bounded_drop);
     tcase_add_test(tc, test_worker_failure);
     tcase_add_test(tc, test_agreements);
     suite_add_tcase(s, tc);

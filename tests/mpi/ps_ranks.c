@@ -1,7 +1,7 @@
 /* ps_ranks.c: the multi-rank checks of the MPI parameter server
  * (ps/mpi_ps.h), started by tests/test_mpi.c under mpirun on localhost.
  *
- *     ps_ranks CHECK S STEPS STEPS_PER_EPOCH [SLEEP_MS]
+ *     ps_ranks CHECK S STEPS STEPS_PER_EPOCH [SLEEP_MS [BOUND]]
  *
  * S server ranks, the rest workers, on a least-squares problem whose
  * gradient depends on the batch number (so a lost or repeated batch shows):
@@ -14,6 +14,15 @@
  *          report (its batch number) reaches rank 0 with the push; the final
  *          version equals STEPS, each epoch's histogram holds STEPS_PER_EPOCH pushes;
  *          prints tau's mean (workers sleep SLEEP_MS per gradient).
+ *   wait, drop   async with bounded staleness (max staleness BOUND, the
+ *          wait or the drop policy), workers of unequal speed (worker w
+ *          sleeps (w + 1) SLEEP_MS per gradient): no applied push has
+ *          tau > BOUND, STEPS pushes applied (the state's count), every
+ *          batch handed out exactly once (the reports: batches 0 ..
+ *          STEPS + dropped - 1, each once; the applied ones the wait
+ *          policy's 0 .. STEPS - 1), epoch ends quiescent; every server
+ *          rank prints its own shard's tau histogram ("shard R tau ..."),
+ *          which must be the same on every shard.
  *   fail   worker 0 fails at its third gradient: the run ends on every rank with its
  *          status and rank 0 has its message naming the rank.
  *   agree  the start-up agreements: rank 2's settings hash differs, rank 1
@@ -44,7 +53,7 @@ struct run_log {
 };
 
 static int counting; /* async check: the state counts pushes and batches */
-static int sleep_ms;
+static int sleep_ms; /* per gradient (bounded checks: times the worker index + 1) */
 static int fail_after = -1; /* fail check: this worker fails at its gradient number 3 */
 
 /* One worker's buffers: the trainer's worker loop (trainer/worker.h) runs
@@ -152,10 +161,13 @@ static int local_epoch(void *ctx, mt_ps *ps, int64_t epoch, const mt_tau_hist *t
 
 /* Rank 0: each push's report is its batch number, which rank 0 knows too. */
 static int64_t reports, reports_wrong;
+static double report_sum, report_sum2; /* of the reported batch numbers */
 static int on_report(void *ctx, int worker, int64_t batch, const double *report)
 {
     reports++;
     reports_wrong += report[0] != (double)batch;
+    report_sum += report[0];
+    report_sum2 += report[0] * report[0];
     return 0;
 }
 
@@ -240,7 +252,57 @@ static int check_async(mt_mpi_server *srv, int64_t steps, int64_t spe, const str
     return 0;
 }
 
-static int run_server(mt_mpi *m, const char *check, int64_t steps, int64_t spe)
+/* The sums of 0 .. n - 1 and of their squares. */
+static void batch_sums(int64_t n, double *sum, double *sum2)
+{
+    *sum = *sum2 = 0;
+    for (int64_t b = 0; b < n; b++) {
+        *sum += (double)b;
+        *sum2 += (double)b * (double)b;
+    }
+}
+
+/* Bounded staleness: the bound held, STEPS applied, every batch handed out once. */
+static int check_bounded(mt_mpi_server *srv, int drop, int64_t bound, int64_t steps, int64_t spe,
+                         const struct run_log *log)
+{
+    const float *st = mt_mpi_server_state(srv);
+    mt_tau_hist *tau = mt_mpi_server_tau_total(srv);
+    int64_t dropped = mt_mpi_server_dropped(srv);
+    double sum, sum2, rsum, rsum2;
+    batch_sums(steps, &sum, &sum2);
+    batch_sums(steps + dropped, &rsum, &rsum2);
+    if (mt_mpi_server_version(srv) != steps || tau->count != steps || st[0] != (double)steps)
+        return fail("bounded: the final version or the pushes applied are not STEPS");
+    if (tau->max > bound)
+        return fail("bounded: an applied push had tau > the bound");
+    if (!drop && (dropped != 0 || st[1] != sum || st[2] != sum2))
+        return fail("wait: a batch was lost, repeated or dropped");
+    if (reports != steps + dropped || reports_wrong || report_sum != rsum || report_sum2 != rsum2)
+        return fail("bounded: the batches handed out are not 0 .. STEPS + dropped - 1, each once");
+    if (log->epochs != steps / spe)
+        return fail("bounded: wrong number of epoch ends");
+    for (int e = 0; e < log->epochs; e++)
+        if (log->version[e] != (e + 1) * spe || log->tau_count[e] != spe)
+            return fail("bounded: an epoch end was not quiescent at its version");
+    printf("ok %s: %lld pushes applied, %lld dropped, tau max %lld <= %lld, %d epoch ends\n",
+           drop ? "drop" : "wait", (long long)steps, (long long)dropped, (long long)tau->max,
+           (long long)bound, log->epochs);
+    return 0;
+}
+
+/* Every server rank: its shard's own tau histogram, to compare across shards. */
+static void print_shard_tau(mt_mpi_server *srv, int rank)
+{
+    const mt_tau_hist *h = mt_mpi_server_tau_total(srv);
+    uint64_t x = 14695981039346656037ull;
+    for (int64_t t = 0; t <= h->max && t < MT_TAU_BINS; t++)
+        x = (x ^ (uint64_t)h->bin[t]) * 1099511628211ull;
+    printf("shard %d tau count %lld sum %lld max %lld hist %016llx\n", rank, (long long)h->count,
+           (long long)h->sum, (long long)h->max, (unsigned long long)x);
+}
+
+static int run_server(mt_mpi *m, const char *check, int64_t steps, int64_t spe, int64_t bound)
 {
     mt_ps_server_config sc;
     mt_msgd_ranges decay;
@@ -255,6 +317,11 @@ static int run_server(mt_mpi *m, const char *check, int64_t steps, int64_t spe)
     cfg.epoch_ctx = &log;
     cfg.n_report = 1;
     cfg.on_report = on_report;
+    int drop = strcmp(check, "drop") == 0, bounded = drop || strcmp(check, "wait") == 0;
+    if (bounded) {
+        cfg.max_staleness = bound;
+        cfg.stale_policy = drop ? MT_PS_STALE_DROP : MT_PS_STALE_WAIT;
+    }
     mt_mpi_server *srv;
     int rc = mt_mpi_server_create(&srv, m, &sc, &cfg, theta0, NULL);
     if (rc < 0) {
@@ -276,6 +343,10 @@ static int run_server(mt_mpi *m, const char *check, int64_t steps, int64_t spe)
             printf("ok fail: %s\n", mt_errmsg());
     } else if (rc < 0) {
         status = fail(mt_errmsg());
+    } else if (bounded) {
+        print_shard_tau(srv, mt_mpi_rank(m));
+        if (mt_mpi_rank(m) == 0)
+            status = check_bounded(srv, drop, bound, steps, spe, &log);
     } else if (mt_mpi_rank(m) == 0) {
         status = cfg.mode == MT_PS_SYNC
                      ? compare_in_process(srv, &sc, theta0, mt_mpi_workers(m), mt_mpi_servers(m),
@@ -318,15 +389,17 @@ static int check_agreements(mt_mpi *m)
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: ps_ranks sync|async|fail|agree S STEPS STEPS_PER_EPOCH "
-                "[SLEEP_MS]\n");
+        fprintf(stderr, "usage: ps_ranks sync|async|wait|drop|fail|agree S STEPS "
+                "STEPS_PER_EPOCH [SLEEP_MS [BOUND]]\n");
         return 2;
     }
     const char *check = argv[1];
     int S = atoi(argv[2]);
     int64_t steps = atoll(argv[3]), spe = atoll(argv[4]);
     sleep_ms = argc > 5 ? atoi(argv[5]) : 0;
-    counting = strcmp(check, "async") == 0;
+    int64_t bound = argc > 6 ? atoll(argv[6]) : 0;
+    int bounded = strcmp(check, "wait") == 0 || strcmp(check, "drop") == 0;
+    counting = strcmp(check, "async") == 0 || bounded;
     mt_mpi *m;
     if (mt_mpi_init(&m, S) < 0) {
         printf("FAIL %s\n", mt_errmsg());
@@ -334,11 +407,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(check, "fail") == 0 && mt_mpi_worker_index(m) == 0)
         fail_after = 3;
+    if (bounded && !mt_mpi_is_server(m))
+        sleep_ms *= 1 + mt_mpi_worker_index(m); /* unequal workers: tau has work to bound */
     int status;
     if (strcmp(check, "agree") == 0)
         status = check_agreements(m);
     else if (mt_mpi_is_server(m))
-        status = run_server(m, check, steps, spe);
+        status = run_server(m, check, steps, spe, bound);
     else
         status = run_worker(m);
     if (mt_mpi_rank(m) == 0 && strcmp(check, "agree") != 0)
