@@ -9,6 +9,11 @@
  *     stopped by SIGUSR1 to mpirun (every rank checkpoints, exit 4);
  *   - async: every step's push applied (staleness count = steps), the
  *     staleness and communication columns filled, the world in config.json;
+ *   - bounded staleness (--max-staleness) with 3 worker ranks, 1 and 2 server
+ *     ranks: no applied tau above the bound, every step applied, the drop
+ *     policy's count consistent in final.json, log.csv and the workers'
+ *     gradients; with one worker rank equal to the in-process bounded run
+ *     bit for bit, and resumed bit for bit after a stop;
  *   - a worker rank's loss above --divergence-loss ends the run as diverged;
  *   - every bad setup exits 2 with one line naming its cause (and the rank).
  * Needs mpirun (Open MPI's openmpi-bin, installed by `make deps`): without it
@@ -323,6 +328,115 @@ START_TEST(dana_resumes_bit_for_bit)
 }
 END_TEST
 
+/* final.json of a bounded run with 3 epochs of 12 steps: completed, every
+ * step applied, no tau above `bound` in the histogram; its dropped count,
+ * which log.csv's dropped column (the 18th) sums to and, in a run that was
+ * not resumed (the workers' seconds are the last invocation's), which the
+ * workers' gradients exceed the steps by. */
+static int64_t expect_bounded(const char *name, int bound, int resumed)
+{
+    json_t *f = run_json(name, "final.json");
+    ck_assert_str_eq(json_string_value(json_object_get(f, "status")), "completed");
+    json_t *st = json_object_get(f, "staleness");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "count")), 36);
+    json_t *h = json_object_get(st, "histogram");
+    ck_assert_msg(json_array_size(h) > 0, "%s: no staleness histogram", name);
+    for (size_t i = 0; i < json_array_size(h); i++) {
+        json_int_t tau = json_integer_value(json_array_get(json_array_get(h, i), 0));
+        ck_assert_msg(tau <= bound, "%s: %lld pushes applied at tau %lld > %d", name,
+                      (long long)json_integer_value(json_array_get(json_array_get(h, i), 1)),
+                      (long long)tau, bound);
+    }
+    json_t *d = json_object_get(st, "dropped");
+    ck_assert_msg(json_is_integer(d), "%s: final.json has no staleness.dropped", name);
+    int64_t dropped = json_integer_value(d);
+    json_int_t grads = json_integer_value(
+        json_object_get(json_object_get(json_object_get(f, "mpi"), "worker_seconds"), "gradients"));
+    ck_assert_msg(resumed || grads == 36 + dropped, "%s: %lld gradients pushed for 36 steps and %lld dropped",
+                  name, (long long)grads, (long long)dropped);
+    json_decref(f);
+    char *col = run_log_columns(dir_of(name), "000000000000000001");
+    ck_assert_msg(strncmp(col, "dropped,\n", 9) == 0, "%s: log.csv has no dropped column:\n%s",
+                  name, col);
+    int64_t sum = 0;
+    for (const char *p = col + 9; *p; p = strchr(p, '\n') + 1)
+        sum += atoll(p);
+    ck_assert_msg(sum == dropped, "%s: log.csv's dropped sum to %lld, final.json says %lld", name,
+                  (long long)sum, (long long)dropped);
+    free(col);
+    return dropped;
+}
+
+/* Stale-synchronous parallel and the drop policy over 3 worker ranks. */
+START_TEST(bounded_staleness_holds)
+{
+    static const char *const S1[] = {"--transport", "mpi", NULL};
+    static const char *const S2[] = {"--transport", "mpi", "--server-ranks", "2", NULL};
+    for (int i = 0; i < 4; i++) {
+        const char *bound = i % 2 ? "1" : "0";
+        const char *const *world = i < 2 ? S1 : S2;
+        char name[32];
+        snprintf(name, sizeof name, "wait%s_s%d", bound, i < 2 ? 1 : 2);
+        const char *a[12] = {world[0], world[1], world[2], world[3], NULL};
+        int n = i < 2 ? 2 : 4;
+        a[n++] = "--max-staleness";
+        a[n++] = bound;
+        a[n] = NULL;
+        expect_exit(train(i < 2 ? 4 : 5, name, a), 0, name);
+        ck_assert_int_eq(expect_bounded(name, atoi(bound), 0), 0);
+    }
+    const char *drop[] = {"--transport", "mpi", "--server-ranks", "2", "--max-staleness", "0",
+                          "--stale-policy", "drop", NULL};
+    expect_exit(train(5, "drop0_s2", drop), 0, "drop0_s2");
+    expect_bounded("drop0_s2", 0, 0);
+    json_t *c = run_json("drop0_s2", "config.json");
+    json_t *m = json_object_get(json_object_get(c, "settings"), "mpi");
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "max_staleness")), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(m, "stale_policy")), "drop");
+    json_decref(c);
+}
+END_TEST
+
+/* One worker rank: the async order is fixed and tau is 0, so a bounded run
+ * over MPI is the in-process bounded run with one worker bit for bit (dana,
+ * so that the in-process run goes through the server), with one server rank
+ * (wait) and two (drop, which then drops nothing); stopped and resumed, it
+ * continues bit for bit. Three worker ranks under the drop policy, stopped
+ * and resumed, complete the run with the count carried over. */
+START_TEST(bounded_equals_threads_and_resumes)
+{
+    const char *a1[] = {"--transport", "mpi", "--method", "dana", "--max-staleness", "0", NULL};
+    const char *a2[] = {"--transport", "mpi", "--server-ranks", "2", "--method", "dana",
+                        "--max-staleness", "0", "--stale-policy", "drop", NULL};
+    const char *at[] = {"--workers", "1", "--mode", "async", "--method", "dana",
+                        "--max-staleness", "0", NULL};
+    const char *stop[] = {"--transport", "mpi", "--method", "dana", "--max-staleness", "0",
+                          "--stop-after", "18", NULL};
+    expect_exit(train(2, "b_s1", a1), 0, "b_s1");
+    expect_exit(train(3, "b_s2", a2), 0, "b_s2");
+    expect_exit(train(0, "b_threads", at), 0, "b_threads");
+    run_expect_same_log(dir_of("b_s1"), dir_of("b_threads"), TRAJECTORY);
+    run_expect_same_sections(dir_of("b_s1"), dir_of("b_threads"), STATE);
+    run_expect_same_log(dir_of("b_s2"), dir_of("b_s1"), TRAJECTORY);
+    run_expect_same_sections(dir_of("b_s2"), dir_of("b_s1"), STATE);
+    const char *own[] = {"method.dana_u", NULL};
+    run_expect_same_sections(dir_of("b_s2"), dir_of("b_threads"), own);
+    expect_exit(train(2, "b_stop", stop), 4, "b_stop");
+    resume_np_equals(2, "b_stop", "b_s1");
+    run_expect_same_sections(dir_of("b_stop"), dir_of("b_s1"), own);
+
+    const char *drop_stop[] = {"--transport", "mpi", "--server-ranks", "2", "--max-staleness",
+                               "0", "--stale-policy", "drop", "--stop-after", "18", NULL};
+    expect_exit(train(5, "d_stop", drop_stop), 4, "d_stop");
+    char out[200];
+    snprintf(out, sizeof out, "%s/d_stop.resumed.out", root);
+    const char *argv[] = {mpirun, "-np", "5", "--oversubscribe", tool_path(), "train",
+                          "--resume", dir_of("d_stop"), NULL};
+    expect_exit(tool_wait(tool_spawn(out, argv)), 0, "d_stop");
+    expect_bounded("d_stop", 0, 1);
+}
+END_TEST
+
 /* The number of lines of `name`'s output that contain `needle`. */
 static int lines_with(const char *name, const char *needle)
 {
@@ -362,10 +476,11 @@ START_TEST(bad_setups_exit_2)
     expect_exit(train(3, "dana_sync", dana_sync), 2, "dana_sync");
     ck_assert_int_eq(lines_with("dana_sync", "mutau train: "), 1);
     expect_line("dana_sync", "mutau train: --method dana: not with --mode sync");
-    const char *bounded[] = {"--transport", "mpi", "--max-staleness", "2", NULL};
+    const char *bounded[] = {"--transport", "mpi", "--mode", "sync", "--max-staleness", "2",
+                             NULL};
     expect_exit(train(3, "bounded", bounded), 2, "bounded");
     ck_assert_int_eq(lines_with("bounded", "mutau train: "), 1);
-    expect_line("bounded", "mutau train: --max-staleness: bounded staleness runs in one process");
+    expect_line("bounded", "mutau train: --max-staleness: only with --mode async");
     /* Two programs in one world (mpirun's A : B): the last rank differs. */
     const char *seed[] = {"--transport", "mpi", ":", "-np", "1", tool_path(), "train", "--data",
                           data_dir, "--model", "resnet8", "--epochs", "3", "--batch", "16",
@@ -398,6 +513,12 @@ static Suite *train_mpi_suite(void)
     tcase_add_test(m, methods_equal_threads);
     tcase_add_test(m, dana_resumes_bit_for_bit);
     suite_add_tcase(s, m);
+    TCase *b = tcase_create("bounded");
+    tcase_add_checked_fixture(b, setup, teardown);
+    tcase_set_timeout(b, 600);
+    tcase_add_test(b, bounded_staleness_holds);
+    tcase_add_test(b, bounded_equals_threads_and_resumes);
+    suite_add_tcase(s, b);
     return s;
 }
 

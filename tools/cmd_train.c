@@ -139,8 +139,9 @@ static void usage(FILE *out)
 "                        staleness-lr (lr / max(1, tau)), dc-asgd (delay compensation,\n"
 "                        adaptive lambda), dana (DANA-Zero; async, or delay mode with a\n"
 "                        fixed delay); over MPI too\n"
-"  --max-staleness S     async, in one process: no applied gradient more than S\n"
-"                        versions stale\n"
+"  --max-staleness S     async: no applied gradient more than S versions stale, in\n"
+"                        one process and over MPI (there rank 0 orders the pushes, so\n"
+"                        every shard has the same version and tau; docs/mpi.md)\n"
 "  --stale-policy P      wait (default: stale-synchronous parallel, workers wait) or\n"
 "                        drop (a push with tau > S is discarded, counted in log.csv and\n"
 "                        final.json's dropped)\n"
@@ -384,8 +385,9 @@ static int apply_flag(mt_train_config *c, int opt, const char *arg, int *force)
     return -1;
 }
 
-/* An MPI run's settings.mpi: the transport, the server ranks, the mode and
- * the update rule (a run from before methods ran over MPI: msgd). */
+/* An MPI run's settings.mpi: the transport, the server ranks, the mode, the
+ * update rule (a run from before methods ran over MPI: msgd) and the
+ * staleness bound (none when absent). */
 static int mpi_from_json(const json_t *settings, int *mpi, int *server_ranks,
                          mt_train_ps_config *ps, const char *where)
 {
@@ -407,6 +409,17 @@ static int mpi_from_json(const json_t *settings, int *mpi, int *server_ranks,
     ps->mode = mode;
     ps->method = kind;
     ps->momentum_auto = json_is_true(json_object_get(j, "momentum_auto"));
+    const json_t *bound = json_object_get(j, "max_staleness");
+    if (bound && (!json_is_integer(bound) || json_integer_value(bound) < 0 ||
+                  json_integer_value(bound) > 1000000))
+        return mt_error(MT_ERR_FORMAT, "%s: settings.mpi.max_staleness is not an integer in "
+                        "[0, 1000000]", where);
+    const json_t *policy = json_object_get(j, "stale_policy");
+    const char *pname = json_is_string(policy) ? json_string_value(policy) : "";
+    if (bound && strcmp(pname, "wait") != 0 && strcmp(pname, "drop") != 0)
+        return mt_error(MT_ERR_FORMAT, "%s: settings.mpi.stale_policy is not wait or drop", where);
+    ps->max_staleness = bound ? (int64_t)json_integer_value(bound) : -1;
+    ps->stale_policy = strcmp(pname, "drop") == 0 ? MT_PS_STALE_DROP : MT_PS_STALE_WAIT;
     return MT_OK;
 }
 
@@ -546,16 +559,13 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
     }
     /* Every rank finds the same flag errors: rank 0 says so. */
     int speak = mt_mpi_launch_rank() <= 0;
-    if (ps->workers != 1 || ps->mode == MT_PS_DELAY || ps->max_staleness >= 0) {
+    if (ps->workers != 1 || ps->mode == MT_PS_DELAY) {
         if (speak)
             cli_error(CMD, ps->mode == MT_PS_DELAY
                                ? "--mode delay: delay mode simulates staleness in one process; "
                                  "over MPI the modes are async and sync"
-                           : ps->workers != 1
-                               ? "--workers: over MPI the workers are the ranks after the "
-                                 "--server-ranks (mpirun -np)"
-                               : "--max-staleness: bounded staleness runs in one process only; "
-                                 "over MPI tau is not bounded");
+                               : "--workers: over MPI the workers are the ranks after the "
+                                 "--server-ranks (mpirun -np)");
         return EXIT_USAGE;
     }
     mt_mpi *world;
@@ -572,7 +582,9 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
     mt_train_mpi_config mc = {.mode = ps->mode,
                               .threads = c->threads,
                               .method = ps->method,
-                              .momentum_auto = ps->momentum_auto};
+                              .momentum_auto = ps->momentum_auto,
+                              .max_staleness = ps->max_staleness,
+                              .stale_policy = ps->stale_policy};
     mt_trainer t;
     mt_train_mpi *run = NULL;
     /* Every rank reads its own data; a worker builds its network, a server

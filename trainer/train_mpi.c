@@ -21,10 +21,13 @@
 #include <unistd.h>
 
 /* log.csv's columns after the single-process ones: the in-process
- * multi-worker run's (bounded staleness, and with it `dropped`, is in-process
- * only), then the workers' communication share. */
+ * multi-worker run's (`dropped` with bounded staleness only, so that the
+ * unbounded runs' logs keep their columns), then the workers' communication
+ * share. */
 #define MPI_LOG_COLUMNS \
     ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,momentum,comm_share"
+#define MPI_LOG_COLUMNS_BOUNDED \
+    ",tau_mean,tau_max,tau_p50,tau_p90,tau_p99,server_share,momentum,dropped,comm_share"
 
 enum { REPORT_LOSS, REPORT_CORRECT, N_REPORT };
 
@@ -43,6 +46,7 @@ struct mt_train_mpi {
     int32_t *correct; /* (slots) its top-1 hits */
     double t_epoch;   /* start of the epoch in progress (this invocation's part) */
     mt_mpi_timing timing_epoch;
+    int64_t dropped_before; /* mt_mpi_server_dropped at the last epoch's end */
     /* worker ranks */
     mt_mpi_worker *mw;
     mt_mpi_transport tr;
@@ -143,10 +147,19 @@ static int on_epoch_end(void *ctx, mt_mpi_server *srv, int64_t epoch, const mt_t
     mt_train_tau_columns(tau, log_extra, sizeof log_extra, line_extra, sizeof line_extra);
     size_t len = strlen(log_extra);
     /* momentum: the mu in use at the epoch's end on shard 0 (momentum auto:
-     * from the mean staleness of every push so far) */
-    snprintf(log_extra + len, sizeof log_extra - len, ",%.5f,%.6g,%.5f",
-             train_s > 0 ? busy / train_s : 0.0, mt_mpi_server_momentum(srv),
-             comm + comp > 0 ? comm / (comm + comp) : 0.0);
+     * from the mean staleness of every push so far); dropped (bounded runs):
+     * pushes the drop policy discarded in this epoch */
+    len += (size_t)snprintf(log_extra + len, sizeof log_extra - len, ",%.5f,%.6g",
+                            train_s > 0 ? busy / train_s : 0.0, mt_mpi_server_momentum(srv));
+    if (r->cfg.max_staleness >= 0 && len < sizeof log_extra) {
+        int64_t dropped = mt_mpi_server_dropped(srv);
+        len += (size_t)snprintf(log_extra + len, sizeof log_extra - len, ",%lld",
+                                (long long)(dropped - r->dropped_before));
+        r->dropped_before = dropped;
+    }
+    if (len < sizeof log_extra)
+        snprintf(log_extra + len, sizeof log_extra - len, ",%.5f",
+                 comm + comp > 0 ? comm / (comm + comp) : 0.0);
     mt_epoch_report rep = {.images_per_s = train_s > 0 ? (double)images / train_s : 0,
                            .log_extra = log_extra,
                            .line_extra = line_extra};
@@ -169,6 +182,11 @@ static int ckpt_add(void *ctx, mt_ckpt *c)
         rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 0);
     if (rc == MT_OK)
         rc = mt_mpi_server_ckpt_add(r->srv, c);
+    /* Bounded: the drops before the epoch in progress, so that its log.csv
+     * row counts the ones before a stop too. */
+    if (rc == MT_OK && r->cfg.max_staleness >= 0)
+        rc = mt_ckpt_add(c, "mpi.dropped_epoch_start", &r->dropped_before,
+                         sizeof r->dropped_before);
     return rc;
 }
 
@@ -181,6 +199,9 @@ static int ckpt_get(void *ctx, mt_ckpt *c)
         rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 1);
     if (rc == MT_OK)
         rc = mt_mpi_server_ckpt_load(r->srv, c);
+    if (rc == MT_OK && r->cfg.max_staleness >= 0)
+        rc = mt_ckpt_get(c, "mpi.dropped_epoch_start", &r->dropped_before,
+                         sizeof r->dropped_before);
     return rc;
 }
 
@@ -189,13 +210,19 @@ static json_t *world_json(const mt_train_mpi *r)
     json_t *hosts = json_array();
     for (int i = 0; i < mt_mpi_size(r->m); i++)
         json_array_append_new(hosts, json_string(mt_mpi_host(r->m, i)));
-    return json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:o, s:s, s:s, s:b}", "transport", "mpi",
+    json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:o, s:s, s:s, s:b}", "transport", "mpi",
                      "mode", mt_ps_mode_name(r->cfg.mode), "ranks", mt_mpi_size(r->m),
                      "server_ranks", mt_mpi_servers(r->m), "workers", mt_mpi_workers(r->m),
                      "threads_per_worker", r->cfg.threads, "distinct_hosts", mt_mpi_hosts(r->m),
                      "hosts", hosts, "library", mt_mpi_library_version(), "method",
                      mt_method_name((mt_method_kind)r->cfg.method), "momentum_auto",
                      r->cfg.momentum_auto);
+    if (j && r->cfg.max_staleness >= 0) { /* as settings.ps has them in one process */
+        json_object_set_new(j, "max_staleness", json_integer(r->cfg.max_staleness));
+        json_object_set_new(j, "stale_policy",
+                            json_string(r->cfg.stale_policy == MT_PS_STALE_DROP ? "drop" : "wait"));
+    }
+    return j;
 }
 
 static void config_json(void *ctx, json_t *config)
@@ -223,8 +250,9 @@ static json_t *final_extra(void *ctx)
                         json_pack("{s:f, s:f, s:I}", "comm", tm.worker_comm_s, "compute",
                                   tm.worker_compute_s, "gradients",
                                   (json_int_t)tm.worker_gradients));
-    return json_pack("{s:o, s:o}", "staleness", mt_train_tau_json(mt_mpi_server_tau_total(r->srv)),
-                     "mpi", w);
+    json_t *stale = mt_train_tau_json(mt_mpi_server_tau_total(r->srv));
+    json_object_set_new(stale, "dropped", json_integer((json_int_t)mt_mpi_server_dropped(r->srv)));
+    return json_pack("{s:o, s:o}", "staleness", stale, "mpi", w);
 }
 
 static void final_line(void *ctx, char *buf, size_t cap)
@@ -264,6 +292,8 @@ static int open_server(mt_train_mpi *r)
     mt_mpi_ps_config_default(&pc);
     pc.mode = r->cfg.mode;
     pc.steps_per_epoch = t->steps_per_epoch;
+    pc.max_staleness = r->cfg.max_staleness;
+    pc.stale_policy = r->cfg.stale_policy;
     if (mt_mpi_rank(r->m) == 0) {
         pc.epoch_end = on_epoch_end;
         pc.epoch_ctx = r;
@@ -305,7 +335,8 @@ int mt_train_mpi_open(mt_train_mpi **out, mt_trainer *t, mt_mpi *m, const mt_tra
                            .run = engine_run,
                            .ckpt_add = ckpt_add,
                            .ckpt_get = ckpt_get,
-                           .log_columns = MPI_LOG_COLUMNS,
+                           .log_columns = p->max_staleness >= 0 ? MPI_LOG_COLUMNS_BOUNDED
+                                                                : MPI_LOG_COLUMNS,
                            .final_extra = final_extra,
                            .config_json = config_json,
                            .final_line = final_line,
@@ -316,6 +347,10 @@ int mt_train_mpi_open(mt_train_mpi **out, mt_trainer *t, mt_mpi *m, const mt_tra
     if (p->method != MT_METHOD_MSGD || p->momentum_auto) { /* msgd's runs keep their hash */
         h = mt_hash64_u64(h, (uint64_t)p->method);
         h = mt_hash64_u64(h, (uint64_t)p->momentum_auto);
+    }
+    if (p->max_staleness >= 0) { /* unbounded runs keep theirs */
+        h = mt_hash64_u64(h, (uint64_t)p->max_staleness);
+        h = mt_hash64_u64(h, (uint64_t)p->stale_policy);
     }
     int rc = mt_trainer_attach(t, &e, r->per_step, h);
     if (rc != MT_OK) {

@@ -23,9 +23,11 @@
  *
  * log.csv keeps the multi-worker columns (tau_mean ... tau_p99,
  * server_share: here the share of rank 0's time spent handling messages,
- * momentum: shard 0's mu at the epoch's end) and
- * adds comm_share: the workers' share of their time in pull and push
- * (waiting for the servers included), as of their last pull.
+ * momentum: shard 0's mu at the epoch's end; with --max-staleness also
+ * dropped, the pushes the drop policy discarded in the epoch) and adds
+ * comm_share: the workers' share of their time in pull and push (waiting for
+ * the servers included), as of their last pull. final.json's staleness has
+ * the run's dropped count (checkpoints keep it).
  */
 #ifndef MT_TRAINER_TRAIN_MPI_H
 #define MT_TRAINER_TRAIN_MPI_H
@@ -40,6 +42,8 @@ typedef struct {
     int threads;       /* T per worker rank, resolved (mt_train_mpi_threads) */
     int method;        /* enum mt_method_kind (optim/method.h): the servers' update rule */
     int momentum_auto; /* 1: mu from the measured staleness, the trainer's momentum the target */
+    int64_t max_staleness; /* async: bound S on tau (< 0: none), ps/mpi_ps.h */
+    int stale_policy;      /* enum mt_ps_stale_policy: wait or drop */
 } mt_train_mpi_config;
 
 /* T: `threads` when > 0, else the cores of this node divided by the ranks on
