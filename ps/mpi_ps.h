@@ -40,7 +40,8 @@
  *
  * Versions and tau with S > 1 shards. Each server rank counts the pushes
  * its shard has applied: its version k_s. In sync mode every shard takes the
- * same steps, so k_s = k on all of them and tau = 0. In async mode each shard
+ * same steps, so k_s = k on all of them and tau = 0. In unbounded async mode
+ * (bounded staleness below has one clock) each shard
  * applies the pushes in the order they reach it, which may differ between
  * shards by messages in flight; every shard applies every push exactly once,
  * so all k_s are equal whenever the run is quiescent (epoch ends, the end).

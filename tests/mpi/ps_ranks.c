@@ -53,6 +53,7 @@ struct run_log {
 };
 
 static int counting; /* async check: the state counts pushes and batches */
+static double run_seconds; /* rank 0: the server's run, wall time */
 static int sleep_ms; /* per gradient (bounded checks: times the worker index + 1) */
 static int fail_after = -1; /* fail check: this worker fails at its gradient number 3 */
 
@@ -221,37 +222,6 @@ static int compare_in_process(mt_mpi_server *srv, const mt_ps_server_config *sc,
     return 0;
 }
 
-static int check_async(mt_mpi_server *srv, int64_t steps, int64_t spe, const struct run_log *log)
-{
-    const float *st = mt_mpi_server_state(srv);
-    double pushes = (double)steps, sum = 0, sum2 = 0;
-    for (int64_t b = 0; b < steps; b++) {
-        sum += (double)b;
-        sum2 += (double)b * (double)b;
-    }
-    mt_tau_hist *tau = mt_mpi_server_tau_total(srv);
-    if (mt_mpi_server_version(srv) != steps || tau->count != steps)
-        return fail("async: the final version or the push count is not STEPS");
-    if (st[0] != pushes || st[1] != sum || st[2] != sum2)
-        return fail("async: a batch was lost or repeated (state counters)");
-    if (reports != steps || reports_wrong)
-        return fail("async: a push's report did not arrive with its batch number");
-    if (log->epochs != steps / spe)
-        return fail("async: wrong number of epoch ends");
-    for (int e = 0; e < log->epochs; e++)
-        if (log->version[e] != (e + 1) * spe || log->tau_count[e] != spe)
-            return fail("async: an epoch end was not quiescent at its version");
-    mt_mpi_timing t;
-    mt_mpi_server_timing(srv, &t);
-    printf("ok async: %lld pushes, every batch once, %d epoch ends\n", (long long)steps,
-           log->epochs);
-    printf("tau_mean %.4f tau_max %lld server_busy_per_push_ms %.4f worker_comm_share %.4f\n",
-           mt_tau_hist_mean(tau), (long long)tau->max,
-           t.server_pushes ? 1e3 * t.server_busy_s / (double)t.server_pushes : 0.0,
-           t.worker_comm_s / (t.worker_comm_s + t.worker_compute_s + 1e-12));
-    return 0;
-}
-
 /* The sums of 0 .. n - 1 and of their squares. */
 static void batch_sums(int64_t n, double *sum, double *sum2)
 {
@@ -260,6 +230,44 @@ static void batch_sums(int64_t n, double *sum, double *sum2)
         *sum += (double)b;
         *sum2 += (double)b * (double)b;
     }
+}
+
+/* Every epoch end quiescent at its version with its epoch's pushes. */
+static int epochs_quiescent(const struct run_log *log, int64_t steps, int64_t spe)
+{
+    if (log->epochs != steps / spe)
+        return 0;
+    for (int e = 0; e < log->epochs; e++)
+        if (log->version[e] != (e + 1) * spe || log->tau_count[e] != spe)
+            return 0;
+    return 1;
+}
+
+static int check_async(mt_mpi_server *srv, int64_t steps, int64_t spe, const struct run_log *log)
+{
+    const float *st = mt_mpi_server_state(srv);
+    double pushes = (double)steps, sum, sum2;
+    batch_sums(steps, &sum, &sum2);
+    mt_tau_hist *tau = mt_mpi_server_tau_total(srv);
+    if (mt_mpi_server_version(srv) != steps || tau->count != steps)
+        return fail("async: the final version or the push count is not STEPS");
+    if (st[0] != pushes || st[1] != sum || st[2] != sum2)
+        return fail("async: a batch was lost or repeated (state counters)");
+    if (reports != steps || reports_wrong)
+        return fail("async: a push's report did not arrive with its batch number");
+    if (!epochs_quiescent(log, steps, spe))
+        return fail("async: an epoch end missing or not quiescent at its version");
+    mt_mpi_timing t;
+    mt_mpi_server_timing(srv, &t);
+    printf("ok async: %lld pushes, every batch once, %d epoch ends\n", (long long)steps,
+           log->epochs);
+    printf("tau_mean %.4f tau_max %lld server_busy_per_push_ms %.4f worker_comm_share %.4f "
+           "wall_per_push_us %.1f\n",
+           mt_tau_hist_mean(tau), (long long)tau->max,
+           t.server_pushes ? 1e3 * t.server_busy_s / (double)t.server_pushes : 0.0,
+           t.worker_comm_s / (t.worker_comm_s + t.worker_compute_s + 1e-12),
+           1e6 * run_seconds / (double)steps);
+    return 0;
 }
 
 /* Bounded staleness: the bound held, STEPS applied, every batch handed out once. */
@@ -280,14 +288,13 @@ static int check_bounded(mt_mpi_server *srv, int drop, int64_t bound, int64_t st
         return fail("wait: a batch was lost, repeated or dropped");
     if (reports != steps + dropped || reports_wrong || report_sum != rsum || report_sum2 != rsum2)
         return fail("bounded: the batches handed out are not 0 .. STEPS + dropped - 1, each once");
-    if (log->epochs != steps / spe)
-        return fail("bounded: wrong number of epoch ends");
-    for (int e = 0; e < log->epochs; e++)
-        if (log->version[e] != (e + 1) * spe || log->tau_count[e] != spe)
-            return fail("bounded: an epoch end was not quiescent at its version");
+    if (!epochs_quiescent(log, steps, spe))
+        return fail("bounded: an epoch end missing or not quiescent at its version");
     printf("ok %s: %lld pushes applied, %lld dropped, tau max %lld <= %lld, %d epoch ends\n",
            drop ? "drop" : "wait", (long long)steps, (long long)dropped, (long long)tau->max,
            (long long)bound, log->epochs);
+    printf("tau_mean %.4f wall_per_push_us %.1f\n", mt_tau_hist_mean(tau),
+           1e6 * run_seconds / (double)steps);
     return 0;
 }
 
@@ -328,7 +335,11 @@ static int run_server(mt_mpi *m, const char *check, int64_t steps, int64_t spe, 
         mt_msgd_ranges_free(&decay);
         return fail(mt_errmsg());
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = mt_mpi_server_run(srv, steps);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    run_seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     int status = 0;
     char expect[64];
     /* the rank, then the worker loop's "worker W, batch B: ", then the step's message */
