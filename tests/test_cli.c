@@ -173,6 +173,26 @@ START_TEST(version)
 }
 END_TEST
 
+/* --model and --width name the network for timing as they do for --memory
+ * and in train: one step of a narrow SphereResNet-8 is timed and reported
+ * under its name. */
+START_TEST(bench_times_the_model_named)
+{
+    int rc = run("bench --model sphere-resnet-8 --width 16 --threads 1 --batch 4 --steps 1 "
+                 "--warmup 0 --classes 10");
+    ck_assert_msg(rc == 0, "bench --model exited %d: %s", rc, err);
+    char *o = out_text();
+    const char *line = strstr(o, "\nbench model=sphere-resnet-8 width=16 threads=1 images_per_s=");
+    ck_assert_msg(line && strstr(line, " mean_images_per_s=") && count_lines(o) == 2, "%s", o);
+    free(o);
+    expect_one_line("bench --model resnet20 --depth 32",
+                    "mutau bench: --model and --depth both name the timed network: give one");
+    expect_one_line("bench --model sphere-resnet-7 --steps 1",
+                    "mutau bench: --model: sphere-resnet-7: SphereResNet depth must be 6k+2 >= 8 "
+                    "(20, 32, 44, ...)");
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -184,6 +204,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, one_momentum_range_everywhere);
     tcase_add_test(tc, every_help_lists_h_and_progress);
     tcase_add_test(tc, version);
+    tcase_add_test(tc, bench_times_the_model_named);
     suite_add_tcase(s, tc);
     return s;
 }

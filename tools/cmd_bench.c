@@ -1,6 +1,7 @@
-/* cmd_bench.c: `mutau bench`: the ResNet training-step throughput on this
- * machine (the measurements of bench/resnet.c, from the command line), with
- * an optional per-layer profile and PyTorch comparison.
+/* cmd_bench.c: `mutau bench`: the training-step throughput of ResNets (the
+ * measurements of bench/resnet.c, from the command line) or of any --model on
+ * this machine, with an optional per-layer profile, bf16 against fp32, and
+ * PyTorch comparison; or (--memory) a model's memory.
  *
  * This file parses flags and prints; the work is bench/lib/resnet_bench.c.
  */
@@ -23,11 +24,13 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: mutau bench [OPTIONS]\n\n"
-            "Times ResNet training steps (forward + loss + backward + momentum-SGD update)\n"
-            "on random 3x32x32 images and prints, per depth and thread count,\n"
+            "Times training steps (forward + loss + backward + momentum-SGD update) of\n"
+            "ResNets, or of --model, on random 3x32x32 images and prints, per network and\n"
+            "thread count,\n"
             "  bench model=resnetN threads=T images_per_s=... mean_images_per_s=...\n"
-            "(images_per_s from the best step: other processes only slow steps down).\n\n"
-            "  --depth LIST     ResNet depths, 6k+2 (default 20,32)\n"
+            "(images_per_s from the best step: other processes only slow steps down;\n"
+            "width=W after the model when --width is given).\n\n"
+            "  --depth LIST     ResNet depths, 6k+2 (default 20,32); not with --model\n"
             "  --threads LIST   OpenMP thread counts (default 1,2)\n"
             "  --batch N        batch size (default 128)\n"
             "  --classes N      classes (default 100)\n"
@@ -56,8 +59,13 @@ static void usage(FILE *out)
             "                   an evaluation batch (one line 'bench memory ...'); with --torch\n"
             "                   FILE (bench/torch_memory.py) PyTorch's peak for the plain\n"
             "                   ResNet of that depth and width beside it\n"
-            "  --model NAME     --memory: resnetN or sphere-resnet-N (default sphere-resnet-32)\n"
-            "  --width N        --memory: first stage's channels (default: the model's)\n"
+            "  --model NAME     the network timed (or, with --memory, measured): resnetN\n"
+            "                   or sphere-resnet-N (linear operator), as mutau train's\n"
+            "                   --model (default: timing resnetN for each --depth;\n"
+            "                   --memory sphere-resnet-32)\n"
+            "  --width N        first stage's channels, a multiple of 16, as mutau train's\n"
+            "                   --width (default: the model's: 16 for ResNets, 96 for\n"
+            "                   SphereResNets)\n"
             "  --eval-batch N   --memory: the evaluation network's batch (default 500)\n"
             "  -h, --help       this help\n\n"
             "exit status: 0 done, 2 bad flag, 1 a measurement failed\n");
@@ -112,12 +120,47 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Per depth and thread count, rounds of mutau's steps (bf16 then fp32 with
+/* The networks timed: --model's, or resnetN for each --depth. */
+typedef struct {
+    mt_train_config cfg; /* model name, width (0: the model's), precision per net */
+    int n, depth[8];     /* depth[i] > 0: the plain ResNet of --depth (PyTorch's too) */
+    char names[8][sizeof ((mt_train_config *)0)->model];
+    int show_width;      /* --width given: the lines say it */
+} bench_models;
+
+static int net_create(mt_bench_net **out, const bench_models *m, int i, int precision,
+                      int classes, int batch)
+{
+    mt_train_config cfg = m->cfg;
+    snprintf(cfg.model, sizeof cfg.model, "%s", m->names[i]);
+    cfg.precision = precision;
+    return mt_bench_model_create(out, &cfg, classes, batch);
+}
+
+/* "bench model=NAME[ width=W] threads=T" */
+static void print_head(const bench_models *m, int i, long threads)
+{
+    printf("bench model=%s", m->names[i]);
+    if (m->show_width)
+        printf(" width=%d", m->cfg.width);
+    printf(" threads=%ld", threads);
+}
+
+static void print_profile_head(const bench_models *m, int i, long threads, const char *prec)
+{
+    if (m->depth[i] > 0)
+        printf("\nResNet-%d, %ld threads, ", m->depth[i], threads);
+    else
+        printf("\n%s, %ld threads, ", m->names[i], threads);
+    printf("%s%sprofile (ms per step):\n", prec ? prec : "", prec ? ", " : "");
+}
+
+/* Per model and thread count, rounds of mutau's steps (bf16 then fp32 with
  * --precision bf16, fp32 alone otherwise) and (with torch) PyTorch's fp32
  * steps in turn, so that all see the same machine. Each side's best step
  * over the rounds, and the median over rounds of each round's ratio (its
  * best steps'), which one lucky round cannot move. */
-static int bench_rounds(int precision, const long *depths, int nd, const long *threads, int nt,
+static int bench_rounds(int precision, const bench_models *m, const long *threads, int nt,
                         int batch, int classes, int warmup, int steps, int rounds, int profile,
                         const char *torch)
 {
@@ -129,11 +172,11 @@ static int bench_rounds(int precision, const long *depths, int nd, const long *t
     int bf16 = precision == MT_BF16, n_nets = bf16 ? 2 : 1;
     const char *names[2] = {bf16 ? "bf16" : "fp32", "fp32"};
     int rc = MT_OK;
-    for (int d = 0; d < nd && rc >= 0; d++) {
+    for (int d = 0; d < m->n && rc >= 0; d++) {
         mt_bench_net *nets[2] = {NULL, NULL}; /* [0] in `precision`, [1] fp32 for bf16 */
-        rc = mt_bench_net_create(&nets[0], (int)depths[d], classes, batch, precision);
+        rc = net_create(&nets[0], m, d, precision, classes, batch);
         if (rc >= 0 && bf16)
-            rc = mt_bench_net_create(&nets[1], (int)depths[d], classes, batch, MT_FP32);
+            rc = net_create(&nets[1], m, d, MT_FP32, classes, batch);
         for (int t = 0; t < nt && rc >= 0; t++) {
             double best[2] = {1e30, 1e30}, cpu[2] = {1e30, 1e30}, tw = 0, tc = 0;
             for (int r = 0; r < rounds && rc >= 0; r++) {
@@ -143,8 +186,7 @@ static int bench_rounds(int precision, const long *depths, int nd, const long *t
                     mt_step_timing tm;
                     int last = r == rounds - 1;
                     if (profile && last)
-                        printf("\nResNet-%ld, %ld threads, %s, profile (ms per step):\n",
-                               depths[d], threads[t], names[k]);
+                        print_profile_head(m, d, threads[t], names[k]);
                     rc = mt_bench_net_run(nets[k], (int)threads[t], warm, steps,
                                           profile && last ? stdout : NULL, &tm);
                     round_best[k] = tm.best_s;
@@ -155,7 +197,7 @@ static int bench_rounds(int precision, const long *depths, int nd, const long *t
                     ratio[1][r] = round_best[1] / round_best[0];
                 if (rc >= 0 && peer) {
                     double w, c;
-                    rc = mt_torch_peer_run(peer, (int)depths[d], (int)threads[t], batch, warm,
+                    rc = mt_torch_peer_run(peer, m->depth[d], (int)threads[t], batch, warm,
                                            steps, &w, &c);
                     tw = w > tw ? w : tw;
                     tc = c > tc ? c : tc;
@@ -165,8 +207,8 @@ static int bench_rounds(int precision, const long *depths, int nd, const long *t
             if (rc < 0)
                 break;
             double ips = batch / best[0];
-            printf("bench model=resnet%ld threads=%ld precision=%s images_per_s=%.1f", depths[d],
-                   threads[t], names[0], ips);
+            print_head(m, d, threads[t]);
+            printf(" precision=%s images_per_s=%.1f", names[0], ips);
             if (bf16) {
                 double fips = batch / best[1];
                 printf(" fp32_images_per_s=%.1f bf16_over_fp32=%.2f median_bf16_over_fp32=%.2f",
@@ -190,6 +232,31 @@ static int bench_rounds(int precision, const long *depths, int nd, const long *t
     return rc < 0 ? cli_fail(CMD, rc) : EXIT_OK;
 }
 
+/* fp32 alone: per model and thread count, one run of steps on a new net. */
+static int bench_fp32(const bench_models *m, const long *threads, int nt, int batch, int classes,
+                      int warmup, int steps, int profile)
+{
+    for (int d = 0; d < m->n; d++)
+        for (int t = 0; t < nt; t++) {
+            mt_bench_net *b = NULL;
+            mt_step_timing tm;
+            if (profile)
+                print_profile_head(m, d, threads[t], NULL);
+            int rc = net_create(&b, m, d, MT_FP32, classes, batch);
+            if (rc >= 0)
+                rc = mt_bench_net_run(b, (int)threads[t], warmup, steps,
+                                      profile ? stdout : NULL, &tm);
+            mt_bench_net_free(b);
+            if (rc < 0)
+                return cli_fail(CMD, rc);
+            print_head(m, d, threads[t]);
+            printf(" images_per_s=%.1f mean_images_per_s=%.1f\n", batch / tm.best_s,
+                   batch / tm.mean_s);
+            fflush(stdout);
+        }
+    return EXIT_OK;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -207,9 +274,9 @@ int cmd_bench(int argc, char **argv)
     long rounds = 3;
     long depths[8] = {20, 32}, threads[8] = {1, 2}, batch = 128, classes = 100, steps = 8,
          warmup = 2;
-    int nd = 2, nt = 2, profile = 0, blas = 0, memory = 0;
+    int nd = 2, nt = 2, profile = 0, blas = 0, memory = 0, depth_given = 0;
     long width = 0, eval_batch = 500;
-    const char *model = "sphere-resnet-32";
+    const char *model = NULL; /* --memory: sphere-resnet-32; timing: resnetN of --depth */
     const char *torch = NULL;
     int c;
     optind = 1;
@@ -218,6 +285,7 @@ int cmd_bench(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
+            depth_given = 1;
             if ((nd = cli_int_list(CMD, "depth", optarg, 8, 1000, depths, 8)) < 0)
                 return EXIT_USAGE;
             for (int i = 0; i < nd; i++)
@@ -293,29 +361,46 @@ int cmd_bench(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (memory)
-        return bench_memory(model, (int)width, (int)batch, (int)eval_batch, (int)classes,
-                            precision, profile, torch);
+        return bench_memory(model ? model : "sphere-resnet-32", (int)width, (int)batch,
+                            (int)eval_batch, (int)classes, precision, profile, torch);
+    if (model && depth_given) {
+        cli_error(CMD, "--model and --depth both name the timed network: give one");
+        return EXIT_USAGE;
+    }
+    if (model && torch) {
+        cli_error(CMD, "--torch: the PyTorch comparison times the plain ResNets of --depth, "
+                       "not --model (with --memory it takes --model)");
+        return EXIT_USAGE;
+    }
+    bench_models models;
+    memset(&models, 0, sizeof models);
+    mt_train_config_default(&models.cfg);
+    models.cfg.width = (int)width;
+    models.show_width = width != 0;
+    if (model) {
+        if (strlen(model) >= sizeof models.names[0]) {
+            cli_error(CMD, "--model: '%s' is too long", model);
+            return EXIT_USAGE;
+        }
+        models.n = 1;
+        snprintf(models.names[0], sizeof models.names[0], "%s", model);
+    } else {
+        models.n = nd;
+        for (int d = 0; d < nd; d++) {
+            models.depth[d] = (int)depths[d];
+            snprintf(models.names[d], sizeof models.names[d], "resnet%ld", depths[d]);
+        }
+    }
     char info[512];
     mt_bench_blas_info(info, sizeof info);
     printf("batch %ld, 3x32x32, %ld classes; OpenBLAS %s\n", batch, classes, info);
-    if (precision == MT_BF16 || torch)
-        return bench_rounds(precision, depths, nd, threads, nt, (int)batch, (int)classes,
-                            (int)warmup, (int)steps, (int)rounds, profile, torch);
-    for (int d = 0; d < nd; d++)
-        for (int t = 0; t < nt; t++) {
-            mt_step_timing tm;
-            if (profile)
-                printf("\nResNet-%ld, %ld threads, profile (ms per step):\n", depths[d],
-                       threads[t]);
-            int rc = mt_bench_resnet((int)depths[d], (int)classes, (int)batch, MT_FP32,
-                                     (int)threads[t], (int)warmup, (int)steps,
-                                     profile ? stdout : NULL, &tm);
-            if (rc < 0)
-                return cli_fail(CMD, rc);
-            printf("bench model=resnet%ld threads=%ld images_per_s=%.1f mean_images_per_s=%.1f\n",
-                   depths[d], threads[t], batch / tm.best_s, batch / tm.mean_s);
-            fflush(stdout);
-        }
+    int status = precision == MT_BF16 || torch
+                 ? bench_rounds(precision, &models, threads, nt, (int)batch, (int)classes,
+                                (int)warmup, (int)steps, (int)rounds, profile, torch)
+                 : bench_fp32(&models, threads, nt, (int)batch, (int)classes, (int)warmup,
+                              (int)steps, profile);
+    if (status != EXIT_OK || precision == MT_BF16 || torch)
+        return status;
     for (int t = 0; blas && t < nt; t++) {
         mt_blas_mix m;
         int rc = mt_bench_blas_mix((int)threads[t], &m);

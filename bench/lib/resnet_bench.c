@@ -8,6 +8,7 @@
 #include "models/resnet.h"
 #include "nn/net.h"
 #include "optim/msgd.h"
+#include "trainer/model.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -15,33 +16,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int make_net(mt_net **net, int depth, int classes, int batch, int precision, float **x,
-                    int **labels)
-{
-    mt_resnet_cfg c = mt_resnet_default(depth, classes);
-    c.precision = precision;
-    int rc = mt_resnet_create(net, &c, batch, NULL, NULL, NULL);
-    if (rc < 0)
-        return rc;
-    mt_rng r;
-    mt_rng_seed(&r, 1, 0);
-    mt_net_init(*net, &r);
-    size_t n = (size_t)batch * 3 * 32 * 32;
-    *x = malloc(n * sizeof **x);
-    *labels = malloc((size_t)batch * sizeof **labels);
-    if (!*x || !*labels) {
-        free(*x);
-        free(*labels);
-        mt_net_free(*net);
-        return mt_error(MT_ERR_NOMEM, "bench: out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        (*x)[i] = (float)mt_rng_normal(&r);
-    for (int i = 0; i < batch; i++)
-        (*labels)[i] = (int)mt_rng_below(&r, (uint64_t)classes);
-    return mt_net_set_input(*net, *x, batch, *labels);
-}
 
 struct mt_bench_net {
     mt_net *net;
@@ -60,23 +34,60 @@ static void sgd_update(mt_bench_net *b)
                  mt_net_param_count(b->net), 1e-4, 0.9, 5e-4, 0);
 }
 
-int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch, int precision)
+/* Initialises b's net (seed 1) and sets a random batch (3x32x32, `classes`
+ * labels) as its input. */
+static int ready_net(mt_bench_net *b, int classes, int batch)
+{
+    mt_rng r;
+    mt_rng_seed(&r, 1, 0);
+    mt_net_init(b->net, &r);
+    size_t n = (size_t)batch * 3 * 32 * 32;
+    b->x = malloc(n * sizeof *b->x);
+    b->labels = malloc((size_t)batch * sizeof *b->labels);
+    if (!b->x || !b->labels)
+        return mt_error(MT_ERR_NOMEM, "bench: out of memory");
+    for (size_t i = 0; i < n; i++)
+        b->x[i] = (float)mt_rng_normal(&r);
+    for (int i = 0; i < batch; i++)
+        b->labels[i] = (int)mt_rng_below(&r, (uint64_t)classes);
+    return mt_net_set_input(b->net, b->x, batch, b->labels);
+}
+
+/* The bench net around a built net (freed on failure). */
+static int wrap_net(mt_bench_net **out, mt_net *net, int classes, int batch)
 {
     mt_bench_net *b = calloc(1, sizeof *b);
-    if (!b)
+    if (!b) {
+        mt_net_free(net);
         return mt_error(MT_ERR_NOMEM, "bench: out of memory");
-    int rc = make_net(&b->net, depth, classes, batch, precision, &b->x, &b->labels);
-    if (rc < 0) {
-        free(b);
-        return rc;
     }
-    b->velocity = calloc(mt_net_param_count(b->net), sizeof *b->velocity);
-    if (!b->velocity) {
+    b->net = net;
+    int rc = ready_net(b, classes, batch);
+    if (rc >= 0 && !(b->velocity = calloc(mt_net_param_count(net), sizeof *b->velocity)))
+        rc = mt_error(MT_ERR_NOMEM, "bench: out of memory");
+    if (rc < 0) {
         mt_bench_net_free(b);
-        return mt_error(MT_ERR_NOMEM, "bench: out of memory");
+        return rc;
     }
     *out = b;
     return MT_OK;
+}
+
+int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch, int precision)
+{
+    mt_resnet_cfg c = mt_resnet_default(depth, classes);
+    c.precision = precision;
+    mt_net *net;
+    int rc = mt_resnet_create(&net, &c, batch, NULL, NULL, NULL);
+    return rc < 0 ? rc : wrap_net(out, net, classes, batch);
+}
+
+int mt_bench_model_create(mt_bench_net **out, const mt_train_config *cfg, int classes, int batch)
+{
+    mt_net *net;
+    char desc[128];
+    int rc = mt_model_build(&net, cfg, batch, 3, 32, 32, classes, desc, sizeof desc);
+    return rc < 0 ? rc : wrap_net(out, net, classes, batch);
 }
 
 void mt_bench_net_free(mt_bench_net *b)
@@ -244,12 +255,11 @@ int mt_bench_blas_mix(int threads, mt_blas_mix *out)
 {
     enum { REPS = 10 };
     mt_set_threads(threads);
-    mt_net *net;
-    float *x;
-    int *labels;
-    int rc = make_net(&net, 20, 100, 128, MT_FP32, &x, &labels);
+    mt_bench_net *bn;
+    int rc = mt_bench_net_create(&bn, 20, 100, 128, MT_FP32);
     if (rc < 0)
         return rc;
+    mt_net *net = bn->net;
     /* A gemm of the size of a wide layer: big enough to use every thread. */
     int m = 512, n = 512, k = 512;
     float *a = calloc((size_t)m * k, sizeof *a), *b = calloc((size_t)k * n, sizeof *b),
@@ -300,8 +310,6 @@ done:
     free(a);
     free(b);
     free(c);
-    free(x);
-    free(labels);
-    mt_net_free(net);
+    mt_bench_net_free(bn);
     return rc;
 }

@@ -11,6 +11,8 @@
 #ifndef MT_RESNET_BENCH_H
 #define MT_RESNET_BENCH_H
 
+#include "trainer/config.h"
+
 #include <stdio.h>
 
 typedef struct mt_step_timing {
@@ -26,6 +28,9 @@ int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch, i
 /* Runs warmup + steps steps with `threads` threads; profile as below. */
 int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *profile,
                      mt_step_timing *out);
+/* The same for the model a training configuration names (cfg->model,
+ * width, sphere_op, precision; trainer/model.h), e.g. sphere-resnet-32. */
+int mt_bench_model_create(mt_bench_net **out, const mt_train_config *cfg, int classes, int batch);
 void mt_bench_net_free(mt_bench_net *b);
 
 /* PyTorch kept running beside (bench/torch_resnet.py --serve), so that short
