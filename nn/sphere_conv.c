@@ -681,45 +681,6 @@ static void elementwise_forward_bf16(sc_priv *p, mt_bf16 *y, const mt_bf16 *s)
         }
 }
 
-/* backward_image's pass on bf16 dy, writing bf16 S, with c, F and dy/dk
- * from the kept s in fp32. */
-static inline __attribute__((always_inline)) void backward_image_bf16(sc_priv *p,
-                                                                      const mt_bf16 *dy, int n,
-                                                                      float *rl, float *dl,
-                                                                      const int op)
-{
-    const sc_layout *lo = &p->dst;
-    const mt_bf16 *keep = (const mt_bf16 *)p->cache_c;
-    mt_bf16 *S = (mt_bf16 *)p->s;
-    int B = lo->B, oh = p->oh, ow = p->ow;
-    for (int cb = 0; cb < p->cb; cb++) {
-        const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
-        const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
-        const float *dcoeff = p->dcoeff + cb * B;
-        float *rb = rl + cb * B, *db = dl + cb * B;
-        for (int h = 0; h < oh; h++)
-            for (int w = 0; w < ow; w++) {
-                long o = lo_block(lo, n, cb, h, w);
-                size_t q = ((size_t)n * oh + h) * ow + w;
-                float ib = p->ib[q], gcv[B];
-#pragma omp simd
-                for (int i = 0; i < B; i++) {
-                    float sc = ia[i] * ib, c = mt_bf16_to_f32(keep[o + i]) * sc;
-                    float f, dk = 0.0f;
-                    g_of_c(op, c, ik[i], coeff[i], dcoeff[i], &f,
-                           op == MT_SPHERE_LR_SIGMOID ? &dk : NULL);
-                    float dm = mt_bf16_to_f32(dy[o + i]) * mask[i], g = dm * f;
-                    S[o + i] = mt_bf16_from_f32(g * sc);
-                    gcv[i] = g * c;
-                    rb[i] += gcv[i];
-                    if (op == MT_SPHERE_LR_SIGMOID)
-                        db[i] += dm * dk;
-                }
-                p->t[q] += lanes_sum(gcv, B);
-            }
-    }
-}
-
 /* y = g(theta) again from the cached c: the forward's very operations. */
 static inline __attribute__((always_inline)) void regen_plane(sc_priv *p, float *y, int n, int cb,
                                                               const int B)
@@ -780,17 +741,6 @@ static void elementwise_forward(sc_priv *p, float *y, int train)
         }
 }
 
-/* One output element of the backward pass, g = G = dL/dc: S = G / (|w||x|)
- * (scale = 1/(|w||x|)), and G c into the filter's and the position's sums. */
-static inline __attribute__((always_inline)) void bwd_elem(float g, float c, float scale,
-                                                           float *s, float *rb, float *gcv)
-{
-    *s = g * scale;
-    float gc = g * c;
-    *rb += gc;
-    *gcv = gc;
-}
-
 /* -dh/du = 2 e / (1 + e)^2 of the sigmoid from h = (1 - e)/(1 + e) itself:
  * 1 - h^2 = 4 e / (1 + e)^2. Exact in exact arithmetic; in float its
  * absolute error is that of h (a few 1e-8), so no exp is needed. */
@@ -799,64 +749,103 @@ static inline float sig_de(float h)
     return 0.5f * (1.0f - h) * (1.0f + h);
 }
 
+/* The per-filter constants of one channel block. */
+typedef struct {
+    const float *ia, *mask, *ik, *coeff, *icoeff, *dcoeff;
+} block_consts;
+
+/* G = dL/dc at lane i of the block at offset o, with c in *c and, for the
+ * learnable sigmoid, dy dy/dk in *dkt. The one difference between the
+ * precisions: fp32 reads c (cosine: y) and y, u as forward kept them and
+ * recovers F = dy/dc from h = y/C; bf16 forms c = s sc from the kept bf16 s
+ * and recomputes F, dy/dk with g_of_c, the forward's operations. */
+static inline __attribute__((always_inline)) float grad_at(const sc_priv *p, const void *dy,
+                                                           const float *y, long o, int i,
+                                                           const block_consts *k, float sc,
+                                                           float *c, float *dkt, const int op,
+                                                           const int bf)
+{
+    if (bf) {
+        *c = mt_bf16_to_f32(((const mt_bf16 *)p->cache_c)[o + i]) * sc;
+        float f, dk = 0.0f;
+        g_of_c(op, *c, k->ik[i], k->coeff[i], k->dcoeff[i], &f,
+               op == MT_SPHERE_LR_SIGMOID ? &dk : NULL);
+        float dm = mt_bf16_to_f32(((const mt_bf16 *)dy)[o + i]) * k->mask[i];
+        *dkt = dm * dk;
+        return dm * f;
+    }
+    float d = ((const float *)dy)[o + i];
+    *c = op == MT_SPHERE_COSINE ? y[o + i] : p->cache_c[o + i];
+    if (op == MT_SPHERE_COSINE) /* c = y, F = 1 */
+        return d * k->mask[i];
+    if (op == MT_SPHERE_LINEAR) /* F = -2/pi dtheta/dc */
+        return d * (-2.0f / MT_SPHERE_PI) * mt_sphere_dtheta_dc(*c) * k->mask[i];
+    float hv = y[o + i] * k->icoeff[i], de = sig_de(hv);
+    float f = -k->coeff[i] * k->ik[i] * de * mt_sphere_dtheta_dc(*c);
+    if (op == MT_SPHERE_SIGMOID)
+        return d * f * k->mask[i];
+    /* and dy/dk = C' h + C de u / k */
+    float dm = d * k->mask[i];
+    *dkt = dm * (k->dcoeff[i] * hv + k->coeff[i] * de * p->cache_u[o + i] * k->ik[i]);
+    return dm * f;
+}
+
 /* G = dy F, S = G ia ib; rl[o] += G c, t[n, p] += sum_o G c, dl[o] += dy dy/dk
- * over image n (B constant in the common case, see forward_plane). */
-static inline __attribute__((always_inline)) void backward_image(sc_priv *p, const float *dy,
+ * over image n, for a constant op and precision (B constant 16 in the common
+ * case, see forward_plane). */
+static inline __attribute__((always_inline)) void backward_image(sc_priv *p, const void *dy,
                                                                  const float *y, int n,
                                                                  float *rl, float *dl,
-                                                                 const int B)
+                                                                 const int B, const int op,
+                                                                 const int bf)
 {
     const sc_layout *lo = &p->dst;
-    int oh = p->oh, ow = p->ow, op = p->op;
-            for (int cb = 0; cb < p->cb; cb++) {
-                const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
-                const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
-                const float *icoeff = p->icoeff + cb * B, *dcoeff = p->dcoeff + cb * B;
-                float *rb = rl + cb * B, *db = dl + cb * B;
-                for (int h = 0; h < oh; h++)
-                    for (int w = 0; w < ow; w++) {
-                        long o = lo_block(lo, n, cb, h, w);
-                        size_t q = ((size_t)n * oh + h) * ow + w;
-                        float ib = p->ib[q], gcv[B];
-                        const float *restrict d = dy + o;
-                        float *restrict s = p->s + o;
-                        const float *restrict cc = op == MT_SPHERE_COSINE ? y + o : p->cache_c + o;
-                        float sc[B];
-                        for (int i = 0; i < B; i++)
-                            sc[i] = ia[i] * ib;
-                        if (op == MT_SPHERE_COSINE) { /* c = y, F = 1 */
+    int oh = p->oh, ow = p->ow;
+    for (int cb = 0; cb < p->cb; cb++) {
+        int b0 = cb * B;
+        block_consts k = {p->ia + b0,     p->mask + b0,   p->ik + b0,
+                          p->coeff + b0,  p->icoeff + b0, p->dcoeff + b0};
+        float *rb = rl + b0, *db = dl + b0;
+        for (int h = 0; h < oh; h++)
+            for (int w = 0; w < ow; w++) {
+                long o = lo_block(lo, n, cb, h, w);
+                size_t q = ((size_t)n * oh + h) * ow + w;
+                float ib = p->ib[q], gcv[B], sc[B];
+                for (int i = 0; i < B; i++)
+                    sc[i] = k.ia[i] * ib;
 #pragma omp simd
-                            for (int i = 0; i < B; i++)
-                                bwd_elem(d[i] * mask[i], cc[i], sc[i], s + i, rb + i, gcv + i);
-                        } else if (op == MT_SPHERE_LINEAR) { /* F = -2/pi dtheta/dc */
-#pragma omp simd
-                            for (int i = 0; i < B; i++)
-                                bwd_elem(d[i] * (-2.0f / MT_SPHERE_PI) *
-                                             mt_sphere_dtheta_dc(cc[i]) * mask[i],
-                                         cc[i], sc[i], s + i, rb + i, gcv + i);
-                        } else if (op == MT_SPHERE_SIGMOID) { /* F from h = y/C */
-                            const float *restrict yy = y + o;
-#pragma omp simd
-                            for (int i = 0; i < B; i++) {
-                                float de = sig_de(yy[i] * icoeff[i]);
-                                float f = -coeff[i] * ik[i] * de * mt_sphere_dtheta_dc(cc[i]);
-                                bwd_elem(d[i] * f * mask[i], cc[i], sc[i], s + i, rb + i,
-                                         gcv + i);
-                            }
-                        } else { /* and sum dy dy/dk, dy/dk = C' h + C de u / k */
-                            const float *restrict yy = y + o, *restrict uu = p->cache_u + o;
-#pragma omp simd
-                            for (int i = 0; i < B; i++) {
-                                float hv = yy[i] * icoeff[i], de = sig_de(hv);
-                                float f = -coeff[i] * ik[i] * de * mt_sphere_dtheta_dc(cc[i]);
-                                float dm = d[i] * mask[i];
-                                bwd_elem(dm * f, cc[i], sc[i], s + i, rb + i, gcv + i);
-                                db[i] += dm * (dcoeff[i] * hv + coeff[i] * de * uu[i] * ik[i]);
-                            }
-                        }
-                        p->t[q] += lanes_sum(gcv, B);
-                    }
+                for (int i = 0; i < B; i++) {
+                    float c, dkt = 0.0f;
+                    float g = grad_at(p, dy, y, o, i, &k, sc[i], &c, &dkt, op, bf);
+                    if (bf)
+                        ((mt_bf16 *)p->s)[o + i] = mt_bf16_from_f32(g * sc[i]);
+                    else
+                        p->s[o + i] = g * sc[i];
+                    gcv[i] = g * c;
+                    rb[i] += gcv[i];
+                    if (op == MT_SPHERE_LR_SIGMOID)
+                        db[i] += dkt;
+                }
+                p->t[q] += lanes_sum(gcv, B);
             }
+    }
+}
+
+/* backward_image with op and precision constant (dispatched inside the
+ * parallel loop, see sumsq_row). */
+static inline __attribute__((always_inline)) void backward_image_op(sc_priv *p, const void *dy,
+                                                                    const float *y, int n,
+                                                                    float *rl, float *dl,
+                                                                    const int B, const int bf)
+{
+    if (p->op == MT_SPHERE_LINEAR)
+        backward_image(p, dy, y, n, rl, dl, B, MT_SPHERE_LINEAR, bf);
+    else if (p->op == MT_SPHERE_COSINE)
+        backward_image(p, dy, y, n, rl, dl, B, MT_SPHERE_COSINE, bf);
+    else if (p->op == MT_SPHERE_SIGMOID)
+        backward_image(p, dy, y, n, rl, dl, B, MT_SPHERE_SIGMOID, bf);
+    else
+        backward_image(p, dy, y, n, rl, dl, B, MT_SPHERE_LR_SIGMOID, bf);
 }
 
 static void elementwise_backward(sc_priv *p, const float *dy, const float *y)
@@ -873,19 +862,12 @@ static void elementwise_backward(sc_priv *p, const float *dy, const float *y)
         memset(dl, 0, sizeof dl);
 #pragma omp for schedule(static)
         for (int n = 0; n < p->n; n++) {
-            const mt_bf16 *bdy = (const mt_bf16 *)dy;
-            if (p->bf && p->op == MT_SPHERE_LINEAR)
-                backward_image_bf16(p, bdy, n, rl, dl, MT_SPHERE_LINEAR);
-            else if (p->bf && p->op == MT_SPHERE_COSINE)
-                backward_image_bf16(p, bdy, n, rl, dl, MT_SPHERE_COSINE);
-            else if (p->bf && p->op == MT_SPHERE_SIGMOID)
-                backward_image_bf16(p, bdy, n, rl, dl, MT_SPHERE_SIGMOID);
-            else if (p->bf)
-                backward_image_bf16(p, bdy, n, rl, dl, MT_SPHERE_LR_SIGMOID);
+            if (p->bf)
+                backward_image_op(p, dy, y, n, rl, dl, p->dst.B, 1);
             else if (p->dst.B == 16)
-                backward_image(p, dy, y, n, rl, dl, 16);
+                backward_image_op(p, dy, y, n, rl, dl, 16, 0);
             else
-                backward_image(p, dy, y, n, rl, dl, p->dst.B);
+                backward_image_op(p, dy, y, n, rl, dl, p->dst.B, 0);
         }
 #pragma omp critical
         for (int o = 0; o < ocp; o++) {
