@@ -438,10 +438,16 @@ static void box_rows(const float *restrict in, float *restrict rs, int ih, int i
         int x0, x1, off = dx - pad;
         columns(off, st, iw, ow, &x0, &x1);
         for (int h = 0; h < ih; h++) {
-            const float *restrict row = in + (size_t)h * iw;
+            const float *restrict row = in + (size_t)h * iw + off;
             float *restrict r = rs + (size_t)h * ow;
-            for (int x = x0; x < x1; x++)
-                r[x] += row[x * st + off];
+            if (st == 1) {
+#pragma omp simd
+                for (int x = x0; x < x1; x++)
+                    r[x] += row[x];
+            } else {
+                for (int x = x0; x < x1; x++)
+                    r[x] += row[x * st];
+            }
         }
     }
 }
@@ -461,9 +467,12 @@ static void patch_norms(sc_priv *p)
                 out[x] = 0.0f;
             for (int dy = y0; dy < y1; dy++) {
                 const float *restrict r = rs + (size_t)(h0 + dy) * ow;
+#pragma omp simd
                 for (int x = 0; x < ow; x++)
                     out[x] += r[x];
             }
+            /* vsqrtps and vdivps: as exact as sqrtf and / (-fno-math-errno) */
+#pragma omp simd
             for (int x = 0; x < ow; x++)
                 out[x] = 1.0f / sqrtf(out[x] + MT_SPHERE_NORM_EPS);
         }
@@ -485,6 +494,7 @@ static void patch_norms_backward(sc_priv *p)
             const float *restrict ty = t + (size_t)y * ow, *restrict by = ib + (size_t)y * ow;
             for (int dy = y0; dy < y1; dy++) {
                 float *restrict r = rs + (size_t)(h0 + dy) * ow;
+#pragma omp simd
                 for (int x = 0; x < ow; x++)
                     r[x] -= ty[x] * by[x] * by[x];
             }
@@ -494,10 +504,16 @@ static void patch_norms_backward(sc_priv *p)
             int x0, x1, off = dx - pad;
             columns(off, st, iw, ow, &x0, &x1);
             for (int h = 0; h < ih; h++) {
-                float *restrict row = u + (size_t)h * iw;
+                float *restrict row = u + (size_t)h * iw + off;
                 const float *restrict r = rs + (size_t)h * ow;
-                for (int x = x0; x < x1; x++)
-                    row[x * st + off] += r[x];
+                if (st == 1) {
+#pragma omp simd
+                    for (int x = x0; x < x1; x++)
+                        row[x] += r[x];
+                } else {
+                    for (int x = x0; x < x1; x++)
+                        row[x * st] += r[x];
+                }
             }
         }
     }
