@@ -33,6 +33,15 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static choice *table;
 static int n_table, cap_table;
 
+/* The record of choices used: what the process's nets were built with,
+ * pinned or noted (a run's checkpoint keeps it, nn/conv_record.h). */
+typedef struct {
+    mt_conv_choice c;
+    int pinned;
+} used_choice;
+static used_choice *used;
+static int n_used, cap_used;
+
 static int same_key(const mt_conv_key *a, const mt_conv_key *b)
 {
     return memcmp(a, b, sizeof *a) == 0;
@@ -61,6 +70,32 @@ static void memory_add(const mt_conv_key *key, const int winograd[MT_CONV_PASSES
     table[n_table].key = *key;
     memcpy(table[n_table].winograd, winograd, sizeof table[n_table].winograd);
     n_table++;
+}
+
+static used_choice *used_find(const mt_conv_key *key)
+{
+    for (int i = 0; i < n_used; i++)
+        if (same_key(&used[i].c.key, key))
+            return &used[i];
+    return NULL;
+}
+
+/* Room for `more` further entries in used[]; MT_ERR_NOMEM. */
+static int used_reserve(int more)
+{
+    if (more <= cap_used - n_used)
+        return MT_OK;
+    if (more > INT_MAX / 2 - n_used)
+        return mt_error(MT_ERR_NOMEM, "conv: too many convolution shapes to record");
+    int cap = cap_used ? cap_used : 32;
+    while (cap - n_used < more)
+        cap *= 2;
+    used_choice *u = realloc(used, (size_t)cap * sizeof *u);
+    if (!u)
+        return mt_error(MT_ERR_NOMEM, "conv: out of memory recording a convolution's choice");
+    used = u;
+    cap_used = cap;
+    return MT_OK;
 }
 
 /* The cache file's path, or 0 when there is none (MUTAU_CONV_CACHE=off, no
@@ -97,7 +132,7 @@ static int cache_path(char *path, size_t size)
 
 /* What makes a recorded time valid elsewhere: the kernels oneDNN picks
  * depend on its version and the ISA it runs. */
-static void machine(int *isa, int v[3])
+void mt_conv_choice_machine(int *isa, int v[3])
 {
     const dnnl_version_t *ver = dnnl_version();
     *isa = (int)dnnl_get_effective_cpu_isa();
@@ -109,7 +144,7 @@ static void machine(int *isa, int v[3])
 static int file_find(FILE *f, const mt_conv_key *key, int winograd[MT_CONV_PASSES])
 {
     int isa, v[3];
-    machine(&isa, v);
+    mt_conv_choice_machine(&isa, v);
     char line[512];
     rewind(f);
     while (fgets(line, sizeof line, f)) {
@@ -196,7 +231,7 @@ void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
         if (!file_find(f, key, winograd)) {
             fseek(f, 0, SEEK_END); /* from reading to writing */
             int isa, v[3];
-            machine(&isa, v);
+            mt_conv_choice_machine(&isa, v);
             const mt_conv_key *k = key;
             fprintf(f,
                     "isa=%d dnnl=%d.%d.%d threads=%d n=%d ic=%d ih=%d iw=%d oc=%d k=%d stride=%d "
@@ -216,6 +251,83 @@ void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
     }
     memory_add(key, winograd);
     pthread_mutex_unlock(&lock);
+}
+
+int mt_conv_choice_pinned(const mt_conv_key *key, int winograd[MT_CONV_PASSES])
+{
+    pthread_mutex_lock(&lock);
+    const used_choice *u = used_find(key);
+    int found = u && u->pinned;
+    if (found)
+        memcpy(winograd, u->c.winograd, sizeof u->c.winograd);
+    pthread_mutex_unlock(&lock);
+    return found;
+}
+
+int mt_conv_choice_note(const mt_conv_key *key, const int winograd[MT_CONV_PASSES])
+{
+    int rc = MT_OK;
+    pthread_mutex_lock(&lock);
+    used_choice *u = used_find(key);
+    if (u && !u->pinned)
+        memcpy(u->c.winograd, winograd, sizeof u->c.winograd);
+    else if (!u && (rc = used_reserve(1)) == MT_OK) {
+        u = &used[n_used++];
+        u->c.key = *key;
+        memcpy(u->c.winograd, winograd, sizeof u->c.winograd);
+        u->pinned = 0;
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int mt_conv_choice_pin(const mt_conv_choice *c, int n)
+{
+    pthread_mutex_lock(&lock);
+    int rc = n > 0 ? used_reserve(n) : MT_OK;
+    for (int i = 0; i < n && rc == MT_OK; i++) {
+        used_choice *u = used_find(&c[i].key);
+        if (!u)
+            u = &used[n_used++];
+        u->c = c[i];
+        u->pinned = 1;
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int mt_conv_key_cmp(const mt_conv_key *a, const mt_conv_key *b)
+{
+    const int fa[] = {a->threads, a->n, a->ic, a->ih, a->iw, a->oc, a->k, a->stride, a->pad,
+                      a->bias, a->bwd_data, a->bwd_weights};
+    const int fb[] = {b->threads, b->n, b->ic, b->ih, b->iw, b->oc, b->k, b->stride, b->pad,
+                      b->bias, b->bwd_data, b->bwd_weights};
+    for (size_t i = 0; i < sizeof fa / sizeof *fa; i++)
+        if (fa[i] != fb[i])
+            return fa[i] < fb[i] ? -1 : 1;
+    return 0;
+}
+
+static int choice_cmp(const void *a, const void *b)
+{
+    return mt_conv_key_cmp(&((const mt_conv_choice *)a)->key, &((const mt_conv_choice *)b)->key);
+}
+
+int mt_conv_choice_used(mt_conv_choice **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&lock);
+    int n = n_used;
+    mt_conv_choice *c = n ? malloc((size_t)n * sizeof *c) : NULL;
+    for (int i = 0; c && i < n; i++)
+        c[i] = used[i].c;
+    pthread_mutex_unlock(&lock);
+    if (n && !c)
+        return mt_error(MT_ERR_NOMEM, "conv: out of memory copying the convolutions' choices");
+    if (n)
+        qsort(c, (size_t)n, sizeof *c, choice_cmp);
+    *out = c;
+    return n;
 }
 
 /* The arguments a convolution or reorder primitive can take. */

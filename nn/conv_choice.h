@@ -18,6 +18,12 @@
  *     process to record a shape wins: a later one adopts the recorded choice
  *     (under flock), so the file never changes a choice once made.
  *     MUTAU_CONV_CACHE=off keeps choices in memory only.
+ *   - in the run: every choice a process's training convolutions are built
+ *     with (whatever made it: the trial, either record, MUTAU_CONV_ALG) is
+ *     noted, and a training run keeps these in its checkpoint
+ *     (nn/conv_record.h). A resumed run pins them before it builds a net:
+ *     a pinned choice takes precedence over MUTAU_CONV_ALG, the file and the
+ *     trial, so the run continues on the kernels it started on.
  *
  * Not here: creating or timing primitives (nn/conv_prim.c), the rules that
  * exclude Winograd for correctness or memory (also there).
@@ -34,6 +40,12 @@ typedef struct mt_conv_key {
 
 enum { MT_CONV_FWD, MT_CONV_BWD_DATA, MT_CONV_BWD_WEIGHTS, MT_CONV_PASSES };
 
+/* A shape's choice: winograd[pass] 1 Winograd, 0 direct. */
+typedef struct mt_conv_choice {
+    mt_conv_key key;
+    int winograd[MT_CONV_PASSES];
+} mt_conv_choice;
+
 /* The recorded choice for key (memory first, then the file): 1 and
  * winograd[pass] set (1 Winograd, 0 direct), or 0 when none. */
 int mt_conv_choice_find(const mt_conv_key *key, int winograd[MT_CONV_PASSES]);
@@ -44,6 +56,35 @@ int mt_conv_choice_find(const mt_conv_key *key, int winograd[MT_CONV_PASSES]);
  * replaces winograd[] so that every process agrees. */
 void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
                           const double ms[MT_CONV_PASSES][2]);
+
+/* The pinned choice for key (mt_conv_choice_pin): 1 and winograd[] set, or
+ * 0 when the shape is not pinned. */
+int mt_conv_choice_pinned(const mt_conv_key *key, int winograd[MT_CONV_PASSES]);
+
+/* Notes that a convolution of key was built running winograd[] (what oneDNN
+ * gave, not what was asked for): the shape joins the process's record of
+ * choices used (a later net of the shape replaces the note; a pinned choice
+ * stays as pinned). MT_ERR_NOMEM when it cannot be noted. */
+int mt_conv_choice_note(const mt_conv_key *key, const int winograd[MT_CONV_PASSES]);
+
+/* Pins c[0..n): every net built after, in any thread, runs these choices for
+ * these shapes, whatever MUTAU_CONV_ALG, the file or a trial would say. The
+ * shapes join the record of choices used. MT_ERR_NOMEM, nothing pinned,
+ * when it cannot. */
+int mt_conv_choice_pin(const mt_conv_choice *c, int n);
+
+/* The process's record of choices used (noted and pinned), each shape once,
+ * in key order, as a malloc'd array in *out (NULL when none): the count, or
+ * MT_ERR_NOMEM. */
+int mt_conv_choice_used(mt_conv_choice **out);
+
+/* The machine a choice holds on: oneDNN's effective CPU ISA
+ * (dnnl_cpu_isa_t) and oneDNN's version. The file's records are keyed by
+ * them; another ISA or version has other kernels. */
+void mt_conv_choice_machine(int *isa, int version[3]);
+
+/* Orders keys field by field, in declaration order: < 0, 0, > 0. */
+int mt_conv_key_cmp(const mt_conv_key *a, const mt_conv_key *b);
 
 /* CPU seconds (the process's, mt_cpu_now) of the fastest of at least `reps`
  * runs (more while they took under 20 ms in all) of a primitive made from

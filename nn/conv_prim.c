@@ -115,6 +115,14 @@ static int pass_pd(mt_conv_prim *p, const conv_descs *d, int pass, int winograd,
     return make_pd(p->net, pd, &cd, hint, PASS_NAME[pass], 0);
 }
 
+/* Whether pd runs oneDNN's Winograd. */
+static int is_winograd(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    return impl && strstr(impl, "wino") != NULL;
+}
+
 /* Times a pass's direct and Winograd primitives; winograd set to which was
  * faster (0 when oneDNN has no Winograd for it), ms[] their times. */
 static int trial_pass(mt_conv_prim *p, const conv_descs *d, int pass,
@@ -133,10 +141,7 @@ static int trial_pass(mt_conv_prim *p, const conv_descs *d, int pass,
         ms[i] = 1e3 * t;
     }
     /* pass_pd(.., 1, ..) falls back to direct: then there is no Winograd */
-    const char *impl = NULL;
-    if (rc >= 0)
-        dnnl_primitive_desc_query(cand[1], dnnl_query_impl_info_str, 0, &impl);
-    if (rc >= 0 && impl && strstr(impl, "wino"))
+    if (rc >= 0 && is_winograd(cand[1]))
         *winograd = ms[1] < ms[0];
     else
         ms[1] = -1;
@@ -146,20 +151,29 @@ static int trial_pass(mt_conv_prim *p, const conv_descs *d, int pass,
     return rc;
 }
 
-/* Which passes run Winograd (want[pass] = 1): as MUTAU_CONV_ALG forces, as
+/* The shape a training convolution's choice is kept under. */
+static mt_conv_key conv_key(const mt_conv_prim *p)
+{
+    return (mt_conv_key){omp_get_max_threads(), p->n, p->ic, p->ih, p->iw, p->oc, p->k,
+                         p->stride, p->pad, p->has_bias, p->bwd_data, p->bwd_weights};
+}
+
+/* Which passes run Winograd (want[pass] = 1): as the run pinned for this
+ * shape (a resumed run: nn/conv_choice.h), as MUTAU_CONV_ALG forces, as
  * recorded for this shape, or measured now and recorded. A trial times both
  * algorithms of each pass the convolution has, the backward ones behind the
  * faster forward; what is recorded is what every net of this shape then
  * runs (in this process and, through the file, in others). */
 static int choose_algs(mt_conv_prim *p, const conv_descs *d, int want[MT_CONV_PASSES])
 {
+    mt_conv_key key = conv_key(p);
+    if (mt_conv_choice_pinned(&key, want))
+        return MT_OK;
     int mode = alg_mode();
     for (int i = 0; i < MT_CONV_PASSES; i++)
         want[i] = mode == ALG_WINOGRAD;
     if (mode != ALG_TIMED)
         return MT_OK;
-    mt_conv_key key = {omp_get_max_threads(), p->n, p->ic, p->ih, p->iw, p->oc, p->k,
-                       p->stride, p->pad, p->has_bias, p->bwd_data, p->bwd_weights};
     if (mt_conv_choice_find(&key, want))
         return MT_OK;
     double ms[MT_CONV_PASSES][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
@@ -235,12 +249,15 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
     int wino = dt == dnnl_f32 && k == 3 && stride == 1 && p->oh % 4 == 0 && p->ow % 4 == 0 &&
                ic % 16 == 0 && oc % 16 == 0 && d.train;
     int want[MT_CONV_PASSES] = {0, 0, 0};
+    /* what runs, for the record of choices used (nn/conv_choice.h) */
+    int ran[MT_CONV_PASSES] = {0, 0, 0};
     int rc = wino ? choose_algs(p, &d, want) : MT_OK;
     dnnl_primitive_desc_t fpd = NULL;
     if (rc >= 0)
         rc = pass_pd(p, &d, MT_CONV_FWD, want[MT_CONV_FWD], NULL, &fpd);
     if (rc < 0)
         return rc;
+    ran[MT_CONV_FWD] = is_winograd(fpd);
     p->csrc_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
     p->wei_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
     p->dst_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
@@ -257,6 +274,7 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
             /* Backward data reads the weights in its own blocked layout (the
              * transposed blocking): one more small reorder from OIHW. */
             p->bwei_md = *dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0);
+            ran[MT_CONV_BWD_DATA] = is_winograd(bpd);
             rc = mt_prim_create(net, &p->bwd_d, bpd, "conv backward data");
             dnnl_primitive_desc_destroy(bpd);
         }
@@ -274,6 +292,7 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
         rc = pass_pd(p, &d, MT_CONV_BWD_WEIGHTS, want[MT_CONV_BWD_WEIGHTS], fpd, &wpd);
         if (rc >= 0) {
             p->diff_wei_md = *dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
+            ran[MT_CONV_BWD_WEIGHTS] = is_winograd(wpd);
             rc = mt_prim_create(net, &p->bwd_w, wpd, "conv backward weights");
             dnnl_primitive_desc_destroy(wpd);
         }
@@ -282,6 +301,10 @@ int mt_conv_prim_create(mt_conv_prim *p, mt_net *net, const dnnl_memory_desc_t *
                               "conv weight-gradient reorder");
     }
     dnnl_primitive_desc_destroy(fpd);
+    if (rc >= 0 && wino) {
+        mt_conv_key key = conv_key(p);
+        rc = mt_conv_choice_note(&key, ran);
+    }
     return rc;
 }
 

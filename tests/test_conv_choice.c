@@ -2,10 +2,13 @@
  * convolutions (nn/conv_choice.h): recorded once and found again, the file's
  * first record of a shape winning over a later measurement (so that every
  * process agrees), damaged lines skipped, and nets built on a recorded
- * choice computing as the forced algorithm does.
+ * choice computing as the forced algorithm does; a run's record
+ * (nn/conv_record.h): what the nets ran, pinned choices winning over
+ * MUTAU_CONV_ALG and the file, its bytes and their refusals.
  */
 #include "core/status.h"
 #include "nn/conv_choice.h"
+#include "nn/conv_record.h"
 #include "nn/net.h"
 #include "tests/check_main.h"
 #include "tests/gradcheck.h"
@@ -137,6 +140,95 @@ START_TEST(a_recorded_choice_is_what_runs)
     step(NULL, out[2], NO, g[2]);
     ck_assert(memcmp(out[2], out[which], sizeof out[2]) == 0);
     ck_assert(memcmp(g[2], g[which], sizeof g[2]) == 0);
+
+    /* A pinned choice (the other) wins over the file and MUTAU_CONV_ALG;
+     * the record of choices used holds it, and its bytes parse back to it,
+     * made on this machine. */
+    mt_conv_choice pin = {k, {!which, !which, !which}};
+    ck_assert_int_eq(mt_conv_choice_pin(&pin, 1), MT_OK);
+    step(which ? "winograd" : "direct", out[2], NO, g[2]);
+    ck_assert(memcmp(out[2], out[!which], sizeof out[2]) == 0);
+    ck_assert(memcmp(g[2], g[!which], sizeof g[2]) == 0);
+    unsigned char *bytes;
+    size_t size;
+    ck_assert_int_eq(mt_conv_record_encode(&bytes, &size), MT_OK);
+    mt_conv_record r;
+    ck_assert_msg(mt_conv_record_parse(&r, bytes, size) == MT_OK, "%s", mt_errmsg());
+    ck_assert_int_eq(mt_conv_record_same_machine(&r), 1);
+    ck_assert_int_eq(r.n, 1);
+    ck_assert_int_eq(mt_conv_key_cmp(&r.choices[0].key, &k), 0);
+    ck_assert(r.choices[0].winograd[0] == !which && r.choices[0].winograd[2] == !which);
+    mt_conv_record_free(&r);
+    free(bytes);
+    unlink(path);
+}
+END_TEST
+
+/* What a net built under MUTAU_CONV_ALG ran is noted, the shapes in key
+ * order; and a record's bytes are refused, naming what is wrong, when they
+ * are short, of another format, of a size that is not their count's, out
+ * of range or out of order. */
+START_TEST(a_record_is_what_ran_and_damage_is_named)
+{
+    char path[64];
+    private_cache(path, sizeof path);
+    static float out[4 * 16 * 64], g[16 * 16 * 9];
+    step("direct", out, sizeof out / sizeof *out, g);
+    mt_conv_choice *c;
+    int n = mt_conv_choice_used(&c);
+    ck_assert_int_eq(n, 1);
+    ck_assert(c[0].key.n == 4 && c[0].winograd[0] == 0 && c[0].winograd[2] == 0);
+    /* a second shape, noted directly, sorts before it (fewer threads) */
+    mt_conv_key k0 = c[0].key;
+    k0.threads = 0;
+    const int w[3] = {1, 0, 1};
+    ck_assert_int_eq(mt_conv_choice_note(&k0, w), MT_OK);
+    free(c);
+    unsigned char *b;
+    size_t size;
+    ck_assert_int_eq(mt_conv_record_encode(&b, &size), MT_OK);
+    ck_assert_uint_eq(size, MT_CONV_RECORD_HEAD + 2 * MT_CONV_RECORD_ENTRY);
+    mt_conv_record r;
+    /* threads = 0 is out of range: the note is refused on reading */
+    ck_assert_int_eq(mt_conv_record_parse(&r, b, size), MT_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(mt_errmsg(), "entry 0: threads = 0"));
+    b[MT_CONV_RECORD_HEAD] = 1; /* threads 1: now in order if the other's is above 1 */
+    int other_threads = b[MT_CONV_RECORD_HEAD + MT_CONV_RECORD_ENTRY];
+    int rc = mt_conv_record_parse(&r, b, size);
+    if (other_threads > 1) {
+        ck_assert_msg(rc == MT_OK, "%s", mt_errmsg());
+        ck_assert_int_eq(r.n, 2);
+        mt_conv_record_free(&r);
+    } else {
+        ck_assert_int_eq(rc, MT_ERR_FORMAT);
+        ck_assert_ptr_nonnull(strstr(mt_errmsg(), "is not after"));
+    }
+    static const struct {
+        size_t at, size_cut;
+        unsigned char value;
+        const char *says;
+    } bad[] = {
+        {0, 0, 2, "format 2"},
+        {20, 0, 3, "for 3 entries"},
+        {0, 10, 1, "shorter than"},
+        {MT_CONV_RECORD_HEAD + 4 * 12 + 1, 0, 2, "pass 1's choice is 2"},
+        {MT_CONV_RECORD_HEAD + 4 * 12 + 3, 0, 1, "last byte"},
+        {MT_CONV_RECORD_HEAD + 4 * 9, 0, 5, "bias = 5"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        unsigned char copy[MT_CONV_RECORD_HEAD + 2 * MT_CONV_RECORD_ENTRY];
+        memcpy(copy, b, size);
+        copy[bad[i].at] = bad[i].value;
+        size_t len = bad[i].size_cut ? bad[i].size_cut : size;
+        ck_assert_int_eq(mt_conv_record_parse(&r, copy, len), MT_ERR_FORMAT);
+        ck_assert_msg(strstr(mt_errmsg(), bad[i].says), "case %zu: %s", i, mt_errmsg());
+        ck_assert_ptr_null(r.choices);
+    }
+    /* a count far beyond what the bytes hold is refused before allocating */
+    b[23] = 0x7f;
+    ck_assert_int_eq(mt_conv_record_parse(&r, b, size), MT_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(mt_errmsg(), "more than"));
+    free(b);
     unlink(path);
 }
 END_TEST
@@ -150,6 +242,7 @@ Suite *conv_choice_suite(void)
     tcase_add_test(t, a_choice_is_recorded_once_and_found_again);
     tcase_add_test(t, the_files_first_record_wins);
     tcase_add_loop_test(t, a_recorded_choice_is_what_runs, 0, 2);
+    tcase_add_test(t, a_record_is_what_ran_and_damage_is_named);
     suite_add_tcase(s, t);
     return s;
 }
