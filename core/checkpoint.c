@@ -205,7 +205,9 @@ static int read_file(const char *path, unsigned char **out, size_t *n)
     return MT_OK;
 }
 
-int mt_ckpt_read(mt_ckpt *c, const char *path, uint64_t signature, const char *model)
+/* check_signature 0: any model's checkpoint (mt_ckpt_read_any). */
+static int read_checkpoint(mt_ckpt *c, const char *path, int check_signature, uint64_t signature,
+                           const char *model)
 {
     mt_ckpt_init(c, 0);
     snprintf(c->path, sizeof c->path, "%s", path);
@@ -240,7 +242,7 @@ int mt_ckpt_read(mt_ckpt *c, const char *path, uint64_t signature, const char *m
     }
     uint32_t count = get_u32(buf + 12);
     c->signature = get_u64(buf + 16);
-    if (c->signature != signature) {
+    if (check_signature && c->signature != signature) {
         rc = mt_error(MT_ERR_FORMAT,
                       "%s: model signature 0x%016llx does not match this model (%s, signature "
                       "0x%016llx)",
@@ -280,6 +282,16 @@ int mt_ckpt_read(mt_ckpt *c, const char *path, uint64_t signature, const char *m
 fail:
     mt_ckpt_free(c);
     return rc;
+}
+
+int mt_ckpt_read(mt_ckpt *c, const char *path, uint64_t signature, const char *model)
+{
+    return read_checkpoint(c, path, 1, signature, model);
+}
+
+int mt_ckpt_read_any(mt_ckpt *c, const char *path)
+{
+    return read_checkpoint(c, path, 0, 0, NULL);
 }
 
 const mt_ckpt_section *mt_ckpt_find(const mt_ckpt *c, const char *name)

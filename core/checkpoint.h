@@ -58,6 +58,11 @@ int mt_ckpt_write(const mt_ckpt *c, const char *path);
  * for the mismatch message ("resnet20 width 16, 10 classes"). */
 int mt_ckpt_read(mt_ckpt *c, const char *path, uint64_t signature, const char *model);
 
+/* mt_ckpt_read without the signature's check, for what must be read before
+ * the model exists (a resumed run's convolution choices); the full read
+ * follows once it does. */
+int mt_ckpt_read_any(mt_ckpt *c, const char *path);
+
 /* The section `name`, or NULL (with MT_ERR_FORMAT set) if absent. */
 const mt_ckpt_section *mt_ckpt_find(const mt_ckpt *c, const char *name);
 

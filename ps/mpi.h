@@ -22,6 +22,7 @@
 #ifndef MT_PS_MPI_H
 #define MT_PS_MPI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct mt_mpi mt_mpi;
@@ -71,6 +72,11 @@ int mt_mpi_first_failure(mt_mpi *m, int status);
  * world rank whose hash differs from rank 0's, or -1 when all agree (< -1:
  * an MPI error, message set). Collective. */
 int mt_mpi_first_mismatch(mt_mpi *m, uint64_t hash);
+
+/* Sends root's *size bytes at *bytes to every rank (MPI_Bcast): on the
+ * others *bytes becomes a malloc'd copy (NULL when size is 0) and *size its
+ * size. Sizes above max are refused (root: MT_ERR_ARG). Collective. */
+int mt_mpi_bcast_bytes(mt_mpi *m, int root, unsigned char **bytes, size_t *size, size_t max);
 
 /* Blocks until every rank has called it (MPI_Barrier over the world). */
 int mt_mpi_barrier(mt_mpi *m);

@@ -4,6 +4,7 @@
 
 #include "core/status.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +164,42 @@ int mt_mpi_first_mismatch(mt_mpi *m, uint64_t hash)
     if (rc < 0)
         return rc;
     return first < m->size ? first : -1;
+}
+
+int mt_mpi_bcast_bytes(mt_mpi *m, int root, unsigned char **bytes, size_t *size, size_t max)
+{
+    int is_root = m->rank == root;
+    uint64_t n = is_root ? (uint64_t)*size : 0;
+    if (!is_root) {
+        *bytes = NULL;
+        *size = 0;
+    }
+    int rc = MT_MPI(MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD));
+    if (rc < 0 || n == 0)
+        return rc < 0 ? rc : MT_OK;
+    /* Every rank takes part in the second broadcast: when n is above max all
+     * of them send or receive nothing (n is known to all) and fail after; a
+     * rank out of memory receives nothing and fails (MPI reports the
+     * truncation to it). */
+    int fits = n <= max && n <= INT_MAX;
+    unsigned char *buf = !fits ? NULL : is_root ? *bytes : malloc((size_t)n);
+    int count = buf ? (int)n : 0;
+    unsigned char none[1];
+    rc = MT_MPI(MPI_Bcast(buf ? buf : none, count, MPI_BYTE, root, MPI_COMM_WORLD));
+    if (is_root)
+        return rc < 0 ? rc
+               : fits ? MT_OK
+                      : mt_error(MT_ERR_ARG, "rank %d: %llu bytes to send to every rank, more "
+                                 "than %zu", m->rank, (unsigned long long)n, max);
+    if (rc < 0 || !buf) {
+        free(buf);
+        return rc < 0 ? rc
+                      : mt_error(MT_ERR_NOMEM, "rank %d: no room for %llu bytes from rank %d",
+                                 m->rank, (unsigned long long)n, root);
+    }
+    *bytes = buf;
+    *size = (size_t)n;
+    return MT_OK;
 }
 
 int mt_mpi_barrier(mt_mpi *m) { return MT_MPI(MPI_Barrier(MPI_COMM_WORLD)); }

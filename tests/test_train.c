@@ -1,15 +1,20 @@
 /* test_train.c: `mutau train` end to end on a tiny synthetic dataset and a
  * tiny ResNet: the run directory's files, bit-for-bit resume (after
- * --stop-after, SIGTERM and a failing step), refusal of corrupt and foreign
+ * --stop-after, SIGTERM and a failing step, and on the convolution choices
+ * the checkpoint records, whatever this process would choose), refusal of
+ * corrupt and foreign
  * checkpoints, divergence (NaN/Inf, and a loss above --divergence-loss), and
  * bad flags. Runs the built tool ($MUTAU). And the trainer of an MPI server
  * rank: the same parameters without a batch's activations; the duration
  * estimate a run prints from its first steps. */
+#include "core/checkpoint.h"
 #include "core/status.h"
+#include "nn/conv_record.h"
 #include "nn/net.h"
 #include "tests/check_main.h"
 #include "tests/tiny_data.h"
 #include "tests/tool_run.h"
+#include "trainer/conv_choices.h"
 #include "trainer/progress.h"
 #include "trainer/trainer.h"
 
@@ -115,7 +120,7 @@ static void run_dirs(void)
     snprintf(dir_c, sizeof dir_c, "%s/c", root);
 }
 
-static void expect_same_files(const char *x, const char *y)
+static void expect_same_checkpoint(const char *x, const char *y)
 {
     char *ca = slurp("%s/%s/checkpoint.bin", root, x);
     char *cb = slurp("%s/%s/checkpoint.bin", root, y);
@@ -134,10 +139,15 @@ static void expect_same_files(const char *x, const char *y)
         }
     ck_assert_msg(first_diff < 0, "checkpoints of %s and %s differ from byte %ld", x, y,
                   first_diff);
-    char *la = log_without_timings(x), *lb = log_without_timings(y);
-    ck_assert_msg(strcmp(la, lb) == 0, "log.csv differs:\n%s---\n%s", la, lb);
     free(ca);
     free(cb);
+}
+
+static void expect_same_files(const char *x, const char *y)
+{
+    expect_same_checkpoint(x, y);
+    char *la = log_without_timings(x), *lb = log_without_timings(y);
+    ck_assert_msg(strcmp(la, lb) == 0, "log.csv differs:\n%s---\n%s", la, lb);
     free(la);
     free(lb);
 }
@@ -566,6 +576,153 @@ START_TEST(bf16_runs_record_precision_and_resume_bit_for_bit)
 }
 END_TEST
 
+/* The section of DIR's checkpoint holding the run's convolution choices,
+ * passed to edit (which may change the bytes and their size), then
+ * the checkpoint written back whole (a valid CRC): what a damaged or
+ * foreign record looks like past the CRC. */
+static void edit_conv_choices(const char *dir, void (*edit)(unsigned char *b, size_t *n))
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
+    mt_ckpt in, out;
+    ck_assert_msg(mt_ckpt_read_any(&in, path) == MT_OK, "%s", mt_errmsg());
+    mt_ckpt_init(&out, in.signature);
+    static unsigned char b[1 << 16];
+    for (int i = 0; i < in.n_sections; i++) {
+        const mt_ckpt_section *sec = &in.sections[i];
+        if (strcmp(sec->name, "conv_choices") != 0) {
+            ck_assert_int_eq(mt_ckpt_add(&out, sec->name, sec->data, sec->size), MT_OK);
+            continue;
+        }
+        ck_assert_uint_le(sec->size, sizeof b);
+        memcpy(b, sec->data, sec->size);
+        size_t n = sec->size;
+        edit(b, &n);
+        ck_assert_int_eq(mt_ckpt_add(&out, sec->name, b, n), MT_OK);
+    }
+    ck_assert_msg(mt_ckpt_write(&out, path) == MT_OK, "%s", mt_errmsg());
+    mt_ckpt_free(&out);
+    mt_ckpt_free(&in);
+}
+
+static void bad_choice(unsigned char *b, size_t *n)
+{
+    b[MT_CONV_RECORD_HEAD + 4 * 12] = 7; /* the first entry's forward: neither 0 nor 1 */
+}
+
+static void other_isa(unsigned char *b, size_t *n) { b[4] ^= 0x40; }
+
+/* cp -r of run directory `from` to `to` (under root). */
+static void copy_run(const char *from, const char *to)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp -r %s/%s %s/%s", root, from, root, to);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A resumed run runs the convolution algorithms of the run it continues,
+ * whatever this process would choose: stopped under MUTAU_CONV_ALG=winograd,
+ * resumed with the machine's record absent and unwritable and the choice
+ * forced the other way (direct), or left to a trial, it ends as the
+ * uninterrupted Winograd run byte for byte (one process, and two workers in
+ * delay mode). A damaged record is refused with exit 2 in one line naming
+ * the checkpoint; one made on another CPU ISA resumes with one warning. */
+START_TEST(resume_runs_the_runs_convolution_choices)
+{
+    run_dirs();
+    char dir_d[160], dir_e[160], dir_f[160];
+    snprintf(dir_d, sizeof dir_d, "%s/d", root);
+    snprintf(dir_e, sizeof dir_e, "%s/e", root);
+    snprintf(dir_f, sizeof dir_f, "%s/f", root);
+    const char *workers = _i ? "2" : "1", *mode = _i ? "delay" : "async";
+    /* delay mode's log.csv has timing columns beyond the last two */
+    void (*same)(const char *, const char *) = _i ? expect_same_checkpoint : expect_same_files;
+    char cache[200];
+    snprintf(cache, sizeof cache, "%s/no-such-dir/conv-algorithms", root);
+    setenv("MUTAU_CONV_ALG", "winograd", 1);
+    const char *ref[] = {TINY(dir_a), "--epochs", "2", "--workers", workers, "--mode", mode,
+                         NULL};
+    ck_assert_int_eq(run("a", ref), 0);
+    const char *stop[] = {TINY(dir_b), "--epochs", "2", "--workers", workers, "--mode", mode,
+                          "--stop-after", "8", NULL};
+    ck_assert_int_eq(run("b1", stop), 4);
+    unsetenv("MUTAU_CONV_ALG");
+    copy_run("b", "c");
+    copy_run("b", "d");
+    copy_run("b", "e");
+    copy_run("b", "f");
+
+    /* the record: the shapes the nets were built with, Winograd where
+     * oneDNN has it for them (the 16- and 32-channel 3x3 convolutions on an
+     * AVX-512 machine) */
+    unsigned char *bytes;
+    size_t size;
+    char ck[200];
+    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir_b);
+    ck_assert_msg(mt_conv_choices_read(ck, &bytes, &size) == MT_OK, "%s", mt_errmsg());
+    mt_conv_record r;
+    ck_assert_msg(mt_conv_record_parse(&r, bytes, size) == MT_OK, "%s", mt_errmsg());
+    ck_assert_int_ge(r.n, 1);
+    int wino = 0;
+    for (int i = 0; i < r.n; i++)
+        wino += r.choices[i].winograd[0];
+    mt_conv_record_free(&r);
+    free(bytes);
+
+    setenv("MUTAU_CONV_CACHE", cache, 1);
+    setenv("MUTAU_CONV_ALG", "direct", 1);
+    const char *res_b[] = {"--resume", dir_b, NULL};
+    ck_assert_int_eq(run("b2", res_b), 0);
+    unsetenv("MUTAU_CONV_ALG");
+    same("a", "b");
+    const char *res_c[] = {"--resume", dir_c, NULL};
+    ck_assert_int_eq(run("c2", res_c), 0);
+    same("a", "c");
+    /* the power of the test: without the record, direct is another run */
+    if (wino) {
+        snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir_d);
+        mt_ckpt in, out;
+        ck_assert_int_eq(mt_ckpt_read_any(&in, ck), MT_OK);
+        mt_ckpt_init(&out, in.signature);
+        for (int i = 0; i < in.n_sections; i++)
+            if (strcmp(in.sections[i].name, "conv_choices") != 0)
+                mt_ckpt_add(&out, in.sections[i].name, in.sections[i].data, in.sections[i].size);
+        ck_assert_int_eq(mt_ckpt_write(&out, ck), MT_OK);
+        mt_ckpt_free(&out);
+        mt_ckpt_free(&in);
+        setenv("MUTAU_CONV_ALG", "direct", 1);
+        const char *res_d[] = {"--resume", dir_d, NULL};
+        ck_assert_int_eq(run("d2", res_d), 0);
+        unsetenv("MUTAU_CONV_ALG");
+        char *ca = slurp("%s/a/checkpoint.bin", root), *cd = slurp("%s/d/checkpoint.bin", root);
+        ck_assert_msg(memcmp(ca, cd, 4096) != 0, "direct ran as Winograd without the record");
+        free(ca);
+        free(cd);
+    }
+
+    /* damaged past the CRC: exit 2, one line naming the file and section */
+    edit_conv_choices(dir_e, bad_choice);
+    const char *res_e[] = {"--resume", dir_e, NULL};
+    ck_assert_int_eq(run("e2", res_e), 2);
+    char *out = slurp("%s/e2.out", root);
+    ck_assert_msg(strstr(out, "e/checkpoint.bin: section 'conv_choices'") &&
+                      strchr(out, '\n') == out + strlen(out) - 1,
+                  "not one line naming the file:\n%s", out);
+    free(out);
+    /* made on another CPU ISA: one warning, and the run goes on */
+    edit_conv_choices(dir_f, other_isa);
+    const char *res_f[] = {"--resume", dir_f, NULL};
+    ck_assert_int_eq(run("f2", res_f), 0);
+    out = slurp("%s/f2.out", root);
+    char *w = strstr(out, "warning: ");
+    ck_assert_msg(w && strstr(w, "f/checkpoint.bin") && strstr(w, "not bit for bit") &&
+                      !strstr(w + 1, "warning: "),
+                  "no single warning:\n%s", out);
+    free(out);
+    unsetenv("MUTAU_CONV_CACHE");
+}
+END_TEST
+
 /* steps.csv without its last column (images_per_s, a timing). */
 static char *steps_without_timing(const char *run_name)
 {
@@ -760,6 +917,7 @@ static Suite *train_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, run_writes_config_log_final_and_checkpoint);
     tcase_add_test(tc, resume_is_bit_for_bit_the_uninterrupted_run);
+    tcase_add_loop_test(tc, resume_runs_the_runs_convolution_choices, 0, 2);
     tcase_add_test(tc, disk_full_stops_cleanly_and_resume_continues_exactly);
     tcase_add_test(tc, failing_step_checkpoints_and_resumes_exactly);
     tcase_add_test(tc, corrupt_and_foreign_checkpoints_are_refused);

@@ -14,6 +14,8 @@
  *     policy's count consistent in final.json, log.csv and the workers'
  *     gradients; with one worker rank equal to the in-process bounded run
  *     bit for bit, and resumed bit for bit after a stop;
+ *   - every worker rank runs the first worker's convolution choices, a
+ *     resumed run those of its checkpoint;
  *   - a worker rank's loss above --divergence-loss ends the run as diverged;
  *   - every bad setup exits 2 with one line naming its cause (and the rank).
  * Needs mpirun (Open MPI's openmpi-bin, installed by `make deps`): without it
@@ -450,6 +452,63 @@ static int lines_with(const char *name, const char *needle)
 
 /* A loss that leaves --divergence-loss on a worker rank (lr 50, momentum
  * 0.99: huge but finite) ends the job as diverged, as NaN/Inf does. */
+/* Every worker rank runs the convolution algorithms the first worker's nets
+ * were built with, and a resumed run those of the run it continues: in sync
+ * mode (a fixed order) a run whose second worker alone is told
+ * MUTAU_CONV_ALG=winograd equals the all-direct run; a run stopped under
+ * winograd and resumed under direct, with the machine's record absent and
+ * unwritable, equals the uninterrupted winograd run. */
+START_TEST(ranks_and_resumes_share_the_convolution_choices)
+{
+    const char *sync_mpi[] = {"--transport", "mpi", "--mode", "sync", NULL};
+    setenv("MUTAU_CONV_ALG", "direct", 1);
+    expect_exit(train(3, "direct", sync_mpi), 0, "direct");
+    /* mpirun -np 2 mutau ... : -np 1 env MUTAU_CONV_ALG=winograd mutau ... */
+    const char *tiny[] = {"train", "--data", data_dir, "--model", "resnet8", "--width", "16",
+                          "--lr", "0.05", "--schedule", "cosine", "--epochs", "3", "--batch",
+                          "16", "--progress", "plain", "--threads", "1", "--eval-batch", "32",
+                          "--out", dir_of("mixed"), "--transport", "mpi", "--mode", "sync", NULL};
+    const char *argv[96];
+    int n = 0;
+    for (const char *a0[] = {mpirun, "-np", "2", "--oversubscribe", tool_path(), NULL}, **a = a0;
+         *a; a++)
+        argv[n++] = *a;
+    for (int i = 0; tiny[i]; i++)
+        argv[n++] = tiny[i];
+    for (const char *a1[] = {":", "-np", "1", "env", "MUTAU_CONV_ALG=winograd", tool_path(), NULL},
+                    **a = a1;
+         *a; a++)
+        argv[n++] = *a;
+    for (int i = 0; tiny[i]; i++)
+        argv[n++] = tiny[i];
+    argv[n] = NULL;
+    char out[200];
+    snprintf(out, sizeof out, "%s/mixed.out", root);
+    expect_exit(tool_wait(tool_spawn(out, argv)), 0, "mixed");
+    run_expect_same_log(dir_of("mixed"), dir_of("direct"), TRAJECTORY);
+    run_expect_same_sections(dir_of("mixed"), dir_of("direct"), STATE);
+
+    setenv("MUTAU_CONV_ALG", "winograd", 1);
+    expect_exit(train(3, "wino", sync_mpi), 0, "wino");
+    const char *stop[] = {"--transport", "mpi", "--mode", "sync", "--stop-after", "7", NULL};
+    expect_exit(train(3, "wino_stop", stop), 4, "wino_stop");
+    char cache[200];
+    snprintf(cache, sizeof cache, "%s/no-such-dir/conv-algorithms", root);
+    setenv("MUTAU_CONV_CACHE", cache, 1);
+    setenv("MUTAU_CONV_ALG", "direct", 1);
+    resume_equals("wino_stop", "wino");
+    unsetenv("MUTAU_CONV_ALG");
+    unsetenv("MUTAU_CONV_CACHE");
+    /* the power of the test: the two algorithms give other parameters here */
+    uint64_t na = 0, nb = 0;
+    char *pa = run_ckpt_section(dir_of("wino"), "params", &na);
+    char *pb = run_ckpt_section(dir_of("direct"), "params", &nb);
+    ck_assert(na == nb && memcmp(pa, pb, na) != 0);
+    free(pa);
+    free(pb);
+}
+END_TEST
+
 START_TEST(loss_above_the_bound_diverges)
 {
     const char *a[] = {"--transport", "mpi", "--lr", "50", "--momentum", "0.99", NULL};
@@ -503,6 +562,7 @@ static Suite *train_mpi_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, sync_equals_threads_and_resumes);
+    tcase_add_test(tc, ranks_and_resumes_share_the_convolution_choices);
     tcase_add_test(tc, async_applies_every_push);
     tcase_add_test(tc, loss_above_the_bound_diverges);
     tcase_add_test(tc, bad_setups_exit_2);

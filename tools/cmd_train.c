@@ -8,6 +8,7 @@
  */
 #include "core/signals.h"
 #include "core/status.h"
+#include "nn/conv_record.h"
 #include "nn/net.h"
 #include "optim/method.h"
 #include "tools/cli.h"
@@ -16,6 +17,7 @@
 #include "ps/ps.h"
 #include "tools/train_ps_cli.h"
 #include "trainer/config.h"
+#include "trainer/conv_choices.h"
 #include "trainer/rundir.h"
 #include "trainer/train_mpi.h"
 #include "trainer/train_ps.h"
@@ -518,6 +520,25 @@ static int prepare_dir(mt_trainer *t, const mt_train_config *c, const char *resu
     return EXIT_OK;
 }
 
+static const char RESUMED_ELSEWHERE[] =
+    "the resumed run keeps them where this machine can make them, but is not bit for bit the "
+    "uninterrupted run";
+
+/* A resumed run's convolution choices from its checkpoint at `path`, pinned
+ * before any net is built (trainer/conv_choices.h): an exit code, the error
+ * printed; a run made on another CPU ISA or oneDNN version gets one warning
+ * line and continues. */
+static int pin_conv_choices(const char *path)
+{
+    char note[MT_PATH_CAP + 512];
+    int rc = mt_conv_choices_resume(path, note, sizeof note);
+    if (rc < 0)
+        return cli_fail(CMD, mt_error_context(rc, "--resume"));
+    if (rc > 0)
+        cli_error(CMD, "warning: %s: %s", note, RESUMED_ELSEWHERE);
+    return EXIT_OK;
+}
+
 /* The exit code of a run's outcome. */
 static int run_exit(int rc)
 {
@@ -543,6 +564,68 @@ static int mpi_agree(mt_mpi *m, int rc)
     if (first == mt_mpi_rank(m))
         cli_error(CMD, "rank %d: %s", first, mt_errmsg());
     return EXIT_USAGE;
+}
+
+/* Root's convolution choices (bytes, size: trainer/conv_choices.h's
+ * section, from `from`) pinned on every rank; the first rank whose machine
+ * cannot make them alike warns once, saying `consequence`. An exit code on
+ * every rank. Collective. */
+static int mpi_pin_conv_choices(mt_mpi *world, int root, unsigned char *bytes, size_t size,
+                                const char *from, const char *consequence)
+{
+    int rank = mt_mpi_rank(world);
+    int rc = mt_mpi_bcast_bytes(world, root, &bytes, &size,
+                                MT_CONV_RECORD_HEAD +
+                                    (size_t)MT_CONV_RECORD_MAX * MT_CONV_RECORD_ENTRY);
+    char note[MT_PATH_CAP + 512] = "";
+    if (rc == MT_OK && bytes)
+        rc = mt_conv_choices_pin(bytes, size, from, note, sizeof note);
+    if (rank != root)
+        free(bytes);
+    int other = rc == 1;
+    int ec = mpi_agree(world, rc == 1 ? MT_OK : rc);
+    if (ec == EXIT_OK && mt_mpi_first_failure(world, other ? MT_ERR_ARG : MT_OK) == rank &&
+        other)
+        cli_error(CMD, "warning: rank %d: %s: %s", rank, note, consequence);
+    return ec;
+}
+
+/* --resume over MPI: rank 0 reads the run's convolution choices from DIR's
+ * checkpoint, every rank pins them. */
+static int mpi_resume_conv_choices(mt_mpi *world, const char *dir)
+{
+    char path[MT_PATH_CAP + 32];
+    mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
+    unsigned char *bytes = NULL;
+    size_t size = 0;
+    int rc = MT_OK;
+    /* no checkpoint: prepare_dir says so */
+    if (mt_mpi_rank(world) == 0 && access(path, F_OK) == 0)
+        rc = mt_conv_choices_read(path, &bytes, &size);
+    int ec = mpi_agree(world, rc == MT_OK ? rc : mt_error_context(rc, "--resume"));
+    if (ec == EXIT_OK)
+        ec = mpi_pin_conv_choices(world, 0, bytes, size, path, RESUMED_ELSEWHERE);
+    free(bytes);
+    return ec;
+}
+
+/* The choices the first worker's nets were built with, pinned on every
+ * rank before the other workers build theirs. */
+static int mpi_share_conv_choices(mt_mpi *world, int first_worker)
+{
+    unsigned char *bytes = NULL;
+    size_t size = 0;
+    int rc = mt_mpi_rank(world) == first_worker ? mt_conv_record_encode(&bytes, &size) : MT_OK;
+    int ec = mpi_agree(world, rc);
+    char from[48];
+    snprintf(from, sizeof from, "worker rank %d", first_worker);
+    if (ec == EXIT_OK)
+        ec = mpi_pin_conv_choices(world, first_worker, bytes, size, from,
+                                  "this rank's gradients differ from that rank's in the last "
+                                  "bits");
+    if (mt_mpi_rank(world) == first_worker)
+        free(bytes);
+    return ec;
 }
 
 /* `mpirun -np N mutau train --transport mpi ...` on every rank: the same
@@ -587,10 +670,26 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
                               .stale_policy = ps->stale_policy};
     mt_trainer t;
     mt_train_mpi *run = NULL;
+    int opened = 0;
+    /* Every rank runs the run's convolution choices: a resumed run's, read
+     * by rank 0, pinned everywhere before any net. */
+    int ec = resume[0] ? mpi_resume_conv_choices(world, c->out_dir) : EXIT_OK;
     /* Every rank reads its own data; a worker builds its network, a server
-     * rank only what holds the parameters (no batch of activations). */
-    rc = mt_mpi_is_server(world) ? mt_trainer_open_server(&t, c) : mt_trainer_open(&t, c);
-    int ec = mpi_agree(world, rc);
+     * rank only what holds the parameters (no batch of activations). The
+     * server ranks and the first worker first; then the other workers pin
+     * the first one's convolution choices and build theirs, so that all
+     * run the same kernels (without a trial of their own). */
+    int first_worker = mt_mpi_servers(world);
+    for (int round = 0; round < 2 && ec == EXIT_OK; round++) {
+        rc = MT_OK;
+        if ((rank <= first_worker) == (round == 0)) {
+            rc = mt_mpi_is_server(world) ? mt_trainer_open_server(&t, c) : mt_trainer_open(&t, c);
+            opened = 1;
+        }
+        ec = mpi_agree(world, rc);
+        if (ec == EXIT_OK && round == 0)
+            ec = mpi_share_conv_choices(world, first_worker);
+    }
     if (ec == EXIT_OK) {
         rc = mt_train_mpi_open(&run, &t, world, &mc);
         ec = mpi_agree(world, rc);
@@ -639,7 +738,8 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
              : EXIT_FAILED;
     }
     mt_train_mpi_close(run);
-    mt_trainer_close(&t);
+    if (opened)
+        mt_trainer_close(&t);
     mt_mpi_finalize(world);
     return ec;
 }
@@ -746,6 +846,7 @@ int cmd_train(int argc, char **argv)
      * take seconds to minutes. */
     const char *dir = c.out_dir;
     char path[MT_PATH_CAP + 32];
+    int ec_resume;
     mt_rundir_path(path, sizeof path, dir, "checkpoint.bin");
     if (resume[0] && access(path, F_OK) != 0) {
         cli_error(CMD,
@@ -756,6 +857,9 @@ int cmd_train(int argc, char **argv)
     }
     if (!resume[0] && (rc = mt_rundir_check(dir, force)) != MT_OK)
         return cli_fail(CMD, mt_error_context(rc, "--out"));
+    /* The convolutions' choices the run was made with, before any net. */
+    if (resume[0] && (ec_resume = pin_conv_choices(path)) != EXIT_OK)
+        return ec_resume;
 
     mt_trainer t;
     rc = mt_trainer_open(&t, &c);

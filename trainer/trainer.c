@@ -3,10 +3,12 @@
  * itself is run.c). */
 #include "trainer/trainer.h"
 
+
 #include "core/checkpoint.h"
 #include "core/meminfo.h"
 #include "core/status.h"
 #include "core/version.h"
+#include "trainer/conv_choices.h"
 #include "trainer/model.h"
 #include "trainer/rundir.h"
 
@@ -282,11 +284,16 @@ int mt_trainer_save(const mt_trainer *t, const char *path)
         rc = mt_ckpt_add(&c, "data", data_id, sizeof data_id);
     if (rc == MT_OK && t->steplog)
         rc = mt_steplog_save(t->steplog, &c);
+    /* the kernels the state was reached with (trainer/conv_choices.h) */
+    unsigned char *choices = NULL;
+    if (rc == MT_OK)
+        rc = mt_conv_choices_ckpt_add(&c, &choices);
     if (rc == MT_OK && t->engine.ckpt_add)
         rc = t->engine.ckpt_add(t->engine.ctx, &c);
     if (rc == MT_OK)
         rc = mt_ckpt_write(&c, path);
     mt_ckpt_free(&c);
+    free(choices);
     return rc;
 }
 

@@ -1,6 +1,8 @@
 /* fuzz_checkpoint.c: a training run's checkpoint.bin as `mutau train
  * --resume` loads it (core/checkpoint.c, then every section's checks in
- * trainer/trainer.c), into a small ResNet on a small synthetic dataset.
+ * trainer/trainer.c), into a small ResNet on a small synthetic dataset, and
+ * its convolution choices as the resume reads them before building a net
+ * (trainer/conv_choices.c: parsed, not pinned).
  *
  * The target writes the model's signature over the input's (bytes 16-23) and
  * the CRC-32 of its bytes over its last four, so mutations reach the sections
@@ -10,7 +12,9 @@
 #include "core/checkpoint.h"
 #include "core/status.h"
 #include "datasets/synth.h"
+#include "nn/conv_record.h"
 #include "tests/fuzz/util.h"
+#include "trainer/conv_choices.h"
 #include "trainer/trainer.h"
 
 #include <stdio.h>
@@ -67,7 +71,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
         sig[16 + i] = (uint8_t)(trainer.signature >> (8 * i));
     uint8_t *buf = fuzz_with_crc(sig, n);
     free(sig);
-    mt_trainer_load(&trainer, fuzz_memfile(0, buf, n));
+    const char *path = fuzz_memfile(0, buf, n);
+    mt_trainer_load(&trainer, path);
     free(buf);
+    unsigned char *rec;
+    size_t size;
+    mt_conv_record r;
+    if (mt_conv_choices_read(path, &rec, &size) == MT_OK && rec &&
+        mt_conv_record_parse(&r, rec, size) == MT_OK)
+        mt_conv_record_free(&r);
+    free(rec);
     return 0;
 }
