@@ -5,25 +5,27 @@
  * convolution, fed with S = dL/ds, give most of the input and weight
  * gradients. Everything else is linear in the activations and runs as fused
  * passes in the convolution's own output layout (oneDNN's nChw16c on AVX-512):
- *   forward:  one pass over the output: c = s/|w||x|, y = g(theta), caching c
- *             (and u = (theta - pi/2)/k for the learnable sigmoid);
- *   backward: one pass over the output: F = dy/dc recomputed from c and y,
- *             G = dL/dy F, S = G/(|w||x|), and the sums R_o = sum_{n,p} G c
- *             (filter-norm term), T_np = sum_o G c (patch-norm term) and
- *             dL/dk_o = sum_{n,p} dL/dy dy/dk (learnable sigmoid);
+ *   forward:  one pass over the output: c = s/|w||x|, y = g(theta); the
+ *             convolution wrote s where backward keeps it (all but the fp32
+ *             cosine operator, whose backward reads c = y);
+ *   backward: one pass over the output: c again from s, F = dy/dc (fp32
+ *             sigmoids from h = y/C), G = dL/dy F, S = G/(|w||x|), and the
+ *             sums R_o = sum_{n,p} G c (filter-norm term), T_np = sum_o G c
+ *             (patch-norm term) and dL/dk_o = sum_{n,p} dL/dy dy/dk
+ *             (learnable sigmoid, u = (theta - pi/2)/k recomputed from c);
  *   plus the patch norms: sum_c x^2 per position, boxed over the window
  *   (zero padding counts as zeros), and in backward its transpose, added as
  *   x * U to the input gradient.
  * With L the loss: dL/dx = conv_bwd_data(S) - x * box^T(T / |x_p|^2),
  *                  dL/dw_o = conv_bwd_weights(S)_o - R_o w_o / |w_o|^2.
+ * The forward, the recomputation of y and the backward all form
+ * c = s |w|^-1 |x|^-1 with the same fp32 operations, so they agree bit for
+ * bit.
  *
  * In a bf16 net the convolution (forward, backward data and weights) runs on
- * oneDNN's bf16 primitives; the output y, its gradient and S are bf16, while
- * every norm, c, theta, g and dy/dc is computed in fp32. What backward keeps
- * is the convolution's own bf16 output s (half the bytes of an fp32 c), from
- * which the forward, the recomputation of y and the backward all form
- * c = s |w|^-1 |x|^-1 with the same fp32 operations, so they agree bit for
- * bit; u and the sigmoid's derivative are recomputed from c.
+ * oneDNN's bf16 primitives; the output y, its gradient, S and the kept s are
+ * bf16 (half the bytes), while every norm, c, theta, g and dy/dc is computed
+ * in fp32; the sigmoid's derivatives are recomputed from c.
  *
  * Not here: the scalar math (sphere_math.h), the orthogonality penalty's
  * algebra (ortho_penalty.c).
@@ -102,16 +104,19 @@ typedef struct {
     float *sq; /* (n, ih, iw) sum_c x^2; backward: U */
     float *rows; /* (n, ih, ow) the box sum's row pass */
     float *gram;
-    /* activation-sized, in the output layout (private buffers 5..7); in a
-     * bf16 net cache_c holds the convolution's bf16 output s and S is bf16 */
-    float *cache_c, *cache_u, *s;
+    /* activation-sized, in the output layout (private buffers BUF_KEEP,
+     * BUF_S): the convolution's output s, kept for backward (NULL where
+     * nothing is kept), and S = dL/ds; bf16 in a bf16 net */
+    float *kept_s, *s;
 } sc_priv;
 
-/* Backward needs c (all but cosine, which reads it from y) and, for the
- * learnable sigmoid, u; F = dy/dc and dy/dk are recomputed from c, u and
- * y = C h, which costs less than writing and re-reading them (at narrow
- * widths these passes are bound by memory traffic, not arithmetic). */
-enum { BUF_C = MT_CONV_PRIM_BUFS, BUF_U, BUF_S };
+/* Backward needs c (all but fp32 cosine, which reads it from y); it keeps
+ * the convolution's output s, from which the forward, the recomputation of
+ * y and the backward all form c = s ia ib with the same operations. F = dy/dc,
+ * u and dy/dk are recomputed from c (and y = C h), which costs less than
+ * writing and re-reading them (at narrow widths these passes are bound by
+ * memory traffic, not arithmetic). */
+enum { BUF_KEEP = MT_CONV_PRIM_BUFS, BUF_S };
 
 static const mt_sphere_conv_cfg *cfg_of(const mt_layer *l)
 {
@@ -224,20 +229,16 @@ static int sc_compile(mt_layer *l)
      * it from the kept s) */
     mt_layer_backward_reads(l, 1, 0,
                             !p->bf && p->op != MT_SPHERE_LINEAR && p->op != MT_SPHERE_NONE);
-    /* with c (fp32) or s (bf16) kept, y = g(theta(c)) is recomputed when a
-     * later backward (the next batch norm's) needs it, instead of kept */
+    /* with s kept, y = g(theta(c)) is recomputed when a later backward (the next batch norm's) needs it, instead of kept */
     if (p->op != MT_SPHERE_NONE && (p->bf || p->op != MT_SPHERE_COSINE) && mt_layer_training(l))
         mt_layer_can_regen(l, 0, 0);
     p->cb = (p->oc + p->dst.B - 1) / p->dst.B;
     p->ocp = p->cb * p->dst.B;
     if (p->op != MT_SPHERE_NONE) {
         size_t act = dnnl_memory_desc_get_size(&p->conv.dst_md);
-        /* fp32 cosine reads c back from its output; bf16 keeps s for every
-         * operator and recomputes u */
+        /* fp32 cosine reads c back from its output; every other case keeps s */
         if (((p->bf || p->op != MT_SPHERE_COSINE) &&
-             (rc = mt_layer_buffer_scoped(l, BUF_C, act, MT_BUF_TRAINING)) < 0) ||
-            (!p->bf && p->op == MT_SPHERE_LR_SIGMOID &&
-             (rc = mt_layer_buffer_scoped(l, BUF_U, act, MT_BUF_TRAINING)) < 0) ||
+             (rc = mt_layer_buffer_scoped(l, BUF_KEEP, act, MT_BUF_TRAINING)) < 0) ||
             (rc = mt_layer_buffer_scoped(l, BUF_S, act, MT_BUF_BACKWARD)) < 0)
             return rc;
     }
@@ -280,13 +281,12 @@ static int sc_bind(mt_layer *l)
 {
     sc_priv *p = l->priv;
     if (p->op != MT_SPHERE_NONE) {
-        p->cache_c = l->buf[BUF_C];
-        p->cache_u = p->op == MT_SPHERE_LR_SIGMOID && !p->bf ? l->buf[BUF_U] : NULL;
+        p->kept_s = l->buf[BUF_KEEP];
         p->s = l->buf[BUF_S];
     }
     float *ddst = p->op == MT_SPHERE_NONE ? l->out->diff : p->s;
-    /* bf16 training: the convolution writes s where backward keeps it */
-    float *dst = p->bf && p->cache_c ? p->cache_c : l->out->data;
+    /* training: the convolution writes s where backward keeps it */
+    float *dst = p->kept_s ? p->kept_s : l->out->data;
     int rc = mt_conv_prim_bind(&p->conv, l->in[0]->data, dst, l->param, NULL, NULL, ddst,
                                l->grad, NULL, l->buf);
     if (rc < 0)
@@ -567,78 +567,9 @@ static void add_patch_term(sc_priv *p, const void *x, void *dx)
 
 /* ---- the fused element-wise passes --------------------------------------------- */
 
-/* One block of B output channels at one position; y holds s on entry.
- * Always inlined with constant op and train, so each loop is branch-free. */
-static inline __attribute__((always_inline)) void fwd_block(int op, int B, float *restrict y, float *restrict cc,
-                             float *restrict uu, const float *restrict ia,
-                             const float *restrict mask, const float *restrict ik,
-                             const float *restrict coeff, float ib, int train)
-{
-    if (op == MT_SPHERE_COSINE) {
-#pragma omp simd
-        for (int i = 0; i < B; i++) {
-            y[i] = y[i] * ia[i] * ib; /* y = c: backward reads c back from y */
-        }
-    } else if (op == MT_SPHERE_LINEAR) {
-#pragma omp simd
-        for (int i = 0; i < B; i++) {
-            float c = y[i] * ia[i] * ib;
-            float th = mt_sphere_acosf(mt_sphere_clamp(c));
-            y[i] = (1.0f - th * (2.0f / MT_SPHERE_PI)) * mask[i];
-            if (train)
-                cc[i] = c; /* F = dy/dc is cheaper to recompute than to store */
-        }
-    } else if (op == MT_SPHERE_SIGMOID || !train) {
-#pragma omp simd
-        for (int i = 0; i < B; i++) {
-            float c = y[i] * ia[i] * ib;
-            float th = mt_sphere_acosf(mt_sphere_clamp(c));
-            y[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], 0.0f, NULL, NULL) * mask[i];
-            if (train)
-                cc[i] = c;
-        }
-    } else { /* learnable sigmoid in training: also u for dy/dk */
-#pragma omp simd
-        for (int i = 0; i < B; i++) {
-            float c = y[i] * ia[i] * ib;
-            float th = mt_sphere_acosf(mt_sphere_clamp(c));
-            y[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], 0.0f, NULL, NULL) * mask[i];
-            cc[i] = c;
-            uu[i] = (th - MT_SPHERE_HALF_PI) * ik[i];
-        }
-    }
-}
-
-/* One channel block of one image. B is a constant 16 (nChw16c) in the
- * common case: the inner loops are then exactly one AVX-512 vector with no
- * remainder handling (dispatched inside the parallel loop, see sumsq_row). */
-static inline __attribute__((always_inline)) void forward_plane(sc_priv *p, float *y, int train,
-                                                                int n, int cb, const int B)
-{
-    const sc_layout *lo = &p->dst;
-    int oh = p->oh, ow = p->ow, op = p->op;
-    const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
-    const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
-    for (int h = 0; h < oh; h++)
-        for (int w = 0; w < ow; w++) {
-            long o = lo_block(lo, n, cb, h, w);
-            float ib = p->ib[((size_t)n * oh + h) * ow + w];
-            if (!train || op == MT_SPHERE_COSINE) /* cosine keeps no cache */
-                fwd_block(op, B, y + o, NULL, NULL, ia, mask, ik, coeff, ib, 0);
-            else if (op == MT_SPHERE_LINEAR)
-                fwd_block(MT_SPHERE_LINEAR, B, y + o, p->cache_c + o, NULL, ia, mask, ik, coeff,
-                          ib, 1);
-            else
-                fwd_block(op, B, y + o, p->cache_c + o, p->cache_u ? p->cache_u + o : NULL, ia,
-                          mask, ik, coeff, ib, 1);
-        }
-}
-
-/* ---- the bf16 element-wise passes -------------------------------------------- */
-
 /* g(theta(c)) in fp32 for a constant op; with d non-NULL also dy/dc there
- * and (learnable sigmoid) dy/dk in *dk. The forward, the recomputation and
- * the backward all call this, so they see the same y. */
+ * and (learnable sigmoid) dy/dk in *dk. The forward and the recomputation
+ * call this, so they see the same y. */
 static inline __attribute__((always_inline)) float g_of_c(int op, float c, float ik, float coeff,
                                                           float dcoeff, float *d, float *dk)
 {
@@ -660,101 +591,74 @@ static inline __attribute__((always_inline)) float g_of_c(int op, float c, float
     return y;
 }
 
-/* y = g(theta(c)), c = s ia ib, over one channel block of one image; s and
- * y may be the same buffer (an inference net converts in place). */
-static inline __attribute__((always_inline)) void forward_plane_bf16(sc_priv *p, mt_bf16 *y,
-                                                                     const mt_bf16 *s, int n,
-                                                                     int cb, const int op)
+/* Stores v as element i of an activation of floats (bf = 0) or bf16 (bf = 1). */
+static inline __attribute__((always_inline)) void st(void *v, long i, float x, const int bf)
+{
+    if (bf)
+        ((mt_bf16 *)v)[i] = mt_bf16_from_f32(x);
+    else
+        ((float *)v)[i] = x;
+}
+
+/* y = g(theta(c)), c = s ia ib, over one channel block of one image, for a
+ * constant op, B and precision (dispatched inside the parallel loop, see
+ * sumsq_row; B = 16 makes the inner loop one AVX-512 vector). s and y may be
+ * the same buffer: where nothing is kept for backward (fp32 cosine, whose
+ * backward reads c back from y, and inference nets) the convolution writes
+ * s into y and this converts it in place. */
+static inline __attribute__((always_inline)) void forward_plane(sc_priv *p, void *y, const void *s,
+                                                                int n, int cb, const int B,
+                                                                const int op, const int bf)
 {
     const sc_layout *lo = &p->dst;
-    int B = lo->B;
+    int oh = p->oh, ow = p->ow;
     const float *ia = p->ia + cb * B, *mask = p->mask + cb * B;
     const float *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
-    for (int h = 0; h < p->oh; h++)
-        for (int w = 0; w < p->ow; w++) {
-            long o = lo_block(lo, n, cb, h, w);
-            float ib = p->ib[((size_t)n * p->oh + h) * p->ow + w];
-#pragma omp simd
-            for (int i = 0; i < B; i++) {
-                float c = mt_bf16_to_f32(s[o + i]) * ia[i] * ib;
-                y[o + i] = mt_bf16_from_f32(g_of_c(op, c, ik[i], coeff[i], 0.0f, NULL, NULL) *
-                                            mask[i]);
-            }
-        }
-}
-
-static void elementwise_forward_bf16(sc_priv *p, mt_bf16 *y, const mt_bf16 *s)
-{
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < p->n; n++)
-        for (int cb = 0; cb < p->cb; cb++) {
-            if (p->op == MT_SPHERE_LINEAR)
-                forward_plane_bf16(p, y, s, n, cb, MT_SPHERE_LINEAR);
-            else if (p->op == MT_SPHERE_COSINE)
-                forward_plane_bf16(p, y, s, n, cb, MT_SPHERE_COSINE);
-            else
-                forward_plane_bf16(p, y, s, n, cb, MT_SPHERE_SIGMOID);
-        }
-}
-
-/* y = g(theta) again from the cached c: the forward's very operations. */
-static inline __attribute__((always_inline)) void regen_plane(sc_priv *p, float *y, int n, int cb,
-                                                              const int B)
-{
-    const sc_layout *lo = &p->dst;
-    int oh = p->oh, ow = p->ow, op = p->op;
-    const float *mask = p->mask + cb * B, *ik = p->ik + cb * B, *coeff = p->coeff + cb * B;
     for (int h = 0; h < oh; h++)
         for (int w = 0; w < ow; w++) {
             long o = lo_block(lo, n, cb, h, w);
-            float *restrict yy = y + o;
-            const float *restrict cc = p->cache_c + o;
-            if (op == MT_SPHERE_LINEAR) {
+            float ib = p->ib[((size_t)n * oh + h) * ow + w];
 #pragma omp simd
-                for (int i = 0; i < B; i++) {
-                    float th = mt_sphere_acosf(mt_sphere_clamp(cc[i]));
-                    yy[i] = (1.0f - th * (2.0f / MT_SPHERE_PI)) * mask[i];
-                }
-            } else {
-#pragma omp simd
-                for (int i = 0; i < B; i++) {
-                    float th = mt_sphere_acosf(mt_sphere_clamp(cc[i]));
-                    yy[i] = mt_sphere_sigmoid_pre(th, ik[i], coeff[i], 0.0f, NULL, NULL) *
-                            mask[i];
-                }
+            for (int i = 0; i < B; i++) {
+                float c = ld(s, o + i, bf) * ia[i] * ib;
+                st(y, o + i, g_of_c(op, c, ik[i], coeff[i], 0.0f, NULL, NULL) * mask[i], bf);
             }
         }
 }
 
+static inline __attribute__((always_inline)) void forward_plane_op(sc_priv *p, void *y,
+                                                                   const void *s, int n, int cb,
+                                                                   const int B, const int bf)
+{
+    if (p->op == MT_SPHERE_LINEAR)
+        forward_plane(p, y, s, n, cb, B, MT_SPHERE_LINEAR, bf);
+    else if (p->op == MT_SPHERE_COSINE)
+        forward_plane(p, y, s, n, cb, B, MT_SPHERE_COSINE, bf);
+    else /* both sigmoids */
+        forward_plane(p, y, s, n, cb, B, MT_SPHERE_SIGMOID, bf);
+}
+
+/* The forward's pass and the recomputation of y from the kept s. */
+static void elementwise_forward(sc_priv *p, void *y, const void *s)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < p->n; n++)
+        for (int cb = 0; cb < p->cb; cb++) {
+            if (p->bf)
+                forward_plane_op(p, y, s, n, cb, p->dst.B, 1);
+            else if (p->dst.B == 16)
+                forward_plane_op(p, y, s, n, cb, 16, 0);
+            else
+                forward_plane_op(p, y, s, n, cb, p->dst.B, 0);
+        }
+}
+
+/* y = g(theta) again from the kept s: the forward's very operations. */
 static int sc_regen(mt_layer *l)
 {
     sc_priv *p = l->priv;
-    if (p->bf) {
-        elementwise_forward_bf16(p, (mt_bf16 *)l->out->data, (const mt_bf16 *)p->cache_c);
-        return MT_OK;
-    }
-    float *y = l->out->data;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < p->n; n++)
-        for (int cb = 0; cb < p->cb; cb++) {
-            if (p->dst.B == 16)
-                regen_plane(p, y, n, cb, 16);
-            else
-                regen_plane(p, y, n, cb, p->dst.B);
-        }
+    elementwise_forward(p, l->out->data, p->kept_s);
     return MT_OK;
-}
-
-static void elementwise_forward(sc_priv *p, float *y, int train)
-{
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < p->n; n++)
-        for (int cb = 0; cb < p->cb; cb++) {
-            if (p->dst.B == 16)
-                forward_plane(p, y, train, n, cb, 16);
-            else
-                forward_plane(p, y, train, n, cb, p->dst.B);
-        }
 }
 
 /* -dh/du = 2 e / (1 + e)^2 of the sigmoid from h = (1 - e)/(1 + e) itself:
@@ -771,28 +675,30 @@ typedef struct {
 } block_consts;
 
 /* G = dL/dc at lane i of the block at offset o, with c in *c and, for the
- * learnable sigmoid, dy dy/dk in *dkt. The one difference between the
- * precisions: fp32 reads c (cosine: y) and y, u as forward kept them and
- * recovers F = dy/dc from h = y/C; bf16 forms c = s sc from the kept bf16 s
- * and recomputes F, dy/dk with g_of_c, the forward's operations. */
+ * learnable sigmoid, dy dy/dk in *dkt. c = s ia ib from the kept s as the
+ * forward formed it (fp32 cosine: c = y). The one difference between the
+ * precisions: fp32 recovers F = dy/dc of the sigmoids from h = y/C, bf16
+ * recomputes F and dy/dk with g_of_c. */
 static inline __attribute__((always_inline)) float grad_at(const sc_priv *p, const void *dy,
                                                            const float *y, long o, int i,
-                                                           const block_consts *k, float sc,
+                                                           const block_consts *k, float ib,
                                                            float *c, float *dkt, const int op,
                                                            const int bf)
 {
+    if (!bf && op == MT_SPHERE_COSINE)
+        *c = y[o + i];
+    else
+        *c = ld(p->kept_s, o + i, bf) * k->ia[i] * ib;
+    float d = ld(dy, o + i, bf);
     if (bf) {
-        *c = mt_bf16_to_f32(((const mt_bf16 *)p->cache_c)[o + i]) * sc;
         float f, dk = 0.0f;
         g_of_c(op, *c, k->ik[i], k->coeff[i], k->dcoeff[i], &f,
                op == MT_SPHERE_LR_SIGMOID ? &dk : NULL);
-        float dm = mt_bf16_to_f32(((const mt_bf16 *)dy)[o + i]) * k->mask[i];
+        float dm = d * k->mask[i];
         *dkt = dm * dk;
         return dm * f;
     }
-    float d = ((const float *)dy)[o + i];
-    *c = op == MT_SPHERE_COSINE ? y[o + i] : p->cache_c[o + i];
-    if (op == MT_SPHERE_COSINE) /* c = y, F = 1 */
+    if (op == MT_SPHERE_COSINE) /* F = 1 */
         return d * k->mask[i];
     if (op == MT_SPHERE_LINEAR) /* F = -2/pi dtheta/dc */
         return d * (-2.0f / MT_SPHERE_PI) * mt_sphere_dtheta_dc(*c) * k->mask[i];
@@ -800,9 +706,10 @@ static inline __attribute__((always_inline)) float grad_at(const sc_priv *p, con
     float f = -k->coeff[i] * k->ik[i] * de * mt_sphere_dtheta_dc(*c);
     if (op == MT_SPHERE_SIGMOID)
         return d * f * k->mask[i];
-    /* and dy/dk = C' h + C de u / k */
+    /* and dy/dk = C' h + C de u / k, u = (theta - pi/2)/k as the forward had it */
+    float u = (mt_sphere_acosf(mt_sphere_clamp(*c)) - MT_SPHERE_HALF_PI) * k->ik[i];
     float dm = d * k->mask[i];
-    *dkt = dm * (k->dcoeff[i] * hv + k->coeff[i] * de * p->cache_u[o + i] * k->ik[i]);
+    *dkt = dm * (k->dcoeff[i] * hv + k->coeff[i] * de * u * k->ik[i]);
     return dm * f;
 }
 
@@ -832,7 +739,7 @@ static inline __attribute__((always_inline)) void backward_image(sc_priv *p, con
 #pragma omp simd
                 for (int i = 0; i < B; i++) {
                     float c, dkt = 0.0f;
-                    float g = grad_at(p, dy, y, o, i, &k, sc[i], &c, &dkt, op, bf);
+                    float g = grad_at(p, dy, y, o, i, &k, ib, &c, &dkt, op, bf);
                     if (bf)
                         ((mt_bf16 *)p->s)[o + i] = mt_bf16_from_f32(g * sc[i]);
                     else
@@ -909,11 +816,7 @@ static int sc_forward(mt_layer *l, int train)
     filter_norms(p, l->param);
     channel_sumsq(p, l->in[0]->data);
     patch_norms(p);
-    if (p->bf)
-        elementwise_forward_bf16(p, (mt_bf16 *)l->out->data,
-                                 (const mt_bf16 *)(p->cache_c ? p->cache_c : l->out->data));
-    else
-        elementwise_forward(p, l->out->data, train);
+    elementwise_forward(p, l->out->data, p->kept_s ? p->kept_s : l->out->data);
     return MT_OK;
 }
 
