@@ -229,7 +229,8 @@ static int sc_compile(mt_layer *l)
      * it from the kept s) */
     mt_layer_backward_reads(l, 1, 0,
                             !p->bf && p->op != MT_SPHERE_LINEAR && p->op != MT_SPHERE_NONE);
-    /* with s kept, y = g(theta(c)) is recomputed when a later backward (the next batch norm's) needs it, instead of kept */
+    /* with s kept, y = g(theta(c)) is recomputed when a later backward (the
+     * next batch norm's) needs it, instead of kept */
     if (p->op != MT_SPHERE_NONE && (p->bf || p->op != MT_SPHERE_COSINE) && mt_layer_training(l))
         mt_layer_can_regen(l, 0, 0);
     p->cb = (p->oc + p->dst.B - 1) / p->dst.B;
