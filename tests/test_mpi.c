@@ -13,7 +13,8 @@
  *     and every shard measured the same staleness push for push (its
  *     histogram);
  *   - a failing worker ends the run on every rank with its status, and rank 0
- *     names the worker's rank;
+ *     names the worker's rank, also under bounded staleness with 2 server
+ *     ranks;
  *   - the start-up agreements name the first rank that differs or failed.
  * These tests need mpirun (Open MPI's openmpi-bin, installed by `make deps`):
  * without it they fail, saying so; they are never skipped. */
@@ -171,6 +172,12 @@ START_TEST(test_worker_failure)
     ck_assert_msg(rc == 0 && strstr(out, "ok fail: rank 1: worker 0, batch ") &&
                       strstr(out, ": loss is NaN at batch"),
                   "exit %d:\n%s", rc, tail(out));
+    /* Bounded (wait, bound 1), 2 server ranks: the pushes waiting when the
+     * worker fails are applied, every rank ends with the status. */
+    rc = run_ranks(5, NULL, "fail 2 60 30 1 1", out, sizeof out);
+    ck_assert_msg(rc == 0 && strstr(out, "ok fail: rank 2: worker 0, batch ") &&
+                      strstr(out, ": loss is NaN at batch"),
+                  "bounded: exit %d:\n%s", rc, tail(out));
 }
 END_TEST
 

@@ -24,7 +24,8 @@
  *          rank prints its own shard's tau histogram ("shard R tau ..."),
  *          which must be the same on every shard.
  *   fail   worker 0 fails at its third gradient: the run ends on every rank with its
- *          status and rank 0 has its message naming the rank.
+ *          status and rank 0 has its message naming the rank (with a BOUND:
+ *          under bounded staleness, the wait policy).
  *   agree  the start-up agreements: rank 2's settings hash differs, rank 1
  *          fails to read its data.
  * Rank 0 prints "ok ..." lines and exits 0 when the checks pass; any rank
@@ -325,8 +326,8 @@ static int run_server(mt_mpi *m, const char *check, int64_t steps, int64_t spe, 
     cfg.n_report = 1;
     cfg.on_report = on_report;
     int drop = strcmp(check, "drop") == 0, bounded = drop || strcmp(check, "wait") == 0;
-    if (bounded) {
-        cfg.max_staleness = bound;
+    if (bounded || bound >= 0) { /* fail with a BOUND: under the wait policy */
+        cfg.max_staleness = bound < 0 ? 0 : bound;
         cfg.stale_policy = drop ? MT_PS_STALE_DROP : MT_PS_STALE_WAIT;
     }
     mt_mpi_server *srv;
@@ -408,7 +409,7 @@ int main(int argc, char **argv)
     int S = atoi(argv[2]);
     int64_t steps = atoll(argv[3]), spe = atoll(argv[4]);
     sleep_ms = argc > 5 ? atoi(argv[5]) : 0;
-    int64_t bound = argc > 6 ? atoll(argv[6]) : 0;
+    int64_t bound = argc > 6 ? atoll(argv[6]) : -1;
     int bounded = strcmp(check, "wait") == 0 || strcmp(check, "drop") == 0;
     counting = strcmp(check, "async") == 0 || bounded;
     mt_mpi *m;
