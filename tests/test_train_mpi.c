@@ -372,19 +372,14 @@ static int64_t expect_bounded(const char *name, int bound, int resumed)
 /* Stale-synchronous parallel and the drop policy over 3 worker ranks. */
 START_TEST(bounded_staleness_holds)
 {
-    static const char *const S1[] = {"--transport", "mpi", NULL};
-    static const char *const S2[] = {"--transport", "mpi", "--server-ranks", "2", NULL};
     for (int i = 0; i < 4; i++) {
         const char *bound = i % 2 ? "1" : "0";
-        const char *const *world = i < 2 ? S1 : S2;
+        int servers = i < 2 ? 1 : 2;
         char name[32];
-        snprintf(name, sizeof name, "wait%s_s%d", bound, i < 2 ? 1 : 2);
-        const char *a[12] = {world[0], world[1], world[2], world[3], NULL};
-        int n = i < 2 ? 2 : 4;
-        a[n++] = "--max-staleness";
-        a[n++] = bound;
-        a[n] = NULL;
-        expect_exit(train(i < 2 ? 4 : 5, name, a), 0, name);
+        snprintf(name, sizeof name, "wait%s_s%d", bound, servers);
+        const char *a[] = {"--transport", "mpi", "--max-staleness", bound,
+                           servers > 1 ? "--server-ranks" : NULL, "2", NULL};
+        expect_exit(train(servers + 3, name, a), 0, name);
         ck_assert_int_eq(expect_bounded(name, atoi(bound), 0), 0);
     }
     const char *drop[] = {"--transport", "mpi", "--server-ranks", "2", "--max-staleness", "0",
