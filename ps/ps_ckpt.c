@@ -64,6 +64,8 @@ int mt_ps_ckpt_add(mt_ps *ps, mt_ckpt *c)
         rc = mt_ckpt_add(c, t[i].name, t[i].data, t[i].size);
     if (rc == MT_OK)
         rc = mt_method_ckpt_add(mt_ps_server_method(ps->server), c);
+    if (rc == MT_OK && ps->cfg.max_staleness >= 0)
+        rc = mt_ckpt_add(c, "ps.dropped", &ps->dropped, sizeof ps->dropped);
     return rc;
 }
 
@@ -84,6 +86,12 @@ int mt_ps_ckpt_load(mt_ps *ps, const mt_ckpt *c)
         rc = mt_ckpt_get(c, t[i].name, t[i].data, t[i].size);
     if (rc == MT_OK)
         rc = mt_method_ckpt_load(mt_ps_server_method(ps->server), c);
+    /* Written since bounded runs count across a resume; older ones start at 0. */
+    if (rc == MT_OK && ps->cfg.max_staleness >= 0 && mt_ckpt_find(c, "ps.dropped"))
+        rc = mt_ckpt_get(c, "ps.dropped", &ps->dropped, sizeof ps->dropped);
+    if (rc == MT_OK && ps->dropped < 0)
+        return mt_error(MT_ERR_FORMAT, "%s: ps.dropped is %lld < 0", c->path,
+                        (long long)ps->dropped);
     if (rc == MT_OK)
         rc = mt_ps_server_set_version(ps->server, ps->ckpt_version);
     if (rc == MT_OK) {

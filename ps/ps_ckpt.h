@@ -10,6 +10,8 @@
  *   ps.delay_ring  float[(tau_max+1) n] and ps.delay_rng uint64[4] (delay
  *                  mode with tau_max > 0; the RNG alone otherwise)
  *   ps.tau_epoch, ps.tau_total   the staleness histograms (mt_tau_hist)
+ *   ps.dropped     int64: pushes the drop policy discarded so far (bounded
+ *                  staleness only; a checkpoint without it resumes from 0)
  * Together they are everything mt_ps_run needs to continue as if never
  * stopped (delay mode: bit for bit). The trainer adds its own sections (data
  * position, RNGs, log sums) to the same checkpoint.

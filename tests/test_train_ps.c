@@ -10,6 +10,7 @@
  *   - sync runs record tau = 0, async runs with 2 workers a mean tau near 1,
  *     and no push is lost (the staleness count is the step count);
  *   - SIGTERM stops an async run with a checkpoint (exit 4) and it resumes;
+ *   - the drop policy's count survives a stop and a resume;
  *   - a worker whose gradient fails (the test-only fault hook) stops the run
  *     with a checkpoint, exit 1 naming the worker; it resumes exactly;
  *   - divergence (NaN/Inf, or a loss above --divergence-loss in every mode)
@@ -262,7 +263,7 @@ static int log_column(const char *name, int col, double *v, int cap)
     return rows;
 }
 
-enum { COL_TAU_MEAN = 10, COL_TAU_MAX = 11, COL_SHARE = 15 };
+enum { COL_TAU_MEAN = 10, COL_TAU_MAX = 11, COL_SHARE = 15, COL_DROPPED = 17 };
 
 START_TEST(sync_has_no_staleness_and_async_about_one)
 {
@@ -327,6 +328,35 @@ START_TEST(async_stops_on_sigterm_and_resumes)
     ck_assert_int_eq((int)final_number("a", "staleness", "count"), 8 * 24);
     double v[16];
     ck_assert_int_eq(log_column("a", 0, v, 16), 8);
+}
+END_TEST
+
+/* Bounded staleness, drop policy, 3 workers, stopped in the second epoch and
+ * resumed: no applied tau above the bound, every step applied, and the
+ * dropped count carried across the stop (final.json's is the sum of
+ * log.csv's column, the stopped epoch's drops before the stop included). */
+START_TEST(drop_count_survives_a_resume)
+{
+    const char *a[] = {"--batch", "16", "--epochs", "3", "--workers", "3", "--oversubscribe",
+                       "--max-staleness", "0", "--stale-policy", "drop", "--stop-after", "18",
+                       NULL};
+    int rc = train("d", a);
+    char *out = slurp("d", NULL, NULL);
+    ck_assert_msg(rc == 4, "--stop-after: exit %d, want 4:\n%s", rc, out);
+    free(out);
+    rc = resume("d", "d2");
+    out = slurp("d2", NULL, NULL);
+    ck_assert_msg(rc == 0, "--resume: exit %d:\n%s", rc, out);
+    free(out);
+    expect_status("d", "completed");
+    ck_assert_int_eq((int)final_number("d", "staleness", "count"), 36);
+    ck_assert_int_eq((int)final_number("d", "staleness", "max"), 0);
+    double v[8], sum = 0;
+    ck_assert_int_eq(log_column("d", COL_DROPPED, v, 8), 3);
+    for (int e = 0; e < 3; e++)
+        sum += v[e];
+    double dropped = final_number("d", "staleness", "dropped");
+    ck_assert_msg(sum == dropped, "log.csv's dropped sum to %g, final.json says %g", sum, dropped);
 }
 END_TEST
 
@@ -472,6 +502,7 @@ static Suite *train_ps_suite(void)
     tcase_add_test(tc, sync_resumes_bit_for_bit);
     tcase_add_test(tc, sync_has_no_staleness_and_async_about_one);
     tcase_add_test(tc, async_stops_on_sigterm_and_resumes);
+    tcase_add_test(tc, drop_count_survives_a_resume);
     tcase_add_test(tc, divergence_exits_3);
     tcase_add_test(tc, failing_worker_checkpoints_and_resumes);
     tcase_add_test(tc, thread_budget_and_bad_flags_exit_2_naming_the_flag);

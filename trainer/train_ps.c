@@ -293,7 +293,14 @@ static int ckpt_add(void *ctx, mt_ckpt *c)
 {
     mt_train_ps *r = ctx;
     int rc = mt_ps_ckpt_add(r->ps, c);
-    return rc == MT_OK ? mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 0) : rc;
+    if (rc == MT_OK)
+        rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 0);
+    /* Bounded: the drops before the epoch in progress, so that its log.csv
+     * row counts the ones before a stop too. */
+    if (rc == MT_OK && r->cfg.max_staleness >= 0)
+        rc = mt_ckpt_add(c, "train.dropped_before", &r->dropped_before,
+                         sizeof r->dropped_before);
+    return rc;
 }
 
 int mt_train_records_ckpt(mt_ckpt *c, double *loss, int32_t *correct, int slots, int get)
@@ -313,6 +320,10 @@ static int ckpt_get(void *ctx, mt_ckpt *c)
     int rc = mt_ps_ckpt_load(r->ps, c);
     if (rc == MT_OK)
         rc = mt_train_records_ckpt(c, r->loss, r->correct, r->slots, 1);
+    /* Absent from checkpoints written before it was kept: 0, as ps.dropped. */
+    if (rc == MT_OK && r->cfg.max_staleness >= 0 && mt_ckpt_find(c, "train.dropped_before"))
+        rc = mt_ckpt_get(c, "train.dropped_before", &r->dropped_before,
+                         sizeof r->dropped_before);
     if (rc != MT_OK)
         return rc;
     int64_t v = mt_ps_server_version(mt_ps_server_of(r->ps));
