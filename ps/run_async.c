@@ -154,27 +154,27 @@ static int bounded_push(struct async_run *run, int worker, const float *grad, co
         while (ps->status == 0 && !push_admissible(ps, worker))
             pthread_cond_wait(&ps->cv, &ps->m);
     int64_t tau = mt_ps_server_version(ps->server) - tk->version;
-    int rc = MT_OK;
-    if (ps->cfg.stale_policy == MT_PS_STALE_DROP && tau > ps->cfg.max_staleness) {
-        ps->dropped++;
-        w->inflight = -1;
-        ticket_done_locked(run, 0);
-    } else {
+    int drop = ps->cfg.stale_policy == MT_PS_STALE_DROP && tau > ps->cfg.max_staleness;
+    if (!drop)
         tau = mt_ps_push_from(ps->server, worker, grad, w->params, tk->version,
                               ps->n_state ? state : NULL, w->state_read, NULL);
-        w->inflight = -1;
-        if (tau < 0) {
-            rc = (int)tau;
-        } else {
-            mt_tau_hist_add(&w->hist, tau);
-            ticket_done_locked(run, 1);
-        }
-        pthread_cond_broadcast(&ps->cv);
-    }
-    pthread_mutex_unlock(&ps->m);
+    w->inflight = -1;
+    /* The push's time is counted before its ticket is done, as in the
+     * unbounded push: the epoch end that the ticket completes (in this or
+     * another worker's thread) reads every worker's times. */
     w->t_mark = mt_now();
     w->time.push_s += w->t_mark - t0;
-    return rc;
+    if (drop) {
+        ps->dropped++;
+        ticket_done_locked(run, 0);
+    } else if (tau >= 0) {
+        mt_tau_hist_add(&w->hist, tau);
+        ticket_done_locked(run, 1);
+    }
+    if (!drop)
+        pthread_cond_broadcast(&ps->cv);
+    pthread_mutex_unlock(&ps->m);
+    return drop || tau >= 0 ? MT_OK : (int)tau;
 }
 
 static int async_push(mt_transport *t, int worker, const float *grad, const float *state,
