@@ -356,6 +356,33 @@ static inline __attribute__((always_inline)) float lanes_sum(float *restrict v, 
     return acc;
 }
 
+typedef float v16f __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+
+/* lanes_sum(v[j], 16) of 16 vectors at once, lane j of the result: the same
+ * additions in the same order (lane i + lane i+8, then i + i+4, then
+ * (0 + 2) + (1 + 3)), as a tree across the vectors that halves their count
+ * at each level, 15 pairs of shuffles for 16 sums instead of one horizontal
+ * sum each. v is overwritten. */
+static inline __attribute__((always_inline)) v16f lanes_sum_16x16(v16f *v)
+{
+    const v16i h0 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+    const v16i q0 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+    const v16i e0 = {0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29};
+    const v16i o0 = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    /* vector j holds 2, 4, 8, then 16 vectors' partial sums, in their order */
+    for (int j = 0; j < 8; j++)
+        v[j] = __builtin_shuffle(v[2 * j], v[2 * j + 1], h0) +
+               __builtin_shuffle(v[2 * j], v[2 * j + 1], h0 + 8);
+    for (int j = 0; j < 4; j++)
+        v[j] = __builtin_shuffle(v[2 * j], v[2 * j + 1], q0) +
+               __builtin_shuffle(v[2 * j], v[2 * j + 1], q0 + 4);
+    for (int j = 0; j < 2; j++)
+        v[j] = __builtin_shuffle(v[2 * j], v[2 * j + 1], e0) +
+               __builtin_shuffle(v[2 * j], v[2 * j + 1], e0 + 2);
+    return __builtin_shuffle(v[0], v[1], o0) + __builtin_shuffle(v[0], v[1], o0 + 1);
+}
+
 /* Element i of an activation of floats (bf = 0) or bf16 (bf = 1). */
 static inline __attribute__((always_inline)) float ld(const void *restrict v, long i, const int bf)
 {
@@ -383,14 +410,32 @@ static inline __attribute__((always_inline)) void sumsq_row(sc_priv *p, const vo
                                                             int h, const int B, const int bf)
 {
     const sc_layout *lo = &p->src;
-    int iw = p->iw, ic = p->ic, full = ic / B, rest = ic % B;
-    for (int w = 0; w < iw; w++) {
+    int iw = p->iw, ic = p->ic, full = ic / B, rest = ic % B, w = 0;
+    float *sq = p->sq + ((size_t)n * p->ih + h) * iw;
+    /* 16 positions at a time where whole blocks of 16 channels allow */
+    for (; B == 16 && rest == 0 && w + 16 <= iw; w += 16) {
+        v16f acc = {0};
+        for (int cb = 0; cb < full; cb++) {
+            v16f v[16];
+            for (int j = 0; j < 16; j++) {
+                long o = lo_block(lo, n, cb, h, w + j);
+#pragma omp simd
+                for (int i = 0; i < 16; i++) {
+                    float xi = ld(x, o + i, bf);
+                    v[j][i] = xi * xi;
+                }
+            }
+            acc += lanes_sum_16x16(v);
+        }
+        memcpy(sq + w, &acc, sizeof acc);
+    }
+    for (; w < iw; w++) {
         float acc = 0.0f;
         for (int cb = 0; cb < full; cb++)
             acc += block_sumsq(x, lo_block(lo, n, cb, h, w), B, bf);
         if (rest)
             acc += block_sumsq(x, lo_block(lo, n, full, h, w), rest, bf);
-        p->sq[((size_t)n * p->ih + h) * iw + w] = acc;
+        sq[w] = acc;
     }
 }
 
@@ -714,44 +759,65 @@ static inline __attribute__((always_inline)) float grad_at(const sc_priv *p, con
     return dm * f;
 }
 
-/* G = dy F, S = G ia ib; rl[o] += G c, t[n, p] += sum_o G c, dl[o] += dy dy/dk
- * over image n, for a constant op and precision (B constant 16 in the common
- * case, see forward_plane). */
+/* G = dy F, S = G ia ib at one position (n, h, w) of channel block cb:
+ * rb[o] += G c, db[o] += dy dy/dk, and G c of the block's channels into
+ * gcv for T (constant op and precision, B constant 16 in the common case). */
+static inline __attribute__((always_inline)) void backward_position(
+    sc_priv *p, const void *dy, const float *y, int n, int cb, int h, int w,
+    const block_consts *k, float *rb, float *db, float *gcv, const int B, const int op,
+    const int bf)
+{
+    long o = lo_block(&p->dst, n, cb, h, w);
+    float ib = p->ib[((size_t)n * p->oh + h) * p->ow + w], sc[B];
+    for (int i = 0; i < B; i++)
+        sc[i] = k->ia[i] * ib;
+#pragma omp simd
+    for (int i = 0; i < B; i++) {
+        float c, dkt = 0.0f;
+        float g = grad_at(p, dy, y, o, i, k, ib, &c, &dkt, op, bf);
+        if (bf)
+            ((mt_bf16 *)p->s)[o + i] = mt_bf16_from_f32(g * sc[i]);
+        else
+            p->s[o + i] = g * sc[i];
+        gcv[i] = g * c;
+        rb[i] += gcv[i];
+        if (op == MT_SPHERE_LR_SIGMOID)
+            db[i] += dkt;
+    }
+}
+
+/* backward_position over image n; t[n, p] += sum_o G c, for 16 positions at
+ * a time where the block is 16 channels (see lanes_sum_16x16). */
 static inline __attribute__((always_inline)) void backward_image(sc_priv *p, const void *dy,
                                                                  const float *y, int n,
                                                                  float *rl, float *dl,
                                                                  const int B, const int op,
                                                                  const int bf)
 {
-    const sc_layout *lo = &p->dst;
     int oh = p->oh, ow = p->ow;
     for (int cb = 0; cb < p->cb; cb++) {
         int b0 = cb * B;
         block_consts k = {p->ia + b0,     p->mask + b0,   p->ik + b0,
                           p->coeff + b0,  p->icoeff + b0, p->dcoeff + b0};
         float *rb = rl + b0, *db = dl + b0;
-        for (int h = 0; h < oh; h++)
-            for (int w = 0; w < ow; w++) {
-                long o = lo_block(lo, n, cb, h, w);
-                size_t q = ((size_t)n * oh + h) * ow + w;
-                float ib = p->ib[q], gcv[B], sc[B];
-                for (int i = 0; i < B; i++)
-                    sc[i] = k.ia[i] * ib;
-#pragma omp simd
-                for (int i = 0; i < B; i++) {
-                    float c, dkt = 0.0f;
-                    float g = grad_at(p, dy, y, o, i, &k, ib, &c, &dkt, op, bf);
-                    if (bf)
-                        ((mt_bf16 *)p->s)[o + i] = mt_bf16_from_f32(g * sc[i]);
-                    else
-                        p->s[o + i] = g * sc[i];
-                    gcv[i] = g * c;
-                    rb[i] += gcv[i];
-                    if (op == MT_SPHERE_LR_SIGMOID)
-                        db[i] += dkt;
-                }
-                p->t[q] += lanes_sum(gcv, B);
+        for (int h = 0; h < oh; h++) {
+            float *t = p->t + ((size_t)n * oh + h) * ow;
+            int w = 0;
+            for (; B == 16 && w + 16 <= ow; w += 16) {
+                v16f gc[16];
+                for (int j = 0; j < 16; j++)
+                    backward_position(p, dy, y, n, cb, h, w + j, &k, rb, db, (float *)&gc[j], B,
+                                      op, bf);
+                v16f sum = lanes_sum_16x16(gc);
+                for (int j = 0; j < 16; j++)
+                    t[w + j] += sum[j];
             }
+            for (; w < ow; w++) {
+                float gcv[B];
+                backward_position(p, dy, y, n, cb, h, w, &k, rb, db, gcv, B, op, bf);
+                t[w] += lanes_sum(gcv, B);
+            }
+        }
     }
 }
 
