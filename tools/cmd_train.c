@@ -566,6 +566,22 @@ static int mpi_agree(mt_mpi *m, int rc)
     return EXIT_USAGE;
 }
 
+/* MPI: every rank's own check of its flags (MT_OK or a failure). The lowest
+ * failing rank says why, naming itself unless it is rank 0 (every rank given
+ * the same flags finds the same error: rank 0 says it as a run in one process
+ * would); every rank gets exit code 2. */
+static int mpi_agree_flags(mt_mpi *m, int rc)
+{
+    int first = mt_mpi_first_failure(m, rc);
+    if (first < 0)
+        return EXIT_OK;
+    if (first == 0 && mt_mpi_rank(m) == 0)
+        cli_error(CMD, "%s", mt_errmsg());
+    else if (first == mt_mpi_rank(m))
+        cli_error(CMD, "rank %d: %s", first, mt_errmsg());
+    return EXIT_USAGE;
+}
+
 /* Root's convolution choices (bytes, size: trainer/conv_choices.h's
  * section, from `from`) pinned on every rank; the first rank whose machine
  * cannot make them alike warns once, saying `consequence`. An exit code on
@@ -633,29 +649,34 @@ static int mpi_share_conv_choices(mt_mpi *world, int first_worker)
  * trainer with the MPI server as its engine while the other ranks serve
  * shards or compute. */
 static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int server_ranks,
-                     const char *resume, int force)
+                     const char *resume, int force, int checked)
 {
     if (!mt_mpi_launched()) {
+        if (checked != MT_OK)
+            return cli_fail(CMD, checked);
         cli_error(CMD, "--transport mpi: not started by mpirun (run mpirun -np N mutau train "
                   "--transport mpi ..., N = server ranks + workers)");
         return EXIT_USAGE;
     }
-    /* Every rank finds the same flag errors: rank 0 says so. */
-    int speak = mt_mpi_launch_rank() <= 0;
-    if (ps->workers != 1 || ps->mode == MT_PS_DELAY) {
-        if (speak)
-            cli_error(CMD, ps->mode == MT_PS_DELAY
-                               ? "--mode delay: delay mode simulates staleness in one process; "
-                                 "over MPI the modes are async and sync"
-                               : "--workers: over MPI the workers are the ranks after the "
-                                 "--server-ranks (mpirun -np)");
-        return EXIT_USAGE;
-    }
+    if (checked == MT_OK && ps->mode == MT_PS_DELAY)
+        checked = mt_error(MT_ERR_ARG, "--mode delay: delay mode simulates staleness in one "
+                                       "process; over MPI the modes are async and sync");
+    else if (checked == MT_OK && ps->workers != 1)
+        checked = mt_error(MT_ERR_ARG, "--workers: over MPI the workers are the ranks after "
+                                       "the --server-ranks (mpirun -np)");
     mt_mpi *world;
     int rc = mt_mpi_init(&world, server_ranks);
     if (rc != MT_OK) {
-        if (speak)
+        /* Every rank finds it: rank 0 says so. */
+        if (mt_mpi_launch_rank() <= 0)
             cli_error(CMD, "--transport mpi: %s", mt_errmsg());
+        return EXIT_USAGE;
+    }
+    /* The flags' errors are agreed on over MPI rather than by each rank
+     * exiting: the first rank to exit with an error makes mpirun end the
+     * job, possibly before the rank that explains it has printed. */
+    if (mpi_agree_flags(world, checked) != EXIT_OK) {
+        mt_mpi_finalize(world);
         return EXIT_USAGE;
     }
     int rank = mt_mpi_rank(world);
@@ -833,13 +854,12 @@ int cmd_train(int argc, char **argv)
     if (rc == MT_OK)
         /* Over MPI --threads is per worker rank, placed by the launcher. */
         rc = mt_train_ps_config_check(&ps, transport_mpi ? 0 : c.threads);
-    if (rc != MT_OK && transport_mpi && mt_mpi_launch_rank() > 0)
-        return EXIT_USAGE; /* every rank finds it: rank 0 says so */
+    /* Over MPI the ranks agree on the flags' errors, and rank 0 alone checks
+     * the run directory and warns. */
+    if (transport_mpi)
+        return train_mpi(&c, &ps, server_ranks, resume, force, rc);
     if (rc != MT_OK)
         return cli_fail(CMD, rc);
-    /* Over MPI rank 0 alone checks the run directory and warns. */
-    if (transport_mpi)
-        return train_mpi(&c, &ps, server_ranks, resume, force);
     if (!resume[0])
         warn_schedule(&c);
     /* The run directory first: loading the data and building the network
