@@ -153,12 +153,14 @@ bench: all
 # untouched; all of it carries libFuzzer's coverage instrumentation) and run
 # FUZZ_SECONDS each; any crash, leak or sanitizer report
 # fails. See docs/reliability.md. clang compiles the OpenMP pragmas away
-# (-fopenmp=libgomp): the parsers are serial, and only libgomp is linked.
+# (-fopenmp=libgomp): the parsers are serial, and only libgomp is linked. The
+# library is compiled for this machine ($(ARCH)) as in the gcc build: its
+# vector code (nn/sphere_conv.c's 16-lane sums) needs the same ISA.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -O1 -g -std=gnu11 -fopenmp=libgomp -Wall -Wextra -Werror -Wno-unused-parameter \
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 $(ARCH) -fopenmp=libgomp -Wall -Wextra -Werror -Wno-unused-parameter \
                 -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                 -I. $(PKG_CFLAGS) -MMD -MP
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)

@@ -357,7 +357,19 @@ static inline __attribute__((always_inline)) float lanes_sum(float *restrict v, 
 }
 
 typedef float v16f __attribute__((vector_size(64)));
-typedef int v16i __attribute__((vector_size(64)));
+
+/* Lanes of the 32 of (a, b) picked by constant indices:
+ * __builtin_shufflevector, which GCC (12 and later) and Clang both have. */
+#define PICK(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+/* The low and high halves of each 16-, 8-, 4- and 2-lane group. */
+#define HALF_LO 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define HALF_HI 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define QUARTER_LO 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27
+#define QUARTER_HI 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31
+#define EIGHTH_LO 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29
+#define EIGHTH_HI 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31
+#define EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
 
 /* lanes_sum(v[j], 16) of 16 vectors at once, lane j of the result: the same
  * additions in the same order (lane i + lane i+8, then i + i+4, then
@@ -366,21 +378,15 @@ typedef int v16i __attribute__((vector_size(64)));
  * sum each. v is overwritten. */
 static inline __attribute__((always_inline)) v16f lanes_sum_16x16(v16f *v)
 {
-    const v16i h0 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-    const v16i q0 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
-    const v16i e0 = {0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29};
-    const v16i o0 = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
     /* vector j holds 2, 4, 8, then 16 vectors' partial sums, in their order */
     for (int j = 0; j < 8; j++)
-        v[j] = __builtin_shuffle(v[2 * j], v[2 * j + 1], h0) +
-               __builtin_shuffle(v[2 * j], v[2 * j + 1], h0 + 8);
+        v[j] = PICK(v[2 * j], v[2 * j + 1], HALF_LO) + PICK(v[2 * j], v[2 * j + 1], HALF_HI);
     for (int j = 0; j < 4; j++)
-        v[j] = __builtin_shuffle(v[2 * j], v[2 * j + 1], q0) +
-               __builtin_shuffle(v[2 * j], v[2 * j + 1], q0 + 4);
+        v[j] = PICK(v[2 * j], v[2 * j + 1], QUARTER_LO) +
+               PICK(v[2 * j], v[2 * j + 1], QUARTER_HI);
     for (int j = 0; j < 2; j++)
-        v[j] = __builtin_shuffle(v[2 * j], v[2 * j + 1], e0) +
-               __builtin_shuffle(v[2 * j], v[2 * j + 1], e0 + 2);
-    return __builtin_shuffle(v[0], v[1], o0) + __builtin_shuffle(v[0], v[1], o0 + 1);
+        v[j] = PICK(v[2 * j], v[2 * j + 1], EIGHTH_LO) + PICK(v[2 * j], v[2 * j + 1], EIGHTH_HI);
+    return PICK(v[0], v[1], EVEN) + PICK(v[0], v[1], ODD);
 }
 
 /* Element i of an activation of floats (bf = 0) or bf16 (bf = 1). */
