@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "ps/ps.h"
+#include "ps/stale_bound.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -176,30 +177,15 @@ int mpi_coord_pushed(mt_mpi_server *srv, int w, int64_t tau)
 
 /* ---- bounded staleness: the rules of ps/run_async.c, on rank 0 -------------- */
 
-/* Gradients in flight (handed out, not yet decided) pulled at versions <= v. */
-static int64_t in_flight_upto(const mt_mpi_server *srv, int64_t v)
-{
-    int64_t c = 0;
-    for (int i = 0; i < srv->W; i++)
-        c += srv->peer[i].inflight >= 0 && srv->peer[i].inflight <= v;
-    return c;
-}
-
-/* Wait policy: a push pulled at v_A may land now when every gradient B in
- * flight pulled before it (v_B < v_A) keeps a step to spare,
- * (k - v_B) + c(v_B) <= S: even if every older one lands first, B's tau
- * stays within S. So the pushes that may land are those pulled at versions
- * up to the oldest B without a step to spare (INT64_MAX: all). */
+/* Wait policy (ps/stale_bound.h): the pushes that may land now are those
+ * pulled at versions up to the returned one. */
 static int64_t admissible_upto(const mt_mpi_server *srv)
 {
-    int64_t k = mt_ps_server_version(srv->shard), S = srv->cfg.max_staleness;
-    int64_t limit = INT64_MAX;
-    for (int i = 0; i < srv->W; i++) {
-        int64_t vb = srv->peer[i].inflight;
-        if (vb >= 0 && vb < limit && (k - vb) + in_flight_upto(srv, vb) > S)
-            limit = vb;
-    }
-    return limit;
+    int64_t inflight[srv->W];
+    for (int i = 0; i < srv->W; i++)
+        inflight[i] = srv->peer[i].inflight;
+    return mt_stale_admissible_upto(inflight, srv->W, mt_ps_server_version(srv->shard),
+                                    srv->cfg.max_staleness);
 }
 
 /* The pending push to decide next, in the order of arrival: under the wait

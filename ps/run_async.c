@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "ps/stale_bound.h"
 
 #include <string.h>
 
@@ -30,33 +31,17 @@ struct async_run {
 
 /* Bounded staleness (max_staleness S >= 0, ps.h). Every pull and push then
  * happens under ps->m, so the version k seen here is the one the push gets.
- * Wait policy, the invariant: for every gradient B in flight (pulled at v_B),
- * (k - v_B) + (c(v_B) - 1) <= S, where c(v) counts the gradients in flight
- * pulled at versions <= v: even if every older one lands first, B's tau stays
- * within S. A pull keeps it when at most S others are in flight; a push by A
- * keeps it when every B pulled before A (v_B < v_A) has one step to spare,
- * (k - v_B) + c(v_B) <= S. The oldest gradient can always be pushed, so the
- * waits end. */
+ * The wait policy's rule is ps/stale_bound.h's. */
 static int bounded(const mt_ps *ps) { return ps->cfg.max_staleness >= 0; }
-
-static int64_t in_flight_upto(const mt_ps *ps, int64_t v)
-{
-    int64_t c = 0;
-    for (int i = 0; i < ps->n_workers; i++)
-        c += ps->w[i].inflight >= 0 && ps->w[i].inflight <= v;
-    return c;
-}
 
 static int push_admissible(const mt_ps *ps, int worker)
 {
-    int64_t k = mt_ps_server_version(ps->server), S = ps->cfg.max_staleness;
-    int64_t va = ps->w[worker].inflight;
-    for (int i = 0; i < ps->n_workers; i++) {
-        int64_t vb = ps->w[i].inflight;
-        if (i != worker && vb >= 0 && vb < va && (k - vb) + in_flight_upto(ps, vb) > S)
-            return 0;
-    }
-    return 1;
+    int64_t inflight[ps->n_workers];
+    for (int i = 0; i < ps->n_workers; i++)
+        inflight[i] = ps->w[i].inflight;
+    return ps->w[worker].inflight <=
+           mt_stale_admissible_upto(inflight, ps->n_workers, mt_ps_server_version(ps->server),
+                                    ps->cfg.max_staleness);
 }
 
 static int64_t next_gate(const mt_ps *ps, int64_t v)
