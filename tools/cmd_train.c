@@ -555,32 +555,26 @@ static int run_exit(int rc)
 }
 
 /* MPI: every rank passes its status; the lowest failing rank prints its
- * message naming itself, and every rank gets exit code 2. */
-static int mpi_agree(mt_mpi *m, int rc)
+ * message naming itself (unless it is rank 0 and name_rank_0 is 0), and every
+ * rank gets exit code 2. */
+static int mpi_agree_naming(mt_mpi *m, int rc, int name_rank_0)
 {
     int first = mt_mpi_first_failure(m, rc);
     if (first < 0)
         return EXIT_OK;
-    if (first == mt_mpi_rank(m))
+    if (first == mt_mpi_rank(m) && (first > 0 || name_rank_0))
         cli_error(CMD, "rank %d: %s", first, mt_errmsg());
+    else if (first == mt_mpi_rank(m))
+        cli_error(CMD, "%s", mt_errmsg());
     return EXIT_USAGE;
 }
 
-/* MPI: every rank's own check of its flags (MT_OK or a failure). The lowest
- * failing rank says why, naming itself unless it is rank 0 (every rank given
+static int mpi_agree(mt_mpi *m, int rc) { return mpi_agree_naming(m, rc, 1); }
+
+/* Every rank's own check of its flags (MT_OK or a failure). Every rank given
  * the same flags finds the same error: rank 0 says it as a run in one process
- * would); every rank gets exit code 2. */
-static int mpi_agree_flags(mt_mpi *m, int rc)
-{
-    int first = mt_mpi_first_failure(m, rc);
-    if (first < 0)
-        return EXIT_OK;
-    if (first == 0 && mt_mpi_rank(m) == 0)
-        cli_error(CMD, "%s", mt_errmsg());
-    else if (first == mt_mpi_rank(m))
-        cli_error(CMD, "rank %d: %s", first, mt_errmsg());
-    return EXIT_USAGE;
-}
+ * would. */
+static int mpi_agree_flags(mt_mpi *m, int rc) { return mpi_agree_naming(m, rc, 0); }
 
 /* Root's convolution choices (bytes, size: trainer/conv_choices.h's
  * section, from `from`) pinned on every rank; the first rank whose machine

@@ -24,10 +24,8 @@ int mt_conv_choices_read(const char *path, unsigned char **bytes, size_t *size)
     int rc = mt_ckpt_read_any(&c, path);
     if (rc != MT_OK)
         return rc;
-    const mt_ckpt_section *s = NULL;
-    for (int i = 0; i < c.n_sections; i++)
-        if (strcmp(c.sections[i].name, MT_CONV_CHOICES_SECTION) == 0)
-            s = &c.sections[i];
+    /* absent from a checkpoint written before the choices were kept */
+    const mt_ckpt_section *s = mt_ckpt_find(&c, MT_CONV_CHOICES_SECTION);
     if (s && s->size > 0) {
         *bytes = malloc(s->size);
         if (!*bytes)
