@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 typedef struct {
     mt_conv_key key;
     int winograd[MT_CONV_PASSES];
+    int busy; /* timed while the machine was busy (here or by the file's writer) */
 } choice;
 
 /* The process's choices: nets are built in several threads at once. */
@@ -57,7 +59,7 @@ static int memory_find(const mt_conv_key *key, int winograd[MT_CONV_PASSES])
     return 0;
 }
 
-static void memory_add(const mt_conv_key *key, const int winograd[MT_CONV_PASSES])
+static void memory_add(const mt_conv_key *key, const int winograd[MT_CONV_PASSES], int busy)
 {
     if (n_table == cap_table) {
         int cap = cap_table ? 2 * cap_table : 32;
@@ -69,6 +71,7 @@ static void memory_add(const mt_conv_key *key, const int winograd[MT_CONV_PASSES
     }
     table[n_table].key = *key;
     memcpy(table[n_table].winograd, winograd, sizeof table[n_table].winograd);
+    table[n_table].busy = busy;
     n_table++;
 }
 
@@ -139,9 +142,10 @@ void mt_conv_choice_machine(int *isa, int v[3])
     v[0] = ver->major, v[1] = ver->minor, v[2] = ver->patch;
 }
 
-/* Scans the open file for key; 1 and winograd[] set when found. Lines that
- * do not parse (another version's, damaged) are skipped. */
-static int file_find(FILE *f, const mt_conv_key *key, int winograd[MT_CONV_PASSES])
+/* Scans the open file for key; 1, winograd[] and busy (the line ends in
+ * " busy") set when found. Lines that do not parse (another version's,
+ * damaged) are skipped. */
+static int file_find(FILE *f, const mt_conv_key *key, int winograd[MT_CONV_PASSES], int *busy)
 {
     int isa, v[3];
     mt_conv_choice_machine(&isa, v);
@@ -166,6 +170,7 @@ static int file_find(FILE *f, const mt_conv_key *key, int winograd[MT_CONV_PASSE
             continue;
         for (int p = 0; p < MT_CONV_PASSES; p++)
             winograd[p] = a[p] == 'w';
+        *busy = strstr(line, " busy") != NULL;
         return 1;
     }
     return 0;
@@ -201,22 +206,22 @@ static void file_close(FILE *f)
 int mt_conv_choice_find(const mt_conv_key *key, int winograd[MT_CONV_PASSES])
 {
     pthread_mutex_lock(&lock);
-    int found = memory_find(key, winograd);
+    int found = memory_find(key, winograd), busy = 0;
     if (!found) {
         FILE *f = file_open(LOCK_SH);
         if (f) {
-            found = file_find(f, key, winograd);
+            found = file_find(f, key, winograd, &busy);
             file_close(f);
         }
         if (found)
-            memory_add(key, winograd);
+            memory_add(key, winograd, busy);
     }
     pthread_mutex_unlock(&lock);
     return found;
 }
 
 void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
-                          const double ms[MT_CONV_PASSES][2])
+                          const double ms[MT_CONV_PASSES][2], int busy)
 {
     pthread_mutex_lock(&lock);
     int had[MT_CONV_PASSES];
@@ -228,7 +233,9 @@ void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
     }
     FILE *f = file_open(LOCK_EX);
     if (f) {
-        if (!file_find(f, key, winograd)) {
+        if (file_find(f, key, winograd, &busy)) {
+            /* another process was first: its choice, and how it was made */
+        } else {
             fseek(f, 0, SEEK_END); /* from reading to writing */
             int isa, v[3];
             mt_conv_choice_machine(&isa, v);
@@ -244,13 +251,25 @@ void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
             fprintf(f, " ms");
             for (int p = 0; p < MT_CONV_PASSES; p++)
                 fprintf(f, "%s%.3f/%.3f", p ? "," : "=", ms[p][0], ms[p][1]);
-            fprintf(f, "\n");
+            fprintf(f, "%s\n", busy ? " busy" : "");
             fflush(f);
         }
         file_close(f);
     }
-    memory_add(key, winograd);
+    memory_add(key, winograd, busy);
     pthread_mutex_unlock(&lock);
+}
+
+int mt_conv_choice_busy(char *path, size_t cap)
+{
+    pthread_mutex_lock(&lock);
+    int n = 0;
+    for (int i = 0; i < n_table; i++)
+        n += table[i].busy;
+    pthread_mutex_unlock(&lock);
+    if (cap && !cache_path(path, cap))
+        snprintf(path, cap, "%s", "");
+    return n;
 }
 
 int mt_conv_choice_pinned(const mt_conv_key *key, int winograd[MT_CONV_PASSES])
@@ -336,52 +355,151 @@ static const int ARGS[] = {DNNL_ARG_SRC,          DNNL_ARG_WEIGHTS,   DNNL_ARG_B
                            DNNL_ARG_DIFF_BIAS,    DNNL_ARG_DIFF_DST,  DNNL_ARG_SCRATCHPAD};
 enum { N_ARGS = sizeof ARGS / sizeof *ARGS };
 
-double mt_prim_time(mt_net *net, const_dnnl_primitive_desc_t pd, int reps)
-{
-    dnnl_primitive_t prim = NULL;
+/* A primitive to time with buffers of its own for every argument it names. */
+typedef struct {
+    dnnl_primitive_t prim;
     dnnl_exec_arg_t args[N_ARGS];
     void *bufs[N_ARGS];
-    int n = 0, rc = MT_OK;
-    if (dnnl_primitive_create(&prim, pd) != dnnl_success)
+    int n;
+} timed_prim;
+
+static void timed_destroy(timed_prim *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        dnnl_memory_destroy(t->args[i].memory);
+        mt_free(t->bufs[i]);
+    }
+    if (t->prim)
+        dnnl_primitive_destroy(t->prim);
+    t->n = 0;
+    t->prim = NULL;
+}
+
+static int timed_create(mt_net *net, const_dnnl_primitive_desc_t pd, timed_prim *t)
+{
+    t->n = 0;
+    if (dnnl_primitive_create(&t->prim, pd) != dnnl_success) {
+        t->prim = NULL;
         return mt_error(MT_ERR_LIB, "conv: creating a primitive to time failed");
-    for (int i = 0; i < N_ARGS && rc >= 0; i++) {
+    }
+    for (int i = 0; i < N_ARGS; i++) {
         const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md,
                                                                     ARGS[i]);
         if (!md || md->ndims == 0)
             continue;
-        bufs[n] = mt_alloc(dnnl_memory_desc_get_size(md));
-        if (!bufs[n]) {
-            rc = mt_error(MT_ERR_NOMEM, "conv: out of memory timing a primitive");
-            break;
+        void *buf = mt_alloc(dnnl_memory_desc_get_size(md));
+        if (!buf)
+            return mt_error(MT_ERR_NOMEM, "conv: out of memory timing a primitive");
+        t->args[t->n].arg = ARGS[i];
+        if (dnnl_memory_create(&t->args[t->n].memory, md, net->eng, buf) != dnnl_success) {
+            mt_free(buf);
+            return mt_error(MT_ERR_LIB, "conv: oneDNN memory for timing failed");
         }
-        args[n].arg = ARGS[i];
-        if (dnnl_memory_create(&args[n].memory, md, net->eng, bufs[n]) != dnnl_success) {
-            mt_free(bufs[n]);
-            rc = mt_error(MT_ERR_LIB, "conv: oneDNN memory for timing failed");
-            break;
+        t->bufs[t->n++] = buf;
+    }
+    return MT_OK;
+}
+
+/* A run at several threads is clean when every thread's CPU time is at least
+ * this share of its wall time. */
+#define MT_TRIAL_CLEAN 0.9
+
+/* Each OpenMP thread's own CPU clock into c[thread]. A thread's clock is
+ * exact when the thread reads it; the process's clock is not: it adds the
+ * other threads' time only as far as the scheduler last accounted it (at its
+ * ticks, 4 ms here), so a 2 ms primitive at two threads reads as 1, 5 or 9 ms
+ * of CPU time. */
+static void threads_cpu(double *c)
+{
+#pragma omp parallel
+    c[omp_get_thread_num()] = mt_thread_cpu_now();
+}
+
+/* One run of a timed primitive: its time, and whether it is clean (every
+ * thread had a core throughout). With one thread the time is the thread's
+ * CPU time, which a wait for the core does not count, so every run is clean.
+ * With several, a thread whose core was taken away makes the others wait at
+ * the next barrier, so no CPU time is the primitive's own: a run counts only
+ * when each thread's CPU time covers nearly all of its wall time (working or
+ * spinning at a barrier), and then its time is the wall time. */
+static int timed_run(mt_net *net, timed_prim *t, int threads, double *c0, double *c1,
+                     double *seconds, int *clean)
+{
+    if (threads == 1)
+        c0[0] = mt_thread_cpu_now();
+    else
+        threads_cpu(c0);
+    double w0 = mt_now();
+    if (dnnl_primitive_execute(t->prim, net->stream, t->n, t->args) != dnnl_success ||
+        dnnl_stream_wait(net->stream) != dnnl_success)
+        return mt_error(MT_ERR_LIB, "conv: running a primitive to time it failed");
+    double wall = mt_now() - w0;
+    if (threads == 1) {
+        *seconds = mt_thread_cpu_now() - c0[0];
+        *clean = 1;
+        return MT_OK;
+    }
+    threads_cpu(c1);
+    double least = INFINITY, sum = 0;
+    for (int j = 0; j < threads; j++) {
+        double cj = c1[j] - c0[j];
+        least = cj < least ? cj : least;
+        sum += cj;
+    }
+    *clean = least >= MT_TRIAL_CLEAN * wall;
+    *seconds = *clean ? wall : sum / threads;
+    return MT_OK;
+}
+
+int mt_prims_time(mt_net *net, const const_dnnl_primitive_desc_t *pds, int n, int reps,
+                  double *seconds, int *busy)
+{
+    timed_prim t[MT_PRIMS_TIMED_MAX] = {0};
+    int rc = n >= 1 && n <= MT_PRIMS_TIMED_MAX
+                 ? MT_OK
+                 : mt_error(MT_ERR_ARG, "mt_prims_time: %d primitives (1..%d)", n,
+                            MT_PRIMS_TIMED_MAX);
+    int threads = omp_get_max_threads();
+    double *c = rc >= 0 ? malloc(2 * (size_t)threads * sizeof *c) : NULL;
+    if (rc >= 0 && !c)
+        rc = mt_error(MT_ERR_NOMEM, "conv: out of memory timing a primitive");
+    for (int i = 0; i < n && rc >= 0; i++)
+        rc = timed_create(net, pds[i], &t[i]);
+    /* The candidates take turns, run by run, so that a busy spell of the
+     * machine (another process's build, say) slows them alike instead of
+     * deciding against whichever was being timed then. Each gets the fastest
+     * of its clean runs (timed_run); one with no clean run at all was timed
+     * on a busy machine, and gets its fastest run's CPU time per thread,
+     * which counts the waits of the threads left without a core. Short runs
+     * are repeated more (up to 20 ms of them per candidate, 25 runs), and
+     * runs go on while a candidate has no clean one (up to 100 ms of them
+     * per candidate, 100 runs). */
+    double best[MT_PRIMS_TIMED_MAX], best_busy[MT_PRIMS_TIMED_MAX], spent = 0;
+    for (int i = 0; i < n && rc >= 0; i++)
+        best[i] = best_busy[i] = INFINITY;
+    int unclean = n;
+    for (int r = 0; rc >= 0 && (r <= reps || (spent < 0.02 * n && r <= 25) ||
+                                (unclean && spent < 0.1 * n && r <= 100));
+         r++) {
+        unclean = 0;
+        for (int i = 0; i < n && rc >= 0; i++) {
+            double dt = 0;
+            int clean = 0;
+            rc = timed_run(net, &t[i], threads, c, c + threads, &dt, &clean);
+            spent += dt;
+            double *b = clean ? &best[i] : &best_busy[i];
+            if (rc >= 0 && r > 0 && dt < *b)
+                *b = dt;
+            unclean += best[i] == INFINITY;
         }
-        n++;
     }
-    /* The process's CPU time, not the wall clock: on a machine shared with
-     * other work a run that waited for a core would otherwise decide (with
-     * several threads it also counts their waits at barriers, which an
-     * algorithm that splits its work badly should pay for). Short runs are
-     * repeated more (up to 20 ms of them, 25 runs). */
-    double best = INFINITY, spent = 0;
-    for (int r = 0; rc >= 0 && (r <= reps || (spent < 0.02 && r <= 25)); r++) {
-        double t0 = mt_cpu_now();
-        if (dnnl_primitive_execute(prim, net->stream, n, args) != dnnl_success ||
-            dnnl_stream_wait(net->stream) != dnnl_success)
-            rc = mt_error(MT_ERR_LIB, "conv: running a primitive to time it failed");
-        double t = mt_cpu_now() - t0;
-        spent += t;
-        if (r > 0 && t < best)
-            best = t;
+    *busy = 0;
+    for (int i = 0; i < n && rc >= 0; i++) {
+        *busy |= best[i] == INFINITY;
+        seconds[i] = best[i] < INFINITY ? best[i] : best_busy[i];
     }
-    for (int i = 0; i < n; i++) {
-        dnnl_memory_destroy(args[i].memory);
-        mt_free(bufs[i]);
-    }
-    dnnl_primitive_destroy(prim);
-    return rc < 0 ? rc : best;
+    free(c);
+    for (int i = 0; i < MT_PRIMS_TIMED_MAX; i++)
+        timed_destroy(&t[i]);
+    return rc;
 }

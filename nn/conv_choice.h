@@ -5,8 +5,9 @@
  * (forward, backward data, backward weights: "jit_wino_4x3:avx512_core"),
  * faster than the direct kernels on some shapes and slower on others, and
  * the answer moves with the thread count. nn/conv_prim.c times both
- * primitives of each pass when it first meets a shape (mt_prim_time, in CPU
- * time) and records the faster here:
+ * primitives of each pass when it first meets a shape (mt_prims_time: the
+ * two take turns; a trial the busy machine spoilt is marked) and records the
+ * faster here:
  *   - in memory, for the process's life (every net of the process with this
  *     shape and thread count then runs the same kernels, so two nets agree bit
  *     for bit);
@@ -51,11 +52,19 @@ typedef struct mt_conv_choice {
 int mt_conv_choice_find(const mt_conv_key *key, int winograd[MT_CONV_PASSES]);
 
 /* Records a measured choice, with its times (ms[pass][0] direct, [1]
- * Winograd; < 0 not measured), in memory and, when it can, in the file. When
- * the file already holds this key (another process was first), its choice
+ * Winograd; < 0 not measured) and whether it was timed while the machine was
+ * busy (mt_prims_time), in memory and, when it can, in the file. When the
+ * file already holds this key (another process was first), its choice
  * replaces winograd[] so that every process agrees. */
 void mt_conv_choice_store(const mt_conv_key *key, int winograd[MT_CONV_PASSES],
-                          const double ms[MT_CONV_PASSES][2]);
+                          const double ms[MT_CONV_PASSES][2], int busy);
+
+/* How many of the choices this process has found or made were timed while
+ * the machine was busy (here, or by the process that recorded them): they
+ * may be the slower algorithm, and stay recorded (the file never changes a
+ * choice) until the file is deleted. path gets the file's path ("" when
+ * there is none) for the message that says so. */
+int mt_conv_choice_busy(char *path, size_t cap);
 
 /* The pinned choice for key (mt_conv_choice_pin): 1 and winograd[] set, or
  * 0 when the shape is not pinned. */
@@ -86,11 +95,23 @@ void mt_conv_choice_machine(int *isa, int version[3]);
 /* Orders keys field by field, in declaration order: < 0, 0, > 0. */
 int mt_conv_key_cmp(const mt_conv_key *a, const mt_conv_key *b);
 
-/* CPU seconds (the process's, mt_cpu_now) of the fastest of at least `reps`
- * runs (more while they took under 20 ms in all) of a primitive made from
- * pd, after one untimed run, on zeroed buffers of its own (every argument pd
- * names, the scratchpad included); negative (a status) on failure. For
- * choosing between implementations at build time, never per step. */
-double mt_prim_time(mt_net *net, const_dnnl_primitive_desc_t pd, int reps);
+/* The most primitives mt_prims_time compares at once. */
+#define MT_PRIMS_TIMED_MAX 4
+
+/* Times n primitives made from pds[0..n-1] (1 <= n <= MT_PRIMS_TIMED_MAX)
+ * taking turns run by run, each on zeroed buffers of its own (every argument
+ * its pd names, the scratchpad included), after one untimed run each, so
+ * that a busy spell of a shared machine slows every candidate alike.
+ * seconds[i] gets pds[i]'s fastest of at least `reps` runs (more while they
+ * took under 20 ms each in all, up to 25): at one OpenMP thread in the
+ * thread's CPU time; at several, the wall time of clean runs, in which every
+ * thread's own CPU clock covered 90% of the wall time (each had its core).
+ * Runs go on while a candidate has no clean run (up to 100 ms, 100 runs);
+ * one that still has none gets its fastest run's CPU time per thread, and
+ * *busy is set to 1 (0 when every candidate had a clean run). Returns MT_OK
+ * or a negative status. For choosing between implementations at build
+ * time, never per step. */
+int mt_prims_time(mt_net *net, const const_dnnl_primitive_desc_t *pds, int n, int reps,
+                  double *seconds, int *busy);
 
 #endif

@@ -124,9 +124,10 @@ static int is_winograd(const_dnnl_primitive_desc_t pd)
 }
 
 /* Times a pass's direct and Winograd primitives; winograd set to which was
- * faster (0 when oneDNN has no Winograd for it), ms[] their times. */
+ * faster (0 when oneDNN has no Winograd for it), ms[] their times, *busy to
+ * 1 when the machine was too busy to time them cleanly (left as is else). */
 static int trial_pass(mt_conv_prim *p, const conv_descs *d, int pass,
-                      const_dnnl_primitive_desc_t hint, int *winograd, double ms[2])
+                      const_dnnl_primitive_desc_t hint, int *winograd, double ms[2], int *busy)
 {
     dnnl_primitive_desc_t cand[2] = {NULL, NULL};
     ms[0] = ms[1] = -1;
@@ -134,12 +135,14 @@ static int trial_pass(mt_conv_prim *p, const conv_descs *d, int pass,
     int rc = pass_pd(p, d, pass, 0, hint, &cand[0]);
     if (rc >= 0)
         rc = pass_pd(p, d, pass, 1, hint, &cand[1]);
-    for (int i = 0; i < 2 && rc >= 0; i++) {
-        double t = mt_prim_time(p->net, cand[i], TRIAL_REPS);
-        if (t < 0)
-            rc = (int)t;
-        ms[i] = 1e3 * t;
-    }
+    double t[2];
+    int was_busy = 0;
+    if (rc >= 0)
+        rc = mt_prims_time(p->net, (const const_dnnl_primitive_desc_t *)cand, 2, TRIAL_REPS, t,
+                           &was_busy);
+    *busy |= was_busy;
+    for (int i = 0; i < 2 && rc >= 0; i++)
+        ms[i] = 1e3 * t[i];
     /* pass_pd(.., 1, ..) falls back to direct: then there is no Winograd */
     if (rc >= 0 && is_winograd(cand[1]))
         *winograd = ms[1] < ms[0];
@@ -178,7 +181,8 @@ static int choose_algs(mt_conv_prim *p, const conv_descs *d, int want[MT_CONV_PA
         return MT_OK;
     double ms[MT_CONV_PASSES][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     dnnl_primitive_desc_t fpd = NULL;
-    int rc = trial_pass(p, d, MT_CONV_FWD, NULL, &want[MT_CONV_FWD], ms[MT_CONV_FWD]);
+    int busy = 0;
+    int rc = trial_pass(p, d, MT_CONV_FWD, NULL, &want[MT_CONV_FWD], ms[MT_CONV_FWD], &busy);
     if (rc >= 0)
         rc = pass_pd(p, d, MT_CONV_FWD, want[MT_CONV_FWD], NULL, &fpd);
     if (rc >= 0) {
@@ -187,14 +191,14 @@ static int choose_algs(mt_conv_prim *p, const conv_descs *d, int want[MT_CONV_PA
     }
     if (rc >= 0 && p->bwd_data)
         rc = trial_pass(p, d, MT_CONV_BWD_DATA, fpd, &want[MT_CONV_BWD_DATA],
-                        ms[MT_CONV_BWD_DATA]);
+                        ms[MT_CONV_BWD_DATA], &busy);
     if (rc >= 0 && p->bwd_weights)
         rc = trial_pass(p, d, MT_CONV_BWD_WEIGHTS, fpd, &want[MT_CONV_BWD_WEIGHTS],
-                        ms[MT_CONV_BWD_WEIGHTS]);
+                        ms[MT_CONV_BWD_WEIGHTS], &busy);
     if (fpd)
         dnnl_primitive_desc_destroy(fpd);
     if (rc >= 0)
-        mt_conv_choice_store(&key, want, ms);
+        mt_conv_choice_store(&key, want, ms, busy);
     return rc;
 }
 

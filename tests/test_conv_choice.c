@@ -4,11 +4,13 @@
  * process agrees), damaged lines skipped, and nets built on a recorded
  * choice computing as the forced algorithm does; a run's record
  * (nn/conv_record.h): what the nets ran, pinned choices winning over
- * MUTAU_CONV_ALG and the file, its bytes and their refusals.
+ * MUTAU_CONV_ALG and the file, its bytes and their refusals; the trial's
+ * timer.
  */
 #include "core/status.h"
 #include "nn/conv_choice.h"
 #include "nn/conv_record.h"
+#include "nn/layer.h"
 #include "nn/net.h"
 #include "tests/check_main.h"
 #include "tests/gradcheck.h"
@@ -48,12 +50,12 @@ START_TEST(a_choice_is_recorded_once_and_found_again)
     ck_assert_int_eq(mt_conv_choice_find(&k, w), 0);
     int mine[3] = {1, 0, 1};
     const double ms[3][2] = {{2, 1}, {1, 2}, {2, 1}};
-    mt_conv_choice_store(&k, mine, ms);
+    mt_conv_choice_store(&k, mine, ms, 0);
     ck_assert_int_eq(mt_conv_choice_find(&k, w), 1);
     ck_assert(w[0] == 1 && w[1] == 0 && w[2] == 1);
     /* a later measurement of the same shape changes nothing */
     int later[3] = {0, 1, 0};
-    mt_conv_choice_store(&k, later, ms);
+    mt_conv_choice_store(&k, later, ms, 0);
     ck_assert(later[0] == 1 && later[1] == 0 && later[2] == 1);
     ck_assert_int_eq(count_lines(path), 1);
     unlink(path);
@@ -82,7 +84,7 @@ START_TEST(the_files_first_record_wins)
     mt_conv_key k = {3, 5, 32, 8, 8, 32, 3, 1, 1, 0, 1, 1};
     int mine[3] = {0, 0, 1};
     const double ms[3][2] = {{1, 2}, {1, 2}, {2, 1}};
-    mt_conv_choice_store(&k, mine, ms);
+    mt_conv_choice_store(&k, mine, ms, 0);
     ck_assert_msg(mine[0] == 1 && mine[1] == 1 && mine[2] == 0, "%d %d %d", mine[0], mine[1],
                   mine[2]);
     ck_assert_int_eq(count_lines(path), 5); /* nothing appended */
@@ -91,6 +93,46 @@ START_TEST(the_files_first_record_wins)
     k2.bwd_weights = 0;
     int w[3];
     ck_assert_int_eq(mt_conv_choice_find(&k2, w), 0);
+    unlink(path);
+}
+END_TEST
+
+/* A choice timed while the machine was busy says so in its line, and the
+ * process counts it among the choices that may be slow, whether it timed it
+ * or found another process's busy line; a clean one is not counted. */
+START_TEST(a_busy_trial_is_recorded_and_counted)
+{
+    char path[64], told[256];
+    private_cache(path, sizeof path);
+    int before = mt_conv_choice_busy(told, sizeof told);
+    ck_assert_str_eq(told, path);
+    mt_conv_key a = {1, 108, 16, 8, 8, 16, 3, 1, 1, 0, 1, 1}, b = a, c = a;
+    b.n = 109;
+    c.n = 110;
+    int w[3] = {1, 1, 1};
+    const double ms[3][2] = {{2, 1}, {2, 1}, {2, 1}};
+    mt_conv_choice_store(&a, w, ms, 1);
+    mt_conv_choice_store(&b, w, ms, 0);
+    ck_assert_int_eq(mt_conv_choice_busy(told, sizeof told), before + 1);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_msg(strstr(line, " ms=2.000/1.000,2.000/1.000,2.000/1.000 busy\n") != NULL, "%s",
+                  line);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert(strstr(line, "busy") == NULL);
+    fclose(f);
+    /* another process's busy line, found */
+    const dnnl_version_t *v = dnnl_version();
+    f = fopen(path, "a");
+    fprintf(f, "isa=%d dnnl=%d.%d.%d threads=1 n=110 ic=16 ih=8 iw=8 oc=16 k=3 stride=1 pad=1 "
+               "bias=0 passes=1,1 fwd=d bwd_data=d bwd_weights=d ms=1/2,1/2,1/2 busy\n",
+            (int)dnnl_get_effective_cpu_isa(), v->major, v->minor, v->patch);
+    fclose(f);
+    ck_assert_int_eq(mt_conv_choice_find(&c, w), 1);
+    ck_assert(w[0] == 0 && w[1] == 0 && w[2] == 0);
+    ck_assert_int_eq(mt_conv_choice_busy(told, 0), before + 2);
     unlink(path);
 }
 END_TEST
@@ -136,7 +178,7 @@ START_TEST(a_recorded_choice_is_what_runs)
     mt_conv_key k = {mt_threads(), 4, 16, 8, 8, 16, 3, 1, 1, 0, 0, 1};
     int rec[3] = {which, which, which};
     const double ms[3][2] = {{1, 1}, {-1, -1}, {1, 1}};
-    mt_conv_choice_store(&k, rec, ms);
+    mt_conv_choice_store(&k, rec, ms, 0);
     step(NULL, out[2], NO, g[2]);
     ck_assert(memcmp(out[2], out[which], sizeof out[2]) == 0);
     ck_assert(memcmp(g[2], g[which], sizeof g[2]) == 0);
@@ -233,6 +275,55 @@ START_TEST(a_record_is_what_ran_and_damage_is_named)
 }
 END_TEST
 
+/* The trial's timer: candidates of different cost each get a time of their
+ * own, positive and finite; a count outside 1..MT_PRIMS_TIMED_MAX is refused
+ * with a message. (Which one is faster is the machine's business, not a
+ * unit test's.) */
+START_TEST(the_trial_times_each_candidate)
+{
+    mt_net *net;
+    ck_assert_int_eq(mt_net_create(&net, 2, 16, 8, 8), MT_OK);
+    setenv("MUTAU_CONV_ALG", "direct", 1); /* no trial of its own */
+    mt_conv(net, mt_net_input(net), 16, 3, 1, 1, 0);
+    ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    unsetenv("MUTAU_CONV_ALG");
+    dnnl_engine_t eng = mt_net_engine(net); /* the net's stream runs them */
+    dnnl_primitive_desc_t pd[2];
+    for (int i = 0; i < 2; i++) {
+        int n = i ? 8 : 1; /* the second does 8 times the work */
+        dnnl_dims_t src = {n, 16, 8, 8}, wei = {16, 16, 3, 3}, dst = {n, 16, 8, 8};
+        dnnl_dims_t strides = {1, 1}, pad = {1, 1};
+        dnnl_memory_desc_t s_md, w_md, d_md;
+        dnnl_memory_desc_init_by_tag(&s_md, 4, src, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&w_md, 4, wei, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&d_md, 4, dst, dnnl_f32, dnnl_format_tag_any);
+        dnnl_convolution_desc_t cd;
+        ck_assert_int_eq(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training,
+                                                            dnnl_convolution_direct, &s_md,
+                                                            &w_md, NULL, &d_md, strides, pad, pad),
+                         dnnl_success);
+        ck_assert_int_eq(dnnl_primitive_desc_create(&pd[i], &cd, NULL, eng, NULL), dnnl_success);
+    }
+    double t[2] = {-1, -1};
+    int busy = -1;
+    ck_assert_msg(mt_prims_time(net, (const const_dnnl_primitive_desc_t *)pd, 2, 3, t, &busy) ==
+                      MT_OK,
+                  "%s", mt_errmsg());
+    ck_assert(busy == 0 || busy == 1);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(t[i] > 0 && t[i] < 10, "candidate %d: %g s", i, t[i]);
+    ck_assert_int_eq(mt_prims_time(net, (const const_dnnl_primitive_desc_t *)pd, 0, 3, t, &busy),
+                     MT_ERR_ARG);
+    ck_assert_int_eq(mt_prims_time(net, (const const_dnnl_primitive_desc_t *)pd,
+                                   MT_PRIMS_TIMED_MAX + 1, 3, t, &busy),
+                     MT_ERR_ARG);
+    ck_assert(strstr(mt_errmsg(), "mt_prims_time") != NULL);
+    for (int i = 0; i < 2; i++)
+        dnnl_primitive_desc_destroy(pd[i]);
+    mt_net_free(net);
+}
+END_TEST
+
 Suite *conv_choice_suite(void);
 Suite *conv_choice_suite(void)
 {
@@ -243,6 +334,8 @@ Suite *conv_choice_suite(void)
     tcase_add_test(t, the_files_first_record_wins);
     tcase_add_loop_test(t, a_recorded_choice_is_what_runs, 0, 2);
     tcase_add_test(t, a_record_is_what_ran_and_damage_is_named);
+    tcase_add_test(t, the_trial_times_each_candidate);
+    tcase_add_test(t, a_busy_trial_is_recorded_and_counted);
     suite_add_tcase(s, t);
     return s;
 }

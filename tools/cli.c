@@ -2,6 +2,7 @@
 #include "tools/cli.h"
 
 #include "core/status.h"
+#include "nn/conv_choice.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,6 +19,28 @@ void cli_error(const char *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_warn_busy_trials(const char *cmd, int rank)
+{
+    char path[4096], who[32] = "";
+    int n = mt_conv_choice_busy(path, sizeof path);
+    if (n == 0)
+        return;
+    if (rank >= 0)
+        snprintf(who, sizeof who, "rank %d: ", rank);
+    if (path[0])
+        cli_error(cmd,
+                  "warning: %s%d convolution algorithm choice%s in %s %s timed while this "
+                  "machine was busy, so %s may be slower than the other algorithm; delete the "
+                  "file when the machine is quiet to time %s again",
+                  who, n, n == 1 ? "" : "s", path, n == 1 ? "was" : "were",
+                  n == 1 ? "it" : "they", n == 1 ? "it" : "them");
+    else
+        cli_error(cmd,
+                  "warning: %s%d convolution algorithm choice%s %s timed while this machine was "
+                  "busy, so %s may be slower than the other algorithm",
+                  who, n, n == 1 ? "" : "s", n == 1 ? "was" : "were", n == 1 ? "it" : "they");
 }
 
 int cli_fail(const char *cmd, int status)

@@ -24,6 +24,12 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * exit code a library status maps to (bad input -> 2, divergence -> 3, ...). */
 int cli_fail(const char *cmd, int status);
 
+/* After the nets are built: one warning line when convolution choices this
+ * process uses were timed while the machine was busy (nn/conv_choice.h), so
+ * that a run that may be slower than it could be says why and what to do.
+ * rank >= 0 names an MPI rank. */
+void cli_warn_busy_trials(const char *cmd, int rank);
+
 /* Parse a flag's value, or print "mutau CMD: --FLAG: expected ..., got 'S'" and
  * return -1. Ranges are inclusive. */
 int cli_int(const char *cmd, const char *flag, const char *s, long min, long max, long *out);

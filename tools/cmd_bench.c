@@ -399,6 +399,8 @@ int cmd_bench(int argc, char **argv)
                                 (int)warmup, (int)steps, (int)rounds, profile, torch)
                  : bench_fp32(&models, threads, nt, (int)batch, (int)classes, (int)warmup,
                               (int)steps, profile);
+    /* the times above are only as good as the algorithms they ran */
+    cli_warn_busy_trials(CMD, -1);
     if (status != EXIT_OK || precision == MT_BF16 || torch)
         return status;
     for (int t = 0; blas && t < nt; t++) {

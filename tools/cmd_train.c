@@ -709,6 +709,8 @@ static int train_mpi(mt_train_config *c, const mt_train_ps_config *ps, int serve
         rc = mt_train_mpi_open(&run, &t, world, &mc);
         ec = mpi_agree(world, rc);
     }
+    if (ec == EXIT_OK)
+        cli_warn_busy_trials(CMD, rank);
     if (ec == EXIT_OK) {
         int bad = mt_mpi_first_mismatch(world, mt_train_mpi_hash(run, c->out_dir));
         if (bad != -1 && rank == 0)
@@ -889,6 +891,7 @@ int cmd_train(int argc, char **argv)
     for (int s = 0; s < 2; s++)
         if (mt_dataset_skip_note(&t.data, s, note, sizeof note))
             cli_error(CMD, "warning: %s", note);
+    cli_warn_busy_trials(CMD, -1);
     int ec = prepare_dir(&t, &c, resume, force);
     if (ec != EXIT_OK) {
         mt_train_ps_close(psrun);
