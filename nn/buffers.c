@@ -43,9 +43,11 @@
  * Not here: the oneDNN scratchpad (one per net, nn/dnnl_util.c).
  */
 #include "core/clock.h"
+#include "core/meminfo.h"
 #include "core/status.h"
 #include "nn/net_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,17 @@ int mt_net_keep_activations(mt_net *net, int on)
     if (net->finalized)
         return mt_error(MT_ERR_ARG, "mt_net_keep_activations: the net is already finalized");
     net->keep_acts = on != 0;
+    return MT_OK;
+}
+
+int mt_net_recompute_allowance(mt_net *net, size_t bytes)
+{
+    if (!net)
+        return mt_error(MT_ERR_ARG, "mt_net_recompute_allowance: net is NULL");
+    if (net->finalized)
+        return mt_error(MT_ERR_ARG, "mt_net_recompute_allowance: the net is already finalized");
+    net->allowance = bytes;
+    net->allowance_set = 1;
     return MT_OK;
 }
 
@@ -184,7 +197,7 @@ static void widen(span *w, int t)
  * reader and recomputed just before the first backward that needs it; what
  * the recomputation reads is then needed at that time too. Fills fwd_end,
  * back (the backward window, s > e when empty) and the net's schedule. */
-static int plan(mt_net *net, int *fwd_end, span *back, int *last_consumer)
+static int plan(mt_net *net, int allow_regen, int *fwd_end, span *back, int *last_consumer)
 {
     int L = net->n_layers, nt = net->n_tensors, train = !net->inference;
     for (int t = 0; t < nt; t++) {
@@ -211,7 +224,7 @@ static int plan(mt_net *net, int *fwd_end, span *back, int *last_consumer)
     if (!train)
         return MT_OK;
     free(net->regen);
-    net->regen = calloc((size_t)nt, sizeof *net->regen);
+    net->regen = calloc((unsigned)nt, sizeof *net->regen);
     if (!net->regen)
         return mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory");
     /* consumers before producers: a regeneration's needs reach its inputs */
@@ -221,7 +234,7 @@ static int plan(mt_net *net, int *fwd_end, span *back, int *last_consumer)
         if (back[t].s > back[t].e)
             continue;
         int pinned = net->keep_acts || last_consumer[t] == x->producer;
-        if (!l->regen_ok || pinned || back[t].s <= fwd_end[t])
+        if (!allow_regen || !l->regen_ok || pinned || back[t].s <= fwd_end[t])
             continue;
         x->regen = 1;
         for (int j = 0; j < l->n_in; j++)
@@ -242,29 +255,32 @@ static int plan(mt_net *net, int *fwd_end, span *back, int *last_consumer)
     return MT_OK;
 }
 
-int mt_buffers_alloc(mt_net *net)
+/* The scratch of a placement: the items and the plan's per-tensor spans. */
+typedef struct {
+    item *items;
+    item **order, **near;
+    int *fwd_end, *last_consumer;
+    span *back;
+    int n;
+} layout;
+
+/* Plans (with or without recomputation) and places every buffer of the net:
+ * fills the layout's items with their offsets and *arena with the arena's
+ * size. Allocates nothing, so finalize can place a net both ways and pick. */
+static int place_all(mt_net *net, int allow_regen, layout *lo, size_t *arena)
 {
-    int L = net->n_layers, nt = net->n_tensors, train = !net->inference;
-    int cap = 2 * nt + L * (MT_LAYER_MAX_BUF + MT_LAYER_MAX_IN), n = 0, rc = MT_OK;
-    item *items = calloc((size_t)cap, sizeof *items);
-    item **order = calloc((size_t)cap, sizeof *order);
-    int *fwd_end = malloc((size_t)nt * sizeof *fwd_end);
-    int *last_consumer = malloc((size_t)nt * sizeof *last_consumer);
-    span *back = malloc((size_t)nt * sizeof *back);
-    item **near = calloc((size_t)cap, sizeof *near);
-    int first = net->n_allocs;
-    if (!items || !order || !near || !fwd_end || !last_consumer || !back) {
-        rc = mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory");
-        goto done;
-    }
-    if ((rc = plan(net, fwd_end, back, last_consumer)) < 0)
-        goto done;
+    int L = net->n_layers, nt = net->n_tensors, train = !net->inference, n = 0;
+    item *items = lo->items, **order = lo->order;
+    int *fwd_end = lo->fwd_end, *last_consumer = lo->last_consumer;
+    span *back = lo->back;
+    int rc = plan(net, allow_regen, fwd_end, back, last_consumer);
+    if (rc < 0)
+        return rc;
     for (int t = 0; t < nt; t++) {
         mt_tensor *x = net->tensors[t];
         size_t bytes = dnnl_memory_desc_get_size(&x->md);
         item *d = &items[n++];
-        d->bytes = bytes;
-        d->where = (void **)&x->data;
+        *d = (item){.bytes = bytes, .where = (void **)&x->data};
         d->pinned = net->keep_acts || x->producer < 0 || last_consumer[t] == x->producer;
         d->iv[0] = (span){x->producer, fwd_end[t]};
         d->n_iv = 1;
@@ -276,8 +292,7 @@ int mt_buffers_alloc(mt_net *net)
         }
         if (x->needs_diff) {
             item *g = &items[n++];
-            g->bytes = bytes;
-            g->where = (void **)&x->diff;
+            *g = (item){.bytes = bytes, .where = (void **)&x->diff};
             g->iv[0] = (span){2 * L - 1 - last_consumer[t], 2 * L - 1 - x->producer};
             g->n_iv = 1;
             g->pinned = net->keep_grads || x->producer < 0;
@@ -296,8 +311,7 @@ int mt_buffers_alloc(mt_net *net)
                 !(j == 1 && l->in[0] == x))
                 continue;
             item *it = &items[n++];
-            it->bytes = dnnl_memory_desc_get_size(&x->md);
-            it->where = &l->diff_tmp[j];
+            *it = (item){.bytes = dnnl_memory_desc_get_size(&x->md), .where = &l->diff_tmp[j]};
             it->iv[0] = (span){2 * L - 1 - i, 2 * L - 1 - i};
             it->n_iv = 1;
         }
@@ -307,8 +321,7 @@ int mt_buffers_alloc(mt_net *net)
                 (!train && scope != MT_BUF_ALWAYS && scope != MT_BUF_FORWARD))
                 continue;
             item *it = &items[n++];
-            it->bytes = l->buf_size[b];
-            it->where = &l->buf[b];
+            *it = (item){.bytes = l->buf_size[b], .where = &l->buf[b]};
             it->pinned = scope == MT_BUF_ALWAYS;
             it->iv[0] = scope == MT_BUF_FORWARD    ? (span){i, i}
                         : scope == MT_BUF_TRAINING ? (span){i, bt}
@@ -319,16 +332,72 @@ int mt_buffers_alloc(mt_net *net)
     for (int k = 0; k < n; k++)
         order[k] = &items[k];
     qsort(order, (size_t)n, sizeof *order, by_size);
-    size_t arena = 0;
-    for (int k = 0; k < n && rc >= 0; k++) {
+    *arena = 0;
+    for (int k = 0; k < n; k++) {
         item *it = order[k];
+        if (it->pinned)
+            continue;
+        it->offset = place(order, k, it, lo->near);
+        size_t end = it->offset + (it->bytes + 63) / 64 * 64;
+        *arena = end > *arena ? end : *arena;
+    }
+    lo->n = n;
+    return MT_OK;
+}
+
+/* The net's allowance: its own, else $MUTAU_RECOMPUTE_ALLOWANCE, else the
+ * default. */
+static int allowance(const mt_net *net, size_t *bytes)
+{
+    const char *env = getenv("MUTAU_RECOMPUTE_ALLOWANCE");
+    *bytes = MT_RECOMPUTE_ALLOWANCE;
+    if (net->allowance_set)
+        *bytes = net->allowance;
+    else if (env && *env) {
+        uint64_t b;
+        int rc = mt_mem_parse_size(env, &b);
+        if (rc < 0)
+            return mt_error_context(rc, "MUTAU_RECOMPUTE_ALLOWANCE");
+        *bytes = b > SIZE_MAX ? SIZE_MAX : (size_t)b;
+    }
+    return MT_OK;
+}
+
+int mt_buffers_alloc(mt_net *net)
+{
+    int L = net->n_layers, nt = net->n_tensors, rc = MT_OK;
+    int cap = 2 * nt + L * (MT_LAYER_MAX_BUF + MT_LAYER_MAX_IN);
+    layout lo = {.items = calloc((size_t)cap, sizeof *lo.items),
+                 .order = calloc((size_t)cap, sizeof *lo.order),
+                 .near = calloc((size_t)cap, sizeof *lo.near),
+                 .fwd_end = malloc((size_t)nt * sizeof *lo.fwd_end),
+                 .last_consumer = malloc((size_t)nt * sizeof *lo.last_consumer),
+                 .back = malloc((size_t)nt * sizeof *lo.back)};
+    int first = net->n_allocs;
+    size_t arena = 0, kept = 0, limit = 0;
+    if (!lo.items || !lo.order || !lo.near || !lo.fwd_end || !lo.last_consumer || !lo.back) {
+        rc = mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory");
+        goto done;
+    }
+    /* Recompute only when keeping costs more memory than the allowance
+     * (mt_net_recompute_allowance): place the net both ways (placing
+     * allocates nothing) and keep the recomputing plan only then. */
+    net->regen_saves = 0;
+    if ((rc = allowance(net, &limit)) < 0 || (rc = place_all(net, 0, &lo, &kept)) < 0)
+        goto done;
+    if (!net->inference && !net->keep_acts) {
+        if ((rc = place_all(net, 1, &lo, &arena)) < 0)
+            goto done;
+        net->regen_saves = kept > arena ? kept - arena : 0;
+        if (net->regen_saves <= limit && net->n_regen && (rc = place_all(net, 0, &lo, &arena)) < 0)
+            goto done;
+    } else
+        arena = kept;
+    for (int k = 0; k < lo.n && rc >= 0; k++) {
+        item *it = lo.order[k];
         it->slot = rc = add_alloc(net, it->bytes, !it->pinned);
-        if (rc >= 0 && !it->pinned) {
-            it->offset = place(order, k, it, near);
+        if (rc >= 0 && !it->pinned)
             net->allocs[it->slot].offset = it->offset;
-            size_t end = it->offset + (it->bytes + 63) / 64 * 64;
-            arena = end > arena ? end : arena;
-        }
     }
     /* The shared allocations are pieces of one arena, which a net that never
      * runs at the same time may lend (mt_net_borrow_memory). */
@@ -353,15 +422,15 @@ int mt_buffers_alloc(mt_net *net)
             rc = mt_error(MT_ERR_NOMEM, "mt_net_finalize: out of memory for %zu bytes",
                           a->bytes);
     }
-    for (int k = 0; k < n && rc >= 0; k++)
-        *items[k].where = net->allocs[items[k].slot].p;
+    for (int k = 0; k < lo.n && rc >= 0; k++)
+        *lo.items[k].where = net->allocs[lo.items[k].slot].p;
 done:
-    free(near);
-    free(items);
-    free(order);
-    free(fwd_end);
-    free(last_consumer);
-    free(back);
+    free(lo.near);
+    free(lo.items);
+    free(lo.order);
+    free(lo.fwd_end);
+    free(lo.last_consumer);
+    free(lo.back);
     return rc < 0 ? rc : MT_OK;
 }
 

@@ -417,6 +417,8 @@ static int clone(mt_net **out, const mt_net *src, int batch, float *params, floa
     net->want_input_grad = src->want_input_grad;
     net->keep_grads = src->keep_grads;
     net->keep_acts = src->keep_acts;
+    net->allowance_set = src->allowance_set;
+    net->allowance = src->allowance;
     net->inference = inference;
     net->precision = src->precision;
     net->lender = share_memory ? src : NULL;

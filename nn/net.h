@@ -249,6 +249,20 @@ int mt_net_keep_grads(mt_net *net, int on);
  * shares memory with later ones. Off by default. */
 int mt_net_keep_activations(mt_net *net, int on);
 
+/* Before finalize: whether a training net recomputes activations for
+ * backward instead of keeping them (a batch norm's output, a SphereConv's
+ * output: nn/buffers.c). It recomputes only when keeping them would make its
+ * shared memory (the arena) larger by more than `bytes`: recomputing costs a
+ * few percent of the step, so it is worth it only where the memory matters.
+ * The results are the same bit for bit either way. 0: recompute whenever it
+ * saves memory; SIZE_MAX: never. Default: $MUTAU_RECOMPUTE_ALLOWANCE (a size,
+ * as "256M", "1G" or "0"; a bad one fails finalize naming it), else
+ * MT_RECOMPUTE_ALLOWANCE. The choice depends on the net's layers, shapes,
+ * batch and precision only, so every net of a run with the same ones (the
+ * workers of a run) chooses alike. Clones inherit the allowance. */
+#define MT_RECOMPUTE_ALLOWANCE ((size_t)256 * 1000 * 1000)
+int mt_net_recompute_allowance(mt_net *net, size_t bytes);
+
 float mt_net_loss(const mt_net *net);          /* mean over the valid samples */
 const float *mt_net_probs(const mt_net *net);  /* (n, classes), row-major */
 int mt_net_classes(const mt_net *net);
@@ -305,6 +319,9 @@ void mt_net_profile_print(const mt_net *net, FILE *out, int steps, double step_s
 typedef struct mt_net_mem {
     size_t own, shared, layer_private, params, scratch, total;
     size_t borrowed; /* the lender's shared memory this net runs in (not in total) */
+    int recomputed;         /* activations recomputed for backward each step (0: keeps them) */
+    size_t recompute_saves; /* the shared memory recomputing saves, or would save: the
+                             * net's choice compares it with its allowance */
 } mt_net_mem;
 int mt_net_memory(const mt_net *net, mt_net_mem *m);
 /* One line per layer (output size, own or shared memory, private buffers)

@@ -59,6 +59,9 @@ struct mt_net {
     const mt_net *lender;
     mt_regen *regen; /* in order of time */
     int n_regen;
+    int allowance_set;       /* mt_net_recompute_allowance was called */
+    size_t allowance;        /* its bytes */
+    size_t regen_saves;      /* arena bytes recomputing saves (chosen or not) */
     int threads; /* OpenMP threads the primitives were created for */
     int precision; /* enum mt_precision */
 };

@@ -42,6 +42,8 @@ int mt_net_memory(const mt_net *net, mt_net_mem *m)
     m->scratch = net->scratch_size + (size_t)net->batch * sizeof(int);
     if (net->lender && !net->arena_bytes)
         m->borrowed = mt_buffers_bytes(net->lender, 1);
+    m->recomputed = net->n_regen;
+    m->recompute_saves = net->regen_saves;
     m->total = m->shared + m->own + m->layer_private + m->params + m->scratch;
     return MT_OK;
 }
@@ -72,4 +74,10 @@ void mt_net_memory_print(const mt_net *net, FILE *out)
             m.total / MB, m.own / MB, m.shared / MB, m.layer_private / MB, m.params / MB,
             m.scratch / MB,
             m.borrowed ? " (shared activations in another net's memory)" : "");
+    if (!net->inference)
+        fprintf(out,
+                "%s: recomputing saves %.1f MB of shared memory (it recomputes when that is "
+                "more than its allowance)\n",
+                m.recomputed ? "recomputes activations for backward" : "keeps its activations",
+                m.recompute_saves / MB);
 }

@@ -7,7 +7,8 @@
  *     workers, and a delay ring of 100001 versions), nothing written; the
  *     same run goes ahead with --ignore-memory; a bad MUTAU_MEM_AVAILABLE is
  *     exit 2 naming it; a run that fits records its estimate next to its
- *     peak in final.json, and the two agree;
+ *     peak in final.json, and the two agree; final.json says whether the
+ *     training net recomputes activations (MUTAU_RECOMPUTE_ALLOWANCE);
  *   - `mutau sweep`: cells side by side against the memory (sweep/estimate.h)
  *     worked by hand; a dry run prints the trial's peak, runs fewer cells at
  *     a time when they do not fit, warns when --jobs or one cell alone does
@@ -265,6 +266,35 @@ START_TEST(train_estimate_matches_peak)
 }
 END_TEST
 
+/* final.json says whether the training net recomputes activations for
+ * backward (nn/net.h): the tiny net keeps them under the default allowance
+ * and recomputes them with MUTAU_RECOMPUTE_ALLOWANCE=0, which saves memory. */
+START_TEST(train_reports_recomputation)
+{
+    char err[2048];
+    const char *out[2] = {"k/final.json", "r/final.json"};
+    double saves[2];
+    for (int k = 0; k < 2; k++) {
+        if (k)
+            ck_assert_int_eq(setenv("MUTAU_RECOMPUTE_ALLOWANCE", "0", 1), 0);
+        else
+            ck_assert_int_eq(unsetenv("MUTAU_RECOMPUTE_ALLOWANCE"), 0);
+        int rc = train(NULL, k ? "--out r" : "--out k", err, sizeof err);
+        ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+        json_t *fin = json_read_checked(in_root(out[k]));
+        json_t *mem = json_object_get(fin, "memory");
+        json_t *re = json_object_get(mem, "train_net_recomputes");
+        ck_assert_msg(json_is_boolean(re) && json_is_true(re) == k, "%s: recomputes %s", out[k],
+                      json_is_true(re) ? "true" : "not true");
+        saves[k] = json_number_value(json_object_get(mem, "train_net_recompute_saves_bytes"));
+        json_decref(fin);
+    }
+    unsetenv("MUTAU_RECOMPUTE_ALLOWANCE");
+    ck_assert_msg(saves[0] > 0 && saves[0] == saves[1], "saves %g and %g bytes", saves[0],
+                  saves[1]);
+}
+END_TEST
+
 /* ---- mutau sweep ------------------------------------------------------------- */
 
 START_TEST(sweep_jobs_arithmetic)
@@ -363,6 +393,7 @@ static Suite *mem_guard_suite(void)
     tcase_add_test(tc, train_refused);
     tcase_add_test(tc, train_ignore_memory);
     tcase_add_test(tc, train_estimate_matches_peak);
+    tcase_add_test(tc, train_reports_recomputation);
     tcase_add_test(tc, sweep_memory);
     suite_add_tcase(s, tc);
     tc = tcase_create("sweep");

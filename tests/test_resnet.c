@@ -86,8 +86,8 @@ START_TEST(nhwc_input_matches_nchw)
 }
 END_TEST
 
-/* Shared gradient buffers and shared or recomputed activations (the
- * default) give the very gradients of one buffer per activation. */
+/* Shared gradient buffers and shared, recomputed activations (allowance 0)
+ * give the very gradients of one buffer per activation. */
 START_TEST(shared_grad_buffers_change_nothing)
 {
     mt_resnet_cfg c = mt_resnet_default(14, 10);
@@ -102,9 +102,13 @@ START_TEST(shared_grad_buffers_change_nothing)
         ck_assert_int_eq(mt_net_create(&net, 4, 3, 8, 8), MT_OK);
         ck_assert_int_eq(mt_net_keep_grads(net, keep), MT_OK);
         ck_assert_int_eq(mt_net_keep_activations(net, keep), MT_OK);
+        ck_assert_int_eq(mt_net_recompute_allowance(net, 0), MT_OK);
         ck_assert_int_eq(mt_net_want_input_grad(net, 1), MT_OK);
         ck_assert_int_ge(mt_resnet_build(net, &c), 0);
         ck_assert_int_eq(mt_net_finalize(net, NULL, NULL, NULL), MT_OK);
+        mt_net_mem m;
+        ck_assert_int_eq(mt_net_memory(net, &m), MT_OK);
+        ck_assert_int_eq(m.recomputed > 0, !keep);
         mt_rng r;
         mt_rng_seed(&r, 6, 0);
         mt_net_init(net, &r);
@@ -121,6 +125,99 @@ START_TEST(shared_grad_buffers_change_nothing)
     ck_assert_int_eq(memcmp(gx[0], gx[1], sizeof gx[0]), 0);
     free(g[0]);
     free(g[1]);
+}
+END_TEST
+
+/* One training step of a ResNet-14 on 8x8 images, with the recomputation
+ * allowance `allowance` if `set`, else the default: its gradients in *g
+ * (malloc'd), its memory in *m, the net in *keep (else freed). */
+static void recompute_step(int set, size_t allowance, float **g, mt_net_mem *m, mt_net **keep)
+{
+    mt_resnet_cfg c = mt_resnet_default(14, 10);
+    c.h = c.w = 8;
+    float x[4 * 3 * 8 * 8];
+    int labels[4] = {1, 2, 3, 9};
+    gc_fill_normal(x, sizeof x / sizeof *x, 6, 1);
+    mt_net *net;
+    ck_assert_int_eq(mt_net_create(&net, 4, 3, 8, 8), MT_OK);
+    if (set)
+        ck_assert_int_eq(mt_net_recompute_allowance(net, allowance), MT_OK);
+    ck_assert_int_ge(mt_resnet_build(net, &c), 0);
+    ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    ck_assert_int_eq(mt_net_memory(net, m), MT_OK);
+    mt_rng r;
+    mt_rng_seed(&r, 6, 0);
+    mt_net_init(net, &r);
+    ck_assert_int_eq(mt_net_set_input(net, x, 4, labels), MT_OK);
+    ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+    ck_assert_int_eq(mt_net_backward(net), MT_OK);
+    size_t np = mt_net_param_count(net);
+    *g = malloc(np * sizeof(float));
+    memcpy(*g, mt_net_grads(net), np * sizeof(float));
+    if (keep)
+        *keep = net;
+    else
+        mt_net_free(net);
+}
+
+/* A training net recomputes activations for backward only when keeping them
+ * would take more shared memory than its allowance, and computes the same
+ * gradients bit for bit either way: a small net keeps them under the default
+ * allowance, recomputes under one a byte below what recomputing saves (set by
+ * the call or by MUTAU_RECOMPUTE_ALLOWANCE), keeps them at exactly that;
+ * training clones inherit the allowance, inference clones recompute nothing;
+ * a bad MUTAU_RECOMPUTE_ALLOWANCE fails finalize naming it. */
+START_TEST(recomputes_only_over_the_allowance)
+{
+    unsetenv("MUTAU_RECOMPUTE_ALLOWANCE");
+    float *g[4];
+    mt_net_mem m[4];
+    mt_net *over;
+    recompute_step(0, 0, &g[0], &m[0], NULL);
+    size_t saves = m[0].recompute_saves;
+    ck_assert_int_eq(m[0].recomputed, 0);
+    ck_assert_uint_gt(saves, 0);
+    ck_assert_uint_le(saves, MT_RECOMPUTE_ALLOWANCE);
+    recompute_step(1, saves - 1, &g[1], &m[1], &over);
+    ck_assert_int_gt(m[1].recomputed, 0);
+    ck_assert_uint_eq(m[1].shared + saves, m[0].shared);
+    recompute_step(1, saves, &g[2], &m[2], NULL);
+    ck_assert_int_eq(m[2].recomputed, 0);
+    ck_assert_uint_eq(m[2].shared, m[0].shared);
+    setenv("MUTAU_RECOMPUTE_ALLOWANCE", "0", 1);
+    recompute_step(0, 0, &g[3], &m[3], NULL);
+    ck_assert_int_eq(m[3].recomputed, m[1].recomputed);
+    size_t np = mt_net_param_count(over);
+    for (int k = 1; k < 4; k++)
+        ck_assert_msg(memcmp(g[0], g[k], np * sizeof(float)) == 0, "net %d: other gradients", k);
+
+    /* Clones: the environment no longer says, the source's allowance does. */
+    unsetenv("MUTAU_RECOMPUTE_ALLOWANCE");
+    mt_net *tc, *ic;
+    mt_net_mem mc;
+    ck_assert_int_eq(mt_net_clone(&tc, over, 4, NULL, NULL, NULL), MT_OK);
+    ck_assert_int_eq(mt_net_memory(tc, &mc), MT_OK);
+    ck_assert_int_eq(mc.recomputed, m[1].recomputed);
+    ck_assert_int_eq(mt_net_clone_inference(&ic, over, 4, mt_net_params(over), mt_net_state(over),
+                                            0),
+                     MT_OK);
+    ck_assert_int_eq(mt_net_memory(ic, &mc), MT_OK);
+    ck_assert_int_eq(mc.recomputed, 0);
+    mt_net_free(ic);
+    mt_net_free(tc);
+    mt_net_free(over);
+
+    setenv("MUTAU_RECOMPUTE_ALLOWANCE", "lots", 1);
+    mt_net *bad;
+    mt_resnet_cfg c = mt_resnet_default(8, 10);
+    ck_assert_int_eq(mt_net_create(&bad, 2, 3, 32, 32), MT_OK);
+    ck_assert_int_ge(mt_resnet_build(bad, &c), 0);
+    ck_assert_int_lt(mt_net_finalize(bad, NULL, NULL, NULL), 0);
+    ck_assert_msg(strstr(mt_errmsg(), "MUTAU_RECOMPUTE_ALLOWANCE") != NULL, "%s", mt_errmsg());
+    mt_net_free(bad);
+    unsetenv("MUTAU_RECOMPUTE_ALLOWANCE");
+    for (int k = 0; k < 4; k++)
+        free(g[k]);
 }
 END_TEST
 
@@ -538,6 +635,7 @@ Suite *resnet_suite(void)
     tcase_add_test(t, nhwc_input_matches_nchw);
     tcase_add_test(t, thread_count_change_recreates_primitives);
     tcase_add_loop_test(t, shared_grad_buffers_change_nothing, 0, 2);
+    tcase_add_test(t, recomputes_only_over_the_allowance);
     tcase_add_test(t, segments_tile_the_buffers);
     tcase_add_test(t, signature_follows_shapes_not_batch);
     tcase_add_test(t, bad_resnet_configs_are_refused);

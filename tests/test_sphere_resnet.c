@@ -75,7 +75,7 @@ START_TEST(preset_sizes_are_exact)
 }
 END_TEST
 
-/* Shared and recomputed activations (the default: the SphereConv's output
+/* Shared and recomputed activations (allowance 0: the SphereConv's output
  * from its cached cosines, the batch norm's from its input) give the very
  * gradients of one buffer per activation, for every operator; _i >= 5 the
  * same in bf16 (the output recomputed from the kept bf16 convolution). */
@@ -104,9 +104,13 @@ START_TEST(recomputed_activations_change_nothing)
         ck_assert_int_eq(mt_net_create(&net, n, 3, hw, hw), MT_OK);
         ck_assert_int_eq(mt_net_keep_activations(net, keep), MT_OK);
         ck_assert_int_eq(mt_net_keep_grads(net, keep), MT_OK);
+        ck_assert_int_eq(mt_net_recompute_allowance(net, 0), MT_OK);
         ck_assert_int_eq(mt_net_want_input_grad(net, 1), MT_OK);
         ck_assert_int_ge(mt_sphere_resnet_build(net, &cfg), 0);
         ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+        mt_net_mem m;
+        ck_assert_int_eq(mt_net_memory(net, &m), MT_OK);
+        ck_assert_int_eq(m.recomputed > 0, !keep);
         mt_rng r;
         mt_rng_seed(&r, 6, 0);
         mt_net_init(net, &r);

@@ -450,15 +450,19 @@ int mt_trainer_write_final(const mt_trainer *t, const char *dir, const char *sta
     mt_mem_usage mem;
     if (mt_mem_usage_self(&mem) == MT_OK && mem.peak > 0)
         json_object_set_new(j, "peak_rss_bytes", json_integer((json_int_t)mem.peak));
-    /* what the training and the evaluation network hold (nn/net.h) */
+    /* what the training and the evaluation network hold (nn/net.h), and
+     * whether the training net recomputes activations for backward */
     mt_net_mem nm, em;
     if (mt_net_memory(t->net, &nm) == MT_OK && mt_net_memory(t->eval_net, &em) == MT_OK)
         json_object_set_new(j, "memory",
-                            json_pack("{s:I, s:I, s:I, s:I}", "train_net_bytes",
+                            json_pack("{s:I, s:I, s:b, s:I, s:I, s:I}", "train_net_bytes",
                                       (json_int_t)nm.total, "train_net_activation_bytes",
                                       (json_int_t)(nm.shared + nm.own + nm.layer_private),
-                                      "eval_net_bytes", (json_int_t)em.total,
-                                      "eval_net_borrowed_bytes", (json_int_t)em.borrowed));
+                                      "train_net_recomputes", nm.recomputed > 0,
+                                      "train_net_recompute_saves_bytes",
+                                      (json_int_t)nm.recompute_saves, "eval_net_bytes",
+                                      (json_int_t)em.total, "eval_net_borrowed_bytes",
+                                      (json_int_t)em.borrowed));
     if (strcmp(status, "interrupted") == 0) {
         char cmd[MT_PATH_CAP + 64];
         snprintf(cmd, sizeof cmd, "mutau train --resume %s", dir);

@@ -79,9 +79,11 @@ int mt_bench_memory(const mt_train_config *cfg, int classes, FILE *layers, FILE 
         fprintf(out,
                 "bench memory model=%s width=%d batch=%d eval_batch=%d train_net_mb=%.1f "
                 "eval_net_mb=%.1f built_rss_mb=%.1f after_step_rss_mb=%.1f "
-                "after_eval_rss_mb=%.1f peak_rss_mb=%.1f start_rss_mb=%.1f\n",
+                "after_eval_rss_mb=%.1f peak_rss_mb=%.1f start_rss_mb=%.1f recomputes=%s "
+                "recomputed=%d recompute_saves_mb=%.1f\n",
                 cfg->model, cfg->width, cfg->batch, cfg->eval_batch, mb(m.total), mb(e.total),
-                mb(u1.rss), mb(u2.rss), mb(u3.rss), mb(u3.peak), mb(u0.rss));
+                mb(u1.rss), mb(u2.rss), mb(u3.rss), mb(u3.peak), mb(u0.rss),
+                m.recomputed ? "yes" : "no", m.recomputed, mb(m.recompute_saves));
     }
     mt_net_free(eval);
     mt_net_free(net);
