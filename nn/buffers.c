@@ -22,7 +22,11 @@
  * backward reads; a SphereConv from its cached cosines) is needed over two
  * intervals instead: the forward pass up to its last reader, and backward
  * from the first layer that reads it, just before which the net recomputes
- * it (mt_buffers_regen), to the last.
+ * it (mt_buffers_regen), to the last. Recomputing costs a few percent of
+ * the step, so a training net does it only when keeping those activations
+ * would make the arena larger by more than its allowance
+ * (mt_net_recompute_allowance): finalize places the net both ways and
+ * compares.
  * Buffers whose intervals are disjoint share memory: in a training ResNet the
  * block tail's batch-norm output (read by the add's forward only) and every
  * gradient land in memory that something else used earlier, as do a late
@@ -192,11 +196,12 @@ static void widen(span *w, int t)
         w->e = t;
 }
 
-/* Which activations are regenerated and when: an activation whose producer
- * can recompute it (mt_layer_can_regen) is dropped after its last forward
- * reader and recomputed just before the first backward that needs it; what
- * the recomputation reads is then needed at that time too. Fills fwd_end,
- * back (the backward window, s > e when empty) and the net's schedule. */
+/* Which activations are regenerated and when: with allow_regen, an
+ * activation whose producer can recompute it (mt_layer_can_regen) is dropped
+ * after its last forward reader and recomputed just before the first
+ * backward that needs it; what the recomputation reads is then needed at
+ * that time too. Fills fwd_end, back (the backward window, s > e when empty)
+ * and the net's schedule. */
 static int plan(mt_net *net, int allow_regen, int *fwd_end, span *back, int *last_consumer)
 {
     int L = net->n_layers, nt = net->n_tensors, train = !net->inference;
