@@ -86,62 +86,27 @@ START_TEST(nhwc_input_matches_nchw)
 }
 END_TEST
 
-/* Shared gradient buffers and shared, recomputed activations (allowance 0)
- * give the very gradients of one buffer per activation. */
-START_TEST(shared_grad_buffers_change_nothing)
+/* One training step of a ResNet-14 (shortcut option A or B) on 8x8 images,
+ * keeping every gradient and activation buffer if `keep`, with the
+ * recomputation allowance `allowance` if `set`, else the default: the
+ * parameter gradients in *g (malloc'd), the input's in gx, the net's memory
+ * in *m. Returns the net. */
+static mt_net *resnet14_step(int shortcut, int keep, int set, size_t allowance, float **g,
+                             float *gx, mt_net_mem *m)
 {
     mt_resnet_cfg c = mt_resnet_default(14, 10);
     c.h = c.w = 8;
-    c.shortcut = _i ? MT_SHORTCUT_B : MT_SHORTCUT_A;
-    float *g[2] = {NULL, NULL}, x[4 * 3 * 8 * 8], gx[2][4 * 3 * 8 * 8];
-    int labels[4] = {1, 2, 3, 9};
-    gc_fill_normal(x, sizeof x / sizeof *x, 6, 1);
-    size_t np = 0;
-    for (int keep = 0; keep < 2; keep++) {
-        mt_net *net;
-        ck_assert_int_eq(mt_net_create(&net, 4, 3, 8, 8), MT_OK);
-        ck_assert_int_eq(mt_net_keep_grads(net, keep), MT_OK);
-        ck_assert_int_eq(mt_net_keep_activations(net, keep), MT_OK);
-        ck_assert_int_eq(mt_net_recompute_allowance(net, 0), MT_OK);
-        ck_assert_int_eq(mt_net_want_input_grad(net, 1), MT_OK);
-        ck_assert_int_ge(mt_resnet_build(net, &c), 0);
-        ck_assert_int_eq(mt_net_finalize(net, NULL, NULL, NULL), MT_OK);
-        mt_net_mem m;
-        ck_assert_int_eq(mt_net_memory(net, &m), MT_OK);
-        ck_assert_int_eq(m.recomputed > 0, !keep);
-        mt_rng r;
-        mt_rng_seed(&r, 6, 0);
-        mt_net_init(net, &r);
-        ck_assert_int_eq(mt_net_set_input(net, x, 4, labels), MT_OK);
-        ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
-        ck_assert_int_eq(mt_net_backward(net), MT_OK);
-        np = mt_net_param_count(net);
-        g[keep] = malloc(np * sizeof(float));
-        memcpy(g[keep], mt_net_grads(net), np * sizeof(float));
-        ck_assert_int_eq(mt_net_read_diff(net, mt_net_input(net), gx[keep]), MT_OK);
-        mt_net_free(net);
-    }
-    ck_assert_int_eq(memcmp(g[0], g[1], np * sizeof(float)), 0);
-    ck_assert_int_eq(memcmp(gx[0], gx[1], sizeof gx[0]), 0);
-    free(g[0]);
-    free(g[1]);
-}
-END_TEST
-
-/* One training step of a ResNet-14 on 8x8 images, with the recomputation
- * allowance `allowance` if `set`, else the default: its gradients in *g
- * (malloc'd), its memory in *m, the net in *keep (else freed). */
-static void recompute_step(int set, size_t allowance, float **g, mt_net_mem *m, mt_net **keep)
-{
-    mt_resnet_cfg c = mt_resnet_default(14, 10);
-    c.h = c.w = 8;
+    c.shortcut = shortcut;
     float x[4 * 3 * 8 * 8];
     int labels[4] = {1, 2, 3, 9};
     gc_fill_normal(x, sizeof x / sizeof *x, 6, 1);
     mt_net *net;
     ck_assert_int_eq(mt_net_create(&net, 4, 3, 8, 8), MT_OK);
+    ck_assert_int_eq(mt_net_keep_grads(net, keep), MT_OK);
+    ck_assert_int_eq(mt_net_keep_activations(net, keep), MT_OK);
     if (set)
         ck_assert_int_eq(mt_net_recompute_allowance(net, allowance), MT_OK);
+    ck_assert_int_eq(mt_net_want_input_grad(net, 1), MT_OK);
     ck_assert_int_ge(mt_resnet_build(net, &c), 0);
     ck_assert_msg(mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
     ck_assert_int_eq(mt_net_memory(net, m), MT_OK);
@@ -154,11 +119,30 @@ static void recompute_step(int set, size_t allowance, float **g, mt_net_mem *m, 
     size_t np = mt_net_param_count(net);
     *g = malloc(np * sizeof(float));
     memcpy(*g, mt_net_grads(net), np * sizeof(float));
-    if (keep)
-        *keep = net;
-    else
-        mt_net_free(net);
+    ck_assert_int_eq(mt_net_read_diff(net, mt_net_input(net), gx), MT_OK);
+    return net;
 }
+
+/* Shared gradient buffers and shared, recomputed activations (allowance 0)
+ * give the very gradients of one buffer per activation. */
+START_TEST(shared_grad_buffers_change_nothing)
+{
+    float *g[2], gx[2][4 * 3 * 8 * 8];
+    size_t np = 0;
+    for (int keep = 0; keep < 2; keep++) {
+        mt_net_mem m;
+        mt_net *net = resnet14_step(_i ? MT_SHORTCUT_B : MT_SHORTCUT_A, keep, 1, 0, &g[keep],
+                                    gx[keep], &m);
+        ck_assert_int_eq(m.recomputed > 0, !keep);
+        np = mt_net_param_count(net);
+        mt_net_free(net);
+    }
+    ck_assert_int_eq(memcmp(g[0], g[1], np * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(gx[0], gx[1], sizeof gx[0]), 0);
+    free(g[0]);
+    free(g[1]);
+}
+END_TEST
 
 /* A training net recomputes activations for backward only when keeping them
  * would take more shared memory than its allowance, and computes the same
@@ -170,26 +154,28 @@ static void recompute_step(int set, size_t allowance, float **g, mt_net_mem *m, 
 START_TEST(recomputes_only_over_the_allowance)
 {
     unsetenv("MUTAU_RECOMPUTE_ALLOWANCE");
-    float *g[4];
+    float *g[4], gx[4 * 3 * 8 * 8];
     mt_net_mem m[4];
-    mt_net *over;
-    recompute_step(0, 0, &g[0], &m[0], NULL);
-    size_t saves = m[0].recompute_saves;
+    mt_net *over, *net[4];
+    net[0] = resnet14_step(MT_SHORTCUT_A, 0, 0, 0, &g[0], gx, &m[0]);
+    size_t saves = m[0].recompute_saves, np = mt_net_param_count(net[0]);
     ck_assert_int_eq(m[0].recomputed, 0);
     ck_assert_uint_gt(saves, 0);
     ck_assert_uint_le(saves, MT_RECOMPUTE_ALLOWANCE);
-    recompute_step(1, saves - 1, &g[1], &m[1], &over);
+    over = net[1] = resnet14_step(MT_SHORTCUT_A, 0, 1, saves - 1, &g[1], gx, &m[1]);
     ck_assert_int_gt(m[1].recomputed, 0);
     ck_assert_uint_eq(m[1].shared + saves, m[0].shared);
-    recompute_step(1, saves, &g[2], &m[2], NULL);
+    net[2] = resnet14_step(MT_SHORTCUT_A, 0, 1, saves, &g[2], gx, &m[2]);
     ck_assert_int_eq(m[2].recomputed, 0);
     ck_assert_uint_eq(m[2].shared, m[0].shared);
     setenv("MUTAU_RECOMPUTE_ALLOWANCE", "0", 1);
-    recompute_step(0, 0, &g[3], &m[3], NULL);
+    net[3] = resnet14_step(MT_SHORTCUT_A, 0, 0, 0, &g[3], gx, &m[3]);
     ck_assert_int_eq(m[3].recomputed, m[1].recomputed);
-    size_t np = mt_net_param_count(over);
     for (int k = 1; k < 4; k++)
         ck_assert_msg(memcmp(g[0], g[k], np * sizeof(float)) == 0, "net %d: other gradients", k);
+    for (int k = 0; k < 4; k++)
+        if (net[k] != over)
+            mt_net_free(net[k]);
 
     /* Clones: the environment no longer says, the source's allowance does. */
     unsetenv("MUTAU_RECOMPUTE_ALLOWANCE");
