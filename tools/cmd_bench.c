@@ -174,6 +174,9 @@ static int bench_rounds(int precision, const bench_models *m, const long *thread
     int rc = MT_OK;
     for (int d = 0; d < m->n && rc >= 0; d++) {
         mt_bench_net *nets[2] = {NULL, NULL}; /* [0] in `precision`, [1] fp32 for bf16 */
+        /* built at the first count timed: built at the machine's default they
+         * would time convolution trials at a count the bench may not run */
+        mt_set_threads((int)threads[0]);
         rc = net_create(&nets[0], m, d, precision, classes, batch);
         if (rc >= 0 && bf16)
             rc = net_create(&nets[1], m, d, MT_FP32, classes, batch);
@@ -242,6 +245,7 @@ static int bench_fp32(const bench_models *m, const long *threads, int nt, int ba
             mt_step_timing tm;
             if (profile)
                 print_profile_head(m, d, threads[t], NULL);
+            mt_set_threads((int)threads[t]); /* build at the count it runs */
             int rc = net_create(&b, m, d, MT_FP32, classes, batch);
             if (rc >= 0)
                 rc = mt_bench_net_run(b, (int)threads[t], warmup, steps,
