@@ -8,12 +8,11 @@
  * Not here: shortcut transforms (nn/shortcut_pad.c, or a 1x1 conv + BN).
  */
 #include "core/status.h"
-#include "nn/bf16.h"
+#include "nn/eltwise.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 typedef struct {
     int relu;
@@ -110,24 +109,11 @@ static int add_forward(mt_layer *l, int train)
          * primitive with a post-op took here. */
         size_t n = mt_md_count(&l->out->md);
         int relu = ((const add_cfg *)l->cfg)->relu;
-        if (l->out->md.data_type == dnnl_bf16) {
+        if (l->out->md.data_type == dnnl_bf16)
             mt_bf16_add((mt_bf16 *)l->out->data, (const mt_bf16 *)l->in[0]->data,
                         (const mt_bf16 *)l->in[1]->data, n, relu);
-            return MT_OK;
-        }
-        const float *restrict a = l->in[0]->data, *restrict b = l->in[1]->data;
-        float *restrict o = l->out->data;
-        if (relu) {
-#pragma omp parallel for simd schedule(static)
-            for (size_t k = 0; k < n; k++) {
-                float v = a[k] + b[k];
-                o[k] = v > 0 ? v : 0.0f;
-            }
-        } else {
-#pragma omp parallel for simd schedule(static)
-            for (size_t k = 0; k < n; k++)
-                o[k] = a[k] + b[k];
-        }
+        else
+            mt_f32_add(l->out->data, l->in[0]->data, l->in[1]->data, n, relu);
         return MT_OK;
     }
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC_0, p->m_a}, {DNNL_ARG_SRC_1, p->m_b},
@@ -135,26 +121,15 @@ static int add_forward(mt_layer *l, int train)
     return mt_prim_exec(l->net, p->fwd, 3, a, "add forward");
 }
 
-/* t = (out > 0 ? dout : 0), or t = dout without ReLU; accumulate adds. In
- * the output's data type. */
-static void mask_grad(const mt_layer *l, void *tv, const void *outv, const void *doutv, size_t n,
-                      int relu, int accumulate)
+/* t = (out > 0 ? dout : 0), or t = dout without ReLU, in the output's data
+ * type. */
+static void mask_grad(const mt_layer *l, void *t, const void *out, const void *dout, size_t n,
+                      int relu)
 {
-    if (l->out->md.data_type == dnnl_bf16) {
-        mt_bf16_mask_grad(tv, outv, doutv, n, relu, accumulate);
-        return;
-    }
-    float *restrict t = tv;
-    const float *restrict out = outv, *restrict dout = doutv;
-    if (!relu && !accumulate) {
-        memcpy(t, dout, n * sizeof *t);
-        return;
-    }
-#pragma omp parallel for simd schedule(static)
-    for (size_t k = 0; k < n; k++) {
-        float g = !relu || out[k] > 0 ? dout[k] : 0.0f;
-        t[k] = accumulate ? t[k] + g : g;
-    }
+    if (l->out->md.data_type == dnnl_bf16)
+        mt_bf16_mask_grad(t, out, dout, n, relu, 0);
+    else
+        mt_f32_mask_grad(t, out, dout, n, relu, 0);
 }
 
 static int add_backward(mt_layer *l)
@@ -164,24 +139,13 @@ static int add_backward(mt_layer *l)
     mt_tensor *a = l->in[0], *b = l->in[1];
     const float *out = l->out->data, *dout = l->out->diff;
     size_t n = mt_md_count(&l->out->md);
-    if (p->same && a != b && a->diff && !a->diff_written && b->diff &&
-        l->out->md.data_type == dnnl_bf16) {
-        /* as below, in bf16 */
-        mt_bf16_add_backward((mt_bf16 *)a->diff, (mt_bf16 *)b->diff, (const mt_bf16 *)out,
-                             (const mt_bf16 *)dout, n, c->relu, b->diff_written);
-        a->diff_written = b->diff_written = 1;
-        return MT_OK;
-    }
     if (p->same && a != b && a->diff && !a->diff_written && b->diff) {
         /* The usual residual tail: one pass writes both gradients. */
-        float *restrict da = a->diff, *restrict db = b->diff;
-        int acc = b->diff_written;
-#pragma omp parallel for simd schedule(static)
-        for (size_t k = 0; k < n; k++) {
-            float g = !c->relu || out[k] > 0 ? dout[k] : 0.0f;
-            da[k] = g;
-            db[k] = acc ? db[k] + g : g;
-        }
+        if (l->out->md.data_type == dnnl_bf16)
+            mt_bf16_add_backward((mt_bf16 *)a->diff, (mt_bf16 *)b->diff, (const mt_bf16 *)out,
+                                 (const mt_bf16 *)dout, n, c->relu, b->diff_written);
+        else
+            mt_f32_add_backward(a->diff, b->diff, out, dout, n, c->relu, b->diff_written);
         a->diff_written = b->diff_written = 1;
         return MT_OK;
     }
@@ -191,12 +155,12 @@ static int add_backward(mt_layer *l)
         if (!t)
             continue;
         if (i == 1 && p->to_b) {
-            mask_grad(l, l->buf[0], out, dout, n, c->relu, 0);
+            mask_grad(l, l->buf[0], out, dout, n, c->relu);
             MT_DNNL(dnnl_memory_set_data_handle(p->m_db, t));
             dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_g}, {DNNL_ARG_TO, p->m_db}};
             rc = mt_prim_exec(l->net, p->to_b, 2, r, "add gradient reorder");
         } else {
-            mask_grad(l, t, out, dout, n, c->relu, 0);
+            mask_grad(l, t, out, dout, n, c->relu);
         }
         if (rc >= 0)
             rc = mt_layer_diff_end(l, i);

@@ -2,8 +2,9 @@
  * ReLU's and the shortcut's backward, summing branch gradients): the upper
  * half of an fp32, converted with round-to-nearest-even as oneDNN does.
  *
- * Not here: which tensors are bf16 (nn/net.h, mt_net_set_precision) or the
- * oneDNN primitives, which convert by themselves.
+ * Not here: which tensors are bf16 (nn/net.h, mt_net_set_precision), the
+ * passes over whole bf16 tensors (nn/eltwise.h) or the oneDNN primitives,
+ * which convert by themselves.
  */
 #ifndef MT_BF16_H
 #define MT_BF16_H
@@ -30,18 +31,5 @@ static inline mt_bf16 mt_bf16_from_f32(float f)
     /* a NaN stays a (quiet) NaN instead of rounding into infinity */
     return (mt_bf16)((u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : rounded);
 }
-
-/* o = a + b, then ReLU when relu != 0 (n elements, computed in fp32). */
-void mt_bf16_add(mt_bf16 *o, const mt_bf16 *a, const mt_bf16 *b, size_t n, int relu);
-/* d = d + s (n elements, the sum in fp32). */
-void mt_bf16_accumulate(mt_bf16 *d, const mt_bf16 *s, size_t n);
-/* t = (out > 0 ? dout : 0) (relu) or dout; with accumulate, t += that. */
-void mt_bf16_mask_grad(mt_bf16 *t, const mt_bf16 *out, const mt_bf16 *dout, size_t n, int relu,
-                       int accumulate);
-
-/* The residual add's backward in one pass: g = (out > 0 ? dout : 0) (relu)
- * or dout; da = g; db = g, or db + g with accumulate. */
-void mt_bf16_add_backward(mt_bf16 *da, mt_bf16 *db, const mt_bf16 *out, const mt_bf16 *dout,
-                          size_t n, int relu, int accumulate);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
-#include "nn/bf16.h"
+#include "nn/eltwise.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
 
@@ -299,15 +299,10 @@ int mt_layer_diff_end(mt_layer *l, int i)
         return MT_OK;
     }
     size_t n = mt_md_count(&t->md);
-    if (t->md.data_type == dnnl_bf16) {
+    if (t->md.data_type == dnnl_bf16)
         mt_bf16_accumulate((mt_bf16 *)t->diff, (const mt_bf16 *)l->diff_tmp[i], n);
-        return MT_OK;
-    }
-    float *restrict d = t->diff;
-    const float *restrict s = l->diff_tmp[i];
-#pragma omp parallel for simd schedule(static)
-    for (size_t k = 0; k < n; k++)
-        d[k] += s[k];
+    else
+        mt_f32_accumulate(t->diff, l->diff_tmp[i], n);
     return MT_OK;
 }
 

@@ -5,7 +5,7 @@
  * bf16).
  */
 #include "core/status.h"
-#include "nn/bf16.h"
+#include "nn/eltwise.h"
 #include "nn/layer.h"
 #include "nn/net_internal.h"
 
@@ -65,19 +65,15 @@ static int relu_forward(mt_layer *l, int train)
 
 static int relu_backward(mt_layer *l)
 {
-    float *restrict t = mt_layer_diff_begin(l, 0);
+    float *t = mt_layer_diff_begin(l, 0);
     if (!t)
         return MT_OK;
     size_t n = mt_md_count(&l->out->md);
-    if (l->out->md.data_type == dnnl_bf16) {
+    if (l->out->md.data_type == dnnl_bf16)
         mt_bf16_mask_grad((mt_bf16 *)t, (const mt_bf16 *)l->out->data,
                           (const mt_bf16 *)l->out->diff, n, 1, 0);
-        return mt_layer_diff_end(l, 0);
-    }
-    const float *restrict out = l->out->data, *restrict dout = l->out->diff;
-#pragma omp parallel for simd schedule(static)
-    for (size_t k = 0; k < n; k++)
-        t[k] = out[k] > 0 ? dout[k] : 0.0f;
+    else
+        mt_f32_mask_grad(t, l->out->data, l->out->diff, n, 1, 0);
     return mt_layer_diff_end(l, 0);
 }
 

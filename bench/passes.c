@@ -1,0 +1,171 @@
+/* passes.c: mutau's own element-wise passes (nn/eltwise.h) against the
+ * machine's streaming speed. Each pass runs over arrays of n elements (by
+ * default 128 x 16 x 32 x 32, ResNet-20's largest residual tensor at batch
+ * 128); its speed is the bytes it moves (every array it reads plus every
+ * array it writes, each once) per second, next to that of a plain copy loop
+ * over two arrays of the same size and type. One line per pass and case:
+ *   bench pass=NAME type=bf16 relu=R acc=A n=N ms=.. gb_s=.. of_copy=..
+ * of_copy near 1 is memory speed; a pass that moves more arrays than the
+ * copy can fall below it a little when its arrays no longer all fit in the
+ * cache that the copy's do. Times are wall-clock medians of interleaved
+ * repetitions on MUTAU_BENCH_THREADS OpenMP threads (default 1).
+ * `passes N` times n = N elements.
+ *
+ * Not a test: tests/test_eltwise.c checks the results.
+ */
+#include "core/clock.h"
+#include "core/rng.h"
+#include "nn/eltwise.h"
+#include "nn/net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { COPY, ADD, ACCUMULATE, MASK_GRAD, ADD_BACKWARD, N_KINDS };
+
+static const char *const kind_names[N_KINDS] = {"copy", "add", "accumulate", "mask_grad",
+                                                "add_backward"};
+
+typedef struct {
+    int kind, bf16, relu, acc;
+} pass;
+
+/* Arrays this pass reads plus arrays it writes. */
+static int arrays_moved(const pass *p)
+{
+    switch (p->kind) {
+    case COPY:
+        return 2;
+    case ADD:
+    case ACCUMULATE:
+        return 3;
+    case MASK_GRAD:
+        return (p->relu ? 3 : 2) + p->acc;
+    default:
+        return 4 + p->acc;
+    }
+}
+
+/* A copy the compiler cannot turn into a call to memcpy (whose large-size
+ * path may bypass the cache): the same loads and stores as a pass. */
+static void copy_loop(void *dst, const void *src, size_t bytes, uint32_t zero)
+{
+    uint32_t *restrict d = dst;
+    const uint32_t *restrict s = src;
+    size_t n = bytes / sizeof *d;
+#pragma omp parallel for simd schedule(static)
+    for (size_t k = 0; k < n; k++)
+        d[k] = s[k] ^ zero;
+}
+
+static void run(const pass *p, void *const x[4], size_t n, uint32_t zero)
+{
+    void *t = x[0], *u = x[1];
+    const void *a = x[2], *b = x[3];
+    if (p->kind == COPY)
+        copy_loop(t, a, n * (p->bf16 ? 2 : 4), zero);
+    else if (p->kind == ADD && p->bf16)
+        mt_bf16_add(t, a, b, n, p->relu);
+    else if (p->kind == ADD)
+        mt_f32_add(t, a, b, n, p->relu);
+    else if (p->kind == ACCUMULATE && p->bf16)
+        mt_bf16_accumulate(t, a, n);
+    else if (p->kind == ACCUMULATE)
+        mt_f32_accumulate(t, a, n);
+    else if (p->kind == MASK_GRAD && p->bf16)
+        mt_bf16_mask_grad(t, a, b, n, p->relu, p->acc);
+    else if (p->kind == MASK_GRAD)
+        mt_f32_mask_grad(t, a, b, n, p->relu, p->acc);
+    else if (p->bf16)
+        mt_bf16_add_backward(t, u, a, b, n, p->relu, p->acc);
+    else
+        mt_f32_add_backward(t, u, a, b, n, p->relu, p->acc);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    const char *te = getenv("MUTAU_BENCH_THREADS");
+    const int threads = te ? atoi(te) : 1, reps = 31;
+    size_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : (size_t)128 * 16 * 32 * 32;
+    if (n == 0 || n > ((size_t)1 << 30)) {
+        fprintf(stderr, "passes: N must be 1 to 2^30 elements\n");
+        return 2;
+    }
+    mt_set_threads(threads > 0 ? threads : 1);
+
+    pass ps[64];
+    int np = 0;
+    for (int bf = 1; bf >= 0; bf--) {
+        ps[np++] = (pass){COPY, bf, 0, 0};
+        for (int relu = 0; relu < 2; relu++)
+            ps[np++] = (pass){ADD, bf, relu, 0};
+        ps[np++] = (pass){ACCUMULATE, bf, 0, 0};
+        for (int relu = 0; relu < 2; relu++)
+            for (int acc = 0; acc < 2; acc++) {
+                ps[np++] = (pass){MASK_GRAD, bf, relu, acc};
+                ps[np++] = (pass){ADD_BACKWARD, bf, relu, acc};
+            }
+    }
+
+    /* four arrays of normal values (half of them negative), fp32 or bf16 */
+    void *x[2][4];
+    mt_rng rng;
+    mt_rng_seed(&rng, 1, 0);
+    for (int i = 0; i < 4; i++) {
+        float *f = malloc(n * sizeof *f);
+        mt_bf16 *h = malloc(n * sizeof *h);
+        if (!f || !h) {
+            fprintf(stderr, "passes: out of memory for %zu elements\n", n);
+            return 1;
+        }
+        for (size_t k = 0; k < n; k++) {
+            f[k] = (float)mt_rng_normal(&rng);
+            h[k] = mt_bf16_from_f32(f[k]);
+        }
+        x[0][i] = f;
+        x[1][i] = h;
+    }
+    uint32_t zero = (uint32_t)(argc > 100);
+
+    double *ms = malloc((size_t)np * reps * sizeof *ms);
+    if (!ms)
+        return 1;
+    for (int r = -1; r < reps; r++) /* round -1 warms up */
+        for (int i = 0; i < np; i++) {
+            /* the inputs of an accumulating pass grow each round; reset
+             * them so that every round adds the same values */
+            memcpy(x[ps[i].bf16][0], x[ps[i].bf16][3], n * (ps[i].bf16 ? 2 : 4));
+            memcpy(x[ps[i].bf16][1], x[ps[i].bf16][2], n * (ps[i].bf16 ? 2 : 4));
+            double t0 = mt_now();
+            run(&ps[i], x[ps[i].bf16], n, zero);
+            if (r >= 0)
+                ms[(size_t)i * reps + r] = 1e3 * (mt_now() - t0);
+        }
+
+    printf("element-wise passes, n = %zu, %d OpenMP thread(s) (MUTAU_BENCH_THREADS), wall-clock "
+           "median of %d interleaved repetitions\n",
+           n, mt_threads(), reps);
+    double copy_gbs = 0;
+    for (int i = 0; i < np; i++) {
+        qsort(ms + (size_t)i * reps, reps, sizeof *ms, cmp_double);
+        double med = ms[(size_t)i * reps + reps / 2];
+        double gbs = (double)arrays_moved(&ps[i]) * n * (ps[i].bf16 ? 2 : 4) / (med * 1e6);
+        if (ps[i].kind == COPY)
+            copy_gbs = gbs;
+        printf("bench pass=%s type=%s relu=%d acc=%d n=%zu ms=%.3f gb_s=%.1f of_copy=%.2f\n",
+               kind_names[ps[i].kind], ps[i].bf16 ? "bf16" : "fp32", ps[i].relu, ps[i].acc, n,
+               med, gbs, gbs / copy_gbs);
+    }
+    free(ms);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 4; i++)
+            free(x[b][i]);
+    return 0;
+}
