@@ -1,15 +1,18 @@
 /* passes.c: mutau's own element-wise passes (nn/eltwise.h) against the
  * machine's streaming speed. Each pass runs over arrays of n elements (by
  * default 128 x 16 x 32 x 32, ResNet-20's largest residual tensor at batch
- * 128); its speed is the bytes it moves (every array it reads plus every
- * array it writes, each once) per second, next to that of a plain copy loop
- * over two arrays of the same size and type. One line per pass and case:
- *   bench pass=NAME type=bf16 relu=R acc=A n=N ms=.. gb_s=.. of_copy=..
- * of_copy near 1 is memory speed; a pass that moves more arrays than the
- * copy can fall below it a little when its arrays no longer all fit in the
- * cache that the copy's do. Times are wall-clock medians of interleaved
- * repetitions on MUTAU_BENCH_THREADS OpenMP threads (default 1).
- * `passes N` times n = N elements.
+ * 128); its speed is the bytes it moves per second, next to that of a plain
+ * copy loop over two arrays of the same size and type. Bytes moved count
+ * every array read, every array written and, once more, every array written
+ * without being read (the cache reads each line before a store fills it), so
+ * a copy moves 3 arrays and d += s also 3. One line per pass and case:
+ *   bench pass=NAME type=bf16 relu=R acc=A n=N cold_ms=.. cold_of_copy=.. warm_ms=.. warm_of_copy=..
+ * cold: after writing a buffer larger than the last-level cache, so every
+ * array comes from memory (as in a training step, where a layer's input was
+ * written long before); warm: the same pass run again at once, its arrays in
+ * the caches as far as they fit. of_copy near 1 is the copy's speed. Times
+ * are wall-clock medians of interleaved repetitions on MUTAU_BENCH_THREADS
+ * OpenMP threads (default 1). `passes N` times n = N elements.
  *
  * Not a test: tests/test_eltwise.c checks the results.
  */
@@ -31,19 +34,19 @@ typedef struct {
     int kind, bf16, relu, acc;
 } pass;
 
-/* Arrays this pass reads plus arrays it writes. */
+/* Arrays this pass moves, as counted above. */
 static int arrays_moved(const pass *p)
 {
     switch (p->kind) {
     case COPY:
-        return 2;
-    case ADD:
-    case ACCUMULATE:
+    case ACCUMULATE: /* s, d read; d written */
         return 3;
-    case MASK_GRAD:
-        return (p->relu ? 3 : 2) + p->acc;
-    default:
-        return 4 + p->acc;
+    case ADD: /* a, b read; o written fresh */
+        return 4;
+    case MASK_GRAD: /* out (relu), dout read; t written fresh or read and written (acc) */
+        return (p->relu ? 1 : 0) + 3;
+    default: /* out (relu), dout read; da written fresh; db as t above */
+        return (p->relu ? 1 : 0) + 5;
     }
 }
 
@@ -133,36 +136,47 @@ int main(int argc, char **argv)
         x[1][i] = h;
     }
     uint32_t zero = (uint32_t)(argc > 100);
-
-    double *ms = malloc((size_t)np * reps * sizeof *ms);
-    if (!ms)
+    /* larger than this machine's last-level cache, written before a cold pass */
+    const size_t flush_n = (size_t)64 << 20;
+    unsigned char *flush = malloc(flush_n);
+    double *ms = malloc(2 * (size_t)np * reps * sizeof *ms);
+    if (!flush || !ms)
         return 1;
+    /* The arrays are not reset between runs: an accumulating pass adds the
+     * same values again, which costs the same and stays finite. */
     for (int r = -1; r < reps; r++) /* round -1 warms up */
         for (int i = 0; i < np; i++) {
-            /* the inputs of an accumulating pass grow each round; reset
-             * them so that every round adds the same values */
-            memcpy(x[ps[i].bf16][0], x[ps[i].bf16][3], n * (ps[i].bf16 ? 2 : 4));
-            memcpy(x[ps[i].bf16][1], x[ps[i].bf16][2], n * (ps[i].bf16 ? 2 : 4));
-            double t0 = mt_now();
-            run(&ps[i], x[ps[i].bf16], n, zero);
-            if (r >= 0)
-                ms[(size_t)i * reps + r] = 1e3 * (mt_now() - t0);
+            memset(flush, r & 0xff, flush_n);
+            for (int w = 0; w < 2; w++) { /* cold, then warm */
+                double t0 = mt_now();
+                run(&ps[i], x[ps[i].bf16], n, zero);
+                if (r >= 0)
+                    ms[((size_t)w * np + i) * reps + r] = 1e3 * (mt_now() - t0);
+            }
         }
 
     printf("element-wise passes, n = %zu, %d OpenMP thread(s) (MUTAU_BENCH_THREADS), wall-clock "
            "median of %d interleaved repetitions\n",
            n, mt_threads(), reps);
-    double copy_gbs = 0;
+    double copy_ms[2] = {0, 0};
     for (int i = 0; i < np; i++) {
-        qsort(ms + (size_t)i * reps, reps, sizeof *ms, cmp_double);
-        double med = ms[(size_t)i * reps + reps / 2];
-        double gbs = (double)arrays_moved(&ps[i]) * n * (ps[i].bf16 ? 2 : 4) / (med * 1e6);
-        if (ps[i].kind == COPY)
-            copy_gbs = gbs;
-        printf("bench pass=%s type=%s relu=%d acc=%d n=%zu ms=%.3f gb_s=%.1f of_copy=%.2f\n",
+        double med[2];
+        for (int w = 0; w < 2; w++) {
+            double *m = ms + ((size_t)w * np + i) * reps;
+            qsort(m, reps, sizeof *m, cmp_double);
+            med[w] = m[reps / 2];
+            if (ps[i].kind == COPY)
+                copy_ms[w] = med[w];
+        }
+        /* the copy moves 3 arrays: this pass at the copy's speed takes
+         * copy_ms * moved / 3 */
+        double moved = arrays_moved(&ps[i]) / 3.0;
+        printf("bench pass=%s type=%s relu=%d acc=%d n=%zu cold_ms=%.3f cold_of_copy=%.2f "
+               "warm_ms=%.3f warm_of_copy=%.2f\n",
                kind_names[ps[i].kind], ps[i].bf16 ? "bf16" : "fp32", ps[i].relu, ps[i].acc, n,
-               med, gbs, gbs / copy_gbs);
+               med[0], copy_ms[0] * moved / med[0], med[1], copy_ms[1] * moved / med[1]);
     }
+    free(flush);
     free(ms);
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < 4; i++)
