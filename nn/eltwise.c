@@ -24,6 +24,19 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* LOOP(..., relu, acc) with relu and acc as constants, for every case. */
+#define BY_CASE(relu, acc, LOOP, ...)                                                       \
+    do {                                                                                   \
+        if ((relu) && (acc))                                                               \
+            LOOP(__VA_ARGS__, 1, 1);                                                       \
+        else if (relu)                                                                     \
+            LOOP(__VA_ARGS__, 1, 0);                                                       \
+        else if (acc)                                                                      \
+            LOOP(__VA_ARGS__, 0, 1);                                                       \
+        else                                                                               \
+            LOOP(__VA_ARGS__, 0, 0);                                                       \
+    } while (0)
+
 /* A bf16 value is > 0 when its bits, as an integer, are in [1, 0x7f80]: the
  * positive numbers (denormals too) and +inf, but no zero, negative or NaN.
  * The same answer as mt_bf16_to_f32(x) > 0 (without flushing denormals). */
@@ -45,8 +58,9 @@ INLINE mt_bf16 bf16_sum(mt_bf16 a, mt_bf16 b)
 
 /* ---- fp32 ---- */
 
+/* (acc is always 0: BY_CASE passes it to every loop) */
 INLINE void f32_add_loop(float *restrict o, const float *restrict a, const float *restrict b,
-                         size_t n, const int relu)
+                         size_t n, const int relu, const int acc)
 {
 #pragma omp for simd schedule(static)
     for (size_t k = 0; k < n; k++) {
@@ -58,12 +72,7 @@ INLINE void f32_add_loop(float *restrict o, const float *restrict a, const float
 void mt_f32_add(float *o, const float *a, const float *b, size_t n, int relu)
 {
 #pragma omp parallel
-    {
-        if (relu)
-            f32_add_loop(o, a, b, n, 1);
-        else
-            f32_add_loop(o, a, b, n, 0);
-    }
+    BY_CASE(relu, 0, f32_add_loop, o, a, b, n);
 }
 
 /* t = g or t + g, g = (out > 0 ? dout : 0) or dout: the mask-and-accumulate
@@ -92,14 +101,7 @@ void mt_f32_mask_grad(float *t, const float *out, const float *dout, size_t n, i
         return;
     }
 #pragma omp parallel
-    {
-        if (relu && accumulate)
-            f32_mask_loop(t, out, dout, n, 1, 1);
-        else if (relu)
-            f32_mask_loop(t, out, dout, n, 1, 0);
-        else
-            f32_mask_loop(t, out, dout, n, 0, 1);
-    }
+    BY_CASE(relu, accumulate, f32_mask_loop, t, out, dout, n);
 }
 
 INLINE void f32_add_backward_loop(float *restrict da, float *restrict db,
@@ -118,22 +120,13 @@ void mt_f32_add_backward(float *da, float *db, const float *out, const float *do
                          int relu, int accumulate)
 {
 #pragma omp parallel
-    {
-        if (relu && accumulate)
-            f32_add_backward_loop(da, db, out, dout, n, 1, 1);
-        else if (relu)
-            f32_add_backward_loop(da, db, out, dout, n, 1, 0);
-        else if (accumulate)
-            f32_add_backward_loop(da, db, out, dout, n, 0, 1);
-        else
-            f32_add_backward_loop(da, db, out, dout, n, 0, 0);
-    }
+    BY_CASE(relu, accumulate, f32_add_backward_loop, da, db, out, dout, n);
 }
 
 /* ---- bf16 ---- */
 
 INLINE void bf16_add_loop(mt_bf16 *restrict o, const mt_bf16 *restrict a,
-                          const mt_bf16 *restrict b, size_t n, const int relu)
+                          const mt_bf16 *restrict b, size_t n, const int relu, const int acc)
 {
 #pragma omp for simd schedule(static)
     for (size_t k = 0; k < n; k++) {
@@ -145,12 +138,7 @@ INLINE void bf16_add_loop(mt_bf16 *restrict o, const mt_bf16 *restrict a,
 void mt_bf16_add(mt_bf16 *o, const mt_bf16 *a, const mt_bf16 *b, size_t n, int relu)
 {
 #pragma omp parallel
-    {
-        if (relu)
-            bf16_add_loop(o, a, b, n, 1);
-        else
-            bf16_add_loop(o, a, b, n, 0);
-    }
+    BY_CASE(relu, 0, bf16_add_loop, o, a, b, n);
 }
 
 INLINE void bf16_mask_loop(mt_bf16 *restrict t, const mt_bf16 *restrict out,
@@ -177,14 +165,7 @@ void mt_bf16_mask_grad(mt_bf16 *t, const mt_bf16 *out, const mt_bf16 *dout, size
         return;
     }
 #pragma omp parallel
-    {
-        if (relu && accumulate)
-            bf16_mask_loop(t, out, dout, n, 1, 1);
-        else if (relu)
-            bf16_mask_loop(t, out, dout, n, 1, 0);
-        else
-            bf16_mask_loop(t, out, dout, n, 0, 1);
-    }
+    BY_CASE(relu, accumulate, bf16_mask_loop, t, out, dout, n);
 }
 
 INLINE void bf16_add_backward_loop(mt_bf16 *restrict da, mt_bf16 *restrict db,
@@ -203,14 +184,5 @@ void mt_bf16_add_backward(mt_bf16 *da, mt_bf16 *db, const mt_bf16 *out, const mt
                           size_t n, int relu, int accumulate)
 {
 #pragma omp parallel
-    {
-        if (relu && accumulate)
-            bf16_add_backward_loop(da, db, out, dout, n, 1, 1);
-        else if (relu)
-            bf16_add_backward_loop(da, db, out, dout, n, 1, 0);
-        else if (accumulate)
-            bf16_add_backward_loop(da, db, out, dout, n, 0, 1);
-        else
-            bf16_add_backward_loop(da, db, out, dout, n, 0, 0);
-    }
+    BY_CASE(relu, accumulate, bf16_add_backward_loop, da, db, out, dout, n);
 }

@@ -353,6 +353,72 @@ START_TEST(shortcut_pads_zero_channels)
 }
 END_TEST
 
+/* On blocked layouts (after a conv of 16 or more channels) the shortcut
+ * copies exactly, forward and backward, in fp32 and bf16: against its
+ * definition on the NCHW values, for channel offsets of a whole block (16),
+ * half a block (8) and neither (10, 2, 3), inputs with a partial block (20
+ * channels), strides 1, 2 and 3. */
+static const int pad_cases[][3] = {{16, 32, 2}, {16, 48, 1}, {20, 40, 2},
+                                   {32, 64, 2}, {16, 20, 2}, {20, 26, 3}};
+
+START_TEST(shortcut_copies_exactly)
+{
+    int c = pad_cases[_i / 2][0], oc = pad_cases[_i / 2][1], S = pad_cases[_i / 2][2];
+    int bf = _i % 2, n = 2, h = 7, w = 5, oh = (h + S - 1) / S, ow = (w + S - 1) / S;
+    int p0 = (oc - c) / 2;
+    if (bf && !mt_bf16_supported())
+        return;
+    mt_net *net = new_net(n, 3, h, w);
+    ck_assert_int_eq(mt_net_keep_activations(net, 1), MT_OK);
+    ck_assert_int_eq(mt_net_keep_grads(net, 1), MT_OK);
+    if (bf)
+        ck_assert_int_eq(mt_net_set_precision(net, MT_BF16), MT_OK);
+    int x = mt_conv(net, mt_net_input(net), c, 3, 1, 1, 0);
+    int y = mt_shortcut_pad(net, x, oc, S);
+    ck_assert_msg(y >= 0 && mt_net_finalize(net, NULL, NULL, NULL) == MT_OK, "%s", mt_errmsg());
+    mt_rng g;
+    mt_rng_seed(&g, 700 + (uint64_t)_i, 0);
+    ck_assert_int_eq(mt_net_init(net, &g), MT_OK);
+    size_t nx = (size_t)n * c * h * w, ny = (size_t)n * oc * oh * ow;
+    float *in = malloc(sizeof *in * n * 3 * h * w), *xs = malloc(sizeof *xs * nx);
+    float *ys = malloc(sizeof *ys * ny), *dy = malloc(sizeof *dy * ny);
+    float *dx = malloc(sizeof *dx * nx);
+    ck_assert(in && xs && ys && dy && dx);
+    for (int i = 0; i < n * 3 * h * w; i++)
+        in[i] = (float)mt_rng_normal(&g);
+    for (size_t i = 0; i < ny; i++)
+        dy[i] = (float)((int)(i % 251) - 125) / 8; /* exact in bf16 too */
+    ck_assert_int_eq(mt_net_set_input(net, in, n, NULL), MT_OK);
+    ck_assert_int_eq(mt_net_forward(net, 1), MT_OK);
+    ck_assert_int_eq(mt_net_read(net, x, xs), MT_OK);
+    ck_assert_int_eq(mt_net_read(net, y, ys), MT_OK);
+    ck_assert_int_eq(mt_net_backward_from(net, y, dy), MT_OK);
+    ck_assert_int_eq(mt_net_read_diff(net, x, dx), MT_OK);
+    for (int b = 0; b < n; b++)
+        for (int o = 0; o < oc; o++)
+            for (int i = 0; i < oh * ow; i++) {
+                int ic = o - p0, hh = i / ow * S, ww = i % ow * S;
+                float want = ic >= 0 && ic < c ? xs[(((size_t)b * c + ic) * h + hh) * w + ww] : 0;
+                float got = ys[((size_t)b * oc + o) * oh * ow + i];
+                ck_assert_msg(memcmp(&got, &want, sizeof got) == 0,
+                              "case %d: y[%d, %d, %d] = %g, not %g", _i, b, o, i, got, want);
+            }
+    for (int b = 0; b < n; b++)
+        for (int ic = 0; ic < c; ic++)
+            for (int i = 0; i < h * w; i++) {
+                int hh = i / w, ww = i % w;
+                float want = hh % S || ww % S
+                                 ? 0
+                                 : dy[(((size_t)b * oc + ic + p0) * oh + hh / S) * ow + ww / S];
+                float got = dx[((size_t)b * c + ic) * h * w + i];
+                ck_assert_msg(memcmp(&got, &want, sizeof got) == 0,
+                              "case %d: dx[%d, %d, %d] = %g, not %g", _i, b, ic, i, got, want);
+            }
+    free(in), free(xs), free(ys), free(dy), free(dx);
+    mt_net_free(net);
+}
+END_TEST
+
 START_TEST(pool_gradients)
 {
     /* 0: max 3/2/1, 1: avg 3/2/1, 2: max 2/2/0 on blocked, 3: global avg */
@@ -549,6 +615,7 @@ Suite *nn_suite(void)
     tcase_add_loop_test(t, add_gradients, 0, 3);
     tcase_add_loop_test(t, shortcut_gradients, 0, 2);
     tcase_add_test(t, shortcut_pads_zero_channels);
+    tcase_add_loop_test(t, shortcut_copies_exactly, 0, 2 * sizeof pad_cases / sizeof *pad_cases);
     tcase_add_loop_test(t, pool_gradients, 0, 4);
     tcase_add_loop_test(t, linear_gradients, 0, 2);
     tcase_add_loop_test(t, softmax_xent_value_and_gradients, 0, 2);
