@@ -159,23 +159,30 @@ static int layouts(const mt_layer *l, lay *X, lay *Y)
                 long db = (long)(ib + q + 1) * (long)Y.s[1] + r - 16;                          \
                 int c0 = 16 * ib;                                                              \
                 for (int h = 0; h < x->h; h++) {                                               \
-                    int on_h = h % S == 0;                                                     \
-                    long yrow = (long)(n * Y.s[0] + (size_t)(h / S) * Y.s[2]);                 \
-                    for (int w = 0, ws = 0, wq = 0; w < x->w; w++) {                           \
-                        T *restrict xo = dx + n * X.s[0] + ib * X.s[1] + h * X.s[2] +           \
-                                         w * X.s[3];                                           \
-                        int on = on_h && ws == 0;                                              \
-                        long yo = yrow + (long)wq * (long)Y.s[3];                              \
+                    T *xr = dx + n * X.s[0] + ib * X.s[1] + h * X.s[2];                        \
+                    /* a row of x between two rows of y, or (below) a position */              \
+                    /* between two of y's positions: zeros */                                  \
+                    for (int w = 0; w < x->w && h % S; w++) {                                  \
+                        T *restrict z = xr + w * X.s[3];                                       \
+                        _Pragma("omp simd")                                                    \
+                        for (int i = 0; i < 16; i++)                                           \
+                            z[i] = 0;                                                          \
+                    }                                                                          \
+                    long yo = (long)(n * Y.s[0] + (size_t)(h / S) * Y.s[2]);                   \
+                    for (int w = 0; w < x->w && h % S == 0; w += S, yo += (long)Y.s[3]) {     \
+                        T *restrict xo = xr + w * X.s[3];                                      \
                         _Pragma("omp simd")                                                    \
                         for (int i = 0; i < 16; i++) {                                         \
                             T v = 0;                                                           \
-                            if (on && c0 + i < xc)                                             \
+                            if (c0 + i < xc)                                                   \
                                 v = i < 16 - r ? dy[yo + da + i] : dy[yo + db + i];            \
                             xo[i] = v;                                                         \
                         }                                                                      \
-                        if (++ws == S) {                                                       \
-                            ws = 0;                                                            \
-                            wq++;                                                              \
+                        for (int k = 1; k < S && w + k < x->w; k++) {                          \
+                            T *restrict z = xr + (w + k) * X.s[3];                             \
+                            _Pragma("omp simd")                                                \
+                            for (int i = 0; i < 16; i++)                                       \
+                                z[i] = 0;                                                      \
                         }                                                                      \
                     }                                                                          \
                 }                                                                              \
