@@ -20,6 +20,7 @@
  */
 #include "nn/eltwise.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
@@ -58,6 +59,23 @@ INLINE mt_bf16 bf16_sum(mt_bf16 a, mt_bf16 b)
 
 /* ---- fp32 ---- */
 
+/* out > 0 ? d : +0, chosen on the bits: out > 0 when its bits less one are
+ * below 0x7f800000 (positive denormals, normals and +inf; no zero, negative
+ * or NaN), so d is and-ed with the sign of (b - 1) | (b - 1 + 0x800000)
+ * inverted. The same result as the comparison, which GCC 12 turns into a
+ * zero-masked load of dout, 10-15% slower on this CPU than a plain load and
+ * an and (the fp32 ReLU cases ran at 0.7-0.8 of copy speed). */
+INLINE float f32_relu_mask(float out, float d)
+{
+    uint32_t b, g;
+    memcpy(&b, &out, sizeof b);
+    memcpy(&g, &d, sizeof g);
+    uint32_t x = b - 1u;
+    g &= ~(uint32_t)((int32_t)(x | (x + 0x00800000u)) >> 31);
+    memcpy(&d, &g, sizeof d);
+    return d;
+}
+
 /* (acc is always 0: BY_CASE passes it to every loop) */
 INLINE void f32_add_loop(float *restrict o, const float *restrict a, const float *restrict b,
                          size_t n, const int relu, const int acc)
@@ -82,7 +100,7 @@ INLINE void f32_mask_loop(float *restrict t, const float *restrict out,
 {
 #pragma omp for simd schedule(static)
     for (size_t k = 0; k < n; k++) {
-        float d = dout[k], g = !relu || out[k] > 0 ? d : 0.0f;
+        float g = relu ? f32_relu_mask(out[k], dout[k]) : dout[k];
         t[k] = acc ? t[k] + g : g;
     }
 }
@@ -110,7 +128,7 @@ INLINE void f32_add_backward_loop(float *restrict da, float *restrict db,
 {
 #pragma omp for simd schedule(static)
     for (size_t k = 0; k < n; k++) {
-        float d = dout[k], g = !relu || out[k] > 0 ? d : 0.0f;
+        float g = relu ? f32_relu_mask(out[k], dout[k]) : dout[k];
         da[k] = g;
         db[k] = acc ? db[k] + g : g;
     }
