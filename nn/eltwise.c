@@ -15,8 +15,9 @@
  *
  * The loops load dout before masking it: written as `out > 0 ? dout[k] : 0`
  * the load is conditional, and GCC 12 made it a masked load merging into the
- * previous iteration's register, which chained the iterations (a zero-masked
- * load, what it emits now, has no such chain).
+ * previous iteration's register, which chained the iterations (bf16 now
+ * gets a zero-masked load, which has no such chain; fp32 not even that, see
+ * f32_relu_mask).
  */
 #include "nn/eltwise.h"
 
