@@ -404,15 +404,23 @@ static int timed_create(mt_net *net, const_dnnl_primitive_desc_t pd, timed_prim 
  * this share of its wall time. */
 #define MT_TRIAL_CLEAN 0.9
 
-/* Each OpenMP thread's own CPU clock into c[thread]. A thread's clock is
- * exact when the thread reads it; the process's clock is not: it adds the
- * other threads' time only as far as the scheduler last accounted it (at its
- * ticks, 4 ms here), so a 2 ms primitive at two threads reads as 1, 5 or 9 ms
- * of CPU time. */
-static void threads_cpu(double *c)
+/* Each OpenMP thread's own CPU clock into c[thread], for a team of at most
+ * `threads`; returns the team's size (smaller inside another parallel region
+ * or at the runtime's thread limit, as the primitive's team would be). A
+ * thread's clock is exact when the thread reads it; the process's clock is
+ * not: it adds the other threads' time only as far as the scheduler last
+ * accounted it (at its ticks, 4 ms here), so a 2 ms primitive at two threads
+ * reads as 1, 5 or 9 ms of CPU time. */
+static int threads_cpu(double *c, int threads)
 {
-#pragma omp parallel
-    c[omp_get_thread_num()] = mt_thread_cpu_now();
+    int team = 1;
+#pragma omp parallel num_threads(threads)
+    {
+        c[omp_get_thread_num()] = mt_thread_cpu_now();
+#pragma omp master
+        team = omp_get_num_threads();
+    }
+    return team;
 }
 
 /* One run of a timed primitive: its time, and whether it is clean (every
@@ -425,10 +433,11 @@ static void threads_cpu(double *c)
 static int timed_run(mt_net *net, timed_prim *t, int threads, double *c0, double *c1,
                      double *seconds, int *clean)
 {
+    int team = 1;
     if (threads == 1)
         c0[0] = mt_thread_cpu_now();
     else
-        threads_cpu(c0);
+        team = threads_cpu(c0, threads);
     double w0 = mt_now();
     if (dnnl_primitive_execute(t->prim, net->stream, t->n, t->args) != dnnl_success ||
         dnnl_stream_wait(net->stream) != dnnl_success)
@@ -439,15 +448,16 @@ static int timed_run(mt_net *net, timed_prim *t, int threads, double *c0, double
         *clean = 1;
         return MT_OK;
     }
-    threads_cpu(c1);
+    int after = threads_cpu(c1, threads);
+    team = after < team ? after : team;
     double least = INFINITY, sum = 0;
-    for (int j = 0; j < threads; j++) {
+    for (int j = 0; j < team; j++) {
         double cj = c1[j] - c0[j];
         least = cj < least ? cj : least;
         sum += cj;
     }
     *clean = least >= MT_TRIAL_CLEAN * wall;
-    *seconds = *clean ? wall : sum / threads;
+    *seconds = *clean ? wall : sum / team;
     return MT_OK;
 }
 
