@@ -21,6 +21,8 @@ static int basic_block(mt_net *net, int x, int in_c, int out_c, int stride, int 
     int y = conv3x3(net, x, out_c, stride, ctx);
     y = mt_batchnorm(net, y, 1);
     y = conv3x3(net, y, out_c, 1, ctx);
+    if (stride == 1 && in_c == out_c)
+        return mt_batchnorm_add(net, y, x, 1); /* the identity shortcut */
     y = mt_batchnorm(net, y, 0);
     int s = x;
     if (stride != 1 || in_c != out_c) {

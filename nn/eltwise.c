@@ -18,9 +18,11 @@
  * the load is conditional, and GCC 12 made it a masked load merging into the
  * previous iteration's register, which chained the iterations (bf16 now
  * gets a zero-masked load, which has no such chain; fp32 not even that, see
- * f32_relu_mask).
+ * mt_f32_relu_mask in nn/relu_mask.h).
  */
 #include "nn/eltwise.h"
+
+#include "nn/relu_mask.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -40,14 +42,6 @@
             LOOP(__VA_ARGS__, 0, 0);                                                       \
     } while (0)
 
-/* A bf16 value is > 0 when its bits, as an integer, are in [1, 0x7f80]: the
- * positive numbers (denormals too) and +inf, but no zero, negative or NaN.
- * The same answer as mt_bf16_to_f32(x) > 0 (without flushing denormals). */
-INLINE int bf16_positive(mt_bf16 x)
-{
-    return (mt_bf16)(x - 1u) < 0x7f80u;
-}
-
 /* mt_bf16_from_f32(mt_bf16_to_f32(x)): x, but a NaN quieted (bit 6 set). */
 INLINE mt_bf16 bf16_through_f32(mt_bf16 x)
 {
@@ -60,23 +54,6 @@ INLINE mt_bf16 bf16_sum(mt_bf16 a, mt_bf16 b)
 }
 
 /* ---- fp32 ---- */
-
-/* out > 0 ? d : +0, chosen on the bits: out > 0 when its bits less one are
- * below 0x7f800000 (positive denormals, normals and +inf; no zero, negative
- * or NaN), so d is and-ed with the sign of (b - 1) | (b - 1 + 0x800000)
- * inverted. The same result as the comparison, which GCC 12 turns into a
- * zero-masked load of dout, 10-15% slower on this CPU than a plain load and
- * an and (the fp32 ReLU cases ran at 0.7-0.8 of copy speed). */
-INLINE float f32_relu_mask(float out, float d)
-{
-    uint32_t b, g;
-    memcpy(&b, &out, sizeof b);
-    memcpy(&g, &d, sizeof g);
-    uint32_t x = b - 1u;
-    g &= ~(uint32_t)((int32_t)(x | (x + 0x00800000u)) >> 31);
-    memcpy(&d, &g, sizeof d);
-    return d;
-}
 
 /* (acc is always 0: BY_CASE passes it to every loop) */
 INLINE void f32_add_loop(float *restrict o, const float *restrict a, const float *restrict b,
@@ -102,7 +79,7 @@ INLINE void f32_mask_loop(float *restrict t, const float *restrict out,
 {
 #pragma omp for simd schedule(static) nowait
     for (size_t k = 0; k < n; k++) {
-        float g = relu ? f32_relu_mask(out[k], dout[k]) : dout[k];
+        float g = relu ? mt_f32_relu_mask(out[k], dout[k]) : dout[k];
         t[k] = acc ? t[k] + g : g;
     }
 }
@@ -130,7 +107,7 @@ INLINE void f32_add_backward_loop(float *restrict da, float *restrict db,
 {
 #pragma omp for simd schedule(static) nowait
     for (size_t k = 0; k < n; k++) {
-        float g = relu ? f32_relu_mask(out[k], dout[k]) : dout[k];
+        float g = relu ? mt_f32_relu_mask(out[k], dout[k]) : dout[k];
         da[k] = g;
         db[k] = acc ? db[k] + g : g;
     }
@@ -166,7 +143,7 @@ INLINE void bf16_mask_loop(mt_bf16 *restrict t, const mt_bf16 *restrict out,
 {
 #pragma omp for simd schedule(static) nowait
     for (size_t k = 0; k < n; k++) {
-        mt_bf16 d = dout[k], g = !relu || bf16_positive(out[k]) ? d : 0;
+        mt_bf16 d = dout[k], g = !relu || mt_bf16_positive(out[k]) ? d : 0;
         t[k] = acc ? bf16_sum(t[k], g) : g;
     }
 }
@@ -194,7 +171,7 @@ INLINE void bf16_add_backward_loop(mt_bf16 *restrict da, mt_bf16 *restrict db,
 {
 #pragma omp for simd schedule(static) nowait
     for (size_t k = 0; k < n; k++) {
-        mt_bf16 d = dout[k], g = !relu || bf16_positive(out[k]) ? d : 0;
+        mt_bf16 d = dout[k], g = !relu || mt_bf16_positive(out[k]) ? d : 0;
         da[k] = bf16_through_f32(g);
         db[k] = acc ? bf16_sum(db[k], g) : bf16_through_f32(g);
     }

@@ -51,7 +51,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <stddef.h>
 
-enum { MT_LAYER_MAX_IN = 2, MT_LAYER_MAX_BUF = 8 };
+enum { MT_LAYER_MAX_IN = 2, MT_LAYER_MAX_BUF = 8, MT_LAYER_MAX_SIG = 2, MT_LAYER_SIG_CFG = 16 };
 
 /* An activation: logical shape (n, c, h, w), physical layout md (chosen by
  * the producing layer's compile: often oneDNN's blocked nChw16c). data and
@@ -70,6 +70,17 @@ typedef struct mt_tensor {
 
 typedef struct mt_layer mt_layer;
 
+/* One layer as the net's signature (mt_net_signature) hashes it: its kind's
+ * name, its configuration's bytes and its shapes. */
+typedef struct mt_layer_sig {
+    const char *kind;
+    unsigned char cfg[MT_LAYER_SIG_CFG];
+    size_t cfg_size;
+    int n_in;
+    int in[MT_LAYER_MAX_IN][3];
+    int out[3];
+} mt_layer_sig;
+
 typedef struct mt_layer_kind {
     const char *name; /* short, also the default prefix of layer names: "conv" */
     int (*infer)(mt_layer *l);
@@ -86,6 +97,11 @@ typedef struct mt_layer_kind {
      * what the layer keeps and the inputs it declared (mt_layer_can_regen),
      * changing nothing else. NULL: cannot. */
     int (*regen)(mt_layer *l);
+    /* A kind that fuses layers of other kinds signs the net as those layers
+     * would (fills sig, returns how many), so that a net built either way
+     * has one signature and its checkpoints resume in the other: it must
+     * then declare their parameters in their order. NULL: signs as itself. */
+    int (*signs_as)(const mt_layer *l, mt_layer_sig sig[MT_LAYER_MAX_SIG]);
 } mt_layer_kind;
 
 struct mt_layer {

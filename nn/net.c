@@ -865,6 +865,15 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+static uint64_t sign_layer(uint64_t h, const mt_layer_sig *s)
+{
+    h = fnv(h, s->kind, strlen(s->kind) + 1);
+    h = fnv(h, s->cfg, s->cfg_size);
+    for (int j = 0; j < s->n_in; j++)
+        h = fnv(h, s->in[j], sizeof s->in[j]);
+    return fnv(h, s->out, sizeof s->out);
+}
+
 uint64_t mt_net_signature(const mt_net *net)
 {
     uint64_t h = 14695981039346656037ULL;
@@ -874,6 +883,12 @@ uint64_t mt_net_signature(const mt_net *net)
     h = fnv(h, in, sizeof in);
     for (int i = 0; i < net->n_layers; i++) {
         const mt_layer *l = net->layers[i];
+        mt_layer_sig sig[MT_LAYER_MAX_SIG];
+        int n = l->kind->signs_as ? l->kind->signs_as(l, sig) : 0;
+        for (int k = 0; k < n; k++)
+            h = sign_layer(h, &sig[k]);
+        if (n > 0)
+            continue;
         h = fnv(h, l->kind->name, strlen(l->kind->name) + 1);
         if (l->cfg)
             h = fnv(h, l->cfg, l->cfg_size);

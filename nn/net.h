@@ -84,6 +84,13 @@ int mt_relu(mt_net *net, int x);
 /* a + b (same shape), with an optional fused ReLU: the residual block's tail. */
 int mt_add(mt_net *net, int a, int b, int relu);
 
+/* relu(bn(x) + s) in one layer, the residual block's tail: the same
+ * parameters, statistics, signature and results (to rounding) as
+ * mt_add(net, mt_batchnorm(net, x, 0), s, relu), with fewer passes over
+ * memory. x and s must be different tensors. */
+int mt_batchnorm_add(mt_net *net, int x, int s, int relu);
+int mt_batchnorm_add_ex(mt_net *net, int x, int s, int relu, float momentum, float eps);
+
 /* The option-A residual shortcut: x[:, :, ::stride, ::stride] with its
  * channels zero-padded to out_c (out_c - c)/2 on each side, no parameters. */
 int mt_shortcut_pad(mt_net *net, int x, int out_c, int stride);

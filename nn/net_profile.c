@@ -44,7 +44,8 @@ static const char *row_name(const char *kind)
 {
     static const char *const names[][2] = {
         {"conv", "convolution"},     {"bn", "batch norm"}, {"relu", "relu"},
-        {"add", "residual add"},     {"shortcut", "shortcut"}, {"pool", "pool+fc+loss"},
+        {"add", "residual add"},     {"bn_add", "batch norm + add"}, {"shortcut", "shortcut"},
+        {"pool", "pool+fc+loss"},
         {"fc", "pool+fc+loss"},      {"loss", "pool+fc+loss"}};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(kind, names[i][0]) == 0)

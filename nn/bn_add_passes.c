@@ -1,0 +1,247 @@
+/* bn_add_passes.c: the passes of nn/bn_add_passes.h.
+ *
+ * Each pass is an `omp parallel for` over the chunks whose body calls an
+ * always-inline chunk function with the element type and the block as
+ * constants, so that the common case (16 channels a block) compiles to
+ * 16-lane vector loops of its own. The lane loops are `omp simd`: the lanes
+ * are separate channels, so their sums need no reassociation.
+ */
+#include "nn/bn_add_passes.h"
+
+#include "nn/bf16.h"
+#include "nn/relu_mask.h"
+
+#include <stdint.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float load(const void *p, size_t i, const int bf16)
+{
+    return bf16 ? mt_bf16_to_f32(((const mt_bf16 *)p)[i]) : ((const float *)p)[i];
+}
+
+INLINE void store(void *p, size_t i, float v, const int bf16)
+{
+    if (bf16)
+        ((mt_bf16 *)p)[i] = mt_bf16_from_f32(v);
+    else
+        ((float *)p)[i] = v;
+}
+
+/* Where chunk q (image q / blocks, block q % blocks) starts, and the index of
+ * its first channel in the [n][blocks * block] sums. */
+INLINE size_t chunk_base(const mt_bn_chunks *k, int q)
+{
+    return (size_t)(q / k->blocks) * k->image_stride + (size_t)(q % k->blocks) * k->block_stride;
+}
+
+INLINE size_t chunk_sums(const mt_bn_chunks *k, int q)
+{
+    return (size_t)q * (size_t)k->block;
+}
+
+INLINE int chunk_channel(const mt_bn_chunks *k, int q)
+{
+    return (q % k->blocks) * k->block;
+}
+
+/* Runs CHUNK(k, q, ..., bf16, block) for every chunk, split across the
+ * threads, with the type and the block as constants where they are common. */
+#define FOR_CHUNKS(k, CHUNK, ...)                                                               \
+    do {                                                                                       \
+        int nq_ = (k)->n * (k)->blocks;                                                        \
+        if ((k)->bf16 && (k)->block == 16) {                                                   \
+            _Pragma("omp parallel for schedule(static)") for (int q = 0; q < nq_; q++)         \
+                CHUNK(k, q, __VA_ARGS__, 1, 16);                                               \
+        } else if ((k)->block == 16) {                                                         \
+            _Pragma("omp parallel for schedule(static)") for (int q = 0; q < nq_; q++)         \
+                CHUNK(k, q, __VA_ARGS__, 0, 16);                                               \
+        } else if ((k)->bf16) {                                                                \
+            _Pragma("omp parallel for schedule(static)") for (int q = 0; q < nq_; q++)         \
+                CHUNK(k, q, __VA_ARGS__, 1, (k)->block);                                       \
+        } else {                                                                               \
+            _Pragma("omp parallel for schedule(static)") for (int q = 0; q < nq_; q++)         \
+                CHUNK(k, q, __VA_ARGS__, 0, (k)->block);                                       \
+        }                                                                                      \
+    } while (0)
+
+/* Lanes of the widest block handled with a constant: sums of a chunk live in
+ * arrays of this many, of which a chunk uses `block`. */
+enum { LANES = 16 };
+/* Pixels summed in fp32 before the sum goes into the chunk's double one:
+ * fp32 vector adds keep the passes at memory speed (a double per element
+ * made them compute-bound), and a run of 64 loses nothing a double could
+ * keep that matters. */
+enum { RUN = 64 };
+
+/* ---- forward ---- */
+
+INLINE void moments_chunk(const mt_bn_chunks *k, int q, const void *x, double *mean, double *m2,
+                          const int bf16, const int B)
+{
+    size_t base = chunk_base(k, q), at = chunk_sums(k, q);
+    int hw = k->hw;
+    for (int l0 = 0; l0 < B; l0 += LANES) {
+        int nl = B - l0 < LANES ? B - l0 : LANES;
+        double s[LANES] = {0}, d2[LANES] = {0};
+        float mu[LANES];
+        for (int p0 = 0; p0 < hw; p0 += RUN) {
+            float r[LANES] = {0};
+            for (int p = p0; p < hw && p < p0 + RUN; p++) {
+                size_t e = base + (size_t)p * B + l0;
+#pragma omp simd
+                for (int l = 0; l < nl; l++)
+                    r[l] += load(x, e + l, bf16);
+            }
+            for (int l = 0; l < nl; l++)
+                s[l] += r[l];
+        }
+        for (int l = 0; l < nl; l++)
+            mu[l] = (float)(s[l] / hw);
+        /* the chunk again, from cache: deviations from its own mean */
+        for (int p0 = 0; p0 < hw; p0 += RUN) {
+            float r[LANES] = {0};
+            for (int p = p0; p < hw && p < p0 + RUN; p++) {
+                size_t e = base + (size_t)p * B + l0;
+#pragma omp simd
+                for (int l = 0; l < nl; l++) {
+                    float d = load(x, e + l, bf16) - mu[l];
+                    r[l] += d * d;
+                }
+            }
+            for (int l = 0; l < nl; l++)
+                d2[l] += r[l];
+        }
+        for (int l = 0; l < nl; l++) {
+            /* about the exact mean: less hw times the rounded mean's offset squared */
+            double m = s[l] / hw, off = m - mu[l];
+            mean[at + l0 + l] = m;
+            m2[at + l0 + l] = d2[l] - hw * off * off;
+        }
+    }
+}
+
+void mt_bn_chunk_moments(const mt_bn_chunks *k, const void *x, double *mean, double *m2)
+{
+    FOR_CHUNKS(k, moments_chunk, x, mean, m2);
+}
+
+INLINE void apply_chunk(const mt_bn_chunks *k, int q, void *out, const void *x, const void *s,
+                        const float *a, const float *b, int relu, const int bf16, const int B)
+{
+    size_t base = chunk_base(k, q);
+    const float *ca = a + chunk_channel(k, q), *cb = b + chunk_channel(k, q);
+    for (int p = 0; p < k->hw; p++) {
+        size_t e = base + (size_t)p * B;
+#pragma omp simd
+        for (int l = 0; l < B; l++) {
+            float v = load(x, e + l, bf16) * ca[l] + cb[l] + load(s, e + l, bf16);
+            store(out, e + l, !relu || v > 0 ? v : 0.0f, bf16);
+        }
+    }
+}
+
+INLINE void apply_case(const mt_bn_chunks *k, int q, void *out, const void *x, const void *s,
+                       const float *a, const float *b, int relu, const int bf16, const int B)
+{
+    if (relu)
+        apply_chunk(k, q, out, x, s, a, b, 1, bf16, B);
+    else
+        apply_chunk(k, q, out, x, s, a, b, 0, bf16, B);
+}
+
+void mt_bn_add_apply(const mt_bn_chunks *k, void *out, const void *x, const void *s,
+                     const float *a, const float *b, int relu)
+{
+    FOR_CHUNKS(k, apply_case, out, x, s, a, b, relu);
+}
+
+/* ---- backward ---- */
+
+/* g[i] = (out[i] > 0 ? dout[i] : +0) with relu, else dout[i]; returns it as
+ * fp32. Decided on the bits (nn/relu_mask.h), without a branch; a bf16 g is
+ * dout's 16 bits unchanged. */
+INLINE float masked(void *g, const void *out, const void *dout, size_t i, const int relu,
+                    const int bf16)
+{
+    if (bf16) {
+        mt_bf16 d = ((const mt_bf16 *)dout)[i];
+        mt_bf16 v = relu ? d & (mt_bf16)-mt_bf16_positive(((const mt_bf16 *)out)[i]) : d;
+        ((mt_bf16 *)g)[i] = v;
+        return mt_bf16_to_f32(v);
+    }
+    float d = ((const float *)dout)[i];
+    float v = relu ? mt_f32_relu_mask(((const float *)out)[i], d) : d;
+    ((float *)g)[i] = v;
+    return v;
+}
+
+INLINE void grad_sums_chunk(const mt_bn_chunks *k, int q, void *g, const void *out,
+                            const void *dout, const void *x, const float *mean, int relu,
+                            double *sg, double *sgx, const int bf16, const int B)
+{
+    size_t base = chunk_base(k, q), at = chunk_sums(k, q);
+    const float *cm = mean + chunk_channel(k, q);
+    for (int l0 = 0; l0 < B; l0 += LANES) {
+        int nl = B - l0 < LANES ? B - l0 : LANES;
+        double s[LANES] = {0}, sx[LANES] = {0};
+        for (int p0 = 0; p0 < k->hw; p0 += RUN) {
+            float r[LANES] = {0}, rx[LANES] = {0};
+            for (int p = p0; p < k->hw && p < p0 + RUN; p++) {
+                size_t e = base + (size_t)p * B + l0;
+#pragma omp simd
+                for (int l = 0; l < nl; l++) {
+                    float v = masked(g, out, dout, e + l, relu, bf16);
+                    r[l] += v;
+                    rx[l] += v * (load(x, e + l, bf16) - cm[l0 + l]);
+                }
+            }
+            for (int l = 0; l < nl; l++) {
+                s[l] += r[l];
+                sx[l] += rx[l];
+            }
+        }
+        for (int l = 0; l < nl; l++) {
+            sg[at + l0 + l] = s[l];
+            sgx[at + l0 + l] = sx[l];
+        }
+    }
+}
+
+INLINE void grad_sums_case(const mt_bn_chunks *k, int q, void *g, const void *out,
+                           const void *dout, const void *x, const float *mean, int relu,
+                           double *sg, double *sgx, const int bf16, const int B)
+{
+    if (relu)
+        grad_sums_chunk(k, q, g, out, dout, x, mean, 1, sg, sgx, bf16, B);
+    else
+        grad_sums_chunk(k, q, g, out, dout, x, mean, 0, sg, sgx, bf16, B);
+}
+
+void mt_bn_add_grad_sums(const mt_bn_chunks *k, void *g, const void *out, const void *dout,
+                         const void *x, const float *mean, int relu, double *sg, double *sgx)
+{
+    FOR_CHUNKS(k, grad_sums_case, g, out, dout, x, mean, relu, sg, sgx);
+}
+
+INLINE void grad_input_chunk(const mt_bn_chunks *k, int q, void *dx, const void *g,
+                             const void *x, const float *c1, const float *c2, const float *c0,
+                             const int bf16, const int B)
+{
+    size_t base = chunk_base(k, q);
+    int ch = chunk_channel(k, q);
+    const float *k1 = c1 + ch, *k2 = c2 + ch, *k0 = c0 + ch;
+    for (int p = 0; p < k->hw; p++) {
+        size_t e = base + (size_t)p * B;
+#pragma omp simd
+        for (int l = 0; l < B; l++)
+            store(dx, e + l, k1[l] * load(g, e + l, bf16) - k2[l] * load(x, e + l, bf16) + k0[l],
+                  bf16);
+    }
+}
+
+void mt_bn_add_grad_input(const mt_bn_chunks *k, void *dx, const void *g, const void *x,
+                          const float *c1, const float *c2, const float *c0)
+{
+    FOR_CHUNKS(k, grad_input_chunk, dx, g, x, c1, c2, c0);
+}
