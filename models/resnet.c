@@ -5,7 +5,7 @@
 
 mt_resnet_cfg mt_resnet_default(int depth, int classes)
 {
-    mt_resnet_cfg c = {depth, 1, MT_SHORTCUT_A, classes, 3, 32, 32, 0.0f, MT_FP32};
+    mt_resnet_cfg c = {depth, 1, MT_SHORTCUT_A, classes, 3, 32, 32, 0.0f, MT_FP32, 0};
     return c;
 }
 
@@ -15,18 +15,20 @@ static int plain_conv3x3(mt_net *net, int x, int out_c, int stride, void *ctx)
     return mt_conv(net, x, out_c, 3, stride, 1, 0);
 }
 
-static int basic_block(mt_net *net, int x, int in_c, int out_c, int stride, int shortcut,
-                       mt_resnet_conv_fn conv3x3, void *ctx)
+static int basic_block(mt_net *net, int x, int in_c, int out_c, int stride,
+                       const mt_resnet_cfg *cfg, mt_resnet_conv_fn conv3x3, void *ctx)
 {
     int y = conv3x3(net, x, out_c, stride, ctx);
     y = mt_batchnorm(net, y, 1);
     y = conv3x3(net, y, out_c, 1, ctx);
-    if (stride == 1 && in_c == out_c)
+    int fused = cfg->tail == MT_TAIL_FUSED ||
+                (cfg->tail == MT_TAIL_AUTO && cfg->precision == MT_FP32);
+    if (stride == 1 && in_c == out_c && fused)
         return mt_batchnorm_add(net, y, x, 1); /* the identity shortcut */
     y = mt_batchnorm(net, y, 0);
     int s = x;
     if (stride != 1 || in_c != out_c) {
-        if (shortcut == MT_SHORTCUT_A) {
+        if (cfg->shortcut == MT_SHORTCUT_A) {
             s = mt_shortcut_pad(net, x, out_c, stride);
         } else {
             s = mt_conv(net, x, out_c, 1, stride, 0, 0);
@@ -46,6 +48,8 @@ int mt_resnet_body(mt_net *net, const mt_resnet_cfg *cfg, mt_resnet_conv_fn conv
     if (cfg->width < 1 || cfg->classes < 2)
         return mt_error(MT_ERR_ARG, "resnet: width %d (>= 1), classes %d (>= 2)", cfg->width,
                         cfg->classes);
+    if (cfg->tail < MT_TAIL_AUTO || cfg->tail > MT_TAIL_UNFUSED)
+        return mt_error(MT_ERR_ARG, "resnet: block tail %d (auto, fused or unfused)", cfg->tail);
     if (cfg->shortcut != MT_SHORTCUT_A && cfg->shortcut != MT_SHORTCUT_B)
         return mt_error(MT_ERR_ARG, "resnet: shortcut '%c' (A or B)", cfg->shortcut);
     if (!conv3x3)
@@ -57,8 +61,8 @@ int mt_resnet_body(mt_net *net, const mt_resnet_cfg *cfg, mt_resnet_conv_fn conv
     for (int stage = 0; stage < 3; stage++) {
         int out_c = w0 << stage;
         for (int b = 0; b < k; b++) {
-            x = basic_block(net, x, in_c, out_c, stage > 0 && b == 0 ? 2 : 1, cfg->shortcut,
-                            conv3x3, ctx);
+            x = basic_block(net, x, in_c, out_c, stage > 0 && b == 0 ? 2 : 1, cfg, conv3x3,
+                            ctx);
             in_c = out_c;
         }
     }

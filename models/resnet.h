@@ -16,6 +16,13 @@
 
 enum mt_shortcut { MT_SHORTCUT_A = 'A', MT_SHORTCUT_B = 'B' };
 
+/* How a block with the identity shortcut ends: batch norm, add, ReLU as one
+ * layer (mt_batchnorm_add) or as mt_batchnorm then mt_add. Either way the
+ * same parameters, signature and results to rounding; AUTO fuses in fp32,
+ * where it is faster, and not in bf16, where it is not (docs/nn.md,
+ * Fusions; bench/fused_tail.c measures both). */
+enum mt_block_tail { MT_TAIL_AUTO = 0, MT_TAIL_FUSED = 1, MT_TAIL_UNFUSED = 2 };
+
 typedef struct mt_resnet_cfg {
     int depth;       /* n = 6k + 2: 20, 32, 44, 56, 110, ... */
     int width;       /* multiplier w: stage widths 16w, 32w, 64w (1 for He's nets) */
@@ -24,6 +31,7 @@ typedef struct mt_resnet_cfg {
     int c, h, w;     /* input shape */
     float label_smoothing;
     int precision;   /* enum mt_precision (nn/net.h): MT_FP32 (0) or MT_BF16 */
+    int tail;        /* enum mt_block_tail */
 } mt_resnet_cfg;
 
 /* Makes one 3x3 convolution (pad 1) of the residual body, stem and blocks:

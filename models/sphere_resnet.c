@@ -53,8 +53,10 @@ int mt_sphere_resnet_build(mt_net *net, const mt_sphere_resnet_cfg *cfg)
                         cfg->width);
     if (!mt_sphere_op_name((mt_sphere_op)cfg->op))
         return mt_error(MT_ERR_ARG, "sphere resnet: unknown operator %d", cfg->op);
-    mt_resnet_cfg base = {cfg->depth, cfg->width / 16, cfg->shortcut, cfg->classes,
-                          cfg->c, cfg->h, cfg->w, cfg->label_smoothing, cfg->precision};
+    mt_resnet_cfg base = {cfg->depth,  cfg->width / 16,      cfg->shortcut,
+                          cfg->classes, cfg->c,             cfg->h,
+                          cfg->w,       cfg->label_smoothing, cfg->precision,
+                          cfg->tail};
     /* the conv maker reads op, k and ortho from cfg; it is not modified */
     int x = mt_resnet_body(net, &base, sphere_conv3x3, (void *)cfg);
     x = mt_global_avgpool(net, x);

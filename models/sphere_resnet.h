@@ -34,6 +34,7 @@ typedef struct mt_sphere_resnet_cfg {
     int c, h, w;       /* input shape */
     float label_smoothing;
     int precision;     /* enum mt_precision: MT_FP32 or MT_BF16 (nn/sphere_conv.h) */
+    int tail;          /* enum mt_block_tail (models/resnet.h) */
 } mt_sphere_resnet_cfg;
 
 /* The reference's SphereResNet: linear operator, width 96, orthogonality

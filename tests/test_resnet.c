@@ -293,6 +293,34 @@ START_TEST(signature_follows_shapes_not_batch)
 }
 END_TEST
 
+/* The fused block tail (nn/bn_add.c) signs as the batch norm and add it
+ * replaced: these are the signatures of builds before it existed, so their
+ * checkpoints resume. Built either way, the nets sign alike. */
+START_TEST(signature_is_that_of_earlier_builds)
+{
+    const struct {
+        int depth, shortcut;
+        uint64_t sig;
+    } want[] = {{20, MT_SHORTCUT_A, 0x3d46910e4a0ef709ULL},
+                {32, MT_SHORTCUT_B, 0x44417bc64451e894ULL}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        for (int unfused = 0; unfused < 2; unfused++) {
+            mt_resnet_cfg c = mt_resnet_default(want[i].depth, 100);
+            c.shortcut = want[i].shortcut;
+            c.tail = unfused ? MT_TAIL_UNFUSED : MT_TAIL_FUSED;
+            mt_net *net;
+            ck_assert_int_eq(mt_net_create(&net, 2, c.c, c.h, c.w), MT_OK);
+            ck_assert_msg(mt_resnet_build(net, &c) >= 0, "build: %s", mt_errmsg());
+            ck_assert_msg(mt_net_signature(net) == want[i].sig,
+                          "resnet%d, option %c, %s: signature %#llx, earlier builds %#llx",
+                          want[i].depth, want[i].shortcut, unfused ? "unfused" : "fused",
+                          (unsigned long long)mt_net_signature(net),
+                          (unsigned long long)want[i].sig);
+            mt_net_free(net);
+        }
+}
+END_TEST
+
 START_TEST(bad_resnet_configs_are_refused)
 {
     mt_resnet_cfg c = mt_resnet_default(21, 100);
@@ -624,6 +652,7 @@ Suite *resnet_suite(void)
     tcase_add_test(t, recomputes_only_over_the_allowance);
     tcase_add_test(t, segments_tile_the_buffers);
     tcase_add_test(t, signature_follows_shapes_not_batch);
+    tcase_add_test(t, signature_is_that_of_earlier_builds);
     tcase_add_test(t, bad_resnet_configs_are_refused);
     tcase_add_loop_test(t, small_resnet_overfits_a_small_batch, 0, 3);
     tcase_add_test(t, clone_shares_parameters_and_evaluates_smaller_batches);
