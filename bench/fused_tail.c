@@ -11,7 +11,7 @@
  * a CPU with native bf16.
  * Usage: fused_tail [ROUNDS]  (default 9)
  */
-#include "core/clock.h"
+#include "bench/lib/paired_steps.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "models/resnet.h"
@@ -19,15 +19,8 @@
 #include "nn/net.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
-enum { BATCH = 128, MAX_ROUNDS = 64 };
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+enum { BATCH = 128 };
 
 static int build(mt_net **net, int depth, int sphere, int precision, int unfused)
 {
@@ -57,31 +50,19 @@ static int measure(int depth, int sphere, int precision, int rounds, const float
                    const int *y)
 {
     mt_net *net[2] = {NULL, NULL};
-    double t[2][MAX_ROUNDS];
+    double median[2], best[2];
     int rc = MT_OK;
     for (int k = 0; k < 2 && rc >= 0; k++)
         rc = build(&net[k], depth, sphere, precision, k);
     if (rc >= 0 && mt_net_signature(net[0]) != mt_net_signature(net[1]))
         rc = mt_error(MT_ERR_LIB, "the fused and unfused nets sign differently");
-    for (int s = 0; s <= rounds && rc >= 0; s++)
-        for (int k = 0; k < 2 && rc >= 0; k++) {
-            mt_net_set_input(net[k], x, BATCH, y);
-            double t0 = mt_thread_cpu_now();
-            rc = mt_net_forward(net[k], 1);
-            if (rc >= 0)
-                rc = mt_net_backward(net[k]);
-            if (s > 0) /* the first round warms up */
-                t[k][s - 1] = mt_thread_cpu_now() - t0;
-        }
-    if (rc >= 0) {
-        for (int k = 0; k < 2; k++)
-            qsort(t[k], (size_t)rounds, sizeof(double), by_value);
+    if (rc >= 0)
+        rc = mt_paired_steps(net, x, y, BATCH, rounds, median, best);
+    if (rc >= 0)
         printf("bench fused_tail model=%s%d precision=%s batch=%d median_s=%.4f "
                "unfused_median_s=%.4f median_ratio=%.3f best_ratio=%.3f\n",
                sphere ? "sphere-resnet-" : "resnet", depth, mt_precision_name(precision), BATCH,
-               t[0][rounds / 2], t[1][rounds / 2], t[0][rounds / 2] / t[1][rounds / 2],
-               t[0][0] / t[1][0]);
-    }
+               median[0], median[1], median[0] / median[1], best[0] / best[1]);
     mt_net_free(net[0]);
     mt_net_free(net[1]);
     return rc;
@@ -89,20 +70,13 @@ static int measure(int depth, int sphere, int precision, int rounds, const float
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 1 ? atoi(argv[1]) : 9;
-    if (rounds < 1 || rounds > MAX_ROUNDS) {
-        fprintf(stderr, "fused_tail: ROUNDS %s: 1..%d\n", argc > 1 ? argv[1] : "", MAX_ROUNDS);
+    int rounds = mt_paired_rounds("fused_tail", argc, argv, 9);
+    if (rounds < 0)
         return 2;
-    }
     mt_set_threads(1);
     static float x[BATCH * 3 * 32 * 32];
     int y[BATCH];
-    mt_rng r;
-    mt_rng_seed(&r, 1, 0);
-    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
-        x[i] = (float)mt_rng_normal(&r);
-    for (int i = 0; i < BATCH; i++)
-        y[i] = i % 100;
+    mt_paired_batch(x, y, BATCH, 100);
     static const int models[][2] = {{20, 0}, {32, 0}, {32, 1}}; /* depth, sphere */
     for (int p = 0; p < 2; p++) {
         if (p == MT_BF16 && !mt_bf16_supported())

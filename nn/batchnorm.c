@@ -36,6 +36,11 @@ static int bn_infer(mt_layer *l)
     if (!(c->momentum >= 0 && c->momentum <= 1) || !(c->eps > 0))
         return mt_error(MT_ERR_ARG, "%s: momentum %g must be in [0, 1] and eps %g > 0", l->name,
                         c->momentum, c->eps);
+    return mt_batchnorm_declare(l);
+}
+
+int mt_batchnorm_declare(mt_layer *l)
+{
     const mt_tensor *x = l->in[0];
     l->out->c = x->c;
     l->out->h = x->h;
@@ -230,7 +235,7 @@ static int bn_backward(mt_layer *l)
     return rc;
 }
 
-static int bn_init(mt_layer *l, mt_rng *rng)
+int mt_batchnorm_init(mt_layer *l, mt_rng *rng)
 {
     int C = l->in[0]->c;
     for (int i = 0; i < C; i++) {
@@ -267,7 +272,7 @@ static const mt_layer_kind bn_kind = {
     .forward = bn_forward,
     .backward = bn_backward,
     .regen = bn_regen,
-    .init = bn_init,
+    .init = mt_batchnorm_init,
     .destroy = bn_destroy,
 };
 

@@ -82,17 +82,7 @@ static int bn_add_infer(mt_layer *l)
     if (x == s)
         return mt_error(MT_ERR_ARG, "%s: adds its own input; use mt_batchnorm and mt_add",
                         l->name);
-    l->out->c = x->c;
-    l->out->h = x->h;
-    l->out->w = x->w;
-    int rc = mt_layer_param(l, "scale", MT_SEG_BN_SCALE, 1, &x->c);
-    if (rc >= 0)
-        rc = mt_layer_param(l, "shift", MT_SEG_BN_SHIFT, 1, &x->c);
-    if (rc >= 0)
-        rc = mt_layer_state(l, "running_mean", MT_SEG_BN_MEAN, 1, &x->c);
-    if (rc >= 0)
-        rc = mt_layer_state(l, "running_var", MT_SEG_BN_VAR, 1, &x->c);
-    return rc < 0 ? rc : MT_OK;
+    return mt_batchnorm_declare(l);
 }
 
 static int reorder(mt_layer *l, dnnl_primitive_t *prim, const dnnl_memory_desc_t *from,
@@ -319,18 +309,6 @@ static int bn_add_backward(mt_layer *l)
     return rc;
 }
 
-static int bn_add_init(mt_layer *l, mt_rng *rng)
-{
-    int C = l->in[0]->c;
-    for (int i = 0; i < C; i++) {
-        l->param[i] = 1;
-        l->param[C + i] = 0;
-        l->state[i] = 0;
-        l->state[C + i] = 1;
-    }
-    return MT_OK;
-}
-
 static void bn_add_destroy(mt_layer *l)
 {
     bn_add_priv *p = l->priv;
@@ -370,7 +348,7 @@ static const mt_layer_kind bn_add_kind = {
     .bind = bn_add_bind,
     .forward = bn_add_forward,
     .backward = bn_add_backward,
-    .init = bn_add_init,
+    .init = mt_batchnorm_init,
     .destroy = bn_add_destroy,
     .signs_as = bn_add_signs_as,
 };

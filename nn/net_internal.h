@@ -89,6 +89,16 @@ int mt_buffers_regen(mt_net *net, int from, int at);
 /* Bytes of the shared arena (1: 0 when borrowed) or the own (0) allocations. */
 size_t mt_buffers_bytes(const mt_net *net, int shared);
 
+/* In infer: a batch norm's output shape (input 0's) and its parameters
+ * (scale, shift) and state (running mean, running variance), declared in
+ * this order by the kinds that hold them (nn/batchnorm.c, nn/bn_add.c). */
+int mt_batchnorm_declare(mt_layer *l);
+
+/* A batch norm's parameters and state at their start (scale 1, shift 0;
+ * running mean 0, running variance 1) for input 0's channels: the init of
+ * the kinds that hold them (nn/batchnorm.c, nn/bn_add.c). */
+int mt_batchnorm_init(mt_layer *l, mt_rng *rng);
+
 /* Aligned allocation of n bytes, zeroed (NULL on failure). */
 void *mt_alloc(size_t bytes);
 void mt_free(void *p);
