@@ -126,19 +126,45 @@ void mt_bn_chunk_moments(const mt_bn_chunks *k, const void *x, double *mean, dou
     FOR_CHUNKS(k, moments_chunk, x, mean, m2);
 }
 
+/* Pixels one vector iteration of an element-wise pass takes: two where a
+ * pixel is 16 lanes, so that 32 bf16 fill a 512-bit vector (over 16, GCC
+ * made half vectors joined by shuffles, and the bf16 passes ran at half the
+ * add's speed); one otherwise. Each lane's coefficient is repeated per pixel. */
+#define PIXELS(B) ((B) == 16 ? 2 : 1)
+
+/* The chunk's coefficients for PIXELS(B) pixels of B lanes: c itself, or in
+ * buf repeated. */
+INLINE const float *per_pixels(const float *c, float *buf, const int B)
+{
+    if (PIXELS(B) == 1)
+        return c;
+    for (int l = 0; l < PIXELS(B) * B; l++)
+        buf[l] = c[l % B];
+    return buf;
+}
+
+INLINE void apply_pixels(void *out, const void *x, const void *s, size_t e, const float *ca,
+                         const float *cb, int relu, const int bf16, const int L)
+{
+#pragma omp simd
+    for (int l = 0; l < L; l++) {
+        float v = load(x, e + l, bf16) * ca[l] + cb[l] + load(s, e + l, bf16);
+        store(out, e + l, !relu || v > 0 ? v : 0.0f, bf16);
+    }
+}
+
 INLINE void apply_chunk(const mt_bn_chunks *k, int q, void *out, const void *x, const void *s,
                         const float *a, const float *b, int relu, const int bf16, const int B)
 {
     size_t base = chunk_base(k, q);
-    const float *ca = a + chunk_channel(k, q), *cb = b + chunk_channel(k, q);
-    for (int p = 0; p < k->hw; p++) {
-        size_t e = base + (size_t)p * B;
-#pragma omp simd
-        for (int l = 0; l < B; l++) {
-            float v = load(x, e + l, bf16) * ca[l] + cb[l] + load(s, e + l, bf16);
-            store(out, e + l, !relu || v > 0 ? v : 0.0f, bf16);
-        }
-    }
+    float abuf[2 * LANES], bbuf[2 * LANES];
+    const float *ca = per_pixels(a + chunk_channel(k, q), abuf, B);
+    const float *cb = per_pixels(b + chunk_channel(k, q), bbuf, B);
+    int p = 0;
+    for (; p + PIXELS(B) <= k->hw; p += PIXELS(B))
+        apply_pixels(out, x, s, base + (size_t)p * B, ca, cb, relu, bf16, PIXELS(B) * B);
+    for (; p < k->hw; p++)
+        apply_pixels(out, x, s, base + (size_t)p * B, ca, cb, relu, bf16, B);
 }
 
 INLINE void apply_case(const mt_bn_chunks *k, int q, void *out, const void *x, const void *s,
@@ -224,20 +250,29 @@ void mt_bn_add_grad_sums(const mt_bn_chunks *k, void *g, const void *out, const 
     FOR_CHUNKS(k, grad_sums_case, g, out, dout, x, mean, relu, sg, sgx);
 }
 
+INLINE void grad_input_pixels(void *dx, const void *g, const void *x, size_t e, const float *k1,
+                              const float *k2, const float *k0, const int bf16, const int L)
+{
+#pragma omp simd
+    for (int l = 0; l < L; l++)
+        store(dx, e + l, k1[l] * load(g, e + l, bf16) - k2[l] * load(x, e + l, bf16) + k0[l],
+              bf16);
+}
+
 INLINE void grad_input_chunk(const mt_bn_chunks *k, int q, void *dx, const void *g,
                              const void *x, const float *c1, const float *c2, const float *c0,
                              const int bf16, const int B)
 {
     size_t base = chunk_base(k, q);
     int ch = chunk_channel(k, q);
-    const float *k1 = c1 + ch, *k2 = c2 + ch, *k0 = c0 + ch;
-    for (int p = 0; p < k->hw; p++) {
-        size_t e = base + (size_t)p * B;
-#pragma omp simd
-        for (int l = 0; l < B; l++)
-            store(dx, e + l, k1[l] * load(g, e + l, bf16) - k2[l] * load(x, e + l, bf16) + k0[l],
-                  bf16);
-    }
+    float buf[3][2 * LANES];
+    const float *k1 = per_pixels(c1 + ch, buf[0], B), *k2 = per_pixels(c2 + ch, buf[1], B);
+    const float *k0 = per_pixels(c0 + ch, buf[2], B);
+    int p = 0;
+    for (; p + PIXELS(B) <= k->hw; p += PIXELS(B))
+        grad_input_pixels(dx, g, x, base + (size_t)p * B, k1, k2, k0, bf16, PIXELS(B) * B);
+    for (; p < k->hw; p++)
+        grad_input_pixels(dx, g, x, base + (size_t)p * B, k1, k2, k0, bf16, B);
 }
 
 void mt_bn_add_grad_input(const mt_bn_chunks *k, void *dx, const void *g, const void *x,
