@@ -5,7 +5,7 @@
 
 mt_resnet_cfg mt_resnet_default(int depth, int classes)
 {
-    mt_resnet_cfg c = {depth, 1, MT_SHORTCUT_A, classes, 3, 32, 32, 0.0f, MT_FP32, 0};
+    mt_resnet_cfg c = {depth, 1, MT_SHORTCUT_A, classes, 3, 32, 32, 0.0f, MT_FP32, MT_TAIL_FUSED};
     return c;
 }
 
@@ -21,9 +21,7 @@ static int basic_block(mt_net *net, int x, int in_c, int out_c, int stride,
     int y = conv3x3(net, x, out_c, stride, ctx);
     y = mt_batchnorm(net, y, 1);
     y = conv3x3(net, y, out_c, 1, ctx);
-    int fused = cfg->tail == MT_TAIL_FUSED ||
-                (cfg->tail == MT_TAIL_AUTO && cfg->precision == MT_FP32);
-    if (stride == 1 && in_c == out_c && fused)
+    if (stride == 1 && in_c == out_c && cfg->tail == MT_TAIL_FUSED)
         return mt_batchnorm_add(net, y, x, 1); /* the identity shortcut */
     y = mt_batchnorm(net, y, 0);
     int s = x;
@@ -48,8 +46,8 @@ int mt_resnet_body(mt_net *net, const mt_resnet_cfg *cfg, mt_resnet_conv_fn conv
     if (cfg->width < 1 || cfg->classes < 2)
         return mt_error(MT_ERR_ARG, "resnet: width %d (>= 1), classes %d (>= 2)", cfg->width,
                         cfg->classes);
-    if (cfg->tail < MT_TAIL_AUTO || cfg->tail > MT_TAIL_UNFUSED)
-        return mt_error(MT_ERR_ARG, "resnet: block tail %d (auto, fused or unfused)", cfg->tail);
+    if (cfg->tail != MT_TAIL_FUSED && cfg->tail != MT_TAIL_UNFUSED)
+        return mt_error(MT_ERR_ARG, "resnet: block tail %d (fused or unfused)", cfg->tail);
     if (cfg->shortcut != MT_SHORTCUT_A && cfg->shortcut != MT_SHORTCUT_B)
         return mt_error(MT_ERR_ARG, "resnet: shortcut '%c' (A or B)", cfg->shortcut);
     if (!conv3x3)

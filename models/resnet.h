@@ -16,12 +16,12 @@
 
 enum mt_shortcut { MT_SHORTCUT_A = 'A', MT_SHORTCUT_B = 'B' };
 
-/* How a block with the identity shortcut ends: batch norm, add, ReLU as one
- * layer (mt_batchnorm_add) or as mt_batchnorm then mt_add. Either way the
- * same parameters, signature and results to rounding; AUTO fuses in fp32,
- * where it is faster, and not in bf16, where it is not (docs/nn.md,
- * Fusions; bench/fused_tail.c measures both). */
-enum mt_block_tail { MT_TAIL_AUTO = 0, MT_TAIL_FUSED = 1, MT_TAIL_UNFUSED = 2 };
+/* How a block with the identity shortcut ends: batch norm, add and ReLU as
+ * one layer (mt_batchnorm_add, the default) or as mt_batchnorm then mt_add.
+ * Either way the same parameters, signature and results to rounding; the
+ * fused layer is 1-2% faster (docs/nn.md, Fusions; bench/fused_tail.c
+ * measures the two). */
+enum mt_block_tail { MT_TAIL_FUSED = 0, MT_TAIL_UNFUSED = 1 };
 
 typedef struct mt_resnet_cfg {
     int depth;       /* n = 6k + 2: 20, 32, 44, 56, 110, ... */
