@@ -1,5 +1,5 @@
-/* passes.c: mutau's own element-wise passes (nn/eltwise.h) against the
- * machine's streaming speed. Each pass runs over arrays of n elements (by
+/* passes.c: mutau's own element-wise passes (nn/eltwise.h) and the fused
+ * block tail's (nn/bn_add_passes.h) against the machine's streaming speed. Each pass runs over arrays of n elements (by
  * default 128 x 16 x 32 x 32, ResNet-20's largest residual tensor at batch
  * 128); its speed is the bytes it moves per second, next to that of a plain
  * copy loop over two arrays of the same size and type. Bytes moved count
@@ -12,12 +12,15 @@
  * written long before); warm: the same pass run again at once, its arrays in
  * the caches as far as they fit. of_copy near 1 is the copy's speed. Times
  * are wall-clock medians of interleaved repetitions on MUTAU_BENCH_THREADS
- * OpenMP threads (default 1). `passes N` times n = N elements.
+ * OpenMP threads (default 1). `passes N` times n = N elements. The block
+ * tail's passes read the arrays as nChw16c images of 16 channels at 32x32
+ * (n a multiple of 16384; otherwise they are left out).
  *
- * Not a test: tests/test_eltwise.c checks the results.
+ * Not a test: tests/test_eltwise.c and tests/test_bn_add.c check the results.
  */
 #include "core/clock.h"
 #include "core/rng.h"
+#include "nn/bn_add_passes.h"
 #include "nn/eltwise.h"
 #include "nn/net.h"
 
@@ -25,10 +28,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { COPY, ADD, ACCUMULATE, MASK_GRAD, ADD_BACKWARD, N_KINDS };
+enum {
+    COPY,
+    ADD,
+    ACCUMULATE,
+    MASK_GRAD,
+    ADD_BACKWARD,
+    BN_MOMENTS,
+    BN_APPLY,
+    BN_GRAD_SUMS,
+    BN_GRAD_INPUT,
+    N_KINDS
+};
 
-static const char *const kind_names[N_KINDS] = {"copy", "add", "accumulate", "mask_grad",
-                                                "add_backward"};
+static const char *const kind_names[N_KINDS] = {
+    "copy",       "add",      "accumulate",   "mask_grad",    "add_backward",
+    "bn_moments", "bn_apply", "bn_grad_sums", "bn_grad_input"};
+
+/* The block tail's images: 16 channels of 32x32. */
+enum { TAIL_HW = 32 * 32, TAIL_IMAGE = 16 * TAIL_HW };
 
 typedef struct {
     int kind, bf16, relu, acc;
@@ -45,6 +63,13 @@ static int arrays_moved(const pass *p)
         return 4;
     case MASK_GRAD: /* out (relu), dout read; t written fresh or read and written (acc) */
         return (p->relu ? 1 : 0) + 3;
+    case BN_MOMENTS: /* x read (its chunks again from cache) */
+        return 1;
+    case BN_APPLY:      /* x, s read; out written fresh */
+    case BN_GRAD_INPUT: /* g, x read; dx written fresh */
+        return 4;
+    case BN_GRAD_SUMS: /* out, dout, x read; g written fresh */
+        return 5;
     default: /* out (relu), dout read; da written fresh; db as t above */
         return (p->relu ? 1 : 0) + 5;
     }
@@ -62,11 +87,27 @@ static void copy_loop(void *dst, const void *src, size_t bytes, uint32_t zero)
         d[k] = s[k] ^ zero;
 }
 
-static void run(const pass *p, void *const x[4], size_t n, uint32_t zero)
+/* The block tail's per-channel coefficients (16) and per-image sums. */
+typedef struct {
+    float c[4][16];
+    double *sums;
+} tail_args;
+
+static void run(const pass *p, void *const x[4], size_t n, uint32_t zero, tail_args *ta)
 {
     void *t = x[0], *u = x[1];
     const void *a = x[2], *b = x[3];
-    if (p->kind == COPY)
+    mt_bn_chunks k = {(int)(n / TAIL_IMAGE), 1, 16, TAIL_HW, TAIL_IMAGE, 0, p->bf16};
+    double *s0 = ta->sums, *s1 = ta->sums + n / TAIL_HW;
+    if (p->kind == BN_MOMENTS)
+        mt_bn_chunk_moments(&k, a, s0, s1);
+    else if (p->kind == BN_APPLY)
+        mt_bn_add_apply(&k, t, a, b, ta->c[0], ta->c[1], p->relu);
+    else if (p->kind == BN_GRAD_SUMS)
+        mt_bn_add_grad_sums(&k, t, a, b, u, ta->c[2], p->relu, s0, s1);
+    else if (p->kind == BN_GRAD_INPUT)
+        mt_bn_add_grad_input(&k, t, a, b, ta->c[0], ta->c[1], ta->c[2]);
+    else if (p->kind == COPY)
         copy_loop(t, a, n * (p->bf16 ? 2 : 4), zero);
     else if (p->kind == ADD && p->bf16)
         mt_bf16_add(t, a, b, n, p->relu);
@@ -115,6 +156,12 @@ int main(int argc, char **argv)
                 ps[np++] = (pass){MASK_GRAD, bf, relu, acc};
                 ps[np++] = (pass){ADD_BACKWARD, bf, relu, acc};
             }
+        if (n % TAIL_IMAGE == 0) {
+            ps[np++] = (pass){BN_MOMENTS, bf, 0, 0};
+            ps[np++] = (pass){BN_APPLY, bf, 1, 0};
+            ps[np++] = (pass){BN_GRAD_SUMS, bf, 1, 0};
+            ps[np++] = (pass){BN_GRAD_INPUT, bf, 0, 0};
+        }
     }
 
     /* four arrays of normal values (half of them negative), fp32 or bf16 */
@@ -136,11 +183,17 @@ int main(int argc, char **argv)
         x[1][i] = h;
     }
     uint32_t zero = (uint32_t)(argc > 100);
+    tail_args ta = {.sums = malloc(2 * (n / TAIL_HW + 1) * sizeof(double))};
+    for (int l = 0; l < 16; l++) {
+        ta.c[0][l] = 0.9f + 0.01f * l;
+        ta.c[1][l] = 0.1f - 0.02f * l;
+        ta.c[2][l] = 0.05f * l;
+    }
     /* larger than this machine's last-level cache, written before a cold pass */
     const size_t flush_n = (size_t)64 << 20;
     unsigned char *flush = malloc(flush_n);
     double *ms = malloc(2 * (size_t)np * reps * sizeof *ms);
-    if (!flush || !ms)
+    if (!flush || !ms || !ta.sums)
         return 1;
     /* The arrays are not reset between runs: an accumulating pass adds the
      * same values again, which costs the same and stays finite. */
@@ -149,7 +202,7 @@ int main(int argc, char **argv)
             memset(flush, r & 0xff, flush_n);
             for (int w = 0; w < 2; w++) { /* cold, then warm */
                 double t0 = mt_now();
-                run(&ps[i], x[ps[i].bf16], n, zero);
+                run(&ps[i], x[ps[i].bf16], n, zero, &ta);
                 if (r >= 0)
                     ms[((size_t)w * np + i) * reps + r] = 1e3 * (mt_now() - t0);
             }
@@ -178,6 +231,7 @@ int main(int argc, char **argv)
     }
     free(flush);
     free(ms);
+    free(ta.sums);
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < 4; i++)
             free(x[b][i]);

@@ -5,8 +5,8 @@
  * norm's output written and read back, its gradient written twice over by
  * the add's backward and read again.
  *
- * Training: one pass gathers each image's per-channel moments (the chunk
- * read again from cache for the deviations), one normalizes, adds and masks.
+ * Training: one pass gathers each image's per-channel moments, one
+ * normalizes, adds and masks.
  * Backward: one pass masks the output gradient, writes it as s's gradient
  * and sums it per channel, one writes x's gradient from it. Inference uses
  * the running statistics. The statistics, rules and parameters are those of

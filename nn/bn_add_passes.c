@@ -76,6 +76,10 @@ enum { RUN = 64 };
 
 /* ---- forward ---- */
 
+/* One read of the chunk: each lane's sums of d = x - K and d^2, K its first
+ * pixel's value (a value of the same channel, so d stays of the size of the
+ * spread and the variance, the sum of d^2 less hw times the mean d squared,
+ * loses almost nothing to cancellation). */
 INLINE void moments_chunk(const mt_bn_chunks *k, int q, const void *x, double *mean, double *m2,
                           const int bf16, const int B)
 {
@@ -83,40 +87,30 @@ INLINE void moments_chunk(const mt_bn_chunks *k, int q, const void *x, double *m
     int hw = k->hw;
     for (int l0 = 0; l0 < B; l0 += LANES) {
         int nl = B - l0 < LANES ? B - l0 : LANES;
-        double s[LANES] = {0}, d2[LANES] = {0};
-        float mu[LANES];
-        for (int p0 = 0; p0 < hw; p0 += RUN) {
-            float r[LANES] = {0};
-            for (int p = p0; p < hw && p < p0 + RUN; p++) {
-                size_t e = base + (size_t)p * B + l0;
-#pragma omp simd
-                for (int l = 0; l < nl; l++)
-                    r[l] += load(x, e + l, bf16);
-            }
-            for (int l = 0; l < nl; l++)
-                s[l] += r[l];
-        }
+        double s1[LANES] = {0}, s2[LANES] = {0};
+        float K[LANES];
         for (int l = 0; l < nl; l++)
-            mu[l] = (float)(s[l] / hw);
-        /* the chunk again, from cache: deviations from its own mean */
+            K[l] = load(x, base + l0 + l, bf16);
         for (int p0 = 0; p0 < hw; p0 += RUN) {
-            float r[LANES] = {0};
+            float r1[LANES] = {0}, r2[LANES] = {0};
             for (int p = p0; p < hw && p < p0 + RUN; p++) {
                 size_t e = base + (size_t)p * B + l0;
 #pragma omp simd
                 for (int l = 0; l < nl; l++) {
-                    float d = load(x, e + l, bf16) - mu[l];
-                    r[l] += d * d;
+                    float d = load(x, e + l, bf16) - K[l];
+                    r1[l] += d;
+                    r2[l] += d * d;
                 }
             }
-            for (int l = 0; l < nl; l++)
-                d2[l] += r[l];
+            for (int l = 0; l < nl; l++) {
+                s1[l] += r1[l];
+                s2[l] += r2[l];
+            }
         }
         for (int l = 0; l < nl; l++) {
-            /* about the exact mean: less hw times the rounded mean's offset squared */
-            double m = s[l] / hw, off = m - mu[l];
-            mean[at + l0 + l] = m;
-            m2[at + l0 + l] = d2[l] - hw * off * off;
+            double md = s1[l] / hw, v = s2[l] - s1[l] * md;
+            mean[at + l0 + l] = K[l] + md;
+            m2[at + l0 + l] = v > 0 ? v : 0;
         }
     }
 }
