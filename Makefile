@@ -20,7 +20,7 @@ SAN     ?=
 # pthreads build of OpenBLAS fights it for the cores (see docs/threading.md).
 OPENBLAS_LIBDIR := $(shell pkg-config --variable=libdir openblas 2>/dev/null)
 
-PKGS    := openblas libpng zlib jansson plplot stb
+PKGS    := openblas libpng libjpeg zlib jansson plplot stb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Open MPI: only the transport's own files (ps/mpi_*.c) and the MPI

@@ -10,7 +10,8 @@
  *   IDX (MNIST, Fashion-MNIST)
  *                      DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
  *   image folder       DIR/train/<class>/<images>, DIR/test/<class>/<images> (PNG via libpng;
- *                      JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM via stb_image), all one size;
+ *                      JPEG via libjpeg-turbo; BMP, TGA, GIF, PSD, HDR, PIC, PNM via
+ *                      stb_image), all one size;
  *                      other files in class folders are skipped and counted (ds->skipped)
  *
  * DIR may also be the folder that holds the official archive's top folder

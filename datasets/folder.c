@@ -25,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* libpng: png; stb_image: JPEG (jpg, jpeg, jpe, jfif), BMP, GIF, TGA, PSD,
+/* libpng: png; libjpeg-turbo: JPEG (jpg, jpeg, jpe, jfif); stb_image: BMP, GIF, TGA, PSD,
  * Radiance HDR (hdr), Softimage PIC (pic), binary PNM (pnm, ppm, pgm). TIFF
  * and WebP, which torchvision reads through PIL, have no decoder here. */
 const char *const mt_folder_image_exts[] = {"png", "jpg", "jpeg", "jpe", "jfif", "bmp",

@@ -1,4 +1,6 @@
-/* imageio.c: PNG through libpng, everything else through stb_image. */
+/* imageio.c: PNG through libpng, JPEG through libjpeg-turbo, everything else
+ * through stb_image (whose JPEG decoder reads out of bounds on crafted files:
+ * the JPEG fuzzer found one). */
 #include "datasets/imageio.h"
 
 #include "core/status.h"
@@ -10,11 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* after <stdio.h>: it uses FILE and size_t without including them */
+#include <jpeglib.h>
+
 /* Debian's libstb ships the implementations compiled; only declare here. */
 #include <stb_image.h>
 #include <stb_image_write.h>
 
-static int is_png(const char *path, int *is)
+enum { KIND_OTHER, KIND_PNG, KIND_JPEG };
+
+/* Which decoder a file goes to, by its first bytes. */
+static int image_kind(const char *path, int *kind)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -22,7 +30,9 @@ static int is_png(const char *path, int *is)
     uint8_t sig[8];
     size_t got = fread(sig, 1, 8, f);
     fclose(f);
-    *is = got == 8 && png_sig_cmp(sig, 0, 8) == 0;
+    *kind = got == 8 && png_sig_cmp(sig, 0, 8) == 0      ? KIND_PNG
+            : got >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff ? KIND_JPEG
+                                                                              : KIND_OTHER;
     return MT_OK;
 }
 
@@ -140,14 +150,129 @@ static int png_decode(const char *path, int *w, int *h, int *c, int want_c, uint
     return MT_OK;
 }
 
+/* libjpeg reports errors by longjmp too; a warning (corrupt or truncated
+ * data, which libjpeg would decode into grey) is an error here: a dataset
+ * image is whole or refused. */
+struct jpeg_err {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jmp;
+    char msg[JMSG_LENGTH_MAX];
+};
+
+static void jpeg_on_error(j_common_ptr j)
+{
+    struct jpeg_err *e = (struct jpeg_err *)j->err;
+    e->mgr.format_message(j, e->msg);
+    longjmp(e->jmp, 1);
+}
+
+static void jpeg_on_message(j_common_ptr j, int level)
+{
+    if (level < 0)
+        jpeg_on_error(j);
+}
+
+/* A progressive JPEG may claim any number of scans, each a pass over the
+ * whole image: more than libjpeg-turbo's own limit for untrusted files is
+ * refused. */
+enum { JPEG_MAX_SCANS = 500 };
+
+static void jpeg_on_progress(j_common_ptr j)
+{
+    j_decompress_ptr d = (j_decompress_ptr)j;
+    if (d->is_decompressor && d->input_scan_number > JPEG_MAX_SCANS) {
+        struct jpeg_err *e = (struct jpeg_err *)j->err;
+        snprintf(e->msg, sizeof e->msg, "more than %d progressive scans", JPEG_MAX_SCANS);
+        longjmp(e->jmp, 1);
+    }
+}
+
+/* Decodes a JPEG as png_decode does a PNG. */
+static int jpeg_decode(const char *path, int *w, int *h, int *c, int want_c, uint8_t *dst)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mt_error(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    struct jpeg_decompress_struct d;
+    struct jpeg_err err = {.msg = ""};
+    struct jpeg_progress_mgr progress = {.progress_monitor = jpeg_on_progress};
+    uint8_t *volatile row = NULL;
+    d.err = jpeg_std_error(&err.mgr);
+    err.mgr.error_exit = jpeg_on_error;
+    err.mgr.emit_message = jpeg_on_message;
+    if (setjmp(err.jmp)) {
+        jpeg_destroy_decompress(&d);
+        fclose(f);
+        free(row);
+        return mt_error(MT_ERR_FORMAT, "%s: JPEG fails to decode: %s", path, err.msg);
+    }
+    jpeg_create_decompress(&d);
+    d.progress = &progress;
+    d.mem->max_memory_to_use = (long)256 << 20;
+    jpeg_stdio_src(&d, f);
+    jpeg_read_header(&d, TRUE);
+    int fw = (int)d.image_width, fh = (int)d.image_height;
+    int native_c = d.num_components == 1 ? 1 : 3;
+    if (!size_ok(fw, fh)) {
+        jpeg_destroy_decompress(&d);
+        fclose(f);
+        return too_large(path, fw, fh);
+    }
+    if (dst && (fw != *w || fh != *h)) {
+        snprintf(err.msg, sizeof err.msg, "image size changed while it was read");
+        longjmp(err.jmp, 1);
+    }
+    *w = fw;
+    *h = fh;
+    *c = native_c;
+    if (dst) {
+        if (want_c == 1 && native_c == 3) {
+            snprintf(err.msg, sizeof err.msg, "colour image in a grey dataset");
+            longjmp(err.jmp, 1);
+        }
+        d.out_color_space = want_c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+        jpeg_start_decompress(&d);
+        if ((int)d.output_width != fw || (int)d.output_height != fh ||
+            d.output_components != want_c) {
+            snprintf(err.msg, sizeof err.msg, "unexpected output after conversion");
+            longjmp(err.jmp, 1);
+        }
+        row = malloc((size_t)fw * (size_t)want_c);
+        if (!row) {
+            snprintf(err.msg, sizeof err.msg, "out of memory");
+            longjmp(err.jmp, 1);
+        }
+        size_t plane = (size_t)fw * (size_t)fh;
+        while (d.output_scanline < d.output_height) {
+            size_t y = d.output_scanline;
+            JSAMPROW rows[1] = {row};
+            if (jpeg_read_scanlines(&d, rows, 1) != 1) {
+                snprintf(err.msg, sizeof err.msg, "no progress reading row %zu", y);
+                longjmp(err.jmp, 1);
+            }
+            for (int x = 0; x < fw; x++)
+                for (int ch = 0; ch < want_c; ch++)
+                    dst[(size_t)ch * plane + y * (size_t)fw + (size_t)x] =
+                        row[(size_t)x * (size_t)want_c + (size_t)ch];
+        }
+        jpeg_finish_decompress(&d);
+    }
+    jpeg_destroy_decompress(&d);
+    fclose(f);
+    free(row);
+    return MT_OK;
+}
+
 int mt_image_info(const char *path, int *w, int *h, int *c)
 {
-    int png;
-    int rc = is_png(path, &png);
+    int kind;
+    int rc = image_kind(path, &kind);
     if (rc)
         return rc;
-    if (png)
+    if (kind == KIND_PNG)
         return png_decode(path, w, h, c, 0, NULL);
+    if (kind == KIND_JPEG)
+        return jpeg_decode(path, w, h, c, 0, NULL);
     int comp;
     if (!stbi_info(path, w, h, &comp))
         return mt_error(MT_ERR_FORMAT, "%s: not a readable image: %s", path,
@@ -160,8 +285,8 @@ int mt_image_info(const char *path, int *w, int *h, int *c)
 
 int mt_image_read(const char *path, int c, int h, int w, uint8_t *dst)
 {
-    int png;
-    int rc = is_png(path, &png);
+    int kind;
+    int rc = image_kind(path, &kind);
     if (rc)
         return rc;
     /* The size is checked, from the header, before any pixel is decoded. */
@@ -171,8 +296,10 @@ int mt_image_read(const char *path, int c, int h, int w, uint8_t *dst)
     if (fw != w || fh != h)
         return mt_error(MT_ERR_FORMAT, "%s: image is %dx%d, the others are %dx%d", path, fw, fh,
                         w, h);
-    if (png)
+    if (kind == KIND_PNG)
         return png_decode(path, &fw, &fh, &fc, c, dst);
+    if (kind == KIND_JPEG)
+        return jpeg_decode(path, &fw, &fh, &fc, c, dst);
     int comp;
     uint8_t *pix = stbi_load(path, &fw, &fh, &comp, c);
     if (!pix)

@@ -1,6 +1,7 @@
 /* imageio.h: decoding and encoding single image files for image-folder
- * datasets. PNG goes through libpng (corrupt files are reported, never
- * crash); JPEG, BMP, GIF, TGA, PSD, HDR, PIC and PNM through stb_image.
+ * datasets. PNG goes through libpng and JPEG through libjpeg-turbo (corrupt
+ * or truncated files are reported, never crash); BMP, GIF, TGA, PSD, HDR,
+ * PIC and PNM through stb_image.
  *
  * Images come out as uint8 CHW with 1 (grey) or 3 (RGB) channels; alpha is
  * dropped. Not a general image library: no resizing, no 16-bit output.

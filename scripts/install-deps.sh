@@ -7,7 +7,7 @@
 # against (PyTorch).
 set -eu
 
-PKGS="gcc make pkg-config libdnnl-dev libopenblas-openmp-dev libpng-dev libstb-dev check \
+PKGS="gcc make pkg-config libdnnl-dev libopenblas-openmp-dev libpng-dev libjpeg62-turbo-dev libstb-dev check \
 zlib1g-dev libjansson-dev libplplot-dev plplot-driver-cairo dataset-fashion-mnist curl ca-certificates \
 libopenmpi-dev openmpi-bin python3-pandas clang libclang-rt-14-dev"
 if [ "${1:-}" = "--bench" ]; then

@@ -250,7 +250,8 @@ START_TEST(folder_mixes_grey_and_colour_and_reads_jpeg)
     for (int k = 0; k < 3 * 32 * 32; k++)
         colour[k] = (uint8_t)(k * 5);
     ck_assert_int_eq(mt_png_write(tmp_path("f/train/class_002/zz.png"), colour, 3, 32, 32), MT_OK);
-    /* A JPEG (through stb_image): lossy, so compared within a tolerance. */
+    /* A JPEG (written by stb_image_write, read by libjpeg-turbo): lossy, so
+     * compared within a tolerance. */
     uint8_t rgb[32 * 32 * 3];
     for (int p = 0; p < 32 * 32; p++)
         for (int ch = 0; ch < 3; ch++)
