@@ -15,10 +15,6 @@
 #include <stdlib.h>
 
 typedef struct {
-    int relu;
-} add_cfg;
-
-typedef struct {
     dnnl_primitive_t fwd;
     dnnl_primitive_t to_b; /* gradient reorder when b's layout differs; NULL otherwise */
     dnnl_memory_t m_a, m_b, m_dst, m_g, m_db;
@@ -39,7 +35,7 @@ static int add_infer(mt_layer *l)
 
 static int add_compile(mt_layer *l)
 {
-    const add_cfg *c = l->cfg;
+    const mt_add_cfg *c = l->cfg;
     const mt_tensor *a = l->in[0], *b = l->in[1];
     add_priv *p = calloc(1, sizeof *p);
     if (!p)
@@ -73,7 +69,7 @@ static int add_compile(mt_layer *l)
     rc = mt_prim_create(l->net, &p->fwd, pd, "add forward");
     dnnl_primitive_desc_destroy(pd);
     /* backward masks by the output (with ReLU) and reads neither input */
-    mt_layer_backward_reads(l, 0, 0, ((const add_cfg *)l->cfg)->relu);
+    mt_layer_backward_reads(l, 0, 0, ((const mt_add_cfg *)l->cfg)->relu);
     if (rc < 0 || p->same || !b->needs_diff)
         return rc;
     /* b's gradient leaves through a reorder from the output's layout. */
@@ -108,7 +104,7 @@ static int add_forward(mt_layer *l, int train)
         /* One pass over the same layout: half the time oneDNN's binary
          * primitive with a post-op took here. */
         size_t n = mt_md_count(&l->out->md);
-        int relu = ((const add_cfg *)l->cfg)->relu;
+        int relu = ((const mt_add_cfg *)l->cfg)->relu;
         if (l->out->md.data_type == dnnl_bf16)
             mt_bf16_add((mt_bf16 *)l->out->data, (const mt_bf16 *)l->in[0]->data,
                         (const mt_bf16 *)l->in[1]->data, n, relu);
@@ -134,7 +130,7 @@ static void mask_grad(const mt_layer *l, void *t, const void *out, const void *d
 
 static int add_backward(mt_layer *l)
 {
-    const add_cfg *c = l->cfg;
+    const mt_add_cfg *c = l->cfg;
     add_priv *p = l->priv;
     mt_tensor *a = l->in[0], *b = l->in[1];
     const float *out = l->out->data, *dout = l->out->diff;
@@ -195,7 +191,7 @@ static const mt_layer_kind add_kind = {
 
 int mt_add(mt_net *net, int a, int b, int relu)
 {
-    add_cfg c = {relu != 0};
+    mt_add_cfg c = {relu != 0};
     int in[2] = {a, b};
     return mt_net_add_layer(net, &add_kind, in, 2, &c, sizeof c);
 }

@@ -16,11 +16,6 @@
 #include <stdlib.h>
 
 typedef struct {
-    int relu;
-    float momentum, eps;
-} bn_cfg;
-
-typedef struct {
     dnnl_primitive_t fwd_train, fwd_infer, bwd;
     dnnl_memory_desc_t ws_md, c_md;
     dnnl_memory_t m_src, m_dst, m_scale, m_shift, m_mean, m_var, m_rmean, m_rvar, m_ws;
@@ -32,7 +27,7 @@ enum { BUF_MEAN, BUF_VAR, BUF_WS };
 
 static int bn_infer(mt_layer *l)
 {
-    const bn_cfg *c = l->cfg;
+    const mt_bn_cfg *c = l->cfg;
     if (!(c->momentum >= 0 && c->momentum <= 1) || !(c->eps > 0))
         return mt_error(MT_ERR_ARG, "%s: momentum %g must be in [0, 1] and eps %g > 0", l->name,
                         c->momentum, c->eps);
@@ -79,7 +74,7 @@ static int make(mt_layer *l, dnnl_primitive_t *prim, const void *desc,
 
 static int bn_compile(mt_layer *l)
 {
-    const bn_cfg *c = l->cfg;
+    const mt_bn_cfg *c = l->cfg;
     const mt_tensor *x = l->in[0];
     bn_priv *p = calloc(1, sizeof *p);
     if (!p)
@@ -186,7 +181,7 @@ static int bn_regen(mt_layer *l)
 static int bn_forward(mt_layer *l, int train)
 {
     bn_priv *p = l->priv;
-    const bn_cfg *c = l->cfg;
+    const mt_bn_cfg *c = l->cfg;
     if (!train) {
         dnnl_exec_arg_t a[6] = {{DNNL_ARG_SRC, p->m_src},     {DNNL_ARG_DST, p->m_dst},
                                 {DNNL_ARG_SCALE, p->m_scale}, {DNNL_ARG_SHIFT, p->m_shift},
@@ -198,15 +193,19 @@ static int bn_forward(mt_layer *l, int train)
         return rc;
     const mt_tensor *x = l->in[0];
     double m = x->n * x->h * x->w;
-    float unbias = m > 1 ? (float)(m / (m - 1)) : 1.0f;
-    float mom = c->momentum;
     const float *mean = l->buf[BUF_MEAN], *var = l->buf[BUF_VAR];
-    float *rmean = l->state, *rvar = l->state + x->c;
-    for (int i = 0; i < x->c; i++) {
-        rmean[i] = (1 - mom) * rmean[i] + mom * mean[i];
-        rvar[i] = (1 - mom) * rvar[i] + mom * var[i] * unbias;
-    }
+    for (int i = 0; i < x->c; i++)
+        mt_batchnorm_update_running(&l->state[i], &l->state[x->c + i], mean[i], var[i], m,
+                                    c->momentum);
     return MT_OK;
+}
+
+void mt_batchnorm_update_running(float *running_mean, float *running_var, float mean, float var,
+                                 double count, float momentum)
+{
+    float unbias = count > 1 ? (float)(count / (count - 1)) : 1.0f;
+    *running_mean = (1 - momentum) * *running_mean + momentum * mean;
+    *running_var = (1 - momentum) * *running_var + momentum * var * unbias;
 }
 
 static int bn_backward(mt_layer *l)
@@ -278,7 +277,7 @@ static const mt_layer_kind bn_kind = {
 
 int mt_batchnorm_ex(mt_net *net, int x, int relu, float momentum, float eps)
 {
-    bn_cfg c = {relu != 0, momentum, eps};
+    mt_bn_cfg c = {relu != 0, momentum, eps};
     return mt_net_add_layer(net, &bn_kind, &x, 1, &c, sizeof c);
 }
 

@@ -29,23 +29,12 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-/* The configurations of the two layers this one stands for, byte for byte
- * (nn/batchnorm.c's bn_cfg and nn/add.c's add_cfg): the net's signature
- * hashes them. */
+/* The configurations of the two layers this one stands for, which it signs
+ * the net with (bn_add_signs_as): bn.relu is 0, the ReLU follows the add. */
 typedef struct {
-    int relu;
-    float momentum, eps;
-} bn_part_cfg;
-
-typedef struct {
-    int relu;
-} add_part_cfg;
-
-typedef struct {
-    int relu;
-    float momentum, eps;
+    mt_bn_cfg bn;
+    mt_add_cfg add;
 } bn_add_cfg;
 
 typedef struct {
@@ -72,9 +61,9 @@ static float *coef(mt_layer *l, int which)
 static int bn_add_infer(mt_layer *l)
 {
     const bn_add_cfg *c = l->cfg;
-    if (!(c->momentum >= 0 && c->momentum <= 1) || !(c->eps > 0))
+    if (!(c->bn.momentum >= 0 && c->bn.momentum <= 1) || !(c->bn.eps > 0))
         return mt_error(MT_ERR_ARG, "%s: momentum %g must be in [0, 1] and eps %g > 0", l->name,
-                        c->momentum, c->eps);
+                        c->bn.momentum, c->bn.eps);
     const mt_tensor *x = l->in[0], *s = l->in[1];
     if (x->c != s->c || x->h != s->h || x->w != s->w)
         return mt_error(MT_ERR_ARG, "%s: shapes differ: (%d, %d, %d) + (%d, %d, %d)", l->name,
@@ -134,7 +123,7 @@ static int bn_add_compile(mt_layer *l)
     p->cpad = p->chunks.blocks * p->chunks.block;
     l->out->md = x->md;
     /* backward reads x and, with ReLU, the output (its mask) */
-    mt_layer_backward_reads(l, 1, 0, c->relu);
+    mt_layer_backward_reads(l, 1, 0, c->add.relu);
     size_t sums = (size_t)x->n * p->cpad * 2 * sizeof(double);
     mt_layer_buffer(l, BUF_COEF, (size_t)C_COUNT * p->cpad * sizeof(float));
     mt_layer_buffer(l, BUF_STATS, 2 * (size_t)p->cpad * sizeof(double));
@@ -185,7 +174,7 @@ static int shortcut_in(mt_layer *l, const void **s)
 
 /* The batch's mean and biased variance per channel from each image's
  * moments, combined in image order (Chan et al.'s pairwise rule with equal
- * counts); updates the running statistics as nn/batchnorm.c does. */
+ * counts); updates the running statistics by nn/batchnorm.c's rule. */
 static void batch_statistics(mt_layer *l, const double *mean_i, const double *m2_i,
                              double *mean, double *var)
 {
@@ -194,8 +183,6 @@ static void batch_statistics(mt_layer *l, const double *mean_i, const double *m2
     const mt_tensor *x = l->in[0];
     int n = x->n, cp = p->cpad, hw = x->h * x->w;
     double m = (double)n * hw;
-    float unbias = m > 1 ? (float)(m / (m - 1)) : 1.0f, mom = c->momentum;
-    float *rmean = l->state, *rvar = l->state + x->c;
     for (int ch = 0; ch < x->c; ch++) {
         double s = 0, m2 = 0, dev = 0;
         for (int i = 0; i < n; i++)
@@ -208,8 +195,8 @@ static void batch_statistics(mt_layer *l, const double *mean_i, const double *m2
         }
         mean[ch] = mu;
         var[ch] = (m2 + hw * dev) / m;
-        rmean[ch] = (1 - mom) * rmean[ch] + mom * (float)mu;
-        rvar[ch] = (1 - mom) * rvar[ch] + mom * (float)var[ch] * unbias;
+        mt_batchnorm_update_running(&l->state[ch], &l->state[x->c + ch], (float)mu,
+                                    (float)var[ch], m, c->bn.momentum);
     }
 }
 
@@ -225,7 +212,7 @@ static void set_affine(mt_layer *l, const double *mean, const double *var)
             a[ch] = b[ch] = mu[ch] = is[ch] = 0;
             continue;
         }
-        double istd = 1 / sqrt(var[ch] + c->eps);
+        double istd = 1 / sqrt(var[ch] + c->bn.eps);
         a[ch] = (float)(l->param[ch] * istd);
         b[ch] = (float)(l->param[C + ch] - mean[ch] * l->param[ch] * istd);
         mu[ch] = (float)mean[ch];
@@ -255,7 +242,7 @@ static int bn_add_forward(mt_layer *l, int train)
     }
     set_affine(l, mean, var);
     mt_bn_add_apply(&p->chunks, l->out->data, x->data, s, coef(l, C_A), coef(l, C_B),
-                    ((const bn_add_cfg *)l->cfg)->relu);
+                    ((const bn_add_cfg *)l->cfg)->add.relu);
     return MT_OK;
 }
 
@@ -271,8 +258,8 @@ static int bn_add_backward(mt_layer *l)
     void *g = p->s_in ? l->buf[BUF_G] : ds ? ds : mt_layer_diff_scratch(l, 1);
     double *sg = l->buf[BUF_BWD_SUMS], *sgx = sg + (size_t)n * cp;
     const float *mean = coef(l, C_MEAN), *istd = coef(l, C_ISTD);
-    mt_bn_add_grad_sums(&p->chunks, g, l->out->data, l->out->diff, x->data, mean, c->relu, sg,
-                        sgx);
+    mt_bn_add_grad_sums(&p->chunks, g, l->out->data, l->out->diff, x->data, mean, c->add.relu,
+                        sg, sgx);
     double m = (double)n * x->h * x->w;
     float *k1 = coef(l, C_K1), *k2 = coef(l, C_K2), *k0 = coef(l, C_K0);
     for (int ch = 0; ch < cp; ch++) {
@@ -329,15 +316,11 @@ static int bn_add_signs_as(const mt_layer *l, mt_layer_sig sig[MT_LAYER_MAX_SIG]
 {
     const bn_add_cfg *c = l->cfg;
     const mt_tensor *x = l->in[0], *s = l->in[1];
-    bn_part_cfg b = {0, c->momentum, c->eps};
-    add_part_cfg a = {c->relu};
-    sig[0] = (mt_layer_sig){.kind = "bn", .cfg_size = sizeof b, .n_in = 1,
+    sig[0] = (mt_layer_sig){.kind = "bn", .cfg = &c->bn, .cfg_size = sizeof c->bn, .n_in = 1,
                             .in = {{x->c, x->h, x->w}}, .out = {x->c, x->h, x->w}};
-    sig[1] = (mt_layer_sig){.kind = "add", .cfg_size = sizeof a, .n_in = 2,
+    sig[1] = (mt_layer_sig){.kind = "add", .cfg = &c->add, .cfg_size = sizeof c->add, .n_in = 2,
                             .in = {{x->c, x->h, x->w}, {s->c, s->h, s->w}},
                             .out = {x->c, x->h, x->w}};
-    memcpy(sig[0].cfg, &b, sizeof b);
-    memcpy(sig[1].cfg, &a, sizeof a);
     return 2;
 }
 
@@ -355,7 +338,7 @@ static const mt_layer_kind bn_add_kind = {
 
 int mt_batchnorm_add_ex(mt_net *net, int x, int s, int relu, float momentum, float eps)
 {
-    bn_add_cfg c = {relu != 0, momentum, eps};
+    bn_add_cfg c = {{0, momentum, eps}, {relu != 0}};
     int in[2] = {x, s};
     return mt_net_add_layer(net, &bn_add_kind, in, 2, &c, sizeof c);
 }

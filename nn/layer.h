@@ -51,7 +51,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <stddef.h>
 
-enum { MT_LAYER_MAX_IN = 2, MT_LAYER_MAX_BUF = 8, MT_LAYER_MAX_SIG = 2, MT_LAYER_SIG_CFG = 16 };
+enum { MT_LAYER_MAX_IN = 2, MT_LAYER_MAX_BUF = 8, MT_LAYER_MAX_SIG = 2 };
 
 /* An activation: logical shape (n, c, h, w), physical layout md (chosen by
  * the producing layer's compile: often oneDNN's blocked nChw16c). data and
@@ -71,10 +71,11 @@ typedef struct mt_tensor {
 typedef struct mt_layer mt_layer;
 
 /* One layer as the net's signature (mt_net_signature) hashes it: its kind's
- * name, its configuration's bytes and its shapes. */
+ * name, its configuration's bytes and its shapes. cfg points into the
+ * configuration of the layer that fills it, which outlives the hashing. */
 typedef struct mt_layer_sig {
     const char *kind;
-    unsigned char cfg[MT_LAYER_SIG_CFG];
+    const void *cfg;
     size_t cfg_size;
     int n_in;
     int in[MT_LAYER_MAX_IN][3];
@@ -98,9 +99,10 @@ typedef struct mt_layer_kind {
      * changing nothing else. NULL: cannot. */
     int (*regen)(mt_layer *l);
     /* A kind that fuses layers of other kinds signs the net as those layers
-     * would (fills sig, returns how many), so that a net built either way
-     * has one signature and its checkpoints resume in the other: it must
-     * then declare their parameters in their order. NULL: signs as itself. */
+     * would (fills sig, its cfg pointing into l->cfg, and returns how
+     * many), so that a net built either way has one signature and its
+     * checkpoints resume in the other: it must then declare their
+     * parameters in their order. NULL: signs as itself. */
     int (*signs_as)(const mt_layer *l, mt_layer_sig sig[MT_LAYER_MAX_SIG]);
 } mt_layer_kind;
 

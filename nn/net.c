@@ -865,6 +865,22 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+/* How layer l signs the net: as the layers it fuses (kind.signs_as) or as
+ * itself. */
+static int layer_sigs(const mt_layer *l, mt_layer_sig sig[MT_LAYER_MAX_SIG])
+{
+    if (l->kind->signs_as)
+        return l->kind->signs_as(l, sig);
+    sig[0] = (mt_layer_sig){.kind = l->kind->name, .cfg = l->cfg, .cfg_size = l->cfg_size,
+                            .n_in = l->n_in, .out = {l->out->c, l->out->h, l->out->w}};
+    for (int j = 0; j < l->n_in; j++) {
+        sig[0].in[j][0] = l->in[j]->c;
+        sig[0].in[j][1] = l->in[j]->h;
+        sig[0].in[j][2] = l->in[j]->w;
+    }
+    return 1;
+}
+
 static uint64_t sign_layer(uint64_t h, const mt_layer_sig *s)
 {
     h = fnv(h, s->kind, strlen(s->kind) + 1);
@@ -882,22 +898,10 @@ uint64_t mt_net_signature(const mt_net *net)
     int in[3] = {net->c, net->h, net->w};
     h = fnv(h, in, sizeof in);
     for (int i = 0; i < net->n_layers; i++) {
-        const mt_layer *l = net->layers[i];
         mt_layer_sig sig[MT_LAYER_MAX_SIG];
-        int n = l->kind->signs_as ? l->kind->signs_as(l, sig) : 0;
+        int n = layer_sigs(net->layers[i], sig);
         for (int k = 0; k < n; k++)
             h = sign_layer(h, &sig[k]);
-        if (n > 0)
-            continue;
-        h = fnv(h, l->kind->name, strlen(l->kind->name) + 1);
-        if (l->cfg)
-            h = fnv(h, l->cfg, l->cfg_size);
-        for (int j = 0; j < l->n_in; j++) {
-            int s[3] = {l->in[j]->c, l->in[j]->h, l->in[j]->w};
-            h = fnv(h, s, sizeof s);
-        }
-        int o[3] = {l->out->c, l->out->h, l->out->w};
-        h = fnv(h, o, sizeof o);
     }
     uint64_t counts[2] = {net->n_param, net->n_state};
     return fnv(h, counts, sizeof counts);

@@ -89,6 +89,19 @@ int mt_buffers_regen(mt_net *net, int from, int at);
 /* Bytes of the shared arena (1: 0 when borrowed) or the own (0) allocations. */
 size_t mt_buffers_bytes(const mt_net *net, int shared);
 
+/* The configurations of a batch norm (nn/batchnorm.c) and of a residual add
+ * (nn/add.c), here because the net's signature hashes their bytes and the
+ * fused kind that stands for the two (nn/bn_add.c) must sign with the very
+ * same bytes: one definition keeps them from drifting apart. */
+typedef struct mt_bn_cfg {
+    int relu;
+    float momentum, eps;
+} mt_bn_cfg;
+
+typedef struct mt_add_cfg {
+    int relu;
+} mt_add_cfg;
+
 /* In infer: a batch norm's output shape (input 0's) and its parameters
  * (scale, shift) and state (running mean, running variance), declared in
  * this order by the kinds that hold them (nn/batchnorm.c, nn/bn_add.c). */
@@ -98,6 +111,14 @@ int mt_batchnorm_declare(mt_layer *l);
  * running mean 0, running variance 1) for input 0's channels: the init of
  * the kinds that hold them (nn/batchnorm.c, nn/bn_add.c). */
 int mt_batchnorm_init(mt_layer *l, mt_rng *rng);
+
+/* After a training batch of `count` values per channel with this mean and
+ * biased variance: one channel's running statistics by PyTorch's rule,
+ * running = (1 - momentum) running + momentum batch, the variance unbiased
+ * by count / (count - 1). One rule for the kinds that hold them
+ * (nn/batchnorm.c, nn/bn_add.c), so that the two cannot drift apart. */
+void mt_batchnorm_update_running(float *running_mean, float *running_var, float mean, float var,
+                                 double count, float momentum);
 
 /* Aligned allocation of n bytes, zeroed (NULL on failure). */
 void *mt_alloc(size_t bytes);
