@@ -12,12 +12,14 @@
  *
  * One machine-readable line per measurement:
  *   bench model=resnet20 threads=1 images_per_s=... mean_images_per_s=... cpu_images_per_s=...
- *   bench model=resnet20 threads=1 torch_images_per_s=... torch_cpu_images_per_s=... ratio=... cpu_ratio=...
+ *   bench model=resnet20 threads=1 torch_images_per_s=... torch_cpu_images_per_s=... ratio=...
+ *       median_ratio=... cpu_ratio=...
  *   bench blas_mix threads=2 sgemm_after_openmp_ms=... sgemm_after_convs_ms=... ...
  * Usage: bench/resnet [STEPS_PER_ROUND [ROUNDS]], from the repository root.
  */
 #include "core/status.h"
 #include "bench/lib/resnet_bench.h"
+#include "bench/lib/rounds.h"
 #include "nn/net.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -58,43 +60,29 @@ int main(int argc, char **argv)
         printf("PyTorch comparison skipped (no torch for /usr/bin/python3, or no %s)\n", script);
     else if (mt_torch_peer_open(&torch, script) < 0)
         return fail();
+    static mt_rounds r;
     for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {
         mt_bench_net *b;
         if (mt_bench_net_create(&b, depths[d], classes, batch, MT_FP32) < 0)
             return fail();
         for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
-            mt_step_timing best = {1e30, 1e30, 1e30, 0}, tm;
-            double tw = 0, tc = 0, w, c;
-            double mean_sum = 0;
-            for (int r = 0; r < rounds; r++) {
-                int warm = r == 0 ? 2 : 1;
-                if (mt_bench_net_run(b, threads[t], warm, steps, NULL, &tm) < 0)
-                    return fail();
-                best.best_s = tm.best_s < best.best_s ? tm.best_s : best.best_s;
-                best.best_cpu_s = tm.best_cpu_s < best.best_cpu_s ? tm.best_cpu_s : best.best_cpu_s;
-                mean_sum += tm.mean_s;
-                if (torch) {
-                    if (mt_torch_peer_run(torch, depths[d], threads[t], batch, warm, steps, &w,
-                                          &c) < 0)
-                        return fail();
-                    tw = w > tw ? w : tw;
-                    tc = c > tc ? c : tc;
-                }
-            }
-            double ips = batch / best.best_s, cips = batch / best.best_cpu_s;
+            if (mt_rounds_run(&r, &b, 1, torch, depths[d], threads[t], batch, 2, steps,
+                              rounds) < 0)
+                return fail();
             printf("bench model=resnet%d threads=%d images_per_s=%.1f mean_images_per_s=%.1f",
-                   depths[d], threads[t], ips, batch / (mean_sum / rounds));
+                   depths[d], threads[t], batch / r.best_s[0], batch / r.mean_s[0]);
             if (threads[t] == 1)
-                printf(" cpu_images_per_s=%.1f", cips);
+                printf(" cpu_images_per_s=%.1f", batch / r.best_cpu_s[0]);
             printf("\n");
             if (torch) {
                 printf("bench model=resnet%d threads=%d torch_images_per_s=%.1f", depths[d],
-                       threads[t], tw);
+                       threads[t], batch / r.best_s[1]);
                 if (threads[t] == 1)
-                    printf(" torch_cpu_images_per_s=%.1f", tc);
-                printf(" ratio=%.2f", ips / tw);
+                    printf(" torch_cpu_images_per_s=%.1f", batch / r.best_cpu_s[1]);
+                printf(" ratio=%.2f median_ratio=%.2f", mt_rounds_best_ratio(&r, 0, 1),
+                       mt_rounds_median_ratio(&r, 0, 1));
                 if (threads[t] == 1)
-                    printf(" cpu_ratio=%.2f", cips / tc);
+                    printf(" cpu_ratio=%.2f", mt_rounds_cpu_ratio(&r, 0, 1));
                 printf("\n");
             }
             fflush(stdout);

@@ -315,6 +315,10 @@ void mt_net_profile(mt_net *net, int on);
 void mt_net_profile_reset(mt_net *net);
 void mt_net_profile_print(const mt_net *net, FILE *out, int steps, double step_s,
                           double optimizer_s);
+/* The seconds the net's convolution primitives took since the last reset
+ * (all passes, weight reorders not counted): what mt_net_profile_print sets
+ * the step against. */
+double mt_net_profile_conv_seconds(const mt_net *net);
 
 /* What the net's own allocations hold (bytes): activation and gradient
  * buffers of its own and the shared arena (nn/buffers.c: also the layers'

@@ -59,16 +59,23 @@ static void print_row(FILE *out, const char *name, double f, double b, double to
             100 * (f + b) / total);
 }
 
+double mt_net_profile_conv_seconds(const mt_net *net)
+{
+    double conv = 0;
+    for (int i = 0; net && i < net->n_layers; i++)
+        conv += net->layers[i]->t_conv[0] + net->layers[i]->t_conv[1];
+    return conv;
+}
+
 void mt_net_profile_print(const mt_net *net, FILE *out, int steps, double step_s,
                           double optimizer_s)
 {
     if (!net || !out || steps < 1)
         return;
-    double layers = 0, conv = 0, reorder[2] = {0, 0}, regen = 0;
+    double layers = 0, conv = mt_net_profile_conv_seconds(net), reorder[2] = {0, 0}, regen = 0;
     for (int i = 0; i < net->n_layers; i++) {
         const mt_layer *l = net->layers[i];
         layers += layer_time(l);
-        conv += l->t_conv[0] + l->t_conv[1];
         reorder[0] += l->t_reorder[0];
         reorder[1] += l->t_reorder[1];
         regen += l->t_regen;

@@ -8,6 +8,7 @@
 #include "core/status.h"
 #include "bench/lib/resnet_bench.h"
 #include "bench/lib/bench_memory.h"
+#include "bench/lib/rounds.h"
 #include "nn/net.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -107,19 +108,6 @@ static int bench_memory(const char *model, int width, int batch, int eval_batch,
     return EXIT_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median of n values (sorted in place). */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* The networks timed: --model's, or resnetN for each --depth. */
 typedef struct {
     mt_train_config cfg; /* model name, width (0: the model's), precision per net */
@@ -157,19 +145,16 @@ static void print_profile_head(const bench_models *m, int i, long threads, const
 
 /* Per model and thread count, rounds of mutau's steps (bf16 then fp32 with
  * --precision bf16, fp32 alone otherwise) and (with torch) PyTorch's fp32
- * steps in turn, so that all see the same machine. Each side's best step
- * over the rounds, and the median over rounds of each round's ratio (its
- * best steps'), which one lucky round cannot move. */
+ * steps in turn, so that all see the same machine (bench/lib/rounds.h). */
 static int bench_rounds(int precision, const bench_models *m, const long *threads, int nt,
                         int batch, int classes, int warmup, int steps, int rounds, int profile,
                         const char *torch)
 {
-    enum { MAX_ROUNDS = 1000 };
-    static double ratio[2][MAX_ROUNDS]; /* per round: first net / PyTorch, first / fp32 */
+    static mt_rounds r;
     mt_torch_peer *peer = NULL;
     if (torch && mt_torch_peer_open(&peer, torch) < 0)
         return cli_fail(CMD, MT_ERR_LIB);
-    int bf16 = precision == MT_BF16, n_nets = bf16 ? 2 : 1;
+    int bf16 = precision == MT_BF16, n_nets = bf16 ? 2 : 1, pt = n_nets; /* PyTorch's side */
     const char *names[2] = {bf16 ? "bf16" : "fp32", "fp32"};
     int rc = MT_OK;
     for (int d = 0; d < m->n && rc >= 0; d++) {
@@ -181,49 +166,30 @@ static int bench_rounds(int precision, const bench_models *m, const long *thread
         if (rc >= 0 && bf16)
             rc = net_create(&nets[1], m, d, MT_FP32, classes, batch);
         for (int t = 0; t < nt && rc >= 0; t++) {
-            double best[2] = {1e30, 1e30}, cpu[2] = {1e30, 1e30}, tw = 0, tc = 0;
-            for (int r = 0; r < rounds && rc >= 0; r++) {
-                int warm = r == 0 ? warmup : 1;
-                double round_best[2] = {1e30, 1e30};
-                for (int k = 0; k < n_nets && rc >= 0; k++) {
-                    mt_step_timing tm;
-                    int last = r == rounds - 1;
-                    if (profile && last)
-                        print_profile_head(m, d, threads[t], names[k]);
-                    rc = mt_bench_net_run(nets[k], (int)threads[t], warm, steps,
-                                          profile && last ? stdout : NULL, &tm);
-                    round_best[k] = tm.best_s;
-                    best[k] = tm.best_s < best[k] ? tm.best_s : best[k];
-                    cpu[k] = tm.best_cpu_s < cpu[k] ? tm.best_cpu_s : cpu[k];
-                }
-                if (rc >= 0 && bf16)
-                    ratio[1][r] = round_best[1] / round_best[0];
-                if (rc >= 0 && peer) {
-                    double w, c;
-                    rc = mt_torch_peer_run(peer, m->depth[d], (int)threads[t], batch, warm,
-                                           steps, &w, &c);
-                    tw = w > tw ? w : tw;
-                    tc = c > tc ? c : tc;
-                    ratio[0][r] = batch / round_best[0] / w;
-                }
+            rc = mt_rounds_run(&r, nets, n_nets, peer, m->depth[d], (int)threads[t], batch,
+                               warmup, steps, rounds);
+            /* profiled apart: a clock read around every pass slows the step */
+            for (int k = 0; k < n_nets && rc >= 0 && profile; k++) {
+                mt_step_timing tm;
+                print_profile_head(m, d, threads[t], names[k]);
+                rc = mt_bench_net_run(nets[k], (int)threads[t], 1, steps, stdout, &tm);
             }
             if (rc < 0)
                 break;
-            double ips = batch / best[0];
             print_head(m, d, threads[t]);
-            printf(" precision=%s images_per_s=%.1f", names[0], ips);
+            printf(" precision=%s images_per_s=%.1f", names[0], batch / r.best_s[0]);
             if (bf16) {
-                double fips = batch / best[1];
                 printf(" fp32_images_per_s=%.1f bf16_over_fp32=%.2f median_bf16_over_fp32=%.2f",
-                       fips, ips / fips, median(ratio[1], rounds));
+                       batch / r.best_s[1], mt_rounds_best_ratio(&r, 0, 1),
+                       mt_rounds_median_ratio(&r, 0, 1));
                 if (threads[t] == 1)
-                    printf(" cpu_bf16_over_fp32=%.2f", cpu[1] / cpu[0]);
+                    printf(" cpu_bf16_over_fp32=%.2f", mt_rounds_cpu_ratio(&r, 0, 1));
             }
             if (peer) {
-                printf(" torch_images_per_s=%.1f ratio=%.2f median_ratio=%.2f", tw, ips / tw,
-                       median(ratio[0], rounds));
+                printf(" torch_images_per_s=%.1f ratio=%.2f median_ratio=%.2f", batch / r.best_s[pt],
+                       mt_rounds_best_ratio(&r, 0, pt), mt_rounds_median_ratio(&r, 0, pt));
                 if (threads[t] == 1)
-                    printf(" cpu_ratio=%.2f", batch / cpu[0] / tc);
+                    printf(" cpu_ratio=%.2f", mt_rounds_cpu_ratio(&r, 0, pt));
             }
             printf("\n");
             fflush(stdout);

@@ -101,8 +101,10 @@ void mt_bench_net_free(mt_bench_net *b)
     free(b);
 }
 
-int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *profile,
-                     mt_step_timing *out)
+/* warmup + steps steps, the timed ones profiled when `profile` is set (and
+ * the profile printed to `print`, if not NULL). */
+static int run_steps(mt_bench_net *b, int threads, int warmup, int steps, int profile,
+                     FILE *print, mt_step_timing *out)
 {
     if (steps < 1 || warmup < 0 || !out)
         return mt_error(MT_ERR_ARG, "bench: steps %d (>= 1), warmup %d (>= 0)", steps, warmup);
@@ -128,13 +130,26 @@ int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *
         }
     }
     mt_net_profile(b->net, 0);
-    if (rc >= 0 && profile)
-        mt_net_profile_print(b->net, profile, steps, total, opt_total);
+    if (rc >= 0 && print)
+        mt_net_profile_print(b->net, print, steps, total, opt_total);
     out->best_s = best;
     out->best_cpu_s = best_cpu;
     out->mean_s = total / steps;
+    out->conv_s = profile ? mt_net_profile_conv_seconds(b->net) / steps : 0;
     out->steps = steps;
     return rc;
+}
+
+int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *profile,
+                     mt_step_timing *out)
+{
+    return run_steps(b, threads, warmup, steps, profile != NULL, profile, out);
+}
+
+int mt_bench_net_run_profiled(mt_bench_net *b, int threads, int warmup, int steps,
+                              mt_step_timing *out)
+{
+    return run_steps(b, threads, warmup, steps, 1, NULL, out);
 }
 
 int mt_bench_resnet(int depth, int classes, int batch, int precision, int threads, int warmup,

@@ -18,6 +18,7 @@
 typedef struct mt_step_timing {
     double best_s, mean_s; /* seconds per step */
     double best_cpu_s;     /* the calling thread's CPU time (all of it at 1 thread) */
+    double conv_s;         /* per step, its convolution primitives' (profiled runs; else 0) */
     int steps;
 } mt_step_timing;
 
@@ -28,6 +29,12 @@ int mt_bench_net_create(mt_bench_net **out, int depth, int classes, int batch, i
 /* Runs warmup + steps steps with `threads` threads; profile as below. */
 int mt_bench_net_run(mt_bench_net *b, int threads, int warmup, int steps, FILE *profile,
                      mt_step_timing *out);
+/* The same with the net's profile on but printed nowhere, for out->conv_s:
+ * the step against its convolution primitives alone. Profiled steps run
+ * 2-16% slower (a clock read around every pass), so their times are for
+ * shares, not speed. */
+int mt_bench_net_run_profiled(mt_bench_net *b, int threads, int warmup, int steps,
+                              mt_step_timing *out);
 /* The same for the model a training configuration names (cfg->model,
  * width, sphere_op, precision; trainer/model.h), e.g. sphere-resnet-32. */
 int mt_bench_model_create(mt_bench_net **out, const mt_train_config *cfg, int classes, int batch);
