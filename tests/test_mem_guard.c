@@ -48,30 +48,30 @@ static mt_mem_need need(int mode, int workers)
 START_TEST(async_arithmetic)
 {
     mt_mem_need m = need(MT_PS_ASYNC, 4);
-    /* server (2 x 1000 + 100) x 4 = 8400; each network 100 MB + 5% for its
+    /* server (2 x 1000 + 100) x 4 = 8400; each network 100 MB + 1/16 for its
      * first step; per worker the state as pulled (100 x 4 = 400: theta and
      * the gradient live in the network) and its 1 MB; worker 0's network is
      * held already but for its first step. */
     ck_assert_uint_eq(mt_mem_need_extra(&m, 4),
-                      8400 + 5000000 + 3 * 105000000 + 4 * (400 + 1000000));
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 4), 324010000);
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 3), 218009600);
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 1), 6008800);
-    ck_assert_uint_eq(mt_mem_need_per_worker(&m), 106000400);
+                      8400 + 6250000 + 3 * 106250000 + 4 * (400 + 1000000));
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 4), 329010000);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 3), 221759600);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 1), 7258800);
+    ck_assert_uint_eq(mt_mem_need_per_worker(&m), 107250400);
 
     /* Just fits, one byte short. */
-    m.budget = 500000000 + 324010000;
+    m.budget = 500000000 + 329010000;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_OK);
     ck_assert_int_eq(mt_mem_need_max_workers(&m), 4);
-    m.budget = 500000000 + 324009999;
+    m.budget = 500000000 + 329009999;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
     ck_assert_int_eq(mt_mem_need_max_workers(&m), 3);
 
     m.budget = 800000000;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
-    /* need 500 MB + 324.01 MB; 4 copies of 106.0004 MB leave 400.0084 MB. */
+    /* need 500 MB + 329.01 MB; 4 copies of 107.2504 MB leave 400.0084 MB. */
     ck_assert_str_eq(mt_errmsg(),
-                     "--workers 4: 4 copies of resnet20 at batch 128 need about 824 MB (106 MB "
+                     "--workers 4: 4 copies of resnet20 at batch 128 need about 829 MB (107 MB "
                      "a copy, 400 MB for the data, the evaluation network and the server), "
                      "800 MB is available; use fewer --workers (at most 3 fit), a smaller "
                      "--batch, or --mode delay (one network, tau = 3); --ignore-memory tries "
@@ -94,10 +94,10 @@ START_TEST(sync_arithmetic)
     /* per worker its 1 MB (the pushed gradients are the networks' own); the
      * averaged gradient and state (1100 x 4 = 4400). */
     ck_assert_uint_eq(mt_mem_need_extra(&m, 4),
-                      8400 + 5000000 + 3 * 105000000 + 4 * 1000000 + 4400);
-    ck_assert_uint_eq(mt_mem_need_per_worker(&m), 106000000);
+                      8400 + 6250000 + 3 * 106250000 + 4 * 1000000 + 4400);
+    ck_assert_uint_eq(mt_mem_need_per_worker(&m), 107250000);
     /* One sync worker has no averages. */
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 1), 8400 + 5000000 + 1000000);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 1), 8400 + 6250000 + 1000000);
     m.budget = 800000000;
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
     ck_assert_msg(strstr(mt_errmsg(), "use fewer --workers (at most 3 fit) or a smaller "
@@ -114,11 +114,11 @@ START_TEST(delay_arithmetic)
     m.ring_versions = 8;
     /* No further network; one worker's batch buffers and the ring of
      * 8 x 1000 floats. */
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 8), 8400 + 5000000 + 1000000 + 32000);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 8), 8400 + 6250000 + 1000000 + 32000);
     ck_assert_uint_eq(mt_mem_need_per_worker(&m), 0);
     /* A delay of 0 keeps no ring. */
     m.ring_versions = 1;
-    ck_assert_uint_eq(mt_mem_need_extra(&m, 8), 8400 + 5000000 + 1000000);
+    ck_assert_uint_eq(mt_mem_need_extra(&m, 8), 8400 + 6250000 + 1000000);
 
     /* 4 MB of parameters, a fixed delay of 3000: 3001 versions, 12.004 GB. */
     m.params = 1000000;
@@ -128,7 +128,7 @@ START_TEST(delay_arithmetic)
     m.held = 1000000000;
     m.budget = 5000000000;
     ck_assert_uint_eq(mt_mem_need_extra(&m, 8),
-                      UINT64_C(8000000) + 5000000 + 1000000 + UINT64_C(12004000000));
+                      UINT64_C(8000000) + 6250000 + 1000000 + UINT64_C(12004000000));
     ck_assert_int_eq(mt_mem_need_check(&m), MT_ERR_ARG);
     ck_assert_str_eq(mt_errmsg(),
                      "--workers 8: delay mode keeps the last 3001 versions of resnet20's "

@@ -13,10 +13,9 @@
  * with re-creates oneDNN's primitives and their scratchpad, which the
  * measure at build time does not see: built at 2 threads, stepped at 1,
  * +5.9% for sphere-resnet-32 width 96 at batch 128, +1.8% at width 16, +1.2%
- * for resnet20; the 5% falls short by about 17 MB a network at width 96,
- * less than the measured runs' estimates leave above their peaks
- * (docs/train.md, Memory). */
-static uint64_t first_step(uint64_t net_bytes) { return net_bytes / 20; }
+ * for resnet20 (docs/train.md, Memory). A sixteenth (6.25%) covers the
+ * largest. */
+static uint64_t first_step(uint64_t net_bytes) { return net_bytes / 16; }
 
 /* Floats the server keeps in every mode: theta, velocity, state. */
 static uint64_t server_bytes(const mt_mem_need *m)
