@@ -9,7 +9,11 @@
  *   - a vectorisable arccos and exp, so that the layer's element-wise passes
  *     run at SIMD speed (libm's acosf and expf are scalar calls).
  * Everything is static inline so the layer's fused loops can inline and
- * vectorise it. It deliberately knows nothing of tensors, layouts or oneDNN:
+ * vectorise it. Its square roots are sqrtf, correctly rounded: a file whose
+ * loops use them is compiled with -fno-math-errno, without which sqrtf may
+ * set errno and so keeps GCC from vectorising the loop (with it, one
+ * vsqrtps, which measured faster than a bit-level guess and three Newton
+ * steps). It deliberately knows nothing of tensors, layouts or oneDNN:
  * nn/sphere_conv.c applies it over whole activations.
  *
  * The operators (theta in [0, pi]):
@@ -73,27 +77,9 @@ static inline int mt_sphere_op_uses_theta(mt_sphere_op op)
 
 /* ---- vectorisable elementary functions ---------------------------------- */
 
-/* 1/sqrt(x) for x >= 0 (x = 0 gives a large finite value, so x * rsqrt(x)
- * is 0): the classic bit-level first guess and three Newton steps, relative
- * error about 1e-7. Plain arithmetic, because sqrtf may set errno and so
- * keeps GCC from vectorising a loop unless -fno-math-errno is given. */
-static inline float mt_sphere_rsqrtf(float x)
-{
-    int32_t i;
-    memcpy(&i, &x, sizeof i);
-    i = 0x5f375a86 - (i >> 1);
-    float y;
-    memcpy(&y, &i, sizeof y);
-    float hx = 0.5f * x;
-    y = y * (1.5f - hx * y * y);
-    y = y * (1.5f - hx * y * y);
-    y = y * (1.5f - hx * y * y);
-    return y;
-}
-
 /* arccos on [-1, 1] (Abramowitz & Stegun 4.4.46: sqrt(1-|x|) times a degree-7
  * polynomial, absolute error below 2e-8 before float rounding). Branch-free so
- * a loop of it vectorises. */
+ * a loop of it vectorises (see above for sqrtf). */
 static inline float mt_sphere_acosf(float x)
 {
     float ax = fabsf(x);
@@ -105,8 +91,7 @@ static inline float mt_sphere_acosf(float x)
     p = p * ax + 0.0889789874f;
     p = p * ax - 0.2145988016f;
     p = p * ax + 1.5707963050f;
-    float d = 1.0f - ax;
-    float r = d * mt_sphere_rsqrtf(d) * p;
+    float r = sqrtf(1.0f - ax) * p;
     return x < 0.0f ? MT_SPHERE_PI - r : r;
 }
 
@@ -147,7 +132,7 @@ static inline float mt_sphere_dtheta_dc(float c)
 {
     float inside = fabsf(c) <= 1.0f - MT_SPHERE_CLAMP ? 1.0f : 0.0f;
     float cc = mt_sphere_clamp(c);
-    return -inside * mt_sphere_rsqrtf(1.0f - cc * cc);
+    return -inside / sqrtf(1.0f - cc * cc);
 }
 
 /* ---- the operators g(theta) ------------------------------------------------ */
