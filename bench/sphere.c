@@ -2,10 +2,8 @@
  * convolution of the same shape, for the 3x3 convolutions of ResNet-32 at
  * He's widths (16/32/64) and the SphereResNet reference widths (96/192/384).
  *
- * Each net is input -> 1x1 plain conv (so the measured layer reads oneDNN's
- * blocked activations, as inside a ResNet) -> the measured layer; a layer's
- * time is its net's training step (forward, backward to input, weights and k)
- * minus that of the 1x1 conv alone. Prints one line per shape and operator:
+ * How a layer is timed: bench/lib/sphere_layer.h. Prints one line per shape
+ * and operator:
  *   bench sphereconv preset=P width=C hw=H batch=N op=OP plain_ms=.. sphere_ms=.. ratio=..
  * Timings are the calling thread's CPU time, the fastest of interleaved
  * steps, on one OpenMP thread (so all work runs on that thread and the CPU
@@ -21,6 +19,7 @@
  *
  * Not a test: it checks nothing but that the nets run.
  */
+#include "bench/lib/sphere_layer.h"
 #include "core/clock.h"
 #include "core/rng.h"
 #include "core/status.h"
@@ -32,82 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    mt_net *net;
-    int out;
-    float *in, *dy;
-} bench_net;
-
-/* input -> 1x1 conv -> the measured layer: kind 0 none (the baseline),
- * 1 a plain 3x3 conv, 2 a SphereConv with operator op. */
-static int bench_open(bench_net *b, int batch, int width, int hw, int kind, int op)
-{
-    memset(b, 0, sizeof *b);
-    if (mt_net_create(&b->net, batch, width, hw, hw) < 0)
-        return -1;
-    int x = mt_conv(b->net, mt_net_input(b->net), width, 1, 1, 0, 0);
-    b->out = kind == 0   ? x
-             : kind == 1 ? mt_conv(b->net, x, width, 3, 1, 1, 0)
-                         : mt_sphere_conv(b->net, x, width, 3, 1, 1, (mt_sphere_op)op);
-    mt_rng rng;
-    mt_rng_seed(&rng, 1, 0);
-    if (b->out < 0 || mt_net_finalize(b->net, NULL, NULL, NULL) < 0 ||
-        mt_net_init(b->net, &rng) < 0)
-        return -1;
-    size_t n = (size_t)batch * width * hw * hw;
-    b->in = malloc(n * sizeof *b->in);
-    b->dy = malloc(n * sizeof *b->dy);
-    if (!b->in || !b->dy)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        b->in[i] = (float)mt_rng_normal(&rng);
-        b->dy[i] = (float)mt_rng_normal(&rng) * 1e-3f;
-    }
-    return mt_net_set_input(b->net, b->in, batch, NULL) < 0 ? -1 : 0;
-}
-
-/* CPU milliseconds of one training step (forward, backward from the output). */
-static double bench_step(bench_net *b)
-{
-    double t0 = 1e3 * mt_thread_cpu_now();
-    if (mt_net_forward(b->net, 1) < 0 || mt_net_backward_from(b->net, b->out, b->dy) < 0)
-        return -1;
-    return 1e3 * mt_thread_cpu_now() - t0;
-}
-
-static void bench_close(bench_net *b)
-{
-    mt_net_free(b->net);
-    free(b->in);
-    free(b->dy);
-}
-
-/* The measured layers' cost: the fastest of reps interleaved steps of each
- * net, minus the fastest step of the baseline net (the 1x1 conv alone). */
-static int compare(int batch, int width, int hw, int op, int reps, double *plain, double *sphere)
-{
-    bench_net nets[3];
-    double best[3] = {1e30, 1e30, 1e30};
-    int rc = 0;
-    for (int i = 0; i < 3 && !rc; i++)
-        rc = bench_open(&nets[i], batch, width, hw, i, op) < 0;
-    for (int r = -1; r < reps && !rc; r++)
-        for (int i = 0; i < 3 && !rc; i++) {
-            double t = bench_step(&nets[i]);
-            if (t < 0)
-                rc = 1;
-            else if (r >= 0 && t < best[i])
-                best[i] = t;
-        }
-    if (rc)
-        fprintf(stderr, "bench sphere: %s\n", mt_errmsg());
-    for (int i = 0; i < 3; i++)
-        bench_close(&nets[i]);
-    *plain = best[1] - best[0];
-    *sphere = best[2] - best[0];
-    return rc ? -1 : 0;
-}
 
 /* CPU milliseconds per image of a training step of SphereResNet-32 (op >= 0)
  * or the plain ResNet-32 of the same widths and shortcuts (op < 0), 10
@@ -216,7 +139,8 @@ int main(int argc, char **argv)
             int width = presets[p].w[s], hw = 32 >> s;
             for (int o = 0; o < 4; o++) {
                 double plain, sph;
-                if (compare(batch, width, hw, ops[o], reps, &plain, &sph) < 0) {
+                if (mt_bench_sphere_layer(batch, width, hw, ops[o], reps, &plain, &sph) < 0) {
+                    fprintf(stderr, "bench sphere: %s\n", mt_errmsg());
                     status = 1;
                     continue;
                 }

@@ -51,14 +51,18 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+double mt_bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 double mt_rounds_median_ratio(const mt_rounds *r, int a, int b)
 {
     double v[MT_ROUNDS_MAX];
-    int n = r->rounds;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < r->rounds; i++)
         v[i] = r->round_s[b][i] / r->round_s[a][i];
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return mt_bench_median(v, r->rounds);
 }
 
 double mt_rounds_best_ratio(const mt_rounds *r, int a, int b)

@@ -30,6 +30,9 @@ typedef struct mt_rounds {
 int mt_rounds_run(mt_rounds *r, mt_bench_net *const *nets, int n_nets, mt_torch_peer *torch,
                   int depth, int threads, int batch, int warmup, int steps, int rounds);
 
+/* The median of v[0..n-1], n >= 1 (v is sorted in place). */
+double mt_bench_median(double *v, int n);
+
 /* Side a's speed over side b's, each round (round_s[b] / round_s[a]), its
  * median over the rounds. */
 double mt_rounds_median_ratio(const mt_rounds *r, int a, int b);
