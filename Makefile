@@ -78,8 +78,9 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/ps/mpi_%.o: CFLAGS += $(MPI_CFLAGS)
 $(BUILD)/bench/mpi_%.o: CFLAGS += $(MPI_CFLAGS)
-# SphereConv's norm loops vectorise sqrtf and / (vsqrtps, vdivps: the same
-# correctly rounded values) only when sqrtf need not set errno
+# SphereConv's loops (the norms, arccos, d theta/dc) vectorise sqrtf and /
+# (vsqrtps, vdivps: the same correctly rounded values) only when sqrtf need
+# not set errno
 $(BUILD)/nn/sphere_conv.o: CFLAGS += -fno-math-errno
 
 $(BUILD)/tests/%.o: tests/%.c

@@ -306,7 +306,7 @@ int cmd_bench(int argc, char **argv)
             break;
         }
         case 'R':
-            if (cli_int(CMD, "rounds", optarg, 1, 1000, &rounds) < 0)
+            if (cli_int(CMD, "rounds", optarg, 1, MT_ROUNDS_MAX, &rounds) < 0)
                 return EXIT_USAGE;
             break;
         case 'h': usage(stdout); return EXIT_OK;
